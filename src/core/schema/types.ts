@@ -1,0 +1,161 @@
+/**
+ * The data model as users write it (`POST /api/collections`, `engineroom schema import`) and as
+ * the engine keeps it. Pure declarations; validation lives in `validate-collection.ts`.
+ */
+
+export type FieldType =
+  | 'text'
+  | 'number'
+  | 'bool'
+  | 'date'
+  | 'email'
+  | 'url'
+  | 'select'
+  | 'json'
+  | 'relation'
+  | 'autodate'
+
+interface FieldCommon {
+  /** Stable id; survives renames, so `PATCH` can tell a rename from a drop + add. */
+  id: string
+  /** `[A-Za-z_][A-Za-z0-9_]*`, at most 63 characters, not a system field name. */
+  name: string
+  required?: boolean
+  unique?: boolean
+  /** Never returned by the API (for users' own secrets; access rules come with auth). */
+  hidden?: boolean
+}
+
+/** `{ "name": "title", "type": "text", "required": true, "max": 200 }` — min/max count characters. */
+export interface TextField extends FieldCommon {
+  type: 'text'
+  min?: number
+  max?: number
+  pattern?: string
+  default?: string
+}
+
+/** `{ "name": "views", "type": "number", "min": 0, "integer": true }` */
+export interface NumberField extends FieldCommon {
+  type: 'number'
+  min?: number
+  max?: number
+  integer?: boolean
+  default?: number
+}
+
+export interface BoolField extends FieldCommon {
+  type: 'bool'
+  default?: boolean
+}
+
+/** Stored as ISO 8601 UTC text (`2026-11-28T16:45:41.123Z`); min/max are instants. */
+export interface DateField extends FieldCommon {
+  type: 'date'
+  min?: string
+  max?: string
+  default?: string
+}
+
+export interface EmailField extends FieldCommon {
+  type: 'email'
+  max?: number
+  default?: string
+}
+
+export interface UrlField extends FieldCommon {
+  type: 'url'
+  max?: number
+  default?: string
+}
+
+/** `maxSelect` 1 (the default) is a single value, more makes the field multi-valued. */
+export interface SelectField extends FieldCommon {
+  type: 'select'
+  values: string[]
+  maxSelect?: number
+  minSelect?: number
+  default?: string | string[]
+}
+
+/** Any JSON value; `maxSize` bounds its serialised size in bytes (default 1 MiB). */
+export interface JsonField extends FieldCommon {
+  type: 'json'
+  maxSize?: number
+  default?: unknown
+}
+
+export type OnDelete = 'cascade' | 'restrict' | 'setNull'
+
+/**
+ * `{ "name": "author", "type": "relation", "collection": "users", "maxSelect": 1, "onDelete": "cascade" }`
+ * `onDelete` says what deleting the referenced record does to this one (default `setNull`).
+ */
+export interface RelationField extends FieldCommon {
+  type: 'relation'
+  collection: string
+  maxSelect?: number
+  minSelect?: number
+  onDelete?: OnDelete
+}
+
+/** A timestamp the engine sets: on create, on update, or both. */
+export interface AutodateField extends FieldCommon {
+  type: 'autodate'
+  onCreate: boolean
+  onUpdate: boolean
+}
+
+export type FieldDef =
+  | TextField
+  | NumberField
+  | BoolField
+  | DateField
+  | EmailField
+  | UrlField
+  | SelectField
+  | JsonField
+  | RelationField
+  | AutodateField
+
+export interface IndexDef {
+  /** Generated from the collection and fields when omitted. */
+  name: string
+  fields: string[]
+  unique: boolean
+}
+
+/** `null` = superusers only, `""` = anyone, otherwise a filter-language expression. */
+export interface CollectionRules {
+  list: string | null
+  view: string | null
+  create: string | null
+  update: string | null
+  delete: string | null
+}
+
+export type CollectionType = 'base' | 'auth'
+
+export interface CollectionDef {
+  id: string
+  name: string
+  type: CollectionType
+  /** Built-in collections (`_superusers`) cannot be renamed or dropped. */
+  system: boolean
+  fields: FieldDef[]
+  indexes: IndexDef[]
+  rules: CollectionRules
+  created: string
+  updated: string
+}
+
+/** The value a filter or a record field holds, by its shape in the API. */
+export type ValueKind = 'text' | 'number' | 'bool' | 'date' | 'json'
+
+/** Fields every record has, in every collection. */
+export const BASE_SYSTEM_FIELDS = ['id', 'created', 'updated'] as const
+/** Fields `type: "auth"` collections add. `password` is write-only; `tokenKey` never leaves the server. */
+export const AUTH_SYSTEM_FIELDS = ['email', 'password', 'verified', 'tokenKey'] as const
+
+export const RULE_NAMES = ['list', 'view', 'create', 'update', 'delete'] as const
+export type RuleName = (typeof RULE_NAMES)[number]
