@@ -1,0 +1,23 @@
+import type { Kysely, RawBuilder, SqlBool } from 'kysely'
+import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
+import type { Dialect } from './store.js'
+
+/**
+ * What one database needs to say for itself; everything else in the store is shared.
+ * `sqlite/` and `postgres/` each implement it from the same set of files.
+ */
+export interface DialectAdapter {
+  readonly dialect: Dialect
+  /** SQL column type of a user field (`TEXT`, `REAL`, `boolean` …). */
+  columnType(field: FieldDef): string
+  /** SQL column types of the system fields of a record table. */
+  readonly systemColumnTypes: { text: string; bool: string }
+  /** How a boolean is bound as a parameter. */
+  encodeBool(value: boolean): unknown
+  /** Turns a driver error into an EngineError naming the collection and field, or returns undefined. */
+  translateError(error: unknown, collection: CollectionDef | undefined): Error | undefined
+  /** True when the JSON-array text column holds any of `values`. */
+  jsonArrayOverlaps(column: RawBuilder<unknown>, values: readonly string[]): RawBuilder<SqlBool>
+  /** Takes the schema lock for the rest of the transaction `trx`. */
+  lockSchema(trx: Kysely<any>): Promise<void>
+}

@@ -1,0 +1,204 @@
+import { sql, type Kysely } from 'kysely'
+import { isMultiValued } from '../../core/schema/field-info.js'
+import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
+import { migrateCollectionTable } from './collection-ddl.js'
+import type { DialectAdapter } from './dialect-adapter.js'
+import { recordCodec } from './record-codec.js'
+import { keysetCondition, orderByClause, RECORD_ALIAS, sortExpression, whereClause } from './record-sql.js'
+import type { Condition, Dialect, Row, SelectQuery, SelectResult, Store, StoreSession } from './store.js'
+
+/** The store on Kysely, for either dialect: the adapter supplies what differs. */
+export class KyselySession implements StoreSession {
+  readonly dialect: Dialect
+  protected readonly db: Kysely<any>
+  protected readonly adapter: DialectAdapter
+
+  constructor(db: Kysely<any>, adapter: DialectAdapter) {
+    this.db = db
+    this.adapter = adapter
+    this.dialect = adapter.dialect
+  }
+
+  async listCollections(): Promise<CollectionDef[]> {
+    const rows = await this.db.selectFrom('_collections').select('definition').orderBy('created').orderBy('id').execute()
+    return rows.map((r) => JSON.parse(r.definition as string) as CollectionDef)
+  }
+
+  async insertCollection(def: CollectionDef): Promise<void> {
+    await this.#write(undefined, () =>
+      this.db
+        .insertInto('_collections')
+        .values({ id: def.id, name: def.name, definition: JSON.stringify(def), created: def.created, updated: def.updated })
+        .execute(),
+    )
+  }
+
+  async updateCollection(def: CollectionDef): Promise<void> {
+    await this.db
+      .updateTable('_collections')
+      .set({ name: def.name, definition: JSON.stringify(def), updated: def.updated })
+      .where('id', '=', def.id)
+      .execute()
+  }
+
+  async deleteCollection(id: string): Promise<void> {
+    await this.db.deleteFrom('_collections').where('id', '=', id).execute()
+  }
+
+  async migrateCollectionTable(from: CollectionDef | null, to: CollectionDef | null): Promise<void> {
+    await this.#write(to ?? from ?? undefined, () => migrateCollectionTable(this.db, this.adapter, from, to))
+  }
+
+  async appliedMigrations(): Promise<string[]> {
+    const rows = await this.db.selectFrom('_migrations').select('name').orderBy('name').execute()
+    return rows.map((r) => r.name as string)
+  }
+
+  async recordMigration(name: string, appliedAt: string): Promise<void> {
+    await this.db.insertInto('_migrations').values({ name, applied: appliedAt }).execute()
+  }
+
+  async selectRecords(query: SelectQuery): Promise<SelectResult> {
+    const { collection, sort } = query
+    const conditions = [whereClause(this.adapter, query.where)]
+    if (query.after) conditions.push(keysetCondition(sort, query.after))
+    const sortColumns = sort.map((term, i) => sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`)
+    const result = await sql<Row>`select ${sql.ref(RECORD_ALIAS)}.*, ${sql.join(sortColumns)}
+      from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+      where ${sql.join(conditions, sql` and `)}
+      order by ${orderByClause(sort)}
+      limit ${query.limit} offset ${query.offset ?? 0}`.execute(this.db)
+    const codec = recordCodec(collection, this.adapter)
+    const sortValues: unknown[][] = []
+    const rows = result.rows.map((row) => {
+      sortValues.push(sort.map((_, i) => row[`__s${i}`]))
+      for (let i = 0; i < sort.length; i++) delete row[`__s${i}`]
+      return codec.decode(row)
+    })
+    return { rows, sortValues }
+  }
+
+  async countRecords(collection: CollectionDef, where: Condition[]): Promise<number> {
+    const result = await sql<{ n: number | string }>`select count(*) as n
+      from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+      where ${whereClause(this.adapter, where)}`.execute(this.db)
+    // PostgreSQL's count is a bigint, which pg returns as a string.
+    return Number(result.rows[0]?.n ?? 0)
+  }
+
+  async selectByIds(collection: CollectionDef, ids: readonly string[]): Promise<Row[]> {
+    if (ids.length === 0) return []
+    const rows = await this.db.selectFrom(collection.name).selectAll().where('id', 'in', [...ids]).execute()
+    const codec = recordCodec(collection, this.adapter)
+    return rows.map((row) => codec.decode(row as Row))
+  }
+
+  async selectByColumn(collection: CollectionDef, column: string, value: string, limit: number): Promise<Row[]> {
+    const rows = await this.db.selectFrom(collection.name).selectAll().where(column, '=', value).limit(limit).execute()
+    const codec = recordCodec(collection, this.adapter)
+    return rows.map((row) => codec.decode(row as Row))
+  }
+
+  async selectReferencing(collection: CollectionDef, field: FieldDef, ids: readonly string[]): Promise<Row[]> {
+    if (ids.length === 0) return []
+    const column = sql.ref(`${RECORD_ALIAS}.${field.name}`)
+    const match = isMultiValued(field)
+      ? this.adapter.jsonArrayOverlaps(column, ids)
+      : sql`${column} in (${sql.join([...ids])})`
+    const result = await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+      where ${match} order by ${sql.ref(`${RECORD_ALIAS}.id`)}`.execute(this.db)
+    const codec = recordCodec(collection, this.adapter)
+    return result.rows.map((row) => codec.decode(row))
+  }
+
+  async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
+    const encoded = recordCodec(collection, this.adapter).encode(values)
+    await this.#write(collection, () => this.db.insertInto(collection.name).values(encoded).execute())
+  }
+
+  async updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number> {
+    const encoded = recordCodec(collection, this.adapter).encode(values)
+    const result = await this.#write(collection, () =>
+      this.db.updateTable(collection.name).set(encoded).where('id', '=', id).executeTakeFirst(),
+    )
+    return Number(result.numUpdatedRows)
+  }
+
+  async deleteRecord(collection: CollectionDef, id: string): Promise<number> {
+    const result = await this.#write(collection, () =>
+      this.db.deleteFrom(collection.name).where('id', '=', id).executeTakeFirst(),
+    )
+    return Number(result.numDeletedRows)
+  }
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('_settings').select('value').where('key', '=', key).executeTakeFirst()
+    return row?.value as string | undefined
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('_settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute()
+  }
+
+  async initSetting(key: string, value: string): Promise<string> {
+    await this.db.insertInto('_settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute()
+    return (await this.getSetting(key)) ?? value
+  }
+
+  /** Runs a write and turns driver errors into engine errors naming the collection and field. */
+  async #write<T>(collection: CollectionDef | undefined, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      throw this.adapter.translateError(error, collection) ?? error
+    }
+  }
+}
+
+export class KyselyStore extends KyselySession implements Store {
+  readonly #onClose: () => Promise<void>
+
+  constructor(db: Kysely<any>, adapter: DialectAdapter, onClose: () => Promise<void> = async () => {}) {
+    super(db, adapter)
+    this.#onClose = onClose
+  }
+
+  transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    return this.#transaction(work, false)
+  }
+
+  schemaTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    return this.#transaction(work, true)
+  }
+
+  async #transaction<T>(work: (tx: StoreSession) => Promise<T>, lockSchema: boolean): Promise<T> {
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        if (lockSchema) await this.adapter.lockSchema(trx)
+        return work(new TransactionSession(trx, this.adapter))
+      })
+    } catch (error) {
+      throw this.adapter.translateError(error, undefined) ?? error
+    }
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db)
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy()
+    await this.#onClose()
+  }
+}
+
+/** A session inside a transaction; nested `transaction` calls simply join it. */
+class TransactionSession extends KyselySession {
+  transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    return work(this)
+  }
+}

@@ -1,0 +1,50 @@
+import { sql, type Kysely } from 'kysely'
+import type { DialectAdapter } from '../dialect-adapter.js'
+import * as systemTables from './20261128000000-system-tables.js'
+
+interface SystemMigration {
+  name: string
+  up(db: Kysely<any>, adapter: DialectAdapter): Promise<void>
+}
+
+/** The engine's own schema history, in order. Released entries are never edited. */
+const SYSTEM_MIGRATIONS: SystemMigration[] = [{ name: '20261128000000-system-tables', ...systemTables }]
+
+/**
+ * Applies the engine's pending schema migrations, each in its own transaction under the schema
+ * lock, so that several nodes starting at once on one PostgreSQL apply each exactly once.
+ */
+export async function applySystemMigrations(db: Kysely<any>, adapter: DialectAdapter): Promise<string[]> {
+  const text = sql.raw(adapter.systemColumnTypes.text)
+  // Under the lock: two PostgreSQL nodes racing on `create table if not exists` can both miss.
+  await db.transaction().execute(async (trx) => {
+    await adapter.lockSchema(trx)
+    await sql`create table if not exists ${sql.table('_system_migrations')} (
+      ${sql.id('name')} ${text} primary key not null,
+      ${sql.id('applied')} ${text} not null)`.execute(trx)
+  })
+  const applied: string[] = []
+  for (const migration of SYSTEM_MIGRATIONS) {
+    await db.transaction().execute(async (trx) => {
+      await adapter.lockSchema(trx)
+      const done = await trx
+        .selectFrom('_system_migrations')
+        .select('name')
+        .where('name', '=', migration.name)
+        .executeTakeFirst()
+      if (done) return
+      await migration.up(trx, adapter)
+      await trx
+        .insertInto('_system_migrations')
+        .values({ name: migration.name, applied: new Date().toISOString() })
+        .execute()
+      applied.push(migration.name)
+    })
+  }
+  return applied
+}
+
+/** Names of the system migrations this build knows, for readiness checks. */
+export function knownSystemMigrations(): string[] {
+  return SYSTEM_MIGRATIONS.map((m) => m.name)
+}

@@ -1,0 +1,53 @@
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import type { DialectAdapter } from '../dialect-adapter.js'
+import { KyselyStore } from '../kysely-store.js'
+import { applySystemMigrations } from '../migrations/system-migrations.js'
+import { postgresColumnType, postgresSystemColumnTypes } from './postgres-ddl.js'
+import { translatePostgresError } from './postgres-errors.js'
+
+export interface PostgresStoreOptions {
+  /** `postgres://user@host:5432/db`; `?options=-c search_path=x` selects a schema. */
+  url: string
+  /** Pool size (default 10). */
+  maxConnections?: number
+}
+
+/** An arbitrary constant key for `pg_advisory_xact_lock`: "engine room schema". */
+const SCHEMA_LOCK_KEY = 0x45520001
+
+export const postgresAdapter: DialectAdapter = {
+  dialect: 'postgres',
+  columnType: postgresColumnType,
+  systemColumnTypes: postgresSystemColumnTypes,
+  encodeBool: (value) => value,
+  translateError: translatePostgresError,
+  jsonArrayOverlaps: (column, values) =>
+    sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v in (${sql.join([...values])}))`,
+  lockSchema: async (trx) => {
+    await sql`select pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`.execute(trx)
+  },
+}
+
+/**
+ * Connects a pool to PostgreSQL and applies the engine's own migrations under an advisory lock,
+ * so several nodes may start at once.
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<KyselyStore> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: 10_000,
+  })
+  // An idle client losing its connection emits 'error' on the pool; without a listener that
+  // would crash the process. The next query gets a fresh connection.
+  pool.on('error', () => {})
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+  try {
+    await applySystemMigrations(db, postgresAdapter)
+  } catch (error) {
+    await db.destroy()
+    throw error
+  }
+  return new KyselyStore(db, postgresAdapter)
+}

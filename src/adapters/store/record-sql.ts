@@ -1,0 +1,59 @@
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import { compileFilter } from './compile-filter.js'
+import type { DialectAdapter } from './dialect-adapter.js'
+import type { Condition, SortTerm } from './store.js'
+
+/** The alias of the collection being queried, as every compiled condition refers to it. */
+export const RECORD_ALIAS = 'r'
+
+/** ANDs the conditions; `true` when there are none. */
+export function whereClause(adapter: DialectAdapter, where: readonly Condition[]): RawBuilder<SqlBool> {
+  if (where.length === 0) return sql<SqlBool>`1 = 1`
+  const parts = where.map(
+    (c) => sql`(${compileFilter(c.expr, { dialect: adapter.dialect, alias: RECORD_ALIAS, values: c.values })})`,
+  )
+  return sql<SqlBool>`${sql.join(parts, sql` and `)}`
+}
+
+/** The SQL value a sort term orders by: a column, or a scalar subquery for `relation.field`. */
+export function sortExpression(term: SortTerm): RawBuilder<unknown> {
+  const path = term.path
+  if ('relation' in path) {
+    return sql`(select ${sql.ref(`t.${path.field}`)} from ${sql.table(path.target.name)} as t where ${sql.ref('t.id')} = ${sql.ref(`${RECORD_ALIAS}.${path.relation}`)})`
+  }
+  return sql.ref(`${RECORD_ALIAS}.${path.field}`)
+}
+
+/**
+ * ORDER BY with an explicit null placement, the same on both dialects: nulls are the smallest
+ * value (first ascending, last descending), which is SQLite's default and not PostgreSQL's.
+ */
+export function orderByClause(sort: readonly SortTerm[]): RawBuilder<unknown> {
+  return sql.join(
+    sort.map((term) => sql`${sortExpression(term)} ${sql.raw(term.desc ? 'desc nulls last' : 'asc nulls first')}`),
+  )
+}
+
+/**
+ * The keyset condition "comes after `after` in this order", treating null as the smallest value
+ * to match `orderByClause`. For sort keys k1..kn it expands to
+ * `k1 > v1 OR (k1 = v1 AND (k2 > v2 OR (k2 = v2 AND …)))`, with the null cases spelled out.
+ */
+export function keysetCondition(sort: readonly SortTerm[], after: readonly unknown[]): RawBuilder<SqlBool> {
+  const build = (i: number): RawBuilder<SqlBool> => {
+    const term = sort[i] as SortTerm
+    const key = sortExpression(term)
+    const value = after[i] ?? null
+    const last = i === sort.length - 1
+    const rest = last ? sql<SqlBool>`1 = 0` : build(i + 1)
+    if (!term.desc) {
+      return value === null
+        ? sql<SqlBool>`(${key} is not null or (${key} is null and ${rest}))`
+        : sql<SqlBool>`(${key} > ${value} or (${key} = ${value} and ${rest}))`
+    }
+    return value === null
+      ? sql<SqlBool>`(${key} is null and ${rest})`
+      : sql<SqlBool>`(${key} < ${value} or ${key} is null or (${key} = ${value} and ${rest}))`
+  }
+  return build(0)
+}

@@ -1,0 +1,20 @@
+import { isMultiValued } from '../../../core/schema/field-info.js'
+import type { FieldDef } from '../../../core/schema/types.js'
+
+/**
+ * Column types on SQLite. Dates are ISO 8601 text, so text order is time order; multi-valued
+ * fields and JSON are JSON text (read with json_each).
+ */
+export function sqliteColumnType(field: FieldDef): string {
+  if (isMultiValued(field)) return 'TEXT'
+  switch (field.type) {
+    case 'number':
+      return 'REAL'
+    case 'bool':
+      return 'INTEGER'
+    default:
+      return 'TEXT'
+  }
+}
+
+export const sqliteSystemColumnTypes = { text: 'TEXT', bool: 'INTEGER' }

@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { Kysely, SqliteDialect, sql } from 'kysely'
+import type { DialectAdapter } from '../dialect-adapter.js'
+import { KyselyStore } from '../kysely-store.js'
+import { applySystemMigrations } from '../migrations/system-migrations.js'
+import { sqliteColumnType, sqliteSystemColumnTypes } from './sqlite-ddl.js'
+import { translateSqliteError } from './sqlite-errors.js'
+
+export interface SqliteStoreOptions {
+  /** Path of the database file, or `:memory:`. */
+  file: string
+  /**
+   * `NORMAL` (default): an acknowledged write survives a process crash; the last commits can be
+   * lost on power loss. `FULL`: also survives power loss, several times slower to commit.
+   */
+  synchronous?: 'NORMAL' | 'FULL'
+  /** How long a writer waits for another process's lock before failing (ms). */
+  busyTimeoutMs?: number
+}
+
+export const sqliteAdapter: DialectAdapter = {
+  dialect: 'sqlite',
+  columnType: sqliteColumnType,
+  systemColumnTypes: sqliteSystemColumnTypes,
+  encodeBool: (value) => (value ? 1 : 0),
+  translateError: translateSqliteError,
+  jsonArrayOverlaps: (column, values) =>
+    sql`exists (select 1 from json_each(${column}) as j where j.value in (${sql.join([...values])}))`,
+  // SQLite has one writer at a time; a write transaction already excludes every other one.
+  lockSchema: async () => {},
+}
+
+/**
+ * Opens (creating if needed) the SQLite file in WAL mode and applies the engine's own migrations.
+ *
+ * @example
+ *   const store = await openSqliteStore({ file: './er_data/data.db' })
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<KyselyStore> {
+  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true })
+  const database = new Database(options.file)
+  // WAL lets readers run beside the one writer; NORMAL sync is durable against process crashes.
+  database.pragma('journal_mode = WAL')
+  database.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`)
+  database.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`)
+  database.pragma('foreign_keys = ON')
+  database.pragma('temp_store = MEMORY')
+  database.pragma('cache_size = -32000')
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) })
+  await applySystemMigrations(db, sqliteAdapter)
+  return new KyselyStore(db, sqliteAdapter)
+}

@@ -1,0 +1,137 @@
+import { EngineError, type FieldIssues } from '../errors/index.js'
+import { CLIENT_ID_PATTERN } from '../ids.js'
+import type { CollectionDef, FieldDef } from './types.js'
+import { isEmptyValue, validateFieldValue } from './validate-value.js'
+
+/** Keys a client may send back from a record it read; they are ignored rather than rejected. */
+const READ_ONLY_KEYS = new Set(['created', 'updated', 'expand', 'collectionName', 'collectionId'])
+
+/** Input checked and converted to storage form, plus the auth secrets the service must hash. */
+export interface RecordInput {
+  id?: string
+  values: Record<string, unknown>
+  /** Plain password for auth collections; the service hashes it, it is never stored as sent. */
+  password?: string
+}
+
+export const PASSWORD_MIN = 8
+export const PASSWORD_MAX = 256
+
+/**
+ * Checks a create body against the collection: unknown keys, types, constraints, required
+ * fields, defaults. Every problem is reported at once, keyed by field name.
+ *
+ * @example
+ *   validateCreateInput(posts, { title: '' })
+ *   // throws ER_VALIDATION_FAILED with errors { title: [{ code: 'required', … }] }
+ */
+export function validateCreateInput(collection: CollectionDef, body: unknown): RecordInput {
+  const raw = requireObject(body)
+  const issues: FieldIssues = {}
+  const input = readCommon(collection, raw, issues)
+  if (raw.id !== undefined) {
+    if (typeof raw.id !== 'string' || !CLIENT_ID_PATTERN.test(raw.id)) {
+      push(issues, 'id', 'pattern', 'must be 1-64 letters, digits, _ or -')
+    } else input.id = raw.id
+  }
+  for (const field of collection.fields) {
+    if (field.type === 'autodate') continue
+    if (!(field.name in input.values) && 'default' in field && field.default !== undefined) {
+      const result = validateFieldValue(field, field.default)
+      if (result.ok) input.values[field.name] = result.value
+    }
+    if (field.required && field.type !== 'bool' && isEmptyValue(input.values[field.name])) {
+      push(issues, field.name, 'required', 'is required')
+    }
+    if (field.required && field.type === 'bool' && input.values[field.name] === undefined) {
+      push(issues, field.name, 'required', 'is required')
+    }
+  }
+  if (collection.type === 'auth') {
+    if (isEmptyValue(input.values.email)) push(issues, 'email', 'required', 'is required')
+    if (input.password === undefined && !issues.password) push(issues, 'password', 'required', 'is required')
+  }
+  throwIfAny(issues)
+  return input
+}
+
+/** Checks a partial update body; only the keys present change, and required ones may not be emptied. */
+export function validateUpdateInput(collection: CollectionDef, body: unknown, currentId: string): RecordInput {
+  const raw = requireObject(body)
+  const issues: FieldIssues = {}
+  const input = readCommon(collection, raw, issues)
+  if (raw.id !== undefined && raw.id !== currentId) push(issues, 'id', 'readonly', 'cannot be changed')
+  for (const field of collection.fields) {
+    if (field.required && field.name in input.values && isEmptyValue(input.values[field.name]) && field.type !== 'bool') {
+      push(issues, field.name, 'required', 'is required and cannot be emptied')
+    }
+  }
+  throwIfAny(issues)
+  return input
+}
+
+function requireObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new EngineError('ER_VALIDATION_FAILED', 'The request body must be a JSON object.', {
+      errors: { body: [{ code: 'type', message: 'must be a JSON object' }] },
+    })
+  }
+  return body as Record<string, unknown>
+}
+
+function readCommon(collection: CollectionDef, raw: Record<string, unknown>, issues: FieldIssues): RecordInput {
+  const byName = new Map<string, FieldDef>(collection.fields.map((f) => [f.name, f]))
+  const input: RecordInput = { values: {} }
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'id' || READ_ONLY_KEYS.has(key)) continue
+    if (collection.type === 'auth' && readAuthKey(key, value, input, issues)) continue
+    const field = byName.get(key)
+    if (!field) {
+      push(issues, key, 'unknown', `is not a field of "${collection.name}"`)
+      continue
+    }
+    if (field.type === 'autodate') continue
+    const result = validateFieldValue(field, value)
+    if (result.ok) input.values[key] = result.value
+    else (issues[key] ??= []).push(result.issue)
+  }
+  return input
+}
+
+/** email, password and verified of auth collections; returns false for any other key. */
+function readAuthKey(key: string, value: unknown, input: RecordInput, issues: FieldIssues): boolean {
+  if (key === 'email') {
+    const result = validateFieldValue({ id: 'email', name: 'email', type: 'email' }, value)
+    if (result.ok) input.values.email = typeof result.value === 'string' ? result.value.toLowerCase() : result.value
+    else (issues.email ??= []).push(result.issue)
+    return true
+  }
+  if (key === 'password') {
+    if (typeof value !== 'string') push(issues, key, 'type', 'must be a string')
+    else if ([...value].length < PASSWORD_MIN) push(issues, key, 'min', `must be at least ${PASSWORD_MIN} characters`)
+    else if (value.length > PASSWORD_MAX) push(issues, key, 'max', `must be at most ${PASSWORD_MAX} characters`)
+    else input.password = value
+    return true
+  }
+  if (key === 'verified') {
+    if (typeof value !== 'boolean') push(issues, key, 'type', 'must be true or false')
+    else input.values.verified = value
+    return true
+  }
+  if (key === 'tokenKey') {
+    push(issues, key, 'readonly', 'is managed by the server')
+    return true
+  }
+  return false
+}
+
+function push(issues: FieldIssues, key: string, code: string, message: string): void {
+  ;(issues[key] ??= []).push({ code, message })
+}
+
+function throwIfAny(issues: FieldIssues): void {
+  const keys = Object.keys(issues)
+  if (keys.length === 0) return
+  const first = keys[0] as string
+  throw new EngineError('ER_VALIDATION_FAILED', `Invalid value for ${keys.length === 1 ? `"${first}"` : `${keys.length} fields, first "${first}"`}: ${issues[first]?.[0]?.message}.`, { errors: issues })
+}

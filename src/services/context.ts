@@ -1,0 +1,28 @@
+import type { CollectionDef } from '../core/schema/types.js'
+
+/** Who is calling: a record of an auth collection (a superuser is one of `_superusers`). */
+export interface AuthIdentity {
+  collection: CollectionDef
+  record: Record<string, unknown>
+  isSuperuser: boolean
+}
+
+/**
+ * Everything a service needs to know about the request that is not its input: who calls,
+ * which request this is (for logs), and the query parameters that rules may read.
+ */
+export interface RequestContext {
+  auth: AuthIdentity | null
+  requestId: string
+  query: Record<string, string>
+}
+
+/** A context for the CLI and for internal work, acting as the engine itself. */
+export function systemContext(requestId = 'system'): RequestContext {
+  return { auth: null, requestId, query: {} }
+}
+
+/** The command line acts with a superuser's powers: whoever runs it owns the data directory. */
+export function cliContext(superusers: CollectionDef): RequestContext {
+  return { auth: { collection: superusers, record: { id: 'cli' }, isSuperuser: true }, requestId: 'cli', query: {} }
+}

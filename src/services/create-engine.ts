@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto'
+import { systemClock, type Clock } from '../core/clock.js'
+import type { Store } from '../adapters/store/store.js'
+import { createAuthService, type AuthService } from './auth/auth-service.js'
+import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
+import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
+import { createRecordsService, type RecordsService } from './records/records-service.js'
+import { SchemaRegistry } from './schema/schema-registry.js'
+import { createSchemaService, type SchemaService } from './schema/schema-service.js'
+
+export interface EngineOptions {
+  store: Store
+  /** Where schema changes are written as migration files. */
+  migrationsDir: string
+  clock?: Clock
+  passwords?: PasswordHasher
+  /** Lifetime of access tokens (default one hour). */
+  tokenTtlSeconds?: number
+  /** How often a node checks whether another node changed the schema (default 1000 ms). */
+  schemaRecheckMs?: number
+}
+
+/** Every service, wired to one store. Transports (HTTP, CLI) take what they need from it. */
+export interface Engine {
+  store: Store
+  registry: SchemaRegistry
+  schema: SchemaService
+  records: RecordsService
+  auth: AuthService
+  tokens: TokenSigner
+  close(): Promise<void>
+}
+
+/**
+ * Builds the services over an open store: loads the schema, the signing keys and the server
+ * secret (created on first start, shared through the store by every node).
+ *
+ * @example
+ *   const engine = await createEngine({ store: await openSqliteStore({ file: 'er_data/data.db' }), migrationsDir: 'er_data/migrations' })
+ */
+export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const { store } = options
+  const clock = options.clock ?? systemClock
+  const passwords = options.passwords ?? createArgon2Hasher()
+  const registry = new SchemaRegistry(store, { recheckMs: options.schemaRecheckMs ?? 1000 })
+  await registry.reload()
+  const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
+  const tokens = await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 })
+  return {
+    store,
+    registry,
+    tokens,
+    schema: createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
+    records: createRecordsService({ store, registry, clock, passwords, secret }),
+    auth: createAuthService({ store, registry, passwords, tokens }),
+    close: () => store.close(),
+  }
+}

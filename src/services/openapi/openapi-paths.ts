@@ -1,0 +1,186 @@
+import type { CollectionDef } from '../../core/schema/types.js'
+import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
+import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
+import { schemaRef, type OpenApiObject } from './openapi-types.js'
+
+/** Superusers only. */
+const SUPERUSER = [{ [BEARER_AUTH]: [] }]
+// Access rules may let anyone in (`""`), so the token is optional: `{}` is "no credentials".
+const OPTIONAL_AUTH = [{ [BEARER_AUTH]: [] }, {}]
+
+const READ: ProblemStatus[] = [400, 401, 403, 404, 429]
+const WRITE: ProblemStatus[] = [400, 401, 403, 404, 409, 413, 415, 429]
+const REMOVE: ProblemStatus[] = [401, 403, 404, 409, 429]
+
+/** The tag grouping one collection's record operations. */
+export function recordsTag(collection: string): string {
+  return `${collection} records`
+}
+
+/** The paths that exist whatever the collections: schema, batch, ops, this document. */
+export function buildFixedPaths(): Record<string, OpenApiObject> {
+  const byName = { $ref: '#/components/parameters/collectionName' }
+  return {
+    '/api/collections': {
+      get: op('listCollections', 'Collections', 'List collections', SUPERUSER, {
+        200: ok('The collections.', 'CollectionList'),
+        ...problems([401, 403, 429]),
+      }),
+      post: {
+        ...op('createCollection', 'Collections', 'Create a collection', SUPERUSER, {
+          201: ok('The created collection.', 'Collection'),
+          ...problems([400, 401, 403, 409, 413, 415, 429]),
+        }),
+        requestBody: body('CollectionInput'),
+      },
+    },
+    '/api/collections/{name}': {
+      parameters: [byName],
+      get: op('getCollection', 'Collections', 'View a collection', SUPERUSER, {
+        200: ok('The collection.', 'Collection'),
+        ...problems([401, 403, 404, 429]),
+      }),
+      patch: {
+        ...op('updateCollection', 'Collections', 'Change a collection', SUPERUSER, {
+          200: ok('The changed collection.', 'Collection'),
+          ...problems(WRITE),
+        }),
+        requestBody: body('CollectionPatch'),
+      },
+      delete: op('deleteCollection', 'Collections', 'Drop a collection', SUPERUSER, {
+        204: { description: 'Dropped.' },
+        ...problems(REMOVE),
+      }),
+    },
+    '/api/batch': {
+      post: {
+        ...op('batch', 'Batch', 'Run record operations in one transaction', OPTIONAL_AUTH, {
+          200: ok('Every result, in request order.', 'BatchResponse'),
+          ...problems(WRITE),
+        }),
+        description: 'All or nothing: on failure the problem names the failing `index`.',
+        requestBody: body('BatchRequest'),
+      },
+    },
+    '/healthz': {
+      get: op('healthz', 'Operations', 'Liveness', undefined, {
+        200: { description: 'The process is up.' },
+      }),
+    },
+    '/readyz': {
+      get: op('readyz', 'Operations', 'Readiness', undefined, {
+        200: { description: 'Ready to serve.' },
+        ...problems([503]),
+      }),
+    },
+    '/api/openapi.json': {
+      get: op('getOpenApiDocument', 'Operations', 'This document', undefined, {
+        200: {
+          description: 'The OpenAPI 3.1 document for the current collections.',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
+      }),
+    },
+    '/api/docs': {
+      get: op('getApiDocs', 'Operations', 'Rendered API docs', undefined, {
+        200: {
+          description: 'Swagger UI for this document.',
+          content: { 'text/html': { schema: { type: 'string' } } },
+        },
+      }),
+    },
+  }
+}
+
+/** The record paths (and, for auth collections, the log-in path) of one collection. */
+export function buildCollectionPaths(
+  collection: CollectionDef,
+  stem: string,
+): Record<string, OpenApiObject> {
+  const base = `/api/collections/${encodeURIComponent(collection.name)}`
+  const tag = recordsTag(collection.name)
+  const record = stem + SUFFIX.record
+  const param = (name: string) => ({ $ref: `#/components/parameters/${name}` })
+  const listParams = ['filter', 'sort', 'page', 'perPage', 'cursor', 'fields', 'expand', 'count']
+  const paths: Record<string, OpenApiObject> = {
+    [`${base}/records`]: {
+      get: {
+        ...op(`list${stem}Records`, tag, `List ${collection.name} records`, OPTIONAL_AUTH, {
+          200: ok('A page of records.', stem + SUFFIX.list),
+          ...problems(READ),
+        }),
+        parameters: listParams.map(param),
+      },
+      post: {
+        ...op(`create${stem}Record`, tag, `Create a ${collection.name} record`, OPTIONAL_AUTH, {
+          201: ok('The created record.', record),
+          ...problems(WRITE),
+        }),
+        requestBody: body(stem + SUFFIX.create),
+      },
+    },
+    [`${base}/records/{id}`]: {
+      parameters: [param('recordId')],
+      get: {
+        ...op(`get${stem}Record`, tag, `View a ${collection.name} record`, OPTIONAL_AUTH, {
+          200: ok('The record.', record),
+          ...problems(READ),
+        }),
+        parameters: ['fields', 'expand'].map(param),
+      },
+      patch: {
+        ...op(`update${stem}Record`, tag, `Change a ${collection.name} record`, OPTIONAL_AUTH, {
+          200: ok('The changed record.', record),
+          ...problems(WRITE),
+        }),
+        requestBody: body(stem + SUFFIX.update),
+      },
+      delete: op(`delete${stem}Record`, tag, `Delete a ${collection.name} record`, OPTIONAL_AUTH, {
+        204: { description: 'Deleted.' },
+        ...problems(REMOVE),
+      }),
+    },
+  }
+  if (collection.type === 'auth') {
+    paths[`${base}/auth/password`] = {
+      post: {
+        ...op(`authWithPassword${stem}`, tag, `Log in to ${collection.name}`, undefined, {
+          200: ok('A token and the authenticated record.', stem + SUFFIX.authResponse),
+          ...problems([400, 404, 413, 415, 429]),
+        }),
+        requestBody: body(stem + SUFFIX.passwordLogin),
+      },
+    }
+  }
+  return paths
+}
+
+function op(
+  operationId: string,
+  tag: string,
+  summary: string,
+  security: OpenApiObject[] | undefined,
+  responses: OpenApiObject,
+): OpenApiObject {
+  return {
+    operationId,
+    tags: [tag],
+    summary,
+    ...(security === undefined ? {} : { security }),
+    responses,
+  }
+}
+
+function ok(description: string, schema: string): OpenApiObject {
+  return { description, content: { 'application/json': { schema: schemaRef(schema) } } }
+}
+
+function body(schema: string): OpenApiObject {
+  return { required: true, content: { 'application/json': { schema: schemaRef(schema) } } }
+}
+
+function problems(statuses: readonly ProblemStatus[]): OpenApiObject {
+  return Object.fromEntries(
+    statuses.map((s) => [String(s), { $ref: `#/components/responses/${PROBLEM_RESPONSES[s]}` }]),
+  )
+}

@@ -1,0 +1,63 @@
+import { EngineError } from '../../core/errors/index.js'
+import { isMultiValued } from '../../core/schema/field-info.js'
+import type { CollectionDef, RelationField } from '../../core/schema/types.js'
+import type { StoreSession } from '../../adapters/store/store.js'
+import type { SchemaRegistry } from '../schema/schema-registry.js'
+
+/** Deleting more than this many records through cascades in one request is refused. */
+export const MAX_CASCADE_DELETES = 10_000
+
+/**
+ * Deletes a record and applies every relation's `onDelete` to the records pointing at it:
+ * `restrict` refuses (409, naming the field), `setNull` removes the reference, `cascade` deletes
+ * the referencing records in turn. All inside the caller's transaction, so it is all or nothing.
+ */
+export async function deleteWithRelations(
+  tx: StoreSession,
+  registry: SchemaRegistry,
+  collection: CollectionDef,
+  id: string,
+  now: string,
+): Promise<void> {
+  const deleted = new Set<string>()
+  const queue: { collection: CollectionDef; id: string }[] = [{ collection, id }]
+  while (queue.length > 0) {
+    const item = queue.shift() as { collection: CollectionDef; id: string }
+    const key = `${item.collection.id}/${item.id}`
+    if (deleted.has(key)) continue
+    deleted.add(key)
+    if (deleted.size > MAX_CASCADE_DELETES) {
+      throw new EngineError('ER_RELATION_RESTRICTED', `Deleting this record would cascade to more than ${MAX_CASCADE_DELETES} records.`)
+    }
+    for (const { source, field } of incomingRelations(registry, item.collection)) {
+      const referencing = await tx.selectReferencing(source, field, [item.id])
+      const others = referencing.filter((r) => !deleted.has(`${source.id}/${r.id as string}`))
+      if (others.length === 0) continue
+      const onDelete = field.onDelete ?? 'setNull'
+      if (onDelete === 'restrict') {
+        throw new EngineError('ER_RELATION_RESTRICTED', `"${source.name}.${field.name}" of record "${others[0]?.id}" still refers to it; delete or change that first.`, {
+          errors: { [`${source.name}.${field.name}`]: [{ code: 'restrict', message: 'still refers to this record' }] },
+        })
+      }
+      for (const record of others) {
+        if (onDelete === 'cascade') {
+          queue.push({ collection: source, id: record.id as string })
+          continue
+        }
+        const value = isMultiValued(field) ? (record[field.name] as string[]).filter((v) => v !== item.id) : null
+        await tx.updateRecord(source, record.id as string, { [field.name]: value, updated: now })
+      }
+    }
+    await tx.deleteRecord(item.collection, item.id)
+  }
+}
+
+function incomingRelations(registry: SchemaRegistry, target: CollectionDef): { source: CollectionDef; field: RelationField }[] {
+  const out: { source: CollectionDef; field: RelationField }[] = []
+  for (const source of registry.list()) {
+    for (const field of source.fields) {
+      if (field.type === 'relation' && field.collection === target.name) out.push({ source, field })
+    }
+  }
+  return out
+}

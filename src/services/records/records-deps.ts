@@ -1,0 +1,26 @@
+import type { Clock } from '../../core/clock.js'
+import type { Store } from '../../adapters/store/store.js'
+import type { SchemaRegistry } from '../schema/schema-registry.js'
+import type { PasswordHasher } from '../auth/password-hasher.js'
+
+/** What the record services are built from; passed in, never reached for. */
+export interface RecordsDeps {
+  store: Store
+  registry: SchemaRegistry
+  clock: Clock
+  passwords: PasswordHasher
+  /** Signs cursors. */
+  secret: string
+}
+
+/** Limits on list requests; the defaults follow QUERY-LANGUAGE.md. */
+export const LIST_LIMITS = {
+  defaultPerPage: 30,
+  maxPerPage: 500,
+  maxPage: 100_000,
+  maxSortTerms: 8,
+  maxExpandNodes: 16,
+  maxExpandDepth: 3,
+  /** Back-relation expansion returns at most this many records per parent. */
+  maxBackRelationItems: 1000,
+}

@@ -1,0 +1,65 @@
+/**
+ * A whole engine on a fresh database of the given dialect (a temporary SQLite file, or a new
+ * PostgreSQL schema), with a superuser signed in. `close()` removes everything it made.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import { openPostgresStore } from '../../src/adapters/store/postgres/postgres-store.js'
+import { openSqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js'
+import type { Store } from '../../src/adapters/store/store.js'
+import { buildServer } from '../../src/http/server.js'
+import { createArgon2Hasher } from '../../src/services/auth/password-hasher.js'
+import { cliContext } from '../../src/services/context.js'
+import { createEngine, type Engine } from '../../src/services/create-engine.js'
+import { createPostgresSchema, type DialectName } from './dialects.js'
+
+/** Cheap argon2 parameters: tests check behaviour, not hashing cost. */
+export const testPasswords = createArgon2Hasher({ memoryCost: 1024, timeCost: 1 })
+
+export interface TestEngine {
+  dialect: DialectName
+  engine: Engine
+  app: FastifyInstance
+  dir: string
+  token: string
+  /** `app.inject` with the superuser's token unless `headers.authorization` is given. */
+  call(options: InjectOptions & { anonymous?: boolean }): ReturnType<FastifyInstance['inject']>
+  close(): Promise<void>
+}
+
+export async function openTestStore(dialect: DialectName, dir: string): Promise<{ store: Store; drop(): Promise<void> }> {
+  if (dialect === 'sqlite') {
+    return { store: await openSqliteStore({ file: join(dir, 'data.db') }), drop: async () => {} }
+  }
+  const schema = await createPostgresSchema()
+  return { store: await openPostgresStore({ url: schema.url, maxConnections: 4 }), drop: () => schema.drop() }
+}
+
+export async function createTestEngine(dialect: DialectName, options: { bodyLimit?: number } = {}): Promise<TestEngine> {
+  const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
+  const { store, drop } = await openTestStore(dialect, dir)
+  const engine = await createEngine({ store, migrationsDir: join(dir, 'migrations'), passwords: testPasswords, schemaRecheckMs: 0 })
+  const app = await buildServer(engine, options)
+  const superusers = engine.registry.get('_superusers')
+  await engine.records.create(cliContext(superusers), '_superusers', { email: 'root@example.com', password: 'correct horse battery' })
+  const { token } = await engine.auth.loginWithPassword('_superusers', { identity: 'root@example.com', password: 'correct horse battery' })
+  return {
+    dialect,
+    engine,
+    app,
+    dir,
+    token,
+    call({ anonymous, ...options }) {
+      const headers = { ...(anonymous ? {} : { authorization: `Bearer ${token}` }), ...options.headers }
+      return app.inject({ ...options, headers })
+    },
+    async close() {
+      await app.close()
+      await engine.close()
+      await drop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
