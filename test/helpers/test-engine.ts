@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions } from 'fastify'
+import type { Response as InjectResponse } from 'light-my-request'
 import { openPostgresStore } from '../../src/adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/adapters/store/store.js'
@@ -25,7 +26,7 @@ export interface TestEngine {
   dir: string
   token: string
   /** `app.inject` with the superuser's token unless `headers.authorization` is given. */
-  call(options: InjectOptions & { anonymous?: boolean }): ReturnType<FastifyInstance['inject']>
+  call(options: InjectOptions & { anonymous?: boolean }): Promise<InjectResponse>
   close(): Promise<void>
 }
 

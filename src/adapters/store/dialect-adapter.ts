@@ -1,5 +1,6 @@
 import type { Kysely, RawBuilder, SqlBool } from 'kysely'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
+import type { TableShape } from './introspect.js'
 import type { Dialect } from './store.js'
 
 /**
@@ -18,6 +19,8 @@ export interface DialectAdapter {
   translateError(error: unknown, collection: CollectionDef | undefined): Error | undefined
   /** True when the JSON-array text column holds any of `values`. */
   jsonArrayOverlaps(column: RawBuilder<unknown>, values: readonly string[]): RawBuilder<SqlBool>
+  /** Lists tables, columns and indexes. */
+  introspect(db: Kysely<any>): Promise<TableShape[]>
   /** Takes the schema lock for the rest of the transaction `trx`. */
   lockSchema(trx: Kysely<any>): Promise<void>
 }

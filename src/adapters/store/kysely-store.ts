@@ -186,6 +186,10 @@ export class KyselyStore extends KyselySession implements Store {
     }
   }
 
+  introspect() {
+    return this.adapter.introspect(this.db)
+  }
+
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db)
   }

@@ -6,6 +6,7 @@
 import type { CheckedExpr } from '../../core/filter/check.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import type { FilterValues } from './compile-filter-values.js'
+import type { TableShape } from './introspect.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -84,6 +85,8 @@ export interface Store extends StoreSession {
    * change the schema at once (PostgreSQL advisory lock; SQLite's write lock does it already).
    */
   schemaTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T>
+  /** Tables, columns and indexes as they are in the database (for checks and tests). */
+  introspect(): Promise<TableShape[]>
   /** Throws when the database does not answer. */
   ping(): Promise<void>
   close(): Promise<void>

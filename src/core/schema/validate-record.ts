@@ -40,6 +40,7 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
       const result = validateFieldValue(field, field.default)
       if (result.ok) input.values[field.name] = result.value
     }
+    if (issues[field.name]) continue
     if (field.required && field.type !== 'bool' && isEmptyValue(input.values[field.name])) {
       push(issues, field.name, 'required', 'is required')
     }
@@ -48,7 +49,7 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
     }
   }
   if (collection.type === 'auth') {
-    if (isEmptyValue(input.values.email)) push(issues, 'email', 'required', 'is required')
+    if (isEmptyValue(input.values.email) && !issues.email) push(issues, 'email', 'required', 'is required')
     if (input.password === undefined && !issues.password) push(issues, 'password', 'required', 'is required')
   }
   throwIfAny(issues)

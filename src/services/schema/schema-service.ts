@@ -36,6 +36,9 @@ export function createSchemaService(deps: SchemaServiceDeps) {
   /** Applies the operations in one transaction and records them as one migration file. */
   async function commitChange(slug: string, up: SchemaOperation[], down: SchemaOperation[]): Promise<void> {
     const now = clock.now()
+    // Local to this change: a file written by an earlier, committed change must never be
+    // removed because a later one failed.
+    let afterRollback: (() => void) | undefined
     await store.schemaTransaction(async (tx) => {
       for (const operation of up) await applySchemaOperation(tx, operation)
       const applied = await tx.appliedMigrations()
@@ -52,7 +55,6 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     })
     await registry.reload()
   }
-  let afterRollback: (() => void) | undefined
 
   async function listCollections(ctx: RequestContext): Promise<CollectionDef[]> {
     requireSuperuser(ctx)

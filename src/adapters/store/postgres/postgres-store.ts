@@ -4,6 +4,7 @@ import type { DialectAdapter } from '../dialect-adapter.js'
 import { KyselyStore } from '../kysely-store.js'
 import { applySystemMigrations } from '../migrations/system-migrations.js'
 import { postgresColumnType, postgresSystemColumnTypes } from './postgres-ddl.js'
+import { introspectPostgres } from './postgres-introspector.js'
 import { translatePostgresError } from './postgres-errors.js'
 
 export interface PostgresStoreOptions {
@@ -21,6 +22,7 @@ export const postgresAdapter: DialectAdapter = {
   columnType: postgresColumnType,
   systemColumnTypes: postgresSystemColumnTypes,
   encodeBool: (value) => value,
+  introspect: introspectPostgres,
   translateError: translatePostgresError,
   jsonArrayOverlaps: (column, values) =>
     sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v in (${sql.join([...values])}))`,

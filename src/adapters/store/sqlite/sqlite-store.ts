@@ -6,6 +6,7 @@ import type { DialectAdapter } from '../dialect-adapter.js'
 import { KyselyStore } from '../kysely-store.js'
 import { applySystemMigrations } from '../migrations/system-migrations.js'
 import { sqliteColumnType, sqliteSystemColumnTypes } from './sqlite-ddl.js'
+import { introspectSqlite } from './sqlite-introspector.js'
 import { translateSqliteError } from './sqlite-errors.js'
 
 export interface SqliteStoreOptions {
@@ -25,6 +26,7 @@ export const sqliteAdapter: DialectAdapter = {
   columnType: sqliteColumnType,
   systemColumnTypes: sqliteSystemColumnTypes,
   encodeBool: (value) => (value ? 1 : 0),
+  introspect: introspectSqlite,
   translateError: translateSqliteError,
   jsonArrayOverlaps: (column, values) =>
     sql`exists (select 1 from json_each(${column}) as j where j.value in (${sql.join([...values])}))`,

@@ -1,0 +1,28 @@
+import type { Command } from 'commander'
+import { dataPaths } from '../../config/config.js'
+import { systemClock } from '../../core/clock.js'
+import { openStore } from '../../main.js'
+import { applyMigrationFiles } from '../../services/schema/apply-migration-files.js'
+import { configFrom, withDirOption } from './options.js'
+
+export function registerMigrateCommand(program: Command): void {
+  withDirOption(
+    program
+      .command('migrate')
+      .description('Apply the migration files of <dir>/migrations that the database has not applied yet.')
+      .option('--from <path>', 'read migration files from this folder instead'),
+  ).action(async (options: { dir?: string; from?: string }) => {
+    const config = configFrom(options)
+    const folder = options.from ?? dataPaths(config).migrationsDir
+    const { store, description } = await openStore(config)
+    try {
+      console.log(`Migrating ${description} from ${folder}`)
+      const applied = await applyMigrationFiles(store, folder, systemClock, (p) =>
+        console.log(`  [${p.index + 1}/${p.total}] ${p.status === 'applied' ? 'applied ' : 'up to date'} ${p.name}`),
+      )
+      console.log(applied.length === 0 ? 'Nothing to apply.' : `Applied ${applied.length} migration(s).`)
+    } finally {
+      await store.close()
+    }
+  })
+}

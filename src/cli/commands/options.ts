@@ -1,0 +1,11 @@
+import type { Command } from 'commander'
+import { loadConfig, type Config } from '../../config/config.js'
+
+/** `--dir`, shared by every command that opens the data directory. */
+export function withDirOption(command: Command): Command {
+  return command.option('--dir <path>', 'data directory (env ER_DIR, default ./er_data)')
+}
+
+export function configFrom(options: { dir?: string; http?: string }): Config {
+  return loadConfig({ dir: options.dir, http: options.http }, process.env)
+}

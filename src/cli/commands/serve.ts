@@ -1,0 +1,25 @@
+import type { Command } from 'commander'
+import { startServer } from '../../main.js'
+import { configFrom, withDirOption } from './options.js'
+
+export function registerServeCommand(program: Command): void {
+  withDirOption(
+    program
+      .command('serve')
+      .description('Start the HTTP server (SQLite in the data directory unless DATABASE_URL is set).')
+      .option('--http <host:port>', 'address to listen on (env ER_HTTP, default 127.0.0.1:8090)'),
+  ).action(async (options: { dir?: string; http?: string }) => {
+    const config = configFrom(options)
+    const { engine, url } = await startServer(config)
+    const superusers = await engine.store.selectRecords({
+      collection: engine.registry.get('_superusers'),
+      where: [],
+      sort: [{ path: { field: 'id' }, desc: false }],
+      limit: 1,
+    })
+    console.log(`Engine Room is serving at ${url}  (API ${url}/api/, docs ${url}/api/docs)`)
+    if (superusers.rows.length === 0) {
+      console.log('No superuser yet. Create one with: npx engineroom superuser create <email> <password>')
+    }
+  })
+}
