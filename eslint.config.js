@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 /** Layering: core has no I/O, services see ports only as types, only main.ts picks adapters. */
@@ -12,20 +13,55 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    languageOptions: { globals: globals.node },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  layer(['src/core/**/*.ts'], [
-    { group: ['**/services/**', '**/adapters/**', '**/http/**', '**/cli/**', 'fastify', 'kysely', 'pg', 'better-sqlite3', 'node:fs', 'node:net'], message: 'core/ is pure: no I/O and no outer layer.' },
-  ]),
-  layer(['src/services/**/*.ts'], [
-    { group: ['**/http/**', '**/cli/**', 'fastify'], message: 'services/ know nothing of transports.' },
-    { group: ['**/adapters/store/sqlite/**', '**/adapters/store/postgres/**'], message: 'services/ see ports, not concrete adapters.' },
-  ]),
-  layer(['src/http/**/*.ts'], [
-    { group: ['**/adapters/store/sqlite/**', '**/adapters/store/postgres/**', '**/cli/**'], message: 'http/ receives services; only main.ts picks adapters.' },
-  ]),
+  layer(
+    ['src/core/**/*.ts'],
+    [
+      {
+        group: [
+          '**/services/**',
+          '**/adapters/**',
+          '**/http/**',
+          '**/cli/**',
+          'fastify',
+          'kysely',
+          'pg',
+          'better-sqlite3',
+          'node:fs',
+          'node:net',
+        ],
+        message: 'core/ is pure: no I/O and no outer layer.',
+      },
+    ],
+  ),
+  layer(
+    ['src/services/**/*.ts'],
+    [
+      {
+        group: ['**/http/**', '**/cli/**', 'fastify'],
+        message: 'services/ know nothing of transports.',
+      },
+      {
+        group: ['**/adapters/store/sqlite/**', '**/adapters/store/postgres/**'],
+        message: 'services/ see ports, not concrete adapters.',
+      },
+    ],
+  ),
+  layer(
+    ['src/http/**/*.ts'],
+    [
+      {
+        group: ['**/adapters/store/sqlite/**', '**/adapters/store/postgres/**', '**/cli/**'],
+        message: 'http/ receives services; only main.ts picks adapters.',
+      },
+    ],
+  ),
 )

@@ -13,7 +13,10 @@ import { createEngine, type Engine } from './services/create-engine.js'
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(config: Config): Promise<{ store: Store; description: string }> {
   if (config.databaseUrl) {
-    const store = await openPostgresStore({ url: config.databaseUrl, maxConnections: config.pgPoolSize })
+    const store = await openPostgresStore({
+      url: config.databaseUrl,
+      maxConnections: config.pgPoolSize,
+    })
     return { store, description: `PostgreSQL ${redactUrl(config.databaseUrl)}` }
   }
   const { sqliteFile } = dataPaths(config)
@@ -41,14 +44,19 @@ export async function openEngine(config: Config): Promise<{ engine: Engine; desc
  * Starts the HTTP server and stops it cleanly on SIGTERM/SIGINT: stop accepting, let requests
  * in flight finish, close the store. A second signal exits at once.
  */
-export async function startServer(config: Config): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
+export async function startServer(
+  config: Config,
+): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
   const { engine, description } = await openEngine(config)
   const app = await buildServer(engine, {
     bodyLimit: config.bodyLimit,
     logger: {
       level: config.logLevel,
       // Secrets never reach a log line, whichever route logs the request.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+        censor: '[redacted]',
+      },
     },
   })
   const url = await app.listen({ host: config.http.host, port: config.http.port })

@@ -37,11 +37,15 @@ function reportError(error: unknown): number {
   }
   const code = (error as { code?: string })?.code
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
-    console.error(`engineroom: cannot reach the database (${code}). Check DATABASE_URL and that the server is running.`)
+    console.error(
+      `engineroom: cannot reach the database (${code}). Check DATABASE_URL and that the server is running.`,
+    )
     return 1
   }
   if (code === 'EADDRINUSE') {
-    console.error('engineroom: the address is already in use. Stop the other server or pick another with --http host:port.')
+    console.error(
+      'engineroom: the address is already in use. Stop the other server or pick another with --http host:port.',
+    )
     return 1
   }
   console.error('engineroom: unexpected error:', error)

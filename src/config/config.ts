@@ -43,13 +43,27 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
   const dataDir = resolve(flags.dir ?? env.ER_DIR ?? './er_data')
   return {
-    http: parseListen(flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090', flags.http ? '--http' : 'ER_HTTP'),
+    http: parseListen(
+      flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090',
+      flags.http ? '--http' : 'ER_HTTP',
+    ),
     dataDir,
     databaseUrl: parseUrl(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
-    bodyLimit: parseInteger(env.ER_BODY_LIMIT, 'ER_BODY_LIMIT', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    bodyLimit: parseInteger(
+      env.ER_BODY_LIMIT,
+      'ER_BODY_LIMIT',
+      1024 * 1024,
+      1024,
+      1024 * 1024 * 1024,
+    ),
     tokenTtlSeconds: parseInteger(env.ER_TOKEN_TTL, 'ER_TOKEN_TTL', 3600, 60, 30 * 24 * 3600),
-    sqliteSynchronous: parseChoice(env.ER_SQLITE_SYNC, 'ER_SQLITE_SYNC', ['NORMAL', 'FULL'] as const, 'NORMAL'),
+    sqliteSynchronous: parseChoice(
+      env.ER_SQLITE_SYNC,
+      'ER_SQLITE_SYNC',
+      ['NORMAL', 'FULL'] as const,
+      'NORMAL',
+    ),
     logLevel: parseChoice(env.ER_LOG_LEVEL, 'ER_LOG_LEVEL', LOG_LEVELS, 'info'),
     pgPoolSize: parseInteger(env.ER_PG_POOL, 'ER_PG_POOL', 10, 1, 1000),
   }
@@ -59,44 +73,76 @@ function parseListen(text: string, setting: string): Config['http'] {
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim())
   const port = Number(match?.[2])
   if (!match || port > 65535) {
-    throw new ConfigError(`${setting}: expected host:port such as 127.0.0.1:8090, got ${JSON.stringify(text)}`)
+    throw new ConfigError(
+      `${setting}: expected host:port such as 127.0.0.1:8090, got ${JSON.stringify(text)}`,
+    )
   }
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port }
 }
 
-function parseUrl(text: string | undefined, setting: string, protocols: string[]): string | undefined {
+function parseUrl(
+  text: string | undefined,
+  setting: string,
+  protocols: string[],
+): string | undefined {
   if (text === undefined || text === '') return undefined
   let url: URL
   try {
     url = new URL(text)
   } catch {
-    throw new ConfigError(`${setting}: expected a URL such as ${protocols[0]}//host:port/…, got something that is not a URL`)
+    throw new ConfigError(
+      `${setting}: expected a URL such as ${protocols[0]}//host:port/…, got something that is not a URL`,
+    )
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(`${setting}: expected a ${protocols.join(' or ')} URL, got ${url.protocol}`)
+    throw new ConfigError(
+      `${setting}: expected a ${protocols.join(' or ')} URL, got ${url.protocol}`,
+    )
   }
   return text
 }
 
-function parseInteger(text: string | undefined, setting: string, fallback: number, min: number, max: number): number {
+function parseInteger(
+  text: string | undefined,
+  setting: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (text === undefined || text === '') return fallback
   const value = Number(text)
   if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-    throw new ConfigError(`${setting}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`)
+    throw new ConfigError(
+      `${setting}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`,
+    )
   }
   return value
 }
 
-function parseChoice<T extends string>(text: string | undefined, setting: string, choices: readonly T[], fallback: T): T {
+function parseChoice<T extends string>(
+  text: string | undefined,
+  setting: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
   if (text === undefined || text === '') return fallback
   const value = (setting === 'ER_LOG_LEVEL' ? text.toLowerCase() : text.toUpperCase()) as T
-  if (!choices.includes(value)) throw new ConfigError(`${setting}: expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`)
+  if (!choices.includes(value))
+    throw new ConfigError(
+      `${setting}: expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`,
+    )
   return value
 }
 
 /** Where the SQLite file and the migration files live inside the data directory. */
-export function dataPaths(config: Pick<Config, 'dataDir'>): { sqliteFile: string; migrationsDir: string } {
-  return { sqliteFile: resolve(config.dataDir, 'data.db'), migrationsDir: resolve(config.dataDir, 'migrations') }
+export function dataPaths(config: Pick<Config, 'dataDir'>): {
+  sqliteFile: string
+  migrationsDir: string
+} {
+  return {
+    sqliteFile: resolve(config.dataDir, 'data.db'),
+    migrationsDir: resolve(config.dataDir, 'migrations'),
+  }
 }
 
 /** A URL with its password replaced, for logs and messages. */

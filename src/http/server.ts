@@ -23,7 +23,10 @@ export interface ServerOptions {
  *   const app = await buildServer(engine)
  *   const res = await app.inject({ method: 'GET', url: '/healthz' })
  */
-export async function buildServer(engine: Engine, options: ServerOptions = {}): Promise<FastifyInstance> {
+export async function buildServer(
+  engine: Engine,
+  options: ServerOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
@@ -39,7 +42,10 @@ export async function buildServer(engine: Engine, options: ServerOptions = {}): 
 
   const { auth } = engine
   await app.register(healthRoutes, {
-    checks: [{ name: 'store', check: () => engine.store.ping() }, ...(options.readinessChecks ?? [])],
+    checks: [
+      { name: 'store', check: () => engine.store.ping() },
+      ...(options.readinessChecks ?? []),
+    ],
   })
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(recordsRoutes, { records: engine.records, auth })

@@ -24,5 +24,9 @@ export function systemContext(requestId = 'system'): RequestContext {
 
 /** The command line acts with a superuser's powers: whoever runs it owns the data directory. */
 export function cliContext(superusers: CollectionDef): RequestContext {
-  return { auth: { collection: superusers, record: { id: 'cli' }, isSuperuser: true }, requestId: 'cli', query: {} }
+  return {
+    auth: { collection: superusers, record: { id: 'cli' }, isSuperuser: true },
+    requestId: 'cli',
+    query: {},
+  }
 }

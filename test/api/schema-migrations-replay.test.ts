@@ -15,8 +15,12 @@ import { createTestEngine, openTestStore, type TestEngine } from '../helpers/tes
 const dialects = await availableDialects()
 
 async function changeSchema(t: TestEngine): Promise<void> {
-  const steps: [string, string, unknown][] = [
-    ['POST', '/api/collections', { name: 'teams', fields: [{ name: 'name', type: 'text', required: true, unique: true }] }],
+  const steps: [string, string, Record<string, unknown> | undefined][] = [
+    [
+      'POST',
+      '/api/collections',
+      { name: 'teams', fields: [{ name: 'name', type: 'text', required: true, unique: true }] },
+    ],
     [
       'POST',
       '/api/collections',
@@ -38,7 +42,11 @@ async function changeSchema(t: TestEngine): Promise<void> {
     ['DELETE', '/api/collections/scratch', undefined],
   ]
   for (const [method, url, payload] of steps) {
-    const response = await t.call({ method: method as 'POST', url, ...(payload === undefined ? {} : { payload }) })
+    const response = await t.call({
+      method: method as 'POST',
+      url,
+      ...(payload === undefined ? {} : { payload }),
+    })
     expect(response.statusCode, `${method} ${url}: ${response.body}`).toBeLessThan(300)
   }
   // Rename one field and drop another, by field id.
@@ -46,7 +54,11 @@ async function changeSchema(t: TestEngine): Promise<void> {
   const fields = posts.fields
     .filter((f: { name: string }) => f.name !== 'draft')
     .map((f: { name: string }) => (f.name === 'title' ? { ...f, name: 'headline' } : f))
-  const patched = await t.call({ method: 'PATCH', url: '/api/collections/posts', payload: { fields, indexes: [{ fields: ['views'], unique: false }] } })
+  const patched = await t.call({
+    method: 'PATCH',
+    url: '/api/collections/posts',
+    payload: { fields, indexes: [{ fields: ['views'], unique: false }] },
+  })
   expect(patched.statusCode, patched.body).toBe(200)
 }
 
@@ -74,12 +86,24 @@ describe.each(dialects)('migrations written on %s', (source) => {
       expect(applied).toHaveLength(6)
       expect(await store.listCollections()).toEqual(await origin.engine.store.listCollections())
       const shape = (await store.introspect()).filter((t) => !t.name.startsWith('_'))
-      const expected = (await origin.engine.store.introspect()).filter((t) => !t.name.startsWith('_'))
+      const expected = (await origin.engine.store.introspect()).filter(
+        (t) => !t.name.startsWith('_'),
+      )
       expect(shape).toEqual(expected)
       expect(shape.map((t) => t.name)).toEqual(['posts', 'squads'])
-      expect(shape.find((t) => t.name === 'posts')?.columns).toEqual(['id', 'created', 'updated', 'headline', 'views', 'tags', 'team'])
+      expect(shape.find((t) => t.name === 'posts')?.columns).toEqual([
+        'id',
+        'created',
+        'updated',
+        'headline',
+        'views',
+        'tags',
+        'team',
+      ])
       // A second run finds nothing to do.
-      expect(await applyMigrationFiles(store, join(origin.dir, 'migrations'), systemClock)).toEqual([])
+      expect(await applyMigrationFiles(store, join(origin.dir, 'migrations'), systemClock)).toEqual(
+        [],
+      )
     } finally {
       await store.close()
       await drop()

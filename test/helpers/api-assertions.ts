@@ -17,7 +17,11 @@ export interface ProblemBody {
 }
 
 /** Asserts an RFC 9457 problem with this status and code, and returns its body. */
-export function expectProblem(res: LightMyRequestResponse, status: number, code: string): ProblemBody {
+export function expectProblem(
+  res: LightMyRequestResponse,
+  status: number,
+  code: string,
+): ProblemBody {
   expect(res.statusCode, res.body).toBe(status)
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
   const body = res.json() as ProblemBody
@@ -28,15 +32,30 @@ export function expectProblem(res: LightMyRequestResponse, status: number, code:
 }
 
 /** `POST /api/collections`, expecting 201. */
-export async function createCollection(t: TestEngine, definition: unknown): Promise<Record<string, unknown>> {
-  const res = await t.call({ method: 'POST', url: '/api/collections', payload: definition as object })
+export async function createCollection(
+  t: TestEngine,
+  definition: unknown,
+): Promise<Record<string, unknown>> {
+  const res = await t.call({
+    method: 'POST',
+    url: '/api/collections',
+    payload: definition as object,
+  })
   expect(res.statusCode, res.body).toBe(201)
   return res.json() as Record<string, unknown>
 }
 
 /** `POST /api/collections/{name}/records`, expecting 201. */
-export async function createRecord(t: TestEngine, name: string, body: object): Promise<Record<string, unknown>> {
-  const res = await t.call({ method: 'POST', url: `/api/collections/${name}/records`, payload: body })
+export async function createRecord(
+  t: TestEngine,
+  name: string,
+  body: object,
+): Promise<Record<string, unknown>> {
+  const res = await t.call({
+    method: 'POST',
+    url: `/api/collections/${name}/records`,
+    payload: body,
+  })
   expect(res.statusCode, res.body).toBe(201)
   return res.json() as Record<string, unknown>
 }
@@ -46,14 +65,27 @@ export async function listRecords(
   t: TestEngine,
   name: string,
   query: Record<string, string> = {},
-): Promise<{ items: Record<string, unknown>[]; nextCursor: string | null; totalItems?: number; page: number; perPage: number }> {
-  const res = await t.call({ method: 'GET', url: `/api/collections/${name}/records?${new URLSearchParams(query)}` })
+): Promise<{
+  items: Record<string, unknown>[]
+  nextCursor: string | null
+  totalItems?: number
+  page: number
+  perPage: number
+}> {
+  const res = await t.call({
+    method: 'GET',
+    url: `/api/collections/${name}/records?${new URLSearchParams(query)}`,
+  })
   expect(res.statusCode, res.body).toBe(200)
   return res.json()
 }
 
 /** Every item of a list, following `nextCursor`. */
-export async function listAll(t: TestEngine, name: string, query: Record<string, string> = {}): Promise<Record<string, unknown>[]> {
+export async function listAll(
+  t: TestEngine,
+  name: string,
+  query: Record<string, string> = {},
+): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = []
   let cursor: string | null = null
   for (let guard = 0; guard < 1000; guard++) {

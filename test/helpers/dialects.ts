@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect, PostgresDialect, sql } from 'kysely'
+import type { DynamicDb } from '../../src/adapters/store/dynamic-db.js'
 import pg from 'pg'
 
 export type DialectName = 'sqlite' | 'postgres'
@@ -25,7 +26,9 @@ export async function isPostgresAvailable(): Promise<boolean> {
       return true
     } catch (error) {
       if (process.env.ER_REQUIRE_POSTGRES === '1') {
-        throw new Error(`PostgreSQL is required (ER_REQUIRE_POSTGRES=1) but ${postgresUrl} did not answer: ${String(error)}`)
+        throw new Error(
+          `PostgreSQL is required (ER_REQUIRE_POSTGRES=1) but ${postgresUrl} did not answer: ${String(error)}`,
+        )
       }
       console.warn(`[engineroom tests] SKIPPING PostgreSQL suites: ${postgresUrl} is unreachable.`)
       return false
@@ -42,7 +45,11 @@ export async function availableDialects(): Promise<DialectName[]> {
 }
 
 /** A fresh, empty PostgreSQL schema with a URL whose connections use it; `drop()` removes it. */
-export async function createPostgresSchema(): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+export async function createPostgresSchema(): Promise<{
+  url: string
+  schema: string
+  drop(): Promise<void>
+}> {
   const schema = `er_test_${randomBytes(6).toString('hex')}`
   const admin = new pg.Client({ connectionString: postgresUrl })
   await admin.connect()
@@ -65,13 +72,15 @@ export async function createPostgresSchema(): Promise<{ url: string; schema: str
 /** A bare Kysely on an empty database of the dialect, for tests below the store port. */
 export async function createRawDatabase(
   dialect: DialectName,
-): Promise<{ db: Kysely<any>; destroy(): Promise<void> }> {
+): Promise<{ db: DynamicDb; destroy(): Promise<void> }> {
   if (dialect === 'sqlite') {
-    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) })
+    const db: DynamicDb = new Kysely({
+      dialect: new SqliteDialect({ database: new Database(':memory:') }),
+    })
     return { db, destroy: () => db.destroy() }
   }
   const pgSchema = await createPostgresSchema()
-  const db = new Kysely<any>({
+  const db: DynamicDb = new Kysely({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: pgSchema.url, max: 4 }) }),
   })
   await sql`select 1`.execute(db)

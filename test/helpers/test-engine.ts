@@ -30,22 +30,42 @@ export interface TestEngine {
   close(): Promise<void>
 }
 
-export async function openTestStore(dialect: DialectName, dir: string): Promise<{ store: Store; drop(): Promise<void> }> {
+export async function openTestStore(
+  dialect: DialectName,
+  dir: string,
+): Promise<{ store: Store; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
     return { store: await openSqliteStore({ file: join(dir, 'data.db') }), drop: async () => {} }
   }
   const schema = await createPostgresSchema()
-  return { store: await openPostgresStore({ url: schema.url, maxConnections: 4 }), drop: () => schema.drop() }
+  return {
+    store: await openPostgresStore({ url: schema.url, maxConnections: 4 }),
+    drop: () => schema.drop(),
+  }
 }
 
-export async function createTestEngine(dialect: DialectName, options: { bodyLimit?: number } = {}): Promise<TestEngine> {
+export async function createTestEngine(
+  dialect: DialectName,
+  options: { bodyLimit?: number } = {},
+): Promise<TestEngine> {
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
   const { store, drop } = await openTestStore(dialect, dir)
-  const engine = await createEngine({ store, migrationsDir: join(dir, 'migrations'), passwords: testPasswords, schemaRecheckMs: 0 })
+  const engine = await createEngine({
+    store,
+    migrationsDir: join(dir, 'migrations'),
+    passwords: testPasswords,
+    schemaRecheckMs: 0,
+  })
   const app = await buildServer(engine, options)
   const superusers = engine.registry.get('_superusers')
-  await engine.records.create(cliContext(superusers), '_superusers', { email: 'root@example.com', password: 'correct horse battery' })
-  const { token } = await engine.auth.loginWithPassword('_superusers', { identity: 'root@example.com', password: 'correct horse battery' })
+  await engine.records.create(cliContext(superusers), '_superusers', {
+    email: 'root@example.com',
+    password: 'correct horse battery',
+  })
+  const { token } = await engine.auth.loginWithPassword('_superusers', {
+    identity: 'root@example.com',
+    password: 'correct horse battery',
+  })
   return {
     dialect,
     engine,
@@ -53,7 +73,10 @@ export async function createTestEngine(dialect: DialectName, options: { bodyLimi
     dir,
     token,
     call({ anonymous, ...options }) {
-      const headers = { ...(anonymous ? {} : { authorization: `Bearer ${token}` }), ...options.headers }
+      const headers = {
+        ...(anonymous ? {} : { authorization: `Bearer ${token}` }),
+        ...options.headers,
+      }
       return app.inject({ ...options, headers })
     },
     async close() {

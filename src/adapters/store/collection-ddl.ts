@@ -1,7 +1,8 @@
-import { sql, type Kysely } from 'kysely'
+import { sql } from 'kysely'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef, IndexDef } from '../../core/schema/types.js'
 import type { DialectAdapter } from './dialect-adapter.js'
+import type { DynamicDb } from './dynamic-db.js'
 
 /**
  * Brings a collection's table from one definition to another inside the caller's transaction.
@@ -11,12 +12,14 @@ import type { DialectAdapter } from './dialect-adapter.js'
  * and recreating them is cheap next to the safety of one simple order of steps.
  */
 export async function migrateCollectionTable(
-  db: Kysely<any>,
+  db: DynamicDb,
   adapter: DialectAdapter,
   from: CollectionDef | null,
   to: CollectionDef | null,
 ): Promise<void> {
-  if (from) for (const index of allIndexes(from)) await sql`drop index if exists ${sql.id(index.name)}`.execute(db)
+  if (from)
+    for (const index of allIndexes(from))
+      await sql`drop index if exists ${sql.id(index.name)}`.execute(db)
   if (from && !to) {
     await sql`drop table ${sql.table(from.name)}`.execute(db)
     return
@@ -33,7 +36,11 @@ export async function migrateCollectionTable(
   for (const index of allIndexes(to)) await createIndex(db, to, index)
 }
 
-async function createTable(db: Kysely<any>, adapter: DialectAdapter, def: CollectionDef): Promise<void> {
+async function createTable(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  def: CollectionDef,
+): Promise<void> {
   const { text, bool } = adapter.systemColumnTypes
   const columns = [
     sql`${sql.id('id')} ${sql.raw(text)} primary key not null`,
@@ -56,7 +63,12 @@ function columnDefinition(adapter: DialectAdapter, field: FieldDef) {
   return sql`${sql.id(field.name)} ${sql.raw(adapter.columnType(field))}`
 }
 
-async function alterColumns(db: Kysely<any>, adapter: DialectAdapter, from: CollectionDef, to: CollectionDef) {
+async function alterColumns(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  from: CollectionDef,
+  to: CollectionDef,
+) {
   const table = sql.table(to.name)
   const nextById = new Map(to.fields.map((f) => [f.id, f]))
   const previousIds = new Set(from.fields.map((f) => f.id))
@@ -65,7 +77,9 @@ async function alterColumns(db: Kysely<any>, adapter: DialectAdapter, from: Coll
     if (!next) {
       await sql`alter table ${table} drop column ${sql.id(field.name)}`.execute(db)
     } else if (next.name !== field.name) {
-      await sql`alter table ${table} rename column ${sql.id(field.name)} to ${sql.id(next.name)}`.execute(db)
+      await sql`alter table ${table} rename column ${sql.id(field.name)} to ${sql.id(next.name)}`.execute(
+        db,
+      )
     }
   }
   for (const field of to.fields) {
@@ -81,12 +95,15 @@ export function allIndexes(def: CollectionDef): IndexDef[] {
     .filter((f) => f.unique && !isMultiValued(f))
     .map((f) => ({ name: `uq_${def.id}_${f.id}`.slice(0, 63), fields: [f.name], unique: true }))
   // An auth collection's e-mail is its login name: one account per address.
-  if (def.type === 'auth') uniques.unshift({ name: `uq_${def.id}_email`.slice(0, 63), fields: ['email'], unique: true })
+  if (def.type === 'auth')
+    uniques.unshift({ name: `uq_${def.id}_email`.slice(0, 63), fields: ['email'], unique: true })
   return [...def.indexes, ...uniques]
 }
 
-async function createIndex(db: Kysely<any>, def: CollectionDef, index: IndexDef): Promise<void> {
+async function createIndex(db: DynamicDb, def: CollectionDef, index: IndexDef): Promise<void> {
   const columns = sql.join(index.fields.map((f) => sql.id(f)))
   const unique = index.unique ? sql`unique ` : sql``
-  await sql`create ${unique}index ${sql.id(index.name)} on ${sql.table(def.name)} (${columns})`.execute(db)
+  await sql`create ${unique}index ${sql.id(index.name)} on ${sql.table(def.name)} (${columns})`.execute(
+    db,
+  )
 }

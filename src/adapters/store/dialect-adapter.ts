@@ -1,7 +1,8 @@
-import type { Kysely, RawBuilder, SqlBool } from 'kysely'
+import type { RawBuilder, SqlBool } from 'kysely'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import type { TableShape } from './introspect.js'
 import type { Dialect } from './store.js'
+import type { DynamicDb } from './dynamic-db.js'
 
 /**
  * What one database needs to say for itself; everything else in the store is shared.
@@ -20,7 +21,7 @@ export interface DialectAdapter {
   /** True when the JSON-array text column holds any of `values`. */
   jsonArrayOverlaps(column: RawBuilder<unknown>, values: readonly string[]): RawBuilder<SqlBool>
   /** Lists tables, columns and indexes. */
-  introspect(db: Kysely<any>): Promise<TableShape[]>
+  introspect(db: DynamicDb): Promise<TableShape[]>
   /** Takes the schema lock for the rest of the transaction `trx`. */
-  lockSchema(trx: Kysely<any>): Promise<void>
+  lockSchema(trx: DynamicDb): Promise<void>
 }

@@ -1,26 +1,46 @@
-import { sql, type Kysely } from 'kysely'
+import { sql } from 'kysely'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import { recordCodec } from './record-codec.js'
-import { keysetCondition, orderByClause, RECORD_ALIAS, sortExpression, whereClause } from './record-sql.js'
-import type { Condition, Dialect, Row, SelectQuery, SelectResult, Store, StoreSession } from './store.js'
+import {
+  keysetCondition,
+  orderByClause,
+  RECORD_ALIAS,
+  sortExpression,
+  whereClause,
+} from './record-sql.js'
+import type {
+  Condition,
+  Dialect,
+  Row,
+  SelectQuery,
+  SelectResult,
+  Store,
+  StoreSession,
+} from './store.js'
+import type { DynamicDb } from './dynamic-db.js'
 
 /** The store on Kysely, for either dialect: the adapter supplies what differs. */
 export class KyselySession implements StoreSession {
   readonly dialect: Dialect
-  protected readonly db: Kysely<any>
+  protected readonly db: DynamicDb
   protected readonly adapter: DialectAdapter
 
-  constructor(db: Kysely<any>, adapter: DialectAdapter) {
+  constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
     this.adapter = adapter
     this.dialect = adapter.dialect
   }
 
   async listCollections(): Promise<CollectionDef[]> {
-    const rows = await this.db.selectFrom('_collections').select('definition').orderBy('created').orderBy('id').execute()
+    const rows = await this.db
+      .selectFrom('_collections')
+      .select('definition')
+      .orderBy('created')
+      .orderBy('id')
+      .execute()
     return rows.map((r) => JSON.parse(r.definition as string) as CollectionDef)
   }
 
@@ -28,7 +48,13 @@ export class KyselySession implements StoreSession {
     await this.#write(undefined, () =>
       this.db
         .insertInto('_collections')
-        .values({ id: def.id, name: def.name, definition: JSON.stringify(def), created: def.created, updated: def.updated })
+        .values({
+          id: def.id,
+          name: def.name,
+          definition: JSON.stringify(def),
+          created: def.created,
+          updated: def.updated,
+        })
         .execute(),
     )
   }
@@ -45,8 +71,13 @@ export class KyselySession implements StoreSession {
     await this.db.deleteFrom('_collections').where('id', '=', id).execute()
   }
 
-  async migrateCollectionTable(from: CollectionDef | null, to: CollectionDef | null): Promise<void> {
-    await this.#write(to ?? from ?? undefined, () => migrateCollectionTable(this.db, this.adapter, from, to))
+  async migrateCollectionTable(
+    from: CollectionDef | null,
+    to: CollectionDef | null,
+  ): Promise<void> {
+    await this.#write(to ?? from ?? undefined, () =>
+      migrateCollectionTable(this.db, this.adapter, from, to),
+    )
   }
 
   async appliedMigrations(): Promise<string[]> {
@@ -88,24 +119,43 @@ export class KyselySession implements StoreSession {
 
   async selectByIds(collection: CollectionDef, ids: readonly string[]): Promise<Row[]> {
     if (ids.length === 0) return []
-    const rows = await this.db.selectFrom(collection.name).selectAll().where('id', 'in', [...ids]).execute()
+    const rows = await this.db
+      .selectFrom(collection.name)
+      .selectAll()
+      .where('id', 'in', [...ids])
+      .execute()
     const codec = recordCodec(collection, this.adapter)
     return rows.map((row) => codec.decode(row as Row))
   }
 
-  async selectByColumn(collection: CollectionDef, column: string, value: string, limit: number): Promise<Row[]> {
-    const rows = await this.db.selectFrom(collection.name).selectAll().where(column, '=', value).limit(limit).execute()
+  async selectByColumn(
+    collection: CollectionDef,
+    column: string,
+    value: string,
+    limit: number,
+  ): Promise<Row[]> {
+    const rows = await this.db
+      .selectFrom(collection.name)
+      .selectAll()
+      .where(column, '=', value)
+      .limit(limit)
+      .execute()
     const codec = recordCodec(collection, this.adapter)
     return rows.map((row) => codec.decode(row as Row))
   }
 
-  async selectReferencing(collection: CollectionDef, field: FieldDef, ids: readonly string[]): Promise<Row[]> {
+  async selectReferencing(
+    collection: CollectionDef,
+    field: FieldDef,
+    ids: readonly string[],
+  ): Promise<Row[]> {
     if (ids.length === 0) return []
     const column = sql.ref(`${RECORD_ALIAS}.${field.name}`)
     const match = isMultiValued(field)
       ? this.adapter.jsonArrayOverlaps(column, ids)
       : sql`${column} in (${sql.join([...ids])})`
-    const result = await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+    const result =
+      await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
       where ${match} order by ${sql.ref(`${RECORD_ALIAS}.id`)}`.execute(this.db)
     const codec = recordCodec(collection, this.adapter)
     return result.rows.map((row) => codec.decode(row))
@@ -113,7 +163,9 @@ export class KyselySession implements StoreSession {
 
   async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
-    await this.#write(collection, () => this.db.insertInto(collection.name).values(encoded).execute())
+    await this.#write(collection, () =>
+      this.db.insertInto(collection.name).values(encoded).execute(),
+    )
   }
 
   async updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number> {
@@ -132,7 +184,11 @@ export class KyselySession implements StoreSession {
   }
 
   async getSetting(key: string): Promise<string | undefined> {
-    const row = await this.db.selectFrom('_settings').select('value').where('key', '=', key).executeTakeFirst()
+    const row = await this.db
+      .selectFrom('_settings')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst()
     return row?.value as string | undefined
   }
 
@@ -145,7 +201,11 @@ export class KyselySession implements StoreSession {
   }
 
   async initSetting(key: string, value: string): Promise<string> {
-    await this.db.insertInto('_settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute()
+    await this.db
+      .insertInto('_settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute()
     return (await this.getSetting(key)) ?? value
   }
 
@@ -162,7 +222,11 @@ export class KyselySession implements StoreSession {
 export class KyselyStore extends KyselySession implements Store {
   readonly #onClose: () => Promise<void>
 
-  constructor(db: Kysely<any>, adapter: DialectAdapter, onClose: () => Promise<void> = async () => {}) {
+  constructor(
+    db: DynamicDb,
+    adapter: DialectAdapter,
+    onClose: () => Promise<void> = async () => {},
+  ) {
     super(db, adapter)
     this.#onClose = onClose
   }

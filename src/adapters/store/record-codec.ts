@@ -23,12 +23,15 @@ export function recordCodec(collection: CollectionDef, adapter: DialectAdapter):
 function buildCodec(collection: CollectionDef, adapter: DialectAdapter): Codec {
   const boolFields = collection.fields.filter((f) => f.type === 'bool').map((f) => f.name)
   if (collection.type === 'auth') boolFields.push('verified')
-  const jsonFields = collection.fields.filter((f) => f.type === 'json' || isMultiValued(f)).map((f) => f.name)
+  const jsonFields = collection.fields
+    .filter((f) => f.type === 'json' || isMultiValued(f))
+    .map((f) => f.name)
   const multiFields = new Set(collection.fields.filter(isMultiValued).map((f) => f.name))
   return {
     encode(values) {
       const out: Row = { ...values }
-      for (const name of boolFields) if (name in out) out[name] = adapter.encodeBool(out[name] === true)
+      for (const name of boolFields)
+        if (name in out) out[name] = adapter.encodeBool(out[name] === true)
       for (const name of jsonFields) {
         if (!(name in out)) continue
         const value = out[name]
@@ -40,7 +43,10 @@ function buildCodec(collection: CollectionDef, adapter: DialectAdapter): Codec {
       for (const name of boolFields) row[name] = row[name] === true || row[name] === 1
       for (const name of jsonFields) {
         const value = row[name]
-        row[name] = typeof value === 'string' ? JSON.parse(value) : (value ?? (multiFields.has(name) ? [] : null))
+        row[name] =
+          typeof value === 'string'
+            ? JSON.parse(value)
+            : (value ?? (multiFields.has(name) ? [] : null))
       }
       return row
     },

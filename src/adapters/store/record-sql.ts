@@ -7,10 +7,14 @@ import type { Condition, SortTerm } from './store.js'
 export const RECORD_ALIAS = 'r'
 
 /** ANDs the conditions; `true` when there are none. */
-export function whereClause(adapter: DialectAdapter, where: readonly Condition[]): RawBuilder<SqlBool> {
+export function whereClause(
+  adapter: DialectAdapter,
+  where: readonly Condition[],
+): RawBuilder<SqlBool> {
   if (where.length === 0) return sql<SqlBool>`1 = 1`
   const parts = where.map(
-    (c) => sql`(${compileFilter(c.expr, { dialect: adapter.dialect, alias: RECORD_ALIAS, values: c.values })})`,
+    (c) =>
+      sql`(${compileFilter(c.expr, { dialect: adapter.dialect, alias: RECORD_ALIAS, values: c.values })})`,
   )
   return sql<SqlBool>`${sql.join(parts, sql` and `)}`
 }
@@ -30,7 +34,10 @@ export function sortExpression(term: SortTerm): RawBuilder<unknown> {
  */
 export function orderByClause(sort: readonly SortTerm[]): RawBuilder<unknown> {
   return sql.join(
-    sort.map((term) => sql`${sortExpression(term)} ${sql.raw(term.desc ? 'desc nulls last' : 'asc nulls first')}`),
+    sort.map(
+      (term) =>
+        sql`${sortExpression(term)} ${sql.raw(term.desc ? 'desc nulls last' : 'asc nulls first')}`,
+    ),
   )
 }
 
@@ -39,7 +46,10 @@ export function orderByClause(sort: readonly SortTerm[]): RawBuilder<unknown> {
  * to match `orderByClause`. For sort keys k1..kn it expands to
  * `k1 > v1 OR (k1 = v1 AND (k2 > v2 OR (k2 = v2 AND …)))`, with the null cases spelled out.
  */
-export function keysetCondition(sort: readonly SortTerm[], after: readonly unknown[]): RawBuilder<SqlBool> {
+export function keysetCondition(
+  sort: readonly SortTerm[],
+  after: readonly unknown[],
+): RawBuilder<SqlBool> {
   const build = (i: number): RawBuilder<SqlBool> => {
     const term = sort[i] as SortTerm
     const key = sortExpression(term)

@@ -60,9 +60,18 @@ export interface StoreSession {
   countRecords(collection: CollectionDef, where: Condition[]): Promise<number>
   selectByIds(collection: CollectionDef, ids: readonly string[]): Promise<Row[]>
   /** Records whose `column` (a field or system field of the schema) equals `value`. */
-  selectByColumn(collection: CollectionDef, column: string, value: string, limit: number): Promise<Row[]>
+  selectByColumn(
+    collection: CollectionDef,
+    column: string,
+    value: string,
+    limit: number,
+  ): Promise<Row[]>
   /** Records of `collection` whose relation `field` points at any of `ids`. */
-  selectReferencing(collection: CollectionDef, field: FieldDef, ids: readonly string[]): Promise<Row[]>
+  selectReferencing(
+    collection: CollectionDef,
+    field: FieldDef,
+    ids: readonly string[],
+  ): Promise<Row[]>
   insertRecord(collection: CollectionDef, values: Row): Promise<void>
   /** Returns how many rows changed (0 when the id does not exist). */
   updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number>

@@ -9,7 +9,9 @@ export function registerMigrateCommand(program: Command): void {
   withDirOption(
     program
       .command('migrate')
-      .description('Apply the migration files of <dir>/migrations that the database has not applied yet.')
+      .description(
+        'Apply the migration files of <dir>/migrations that the database has not applied yet.',
+      )
       .option('--from <path>', 'read migration files from this folder instead'),
   ).action(async (options: { dir?: string; from?: string }) => {
     const config = configFrom(options)
@@ -18,9 +20,13 @@ export function registerMigrateCommand(program: Command): void {
     try {
       console.log(`Migrating ${description} from ${folder}`)
       const applied = await applyMigrationFiles(store, folder, systemClock, (p) =>
-        console.log(`  [${p.index + 1}/${p.total}] ${p.status === 'applied' ? 'applied ' : 'up to date'} ${p.name}`),
+        console.log(
+          `  [${p.index + 1}/${p.total}] ${p.status === 'applied' ? 'applied ' : 'up to date'} ${p.name}`,
+        ),
       )
-      console.log(applied.length === 0 ? 'Nothing to apply.' : `Applied ${applied.length} migration(s).`)
+      console.log(
+        applied.length === 0 ? 'Nothing to apply.' : `Applied ${applied.length} migration(s).`,
+      )
     } finally {
       await store.close()
     }

@@ -5,27 +5,33 @@ import { cliContext } from '../../services/context.js'
 import { configFrom, withDirOption } from './options.js'
 
 export function registerSchemaCommands(program: Command): void {
-  const schema = program.command('schema').description('Export or import the collections as a JSON file.')
-
-  withDirOption(schema.command('export <file>').description('Write every collection definition to <file> ("-" for stdout).')).action(
-    async (file: string, options: { dir?: string }) => {
-      const { engine } = await openEngine(configFrom(options))
-      try {
-        const collections = engine.schema.exportSchema(cliContext(engine.registry.get('_superusers')))
-        const text = JSON.stringify(collections, null, 2) + '\n'
-        if (file === '-') process.stdout.write(text)
-        else {
-          writeFileSync(file, text)
-          console.log(`Exported ${collections.length} collection(s) to ${file}`)
-        }
-      } finally {
-        await engine.close()
-      }
-    },
-  )
+  const schema = program
+    .command('schema')
+    .description('Export or import the collections as a JSON file.')
 
   withDirOption(
-    schema.command('import <file>').description('Create or update collections to match <file>, in one transaction.'),
+    schema
+      .command('export <file>')
+      .description('Write every collection definition to <file> ("-" for stdout).'),
+  ).action(async (file: string, options: { dir?: string }) => {
+    const { engine } = await openEngine(configFrom(options))
+    try {
+      const collections = engine.schema.exportSchema(cliContext(engine.registry.get('_superusers')))
+      const text = JSON.stringify(collections, null, 2) + '\n'
+      if (file === '-') process.stdout.write(text)
+      else {
+        writeFileSync(file, text)
+        console.log(`Exported ${collections.length} collection(s) to ${file}`)
+      }
+    } finally {
+      await engine.close()
+    }
+  })
+
+  withDirOption(
+    schema
+      .command('import <file>')
+      .description('Create or update collections to match <file>, in one transaction.'),
   ).action(async (file: string, options: { dir?: string }) => {
     let input: unknown
     try {
@@ -35,8 +41,13 @@ export function registerSchemaCommands(program: Command): void {
     }
     const { engine } = await openEngine(configFrom(options))
     try {
-      const result = await engine.schema.importSchema(cliContext(engine.registry.get('_superusers')), input)
-      console.log(`Imported ${file}: ${result.created.length} created, ${result.updated.length} updated.`)
+      const result = await engine.schema.importSchema(
+        cliContext(engine.registry.get('_superusers')),
+        input,
+      )
+      console.log(
+        `Imported ${file}: ${result.created.length} created, ${result.updated.length} updated.`,
+      )
       for (const name of result.created) console.log(`  + ${name}`)
       for (const name of result.updated) console.log(`  ~ ${name}`)
     } finally {

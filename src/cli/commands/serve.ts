@@ -6,7 +6,9 @@ export function registerServeCommand(program: Command): void {
   withDirOption(
     program
       .command('serve')
-      .description('Start the HTTP server (SQLite in the data directory unless DATABASE_URL is set).')
+      .description(
+        'Start the HTTP server (SQLite in the data directory unless DATABASE_URL is set).',
+      )
       .option('--http <host:port>', 'address to listen on (env ER_HTTP, default 127.0.0.1:8090)'),
   ).action(async (options: { dir?: string; http?: string }) => {
     const config = configFrom(options)
@@ -19,7 +21,9 @@ export function registerServeCommand(program: Command): void {
     })
     console.log(`Engine Room is serving at ${url}  (API ${url}/api/, docs ${url}/api/docs)`)
     if (superusers.rows.length === 0) {
-      console.log('No superuser yet. Create one with: npx engineroom superuser create <email> <password>')
+      console.log(
+        'No superuser yet. Create one with: npx engineroom superuser create <email> <password>',
+      )
     }
   })
 }

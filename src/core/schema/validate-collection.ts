@@ -18,7 +18,17 @@ export const MAX_FIELDS = 200
 export const MAX_INDEXES = 64
 export const MAX_RULE_LENGTH = 4096
 
-const COLLECTION_KEYS = ['id', 'name', 'type', 'fields', 'indexes', 'rules', 'system', 'created', 'updated']
+const COLLECTION_KEYS = [
+  'id',
+  'name',
+  'type',
+  'fields',
+  'indexes',
+  'rules',
+  'system',
+  'created',
+  'updated',
+]
 
 /**
  * Turns a `POST /api/collections` body into a complete definition, or throws ER_SCHEMA_INVALID
@@ -36,11 +46,26 @@ export function validateNewCollection(body: unknown, now: string): CollectionDef
   if (type !== 'base' && type !== 'auth') push(issues, 'type', 'enum', 'must be base or auth')
   const name = checkCollectionName(raw.name, issues)
   const fields = readFields(raw.fields ?? [], type, [], issues)
-  const collectionId = typeof raw.id === 'string' && /^[A-Za-z0-9_]{1,32}$/.test(raw.id) ? raw.id : newShortId('c')
+  const collectionId =
+    typeof raw.id === 'string' && /^[A-Za-z0-9_]{1,32}$/.test(raw.id) ? raw.id : newShortId('c')
   const indexes = readIndexes(raw.indexes ?? [], collectionId, type, fields, issues)
-  const rules = readRules(raw.rules, { list: null, view: null, create: null, update: null, delete: null }, issues)
+  const rules = readRules(
+    raw.rules,
+    { list: null, view: null, create: null, update: null, delete: null },
+    issues,
+  )
   throwIfAny(issues)
-  return { id: collectionId, name, type, system: false, fields, indexes, rules, created: now, updated: now }
+  return {
+    id: collectionId,
+    name,
+    type,
+    system: false,
+    fields,
+    indexes,
+    rules,
+    created: now,
+    updated: now,
+  }
 }
 
 /**
@@ -48,18 +73,30 @@ export function validateNewCollection(body: unknown, now: string): CollectionDef
  * is the whole new list: a field keeps its data when it carries its old `id` (a rename when the
  * name differs) or, without an id, its old name; fields left out are dropped.
  */
-export function validateCollectionPatch(current: CollectionDef, body: unknown, now: string): CollectionDef {
+export function validateCollectionPatch(
+  current: CollectionDef,
+  body: unknown,
+  now: string,
+): CollectionDef {
   const raw = requireObject(body)
   const issues: FieldIssues = {}
   checkKeys(raw, issues)
-  if (raw.type !== undefined && raw.type !== current.type) push(issues, 'type', 'readonly', 'cannot be changed')
-  if (raw.id !== undefined && raw.id !== current.id) push(issues, 'id', 'readonly', 'cannot be changed')
+  if (raw.type !== undefined && raw.type !== current.type)
+    push(issues, 'type', 'readonly', 'cannot be changed')
+  if (raw.id !== undefined && raw.id !== current.id)
+    push(issues, 'id', 'readonly', 'cannot be changed')
   const name = raw.name === undefined ? current.name : checkCollectionName(raw.name, issues)
-  if (current.system && name !== current.name) push(issues, 'name', 'readonly', 'a system collection cannot be renamed')
-  const fields = raw.fields === undefined ? current.fields : readFields(raw.fields, current.type, current.fields, issues)
+  if (current.system && name !== current.name)
+    push(issues, 'name', 'readonly', 'a system collection cannot be renamed')
+  const fields =
+    raw.fields === undefined
+      ? current.fields
+      : readFields(raw.fields, current.type, current.fields, issues)
   const indexes =
     raw.indexes === undefined
-      ? current.indexes.filter((index) => index.fields.every((f) => hasField(current.type, fields, f)))
+      ? current.indexes.filter((index) =>
+          index.fields.every((f) => hasField(current.type, fields, f)),
+        )
       : readIndexes(raw.indexes, current.id, current.type, fields, issues)
   const rules = readRules(raw.rules, current.rules, issues)
   throwIfAny(issues)
@@ -83,15 +120,26 @@ function checkKeys(raw: Record<string, unknown>, issues: FieldIssues): void {
 
 function checkCollectionName(name: unknown, issues: FieldIssues): string {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    push(issues, 'name', 'pattern', 'must be a letter or _ followed by letters, digits or _ (at most 63)')
+    push(
+      issues,
+      'name',
+      'pattern',
+      'must be a letter or _ followed by letters, digits or _ (at most 63)',
+    )
     return ''
   }
   // Names starting with _ belong to the engine (_superusers, _collections …).
-  if (name.startsWith('_')) push(issues, 'name', 'reserved', 'names starting with _ are reserved for the engine')
+  if (name.startsWith('_'))
+    push(issues, 'name', 'reserved', 'names starting with _ are reserved for the engine')
   return name
 }
 
-function readFields(input: unknown, type: CollectionType, previous: FieldDef[], issues: FieldIssues): FieldDef[] {
+function readFields(
+  input: unknown,
+  type: CollectionType,
+  previous: FieldDef[],
+  issues: FieldIssues,
+): FieldDef[] {
   if (!Array.isArray(input) || input.length > MAX_FIELDS) {
     push(issues, 'fields', 'type', `must be an array of at most ${MAX_FIELDS} fields`)
     return []
@@ -106,7 +154,11 @@ function readFields(input: unknown, type: CollectionType, previous: FieldDef[], 
       typeof sent?.id === 'string'
         ? previous.find((f) => f.id === sent.id)
         : previous.find((f) => typeof sent?.name === 'string' && f.name === sent.name)
-    const field = validateFieldDef(before && sent && sent.id === undefined ? { ...sent, id: before.id } : item, path, issues)
+    const field = validateFieldDef(
+      before && sent && sent.id === undefined ? { ...sent, id: before.id } : item,
+      path,
+      issues,
+    )
     if (!field) return
     if ([...reserved].some((r) => sameName(r, field.name))) {
       push(issues, `${path}.name`, 'reserved', `"${field.name}" is a system field name`)
@@ -116,11 +168,25 @@ function readFields(input: unknown, type: CollectionType, previous: FieldDef[], 
       push(issues, `${path}.id`, 'unique', `another field has the id "${field.id}"`)
     }
     if (before && before.type !== field.type) {
-      push(issues, `${path}.type`, 'readonly', 'cannot change; add a new field and copy the data instead')
+      push(
+        issues,
+        `${path}.type`,
+        'readonly',
+        'cannot change; add a new field and copy the data instead',
+      )
     }
-    if (before && (before.type === 'select' || before.type === 'relation') && field.type === before.type) {
-      if (((before.maxSelect ?? 1) > 1) !== ((field.maxSelect ?? 1) > 1)) {
-        push(issues, `${path}.maxSelect`, 'readonly', 'cannot switch between single and multiple values')
+    if (
+      before &&
+      (before.type === 'select' || before.type === 'relation') &&
+      field.type === before.type
+    ) {
+      if ((before.maxSelect ?? 1) > 1 !== (field.maxSelect ?? 1) > 1) {
+        push(
+          issues,
+          `${path}.maxSelect`,
+          'readonly',
+          'cannot switch between single and multiple values',
+        )
       }
     }
     if ('default' in field && field.default !== undefined) {
@@ -133,7 +199,8 @@ function readFields(input: unknown, type: CollectionType, previous: FieldDef[], 
 }
 
 function hasField(type: CollectionType, fields: FieldDef[], name: string): boolean {
-  const system: readonly string[] = type === 'auth' ? [...BASE_SYSTEM_FIELDS, ...AUTH_SYSTEM_FIELDS] : BASE_SYSTEM_FIELDS
+  const system: readonly string[] =
+    type === 'auth' ? [...BASE_SYSTEM_FIELDS, ...AUTH_SYSTEM_FIELDS] : BASE_SYSTEM_FIELDS
   return system.includes(name) || fields.some((f) => f.name === name)
 }
 
@@ -158,14 +225,22 @@ function readIndexes(
     }
     for (const name of raw.fields) {
       if (typeof name !== 'string' || !hasField(type, fields, name)) {
-        push(issues, `${path}.fields`, 'unknown', `${JSON.stringify(name)} is not a field of this collection`)
+        push(
+          issues,
+          `${path}.fields`,
+          'unknown',
+          `${JSON.stringify(name)} is not a field of this collection`,
+        )
         return
       }
     }
-    if (raw.unique !== undefined && typeof raw.unique !== 'boolean') push(issues, `${path}.unique`, 'type', 'must be true or false')
+    if (raw.unique !== undefined && typeof raw.unique !== 'boolean')
+      push(issues, `${path}.unique`, 'type', 'must be true or false')
     const name = raw.name ?? `idx_${collectionId}_${raw.fields.join('_')}`.slice(0, 63)
-    if (!NAME_PATTERN.test(name)) push(issues, `${path}.name`, 'pattern', 'must be a valid identifier')
-    if (indexes.some((i) => i.name === name)) push(issues, `${path}.name`, 'unique', `another index is named "${name}"`)
+    if (!NAME_PATTERN.test(name))
+      push(issues, `${path}.name`, 'pattern', 'must be a valid identifier')
+    if (indexes.some((i) => i.name === name))
+      push(issues, `${path}.name`, 'unique', `another index is named "${name}"`)
     indexes.push({ name, fields: [...raw.fields], unique: raw.unique === true })
   })
   return indexes
@@ -182,7 +257,12 @@ function readRules(input: unknown, current: CollectionRules, issues: FieldIssues
     if (!(RULE_NAMES as readonly string[]).includes(key)) {
       push(issues, `rules.${key}`, 'unknown', 'must be one of list, view, create, update, delete')
     } else if (value !== null && (typeof value !== 'string' || value.length > MAX_RULE_LENGTH)) {
-      push(issues, `rules.${key}`, 'type', `must be null or a rule of at most ${MAX_RULE_LENGTH} characters`)
+      push(
+        issues,
+        `rules.${key}`,
+        'type',
+        `must be null or a rule of at most ${MAX_RULE_LENGTH} characters`,
+      )
     } else rules[key as keyof CollectionRules] = value
   }
   return rules
@@ -196,5 +276,7 @@ function throwIfAny(issues: FieldIssues): void {
   const keys = Object.keys(issues)
   if (keys.length === 0) return
   const first = keys[0] as string
-  throw new EngineError('ER_SCHEMA_INVALID', `${first}: ${issues[first]?.[0]?.message}.`, { errors: issues })
+  throw new EngineError('ER_SCHEMA_INVALID', `${first}: ${issues[first]?.[0]?.message}.`, {
+    errors: issues,
+  })
 }

@@ -4,7 +4,16 @@ import { NAME_PATTERN } from './names.js'
 import type { FieldDef, FieldType } from './types.js'
 
 const FIELD_TYPES: readonly FieldType[] = [
-  'text', 'number', 'bool', 'date', 'email', 'url', 'select', 'json', 'relation', 'autodate',
+  'text',
+  'number',
+  'bool',
+  'date',
+  'email',
+  'url',
+  'select',
+  'json',
+  'relation',
+  'autodate',
 ]
 
 const COMMON_KEYS = ['id', 'name', 'type', 'required', 'unique', 'hidden']
@@ -56,11 +65,15 @@ export function validateFieldDef(
   if (typeof raw.name !== 'string' || !NAME_PATTERN.test(raw.name)) {
     add('name', 'pattern', 'must be a letter or _ followed by letters, digits or _ (at most 63)')
   }
-  if (raw.id !== undefined && (typeof raw.id !== 'string' || !/^[A-Za-z0-9_]{1,32}$/.test(raw.id))) {
+  if (
+    raw.id !== undefined &&
+    (typeof raw.id !== 'string' || !/^[A-Za-z0-9_]{1,32}$/.test(raw.id))
+  ) {
     add('id', 'pattern', 'must be 1-32 letters, digits or _')
   }
   for (const flag of ['required', 'unique', 'hidden', 'integer', 'onCreate', 'onUpdate']) {
-    if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') add(flag, 'type', 'must be true or false')
+    if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean')
+      add(flag, 'type', 'must be true or false')
   }
   checkBounds(raw, type, add)
   checkTypeOptions(raw, type, add)
@@ -80,23 +93,38 @@ function isNonNegativeInteger(value: unknown): value is number {
 function checkBounds(raw: Record<string, unknown>, type: FieldType, add: AddIssue): void {
   const { min, max } = raw
   if (type === 'number') {
-    for (const [key, value] of [['min', min], ['max', max]] as const) {
+    for (const [key, value] of [
+      ['min', min],
+      ['max', max],
+    ] as const) {
       if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
         add(key, 'type', 'must be a finite number')
       }
     }
   } else if (type === 'date') {
-    for (const [key, value] of [['min', min], ['max', max]] as const) {
+    for (const [key, value] of [
+      ['min', min],
+      ['max', max],
+    ] as const) {
       if (value !== undefined && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) {
         add(key, 'type', 'must be an ISO 8601 date')
       }
     }
   } else {
-    for (const [key, value] of [['min', min], ['max', max]] as const) {
-      if (value !== undefined && !isNonNegativeInteger(value)) add(key, 'type', 'must be a whole number ≥ 0')
+    for (const [key, value] of [
+      ['min', min],
+      ['max', max],
+    ] as const) {
+      if (value !== undefined && !isNonNegativeInteger(value))
+        add(key, 'type', 'must be a whole number ≥ 0')
     }
   }
-  if (min !== undefined && max !== undefined && typeof min === typeof max && (min as number) > (max as number)) {
+  if (
+    min !== undefined &&
+    max !== undefined &&
+    typeof min === typeof max &&
+    (min as number) > (max as number)
+  ) {
     add('max', 'range', 'must not be less than min')
   }
 }
@@ -104,7 +132,11 @@ function checkBounds(raw: Record<string, unknown>, type: FieldType, add: AddIssu
 function checkTypeOptions(raw: Record<string, unknown>, type: FieldType, add: AddIssue): void {
   if (type === 'text' && raw.pattern !== undefined) {
     if (typeof raw.pattern !== 'string' || raw.pattern.length > MAX_PATTERN_LENGTH) {
-      add('pattern', 'type', `must be a regular expression of at most ${MAX_PATTERN_LENGTH} characters`)
+      add(
+        'pattern',
+        'type',
+        `must be a regular expression of at most ${MAX_PATTERN_LENGTH} characters`,
+      )
     } else {
       try {
         new RegExp(raw.pattern, 'u')
@@ -129,18 +161,35 @@ function checkTypeOptions(raw: Record<string, unknown>, type: FieldType, add: Ad
   if (type === 'select' || type === 'relation') {
     for (const key of ['maxSelect', 'minSelect']) {
       const value = raw[key]
-      if (value !== undefined && (!isNonNegativeInteger(value) || value > MAX_SELECT_LIMIT || (key === 'maxSelect' && value < 1))) {
-        add(key, 'range', `must be a whole number from ${key === 'maxSelect' ? 1 : 0} to ${MAX_SELECT_LIMIT}`)
+      if (
+        value !== undefined &&
+        (!isNonNegativeInteger(value) ||
+          value > MAX_SELECT_LIMIT ||
+          (key === 'maxSelect' && value < 1))
+      ) {
+        add(
+          key,
+          'range',
+          `must be a whole number from ${key === 'maxSelect' ? 1 : 0} to ${MAX_SELECT_LIMIT}`,
+        )
       }
     }
   }
   if (type === 'relation') {
-    if (typeof raw.collection !== 'string' || raw.collection === '') add('collection', 'required', 'must name a collection')
-    if (raw.onDelete !== undefined && !['cascade', 'restrict', 'setNull'].includes(raw.onDelete as string)) {
+    if (typeof raw.collection !== 'string' || raw.collection === '')
+      add('collection', 'required', 'must name a collection')
+    if (
+      raw.onDelete !== undefined &&
+      !['cascade', 'restrict', 'setNull'].includes(raw.onDelete as string)
+    ) {
       add('onDelete', 'enum', 'must be cascade, restrict or setNull')
     }
   }
-  if (type === 'json' && raw.maxSize !== undefined && (!isNonNegativeInteger(raw.maxSize) || raw.maxSize < 2)) {
+  if (
+    type === 'json' &&
+    raw.maxSize !== undefined &&
+    (!isNonNegativeInteger(raw.maxSize) || raw.maxSize < 2)
+  ) {
     add('maxSize', 'range', 'must be a whole number of bytes ≥ 2')
   }
   if (type === 'autodate' && raw.onCreate !== true && raw.onUpdate !== true) {

@@ -49,21 +49,33 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
     }
   }
   if (collection.type === 'auth') {
-    if (isEmptyValue(input.values.email) && !issues.email) push(issues, 'email', 'required', 'is required')
-    if (input.password === undefined && !issues.password) push(issues, 'password', 'required', 'is required')
+    if (isEmptyValue(input.values.email) && !issues.email)
+      push(issues, 'email', 'required', 'is required')
+    if (input.password === undefined && !issues.password)
+      push(issues, 'password', 'required', 'is required')
   }
   throwIfAny(issues)
   return input
 }
 
 /** Checks a partial update body; only the keys present change, and required ones may not be emptied. */
-export function validateUpdateInput(collection: CollectionDef, body: unknown, currentId: string): RecordInput {
+export function validateUpdateInput(
+  collection: CollectionDef,
+  body: unknown,
+  currentId: string,
+): RecordInput {
   const raw = requireObject(body)
   const issues: FieldIssues = {}
   const input = readCommon(collection, raw, issues)
-  if (raw.id !== undefined && raw.id !== currentId) push(issues, 'id', 'readonly', 'cannot be changed')
+  if (raw.id !== undefined && raw.id !== currentId)
+    push(issues, 'id', 'readonly', 'cannot be changed')
   for (const field of collection.fields) {
-    if (field.required && field.name in input.values && isEmptyValue(input.values[field.name]) && field.type !== 'bool') {
+    if (
+      field.required &&
+      field.name in input.values &&
+      isEmptyValue(input.values[field.name]) &&
+      field.type !== 'bool'
+    ) {
       push(issues, field.name, 'required', 'is required and cannot be emptied')
     }
   }
@@ -80,7 +92,11 @@ function requireObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>
 }
 
-function readCommon(collection: CollectionDef, raw: Record<string, unknown>, issues: FieldIssues): RecordInput {
+function readCommon(
+  collection: CollectionDef,
+  raw: Record<string, unknown>,
+  issues: FieldIssues,
+): RecordInput {
   const byName = new Map<string, FieldDef>(collection.fields.map((f) => [f.name, f]))
   const input: RecordInput = { values: {} }
   for (const [key, value] of Object.entries(raw)) {
@@ -100,17 +116,26 @@ function readCommon(collection: CollectionDef, raw: Record<string, unknown>, iss
 }
 
 /** email, password and verified of auth collections; returns false for any other key. */
-function readAuthKey(key: string, value: unknown, input: RecordInput, issues: FieldIssues): boolean {
+function readAuthKey(
+  key: string,
+  value: unknown,
+  input: RecordInput,
+  issues: FieldIssues,
+): boolean {
   if (key === 'email') {
     const result = validateFieldValue({ id: 'email', name: 'email', type: 'email' }, value)
-    if (result.ok) input.values.email = typeof result.value === 'string' ? result.value.toLowerCase() : result.value
+    if (result.ok)
+      input.values.email =
+        typeof result.value === 'string' ? result.value.toLowerCase() : result.value
     else (issues.email ??= []).push(result.issue)
     return true
   }
   if (key === 'password') {
     if (typeof value !== 'string') push(issues, key, 'type', 'must be a string')
-    else if ([...value].length < PASSWORD_MIN) push(issues, key, 'min', `must be at least ${PASSWORD_MIN} characters`)
-    else if (value.length > PASSWORD_MAX) push(issues, key, 'max', `must be at most ${PASSWORD_MAX} characters`)
+    else if ([...value].length < PASSWORD_MIN)
+      push(issues, key, 'min', `must be at least ${PASSWORD_MIN} characters`)
+    else if (value.length > PASSWORD_MAX)
+      push(issues, key, 'max', `must be at most ${PASSWORD_MAX} characters`)
     else input.password = value
     return true
   }
@@ -134,5 +159,9 @@ function throwIfAny(issues: FieldIssues): void {
   const keys = Object.keys(issues)
   if (keys.length === 0) return
   const first = keys[0] as string
-  throw new EngineError('ER_VALIDATION_FAILED', `Invalid value for ${keys.length === 1 ? `"${first}"` : `${keys.length} fields, first "${first}"`}: ${issues[first]?.[0]?.message}.`, { errors: issues })
+  throw new EngineError(
+    'ER_VALIDATION_FAILED',
+    `Invalid value for ${keys.length === 1 ? `"${first}"` : `${keys.length} fields, first "${first}"`}: ${issues[first]?.[0]?.message}.`,
+    { errors: issues },
+  )
 }

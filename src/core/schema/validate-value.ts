@@ -12,12 +12,20 @@ const EMAIL_PATTERN = /^[^\s@"(),:;<>[\\\]]+@[^\s@"(),:;<>[\\\]]+\.[^\s@"(),:;<>
 
 export type ValueResult = { ok: true; value: unknown } | { ok: false; issue: FieldIssue }
 
-const fail = (code: string, message: string): ValueResult => ({ ok: false, issue: { code, message } })
+const fail = (code: string, message: string): ValueResult => ({
+  ok: false,
+  issue: { code, message },
+})
 const ok = (value: unknown): ValueResult => ({ ok: true, value })
 
 /** True for the values a field treats as "not set": null, '', []. */
 export function isEmptyValue(value: unknown): boolean {
-  return value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0)
+  return (
+    value === null ||
+    value === undefined ||
+    value === '' ||
+    (Array.isArray(value) && value.length === 0)
+  )
 }
 
 /**
@@ -30,19 +38,24 @@ export function isEmptyValue(value: unknown): boolean {
  *   // → { ok: false, issue: { code: 'min', message: 'must be at least 0' } }
  */
 export function validateFieldValue(field: FieldDef, value: unknown): ValueResult {
-  if (value === null || value === undefined) return ok(field.type === 'bool' ? false : emptyOf(field))
+  if (value === null || value === undefined)
+    return ok(field.type === 'bool' ? false : emptyOf(field))
   switch (field.type) {
     case 'text':
       return validateText(field.min, field.max ?? DEFAULT_TEXT_MAX, field.pattern, value)
     case 'email': {
       const result = validateText(undefined, field.max ?? DEFAULT_EMAIL_MAX, undefined, value)
       if (!result.ok || result.value === null) return result
-      return EMAIL_PATTERN.test(result.value as string) ? result : fail('email', 'must be an e-mail address')
+      return EMAIL_PATTERN.test(result.value as string)
+        ? result
+        : fail('email', 'must be an e-mail address')
     }
     case 'url': {
       const result = validateText(undefined, field.max ?? DEFAULT_URL_MAX, undefined, value)
       if (!result.ok || result.value === null) return result
-      return isHttpUrl(result.value as string) ? result : fail('url', 'must be an http or https URL')
+      return isHttpUrl(result.value as string)
+        ? result
+        : fail('url', 'must be an http or https URL')
     }
     case 'number':
       return validateNumber(field, value)
@@ -51,9 +64,19 @@ export function validateFieldValue(field: FieldDef, value: unknown): ValueResult
     case 'date':
       return validateDate(field.min, field.max, value)
     case 'select':
-      return validateSelection(field, value, (v) => field.values.includes(v), 'must be one of the allowed values')
+      return validateSelection(
+        field,
+        value,
+        (v) => field.values.includes(v),
+        'must be one of the allowed values',
+      )
     case 'relation':
-      return validateSelection(field, value, (v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), 'must be a record id')
+      return validateSelection(
+        field,
+        value,
+        (v) => /^[A-Za-z0-9_-]{1,64}$/.test(v),
+        'must be a record id',
+      )
     case 'json':
       return validateJson(field.maxSize ?? DEFAULT_JSON_MAX_SIZE, value)
     case 'autodate':
@@ -62,10 +85,17 @@ export function validateFieldValue(field: FieldDef, value: unknown): ValueResult
 }
 
 function emptyOf(field: FieldDef): unknown {
-  return (field.type === 'select' || field.type === 'relation') && (field.maxSelect ?? 1) > 1 ? [] : null
+  return (field.type === 'select' || field.type === 'relation') && (field.maxSelect ?? 1) > 1
+    ? []
+    : null
 }
 
-function validateText(min: number | undefined, max: number, pattern: string | undefined, value: unknown): ValueResult {
+function validateText(
+  min: number | undefined,
+  max: number,
+  pattern: string | undefined,
+  value: unknown,
+): ValueResult {
   if (typeof value !== 'string') return fail('type', 'must be a string')
   if (value === '') return ok(null)
   if (!value.isWellFormed()) return fail('encoding', 'must be well-formed Unicode')
@@ -73,7 +103,8 @@ function validateText(min: number | undefined, max: number, pattern: string | un
   const length = value.length > max * 2 ? value.length : [...value].length
   if (min !== undefined && length < min) return fail('min', `must be at least ${min} characters`)
   if (length > max) return fail('max', `must be at most ${max} characters`)
-  if (pattern !== undefined && !new RegExp(pattern, 'u').test(value)) return fail('pattern', `must match ${pattern}`)
+  if (pattern !== undefined && !new RegExp(pattern, 'u').test(value))
+    return fail('pattern', `must match ${pattern}`)
   return ok(value)
 }
 
@@ -87,20 +118,31 @@ function isHttpUrl(text: string): boolean {
 }
 
 function validateNumber(field: Extract<FieldDef, { type: 'number' }>, value: unknown): ValueResult {
-  if (typeof value !== 'number' || !Number.isFinite(value)) return fail('type', 'must be a finite number')
-  if (field.integer && !Number.isSafeInteger(value)) return fail('integer', 'must be a whole number')
-  if (field.min !== undefined && value < field.min) return fail('min', `must be at least ${field.min}`)
-  if (field.max !== undefined && value > field.max) return fail('max', `must be at most ${field.max}`)
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    return fail('type', 'must be a finite number')
+  if (field.integer && !Number.isSafeInteger(value))
+    return fail('integer', 'must be a whole number')
+  if (field.min !== undefined && value < field.min)
+    return fail('min', `must be at least ${field.min}`)
+  if (field.max !== undefined && value > field.max)
+    return fail('max', `must be at most ${field.max}`)
   return ok(value)
 }
 
-function validateDate(min: string | undefined, max: string | undefined, value: unknown): ValueResult {
+function validateDate(
+  min: string | undefined,
+  max: string | undefined,
+  value: unknown,
+): ValueResult {
   if (typeof value !== 'string') return fail('type', 'must be an ISO 8601 date string')
   if (value === '') return ok(null)
   const instant = normalizeInstant(value)
-  if (instant === undefined) return fail('date', 'must be an ISO 8601 date such as 2026-01-31T12:00:00Z')
-  if (min !== undefined && instant < (normalizeInstant(min) ?? min)) return fail('min', `must not be before ${min}`)
-  if (max !== undefined && instant > (normalizeInstant(max) ?? max)) return fail('max', `must not be after ${max}`)
+  if (instant === undefined)
+    return fail('date', 'must be an ISO 8601 date such as 2026-01-31T12:00:00Z')
+  if (min !== undefined && instant < (normalizeInstant(min) ?? min))
+    return fail('min', `must not be before ${min}`)
+  if (max !== undefined && instant > (normalizeInstant(max) ?? max))
+    return fail('max', `must not be after ${max}`)
   return ok(instant)
 }
 
@@ -130,12 +172,17 @@ function validateSelection(
     return fail('minSelect', `must have at least ${field.minSelect} values`)
   }
   const bad = unique.find((v) => !isAllowed(v))
-  if (bad !== undefined) return fail('value', `${JSON.stringify(bad.slice(0, 64))} ${notAllowed.replace(/^must/, 'must')}`)
+  if (bad !== undefined)
+    return fail(
+      'value',
+      `${JSON.stringify(bad.slice(0, 64))} ${notAllowed.replace(/^must/, 'must')}`,
+    )
   return ok(unique)
 }
 
 function validateJson(maxSize: number, value: unknown): ValueResult {
   const text = JSON.stringify(value)
-  if (Buffer.byteLength(text) > maxSize) return fail('maxSize', `must serialise to at most ${maxSize} bytes`)
+  if (Buffer.byteLength(text) > maxSize)
+    return fail('maxSize', `must serialise to at most ${maxSize} bytes`)
   return ok(value)
 }

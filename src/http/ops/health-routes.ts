@@ -5,7 +5,10 @@ import { EngineError } from '../../core/errors/index.js'
 export type ReadinessCheck = { name: string; check: () => Promise<void> }
 
 /** `/healthz`: the process serves. `/readyz`: every dependency answers; 503 naming the one that fails. */
-export const healthRoutes: FastifyPluginAsync<{ checks: ReadinessCheck[] }> = async (app, { checks }) => {
+export const healthRoutes: FastifyPluginAsync<{ checks: ReadinessCheck[] }> = async (
+  app,
+  { checks },
+) => {
   app.get('/healthz', async () => ({ status: 'ok' }))
 
   app.get('/readyz', async (_request, reply) => {
@@ -15,14 +18,22 @@ export const healthRoutes: FastifyPluginAsync<{ checks: ReadinessCheck[] }> = as
           await withTimeout(check(), 2000)
           return { name, ok: true }
         } catch (error) {
-          return { name, ok: false, error: error instanceof Error ? error.message.slice(0, 200) : 'failed' }
+          return {
+            name,
+            ok: false,
+            error: error instanceof Error ? error.message.slice(0, 200) : 'failed',
+          }
         }
       }),
     )
     const failing = results.filter((r) => !r.ok)
     if (failing.length === 0) return { status: 'ready', checks: results }
     reply.header('retry-after', '5')
-    throw new EngineError('ER_UNAVAILABLE', `Not ready: ${failing.map((f) => f.name).join(', ')} failing.`, { extra: { checks: results } })
+    throw new EngineError(
+      'ER_UNAVAILABLE',
+      `Not ready: ${failing.map((f) => f.name).join(', ')} failing.`,
+      { extra: { checks: results } },
+    )
   })
 }
 

@@ -1,5 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { errorCatalogue, EngineError, type ErrorCode, type FieldIssues } from '../../core/errors/index.js'
+import {
+  errorCatalogue,
+  EngineError,
+  type ErrorCode,
+  type FieldIssues,
+} from '../../core/errors/index.js'
 
 /** Problem `type` URIs name the catalogue code; docs/reference/errors.md describes each. */
 export const PROBLEM_TYPE_BASE = 'urn:engineroom:error:'
@@ -33,9 +38,15 @@ export function toProblem(error: EngineError, instance?: string): Problem {
 function fromFastifyError(error: FastifyError): EngineError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new EngineError('ER_BODY_TOO_LARGE', 'The request body is larger than this server accepts.')
+      return new EngineError(
+        'ER_BODY_TOO_LARGE',
+        'The request body is larger than this server accepts.',
+      )
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new EngineError('ER_UNSUPPORTED_MEDIA_TYPE', 'Send request bodies as application/json.')
+      return new EngineError(
+        'ER_UNSUPPORTED_MEDIA_TYPE',
+        'Send request bodies as application/json.',
+      )
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new EngineError('ER_REQUEST_MALFORMED', error.message)
@@ -44,21 +55,36 @@ function fromFastifyError(error: FastifyError): EngineError | undefined {
     const errors: FieldIssues = {}
     for (const item of error.validation) {
       const missing = (item.params as { missingProperty?: string } | undefined)?.missingProperty
-      const path = [item.instancePath.replace(/^\//, '').replaceAll('/', '.'), missing].filter(Boolean).join('.')
+      const path = [item.instancePath.replace(/^\//, '').replaceAll('/', '.'), missing]
+        .filter(Boolean)
+        .join('.')
       const key = path || error.validationContext || 'body'
       ;(errors[key] ??= []).push({ code: item.keyword, message: item.message ?? 'is invalid' })
     }
     const first = Object.keys(errors)[0] as string
-    return new EngineError('ER_VALIDATION_FAILED', `${first}: ${errors[first]?.[0]?.message}`, { errors })
+    return new EngineError('ER_VALIDATION_FAILED', `${first}: ${errors[first]?.[0]?.message}`, {
+      errors,
+    })
   }
-  if (error instanceof SyntaxError || (error.statusCode === 400 && error.code?.startsWith('FST_ERR_CTP'))) {
-    return new EngineError('ER_REQUEST_MALFORMED', `The request body is not valid JSON: ${error.message}`)
+  if (
+    error instanceof SyntaxError ||
+    (error.statusCode === 400 && error.code?.startsWith('FST_ERR_CTP'))
+  ) {
+    return new EngineError(
+      'ER_REQUEST_MALFORMED',
+      `The request body is not valid JSON: ${error.message}`,
+    )
   }
   if (error.statusCode === 400 && /prototype|__proto__|constructor/i.test(error.message)) {
-    return new EngineError('ER_REQUEST_MALFORMED', 'The request body uses a forbidden key (__proto__ or constructor.prototype).')
+    return new EngineError(
+      'ER_REQUEST_MALFORMED',
+      'The request body uses a forbidden key (__proto__ or constructor.prototype).',
+    )
   }
-  if (error.statusCode === 413) return new EngineError('ER_BODY_TOO_LARGE', 'The request is larger than this server accepts.')
-  if (error.statusCode === 415) return new EngineError('ER_UNSUPPORTED_MEDIA_TYPE', 'Send request bodies as application/json.')
+  if (error.statusCode === 413)
+    return new EngineError('ER_BODY_TOO_LARGE', 'The request is larger than this server accepts.')
+  if (error.statusCode === 415)
+    return new EngineError('ER_UNSUPPORTED_MEDIA_TYPE', 'Send request bodies as application/json.')
   if (error.statusCode === 429) return new EngineError('ER_RATE_LIMITED', error.message)
   if (error.statusCode === 405) return new EngineError('ER_METHOD_NOT_ALLOWED', error.message)
   if (error.statusCode === 404) return new EngineError('ER_ROUTE_NOT_FOUND', error.message)
@@ -78,12 +104,25 @@ export function registerProblemDetails(app: FastifyInstance): void {
     if (!known) {
       request.log.error({ err: error }, 'unhandled error')
     }
-    const problem = toProblem(known ?? new EngineError('ER_INTERNAL', 'Something went wrong on the server; the request id is in the logs.'), request.url.split('?')[0])
-    if (problem.status === 429 || problem.status === 503) reply.header('retry-after', String(reply.getHeader('retry-after') ?? 1))
+    const problem = toProblem(
+      known ??
+        new EngineError(
+          'ER_INTERNAL',
+          'Something went wrong on the server; the request id is in the logs.',
+        ),
+      request.url.split('?')[0],
+    )
+    if (problem.status === 429 || problem.status === 503)
+      reply.header('retry-after', String(reply.getHeader('retry-after') ?? 1))
     return reply.status(problem.status).type('application/problem+json').send(problem)
   })
   app.setNotFoundHandler((request, reply) => {
-    const problem = toProblem(new EngineError('ER_ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`))
+    const problem = toProblem(
+      new EngineError(
+        'ER_ROUTE_NOT_FOUND',
+        `No route ${request.method} ${request.url.split('?')[0]}.`,
+      ),
+    )
     return reply.status(404).type('application/problem+json').send(problem)
   })
 }

@@ -15,21 +15,29 @@ const MAX_TOKEN_LENGTH = 4096
 
 /** Accepts a client's `X-Request-Id` when it is short and plain; otherwise makes one. */
 export function requestIdFrom(header: unknown): string {
-  return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header) ? header : randomUUID()
+  return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header)
+    ? header
+    : randomUUID()
 }
 
 /**
  * The RequestContext of a request: who calls (from `Authorization: Bearer <token>`), its id and
  * query. A malformed or invalid token is a 401, never a silent fall back to anonymous.
  */
-export async function contextOf(request: FastifyRequest, auth: AuthService): Promise<RequestContext> {
+export async function contextOf(
+  request: FastifyRequest,
+  auth: AuthService,
+): Promise<RequestContext> {
   if (request.engineContext) return request.engineContext
   const header = request.headers.authorization
   let identity: RequestContext['auth'] = null
   if (header !== undefined) {
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header)
     if (!match || header.length > MAX_TOKEN_LENGTH) {
-      throw new EngineError('ER_AUTH_TOKEN_INVALID', 'Send the token as "Authorization: Bearer <token>".')
+      throw new EngineError(
+        'ER_AUTH_TOKEN_INVALID',
+        'Send the token as "Authorization: Bearer <token>".',
+      )
     }
     identity = await auth.identify(match[1] as string)
   }

@@ -5,7 +5,10 @@ import type { TokenSigner } from '../../services/auth/token-signer.js'
 import { nameParams } from './route-schemas.js'
 
 /** Password sign-in for auth collections, and the public keys that verify its tokens. */
-export const authRoutes: FastifyPluginAsync<{ auth: AuthService; tokens: TokenSigner }> = async (app, { auth, tokens }) => {
+export const authRoutes: FastifyPluginAsync<{ auth: AuthService; tokens: TokenSigner }> = async (
+  app,
+  { auth, tokens },
+) => {
   app.post<{ Params: Static<typeof nameParams> }>(
     '/api/collections/:name/auth/password',
     { schema: { params: nameParams } },

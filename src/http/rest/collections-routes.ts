@@ -5,24 +5,38 @@ import { contextOf } from '../plugins/request-context.js'
 import { nameParams } from './route-schemas.js'
 
 /** `/api/collections[/{name}]`: the schema, for superusers. */
-export const collectionsRoutes: FastifyPluginAsync<{ schema: SchemaService; auth: AuthService }> = async (app, { schema, auth }) => {
-  app.get('/api/collections', async (request) => ({ items: await schema.listCollections(await contextOf(request, auth)) }))
+export const collectionsRoutes: FastifyPluginAsync<{
+  schema: SchemaService
+  auth: AuthService
+}> = async (app, { schema, auth }) => {
+  app.get('/api/collections', async (request) => ({
+    items: await schema.listCollections(await contextOf(request, auth)),
+  }))
 
   app.post('/api/collections', async (request, reply) => {
     const created = await schema.createCollection(await contextOf(request, auth), request.body)
     return reply.status(201).send(created)
   })
 
-  app.get<{ Params: { name: string } }>('/api/collections/:name', { schema: { params: nameParams } }, async (request) =>
-    schema.getCollection(await contextOf(request, auth), request.params.name),
+  app.get<{ Params: { name: string } }>(
+    '/api/collections/:name',
+    { schema: { params: nameParams } },
+    async (request) => schema.getCollection(await contextOf(request, auth), request.params.name),
   )
 
-  app.patch<{ Params: { name: string } }>('/api/collections/:name', { schema: { params: nameParams } }, async (request) =>
-    schema.updateCollection(await contextOf(request, auth), request.params.name, request.body),
+  app.patch<{ Params: { name: string } }>(
+    '/api/collections/:name',
+    { schema: { params: nameParams } },
+    async (request) =>
+      schema.updateCollection(await contextOf(request, auth), request.params.name, request.body),
   )
 
-  app.delete<{ Params: { name: string } }>('/api/collections/:name', { schema: { params: nameParams } }, async (request, reply) => {
-    await schema.deleteCollection(await contextOf(request, auth), request.params.name)
-    return reply.status(204).send()
-  })
+  app.delete<{ Params: { name: string } }>(
+    '/api/collections/:name',
+    { schema: { params: nameParams } },
+    async (request, reply) => {
+      await schema.deleteCollection(await contextOf(request, auth), request.params.name)
+      return reply.status(204).send()
+    },
+  )
 }

@@ -39,7 +39,10 @@ export function createAuthService(deps: AuthDeps) {
   }
 
   /** `POST /api/collections/{name}/auth/password` with `{ identity, password }`. */
-  async function loginWithPassword(name: string, body: unknown): Promise<{ token: string; record: Row }> {
+  async function loginWithPassword(
+    name: string,
+    body: unknown,
+  ): Promise<{ token: string; record: Row }> {
     const collection = await authCollection(name)
     const { identity, password } = (body ?? {}) as { identity?: unknown; password?: unknown }
     if (typeof identity !== 'string' || identity === '' || identity.length > MAX_IDENTITY_LENGTH) {
@@ -50,12 +53,21 @@ export function createAuthService(deps: AuthDeps) {
     }
     // E-mails are stored lower-cased, so this exact match is case-insensitive.
     const [row] = await store.selectByColumn(collection, 'email', identity.toLowerCase(), 1)
-    const ok = row ? await passwords.verify(row.password as string, password) : (await passwords.verify(await decoy(), password), false)
+    const ok = row
+      ? await passwords.verify(row.password as string, password)
+      : (await passwords.verify(await decoy(), password), false)
     if (!row || !ok) {
       throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'The e-mail or password is wrong.')
     }
-    const token = await tokens.sign({ sub: row.id as string, cid: collection.id, tk: tokenKeyFingerprint(row.tokenKey as string) })
-    return { token, record: toApiRecord(collection, row, collection.name === SUPERUSERS_COLLECTION) }
+    const token = await tokens.sign({
+      sub: row.id as string,
+      cid: collection.id,
+      tk: tokenKeyFingerprint(row.tokenKey as string),
+    })
+    return {
+      token,
+      record: toApiRecord(collection, row, collection.name === SUPERUSERS_COLLECTION),
+    }
   }
 
   /** The identity behind `Authorization: Bearer <token>`, or ER_AUTH_TOKEN_INVALID. */
@@ -63,11 +75,23 @@ export function createAuthService(deps: AuthDeps) {
     const claims = await tokens.verify(token)
     await registry.refreshIfStale()
     const collection = registry.findById(claims.cid)
-    const [row] = collection?.type === 'auth' ? await store.selectByIds(collection, [claims.sub]) : []
-    if (!collection || !row || !sameFingerprint(tokenKeyFingerprint(row.tokenKey as string), claims.tk)) {
-      throw new EngineError('ER_AUTH_TOKEN_INVALID', 'The token is invalid or has expired; sign in again.')
+    const [row] =
+      collection?.type === 'auth' ? await store.selectByIds(collection, [claims.sub]) : []
+    if (
+      !collection ||
+      !row ||
+      !sameFingerprint(tokenKeyFingerprint(row.tokenKey as string), claims.tk)
+    ) {
+      throw new EngineError(
+        'ER_AUTH_TOKEN_INVALID',
+        'The token is invalid or has expired; sign in again.',
+      )
     }
-    return { collection, record: toApiRecord(collection, row, false), isSuperuser: collection.name === SUPERUSERS_COLLECTION }
+    return {
+      collection,
+      record: toApiRecord(collection, row, false),
+      isSuperuser: collection.name === SUPERUSERS_COLLECTION,
+    }
   }
 
   return { loginWithPassword, identify }
@@ -80,5 +104,7 @@ function sameFingerprint(a: string, b: string): boolean {
 }
 
 function invalid(field: string, message: string): EngineError {
-  return new EngineError('ER_VALIDATION_FAILED', `${field}: ${message}`, { errors: { [field]: [{ code: 'invalid', message }] } })
+  return new EngineError('ER_VALIDATION_FAILED', `${field}: ${message}`, {
+    errors: { [field]: [{ code: 'invalid', message }] },
+  })
 }

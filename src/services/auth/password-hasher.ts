@@ -17,7 +17,9 @@ export interface PasswordHasher {
  *   const hasher = createArgon2Hasher()
  *   await hasher.verify(await hasher.hash('correct horse'), 'correct horse') // true
  */
-export function createArgon2Hasher(options: { memoryCost?: number; timeCost?: number } = {}): PasswordHasher {
+export function createArgon2Hasher(
+  options: { memoryCost?: number; timeCost?: number } = {},
+): PasswordHasher {
   const params = {
     algorithm: ARGON2ID,
     memoryCost: options.memoryCost ?? 19_456,

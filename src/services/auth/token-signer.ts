@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto'
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type CryptoKey } from 'jose'
+import {
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+  type CryptoKey,
+} from 'jose'
 import { EngineError } from '../../core/errors/index.js'
 import type { StoreSession } from '../../adapters/store/store.js'
 
@@ -45,11 +53,18 @@ export function tokenKeyFingerprint(tokenKey: string): string {
  *   const signer = await loadTokenSigner(store, { ttlSeconds: 3600 })
  *   const token = await signer.sign({ sub: user.id, cid: users.id, tk: tokenKeyFingerprint(user.tokenKey) })
  */
-export async function loadTokenSigner(store: StoreSession, options: { ttlSeconds: number }): Promise<TokenSigner> {
+export async function loadTokenSigner(
+  store: StoreSession,
+  options: { ttlSeconds: number },
+): Promise<TokenSigner> {
   let stored = await readKeys(store)
   if (stored.length === 0) {
     const { privateKey } = await generateKeyPair(ALGORITHM, { crv: 'Ed25519', extractable: true })
-    const key: StoredKey = { kid: `k${Date.now().toString(36)}`, privateJwk: await exportJWK(privateKey), created: new Date().toISOString() }
+    const key: StoredKey = {
+      kid: `k${Date.now().toString(36)}`,
+      privateJwk: await exportJWK(privateKey),
+      created: new Date().toISOString(),
+    }
     // Another node may race us: whichever insert won is the key everyone uses.
     stored = JSON.parse(await store.initSetting(KEYS_SETTING, JSON.stringify([key]))) as StoredKey[]
   }
@@ -86,13 +101,20 @@ export async function loadTokenSigner(store: StoreSession, options: { ttlSeconds
           },
           { issuer: ISSUER, audience: AUDIENCE, algorithms: [ALGORITHM] },
         )
-        if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || typeof payload.tk !== 'string') {
+        if (
+          typeof payload.sub !== 'string' ||
+          typeof payload.cid !== 'string' ||
+          typeof payload.tk !== 'string'
+        ) {
           throw new Error('missing claims')
         }
         return { sub: payload.sub, cid: payload.cid, tk: payload.tk }
       } catch {
         // One answer for every failure: which check failed is no business of the caller.
-        throw new EngineError('ER_AUTH_TOKEN_INVALID', 'The token is invalid or has expired; sign in again.')
+        throw new EngineError(
+          'ER_AUTH_TOKEN_INVALID',
+          'The token is invalid or has expired; sign in again.',
+        )
       }
     },
     publicJwks: () => [...keys.values()].map((k) => k.publicJwk),

@@ -24,8 +24,12 @@ export function decodeCursor(secret: string, scope: string, cursor: string): unk
   const expected = Buffer.from(sign(secret, payload))
   const given = Buffer.from(signature)
   // Constant-time: a timing difference must not reveal how much of a forged signature matched.
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw invalid('has been tampered with')
-  const [boundScope, values] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as [string, unknown[]]
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    throw invalid('has been tampered with')
+  const [boundScope, values] = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as [
+    string,
+    unknown[],
+  ]
   if (boundScope !== scopeHash(scope)) throw invalid('was made for another filter or sort')
   return values
 }

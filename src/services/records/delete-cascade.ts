@@ -27,7 +27,10 @@ export async function deleteWithRelations(
     if (deleted.has(key)) continue
     deleted.add(key)
     if (deleted.size > MAX_CASCADE_DELETES) {
-      throw new EngineError('ER_RELATION_RESTRICTED', `Deleting this record would cascade to more than ${MAX_CASCADE_DELETES} records.`)
+      throw new EngineError(
+        'ER_RELATION_RESTRICTED',
+        `Deleting this record would cascade to more than ${MAX_CASCADE_DELETES} records.`,
+      )
     }
     for (const { source, field } of incomingRelations(registry, item.collection)) {
       const referencing = await tx.selectReferencing(source, field, [item.id])
@@ -35,16 +38,26 @@ export async function deleteWithRelations(
       if (others.length === 0) continue
       const onDelete = field.onDelete ?? 'setNull'
       if (onDelete === 'restrict') {
-        throw new EngineError('ER_RELATION_RESTRICTED', `"${source.name}.${field.name}" of record "${others[0]?.id}" still refers to it; delete or change that first.`, {
-          errors: { [`${source.name}.${field.name}`]: [{ code: 'restrict', message: 'still refers to this record' }] },
-        })
+        throw new EngineError(
+          'ER_RELATION_RESTRICTED',
+          `"${source.name}.${field.name}" of record "${others[0]?.id}" still refers to it; delete or change that first.`,
+          {
+            errors: {
+              [`${source.name}.${field.name}`]: [
+                { code: 'restrict', message: 'still refers to this record' },
+              ],
+            },
+          },
+        )
       }
       for (const record of others) {
         if (onDelete === 'cascade') {
           queue.push({ collection: source, id: record.id as string })
           continue
         }
-        const value = isMultiValued(field) ? (record[field.name] as string[]).filter((v) => v !== item.id) : null
+        const value = isMultiValued(field)
+          ? (record[field.name] as string[]).filter((v) => v !== item.id)
+          : null
         await tx.updateRecord(source, record.id as string, { [field.name]: value, updated: now })
       }
     }
@@ -52,7 +65,10 @@ export async function deleteWithRelations(
   }
 }
 
-function incomingRelations(registry: SchemaRegistry, target: CollectionDef): { source: CollectionDef; field: RelationField }[] {
+function incomingRelations(
+  registry: SchemaRegistry,
+  target: CollectionDef,
+): { source: CollectionDef; field: RelationField }[] {
   const out: { source: CollectionDef; field: RelationField }[] = []
   for (const source of registry.list()) {
     for (const field of source.fields) {

@@ -15,16 +15,27 @@ export async function expandRelations(
 ): Promise<void> {
   if (rows.length === 0) return
   for (const node of nodes) {
-    const related = node.direction === 'forward' ? await expandForward(store, rows, node, showHidden) : await expandBack(store, rows, node, showHidden)
+    const related =
+      node.direction === 'forward'
+        ? await expandForward(store, rows, node, showHidden)
+        : await expandBack(store, rows, node, showHidden)
     if (node.children.length > 0) await expandRelations(store, related, node.children, showHidden)
   }
 }
 
 function expandSlot(row: Row): Record<string, unknown> {
-  return ((row.expand as Record<string, unknown> | undefined) ?? (row.expand = {})) as Record<string, unknown>
+  return ((row.expand as Record<string, unknown> | undefined) ?? (row.expand = {})) as Record<
+    string,
+    unknown
+  >
 }
 
-async function expandForward(store: StoreSession, rows: Row[], node: ExpandNode, showHidden: boolean): Promise<Row[]> {
+async function expandForward(
+  store: StoreSession,
+  rows: Row[],
+  node: ExpandNode,
+  showHidden: boolean,
+): Promise<Row[]> {
   const ids = new Set<string>()
   for (const row of rows) {
     const value = row[node.field]
@@ -36,7 +47,9 @@ async function expandForward(store: StoreSession, rows: Row[], node: ExpandNode,
   for (const row of rows) {
     const value = row[node.field]
     if (Array.isArray(value)) {
-      expandSlot(row)[node.name] = value.map((id) => byId.get(id as string)).filter((r) => r !== undefined)
+      expandSlot(row)[node.name] = value
+        .map((id) => byId.get(id as string))
+        .filter((r) => r !== undefined)
     } else if (typeof value === 'string' && byId.has(value)) {
       expandSlot(row)[node.name] = byId.get(value)
     }
@@ -44,10 +57,19 @@ async function expandForward(store: StoreSession, rows: Row[], node: ExpandNode,
   return found
 }
 
-async function expandBack(store: StoreSession, rows: Row[], node: ExpandNode, showHidden: boolean): Promise<Row[]> {
+async function expandBack(
+  store: StoreSession,
+  rows: Row[],
+  node: ExpandNode,
+  showHidden: boolean,
+): Promise<Row[]> {
   const field = node.target.fields.find((f) => f.name === node.field)
   if (!field) return []
-  const referencing = await store.selectReferencing(node.target, field, rows.map((r) => r.id as string))
+  const referencing = await store.selectReferencing(
+    node.target,
+    field,
+    rows.map((r) => r.id as string),
+  )
   const byParent = new Map<string, Row[]>()
   for (const record of referencing) {
     const value = record[node.field]

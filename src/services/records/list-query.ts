@@ -20,7 +20,9 @@ export interface ExpandNode {
 }
 
 function badParam(name: string, message: string): EngineError {
-  return new EngineError('ER_QUERY_INVALID', `${name}: ${message}`, { errors: { [name]: [{ code: 'invalid', message }] } })
+  return new EngineError('ER_QUERY_INVALID', `${name}: ${message}`, {
+    errors: { [name]: [{ code: 'invalid', message }] },
+  })
 }
 
 const filterCache = new WeakMap<CollectionDef, Map<string, CheckedExpr | null>>()
@@ -30,37 +32,57 @@ const FILTER_CACHE_SIZE = 256
  * Parses and checks `?filter=` against the collection; the result is cached per collection
  * definition (a schema change makes a new definition, so the cache can never go stale).
  */
-export function checkListFilter(collection: CollectionDef, registry: SchemaRegistry, text: string | undefined): CheckedExpr | null {
+export function checkListFilter(
+  collection: CollectionDef,
+  registry: SchemaRegistry,
+  text: string | undefined,
+): CheckedExpr | null {
   if (text === undefined) return null
   let cache = filterCache.get(collection)
   if (!cache) filterCache.set(collection, (cache = new Map()))
   const hit = cache.get(text)
   if (hit !== undefined) return hit
   const expr = parseOptionalFilter(text)
-  const checked = expr && checkFilter(expr, { collection, findCollection: (n) => registry.find(n), mode: 'filter' })
+  const checked =
+    expr &&
+    checkFilter(expr, { collection, findCollection: (n) => registry.find(n), mode: 'filter' })
   if (cache.size >= FILTER_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
   cache.set(text, checked)
   return checked
 }
 
 /** `sort=-created,title,author.name` → sort terms, with `id` appended as the tiebreaker. */
-export function parseSort(collection: CollectionDef, registry: SchemaRegistry, text: string | undefined): SortTerm[] {
+export function parseSort(
+  collection: CollectionDef,
+  registry: SchemaRegistry,
+  text: string | undefined,
+): SortTerm[] {
   const terms: SortTerm[] = []
-  const parts = (text ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')
-  if (parts.length > LIST_LIMITS.maxSortTerms) throw badParam('sort', `at most ${LIST_LIMITS.maxSortTerms} keys`)
+  const parts = (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')
+  if (parts.length > LIST_LIMITS.maxSortTerms)
+    throw badParam('sort', `at most ${LIST_LIMITS.maxSortTerms} keys`)
   const fields = resolveFields(collection)
   for (const part of parts) {
     const desc = part.startsWith('-')
     const path = part.replace(/^[-+]/, '').split('.')
     const first = fields.get(path[0] ?? '')
-    if (!first || first.hidden) throw badParam('sort', `"${path[0]}" is not a field of "${collection.name}"`)
+    if (!first || first.hidden)
+      throw badParam('sort', `"${path[0]}" is not a field of "${collection.name}"`)
     if (path.length === 1) {
-      if (first.multi || first.kind === 'json') throw badParam('sort', `"${path[0]}" holds several values and cannot be sorted on`)
+      if (first.multi || first.kind === 'json')
+        throw badParam('sort', `"${path[0]}" holds several values and cannot be sorted on`)
       terms.push({ path: { field: first.name }, desc })
       continue
     }
     const target = first.relation && !first.multi ? registry.find(first.relation) : undefined
-    if (!target || path.length > 2) throw badParam('sort', `"${part.replace(/^[-+]/, '')}": sort follows at most one single relation`)
+    if (!target || path.length > 2)
+      throw badParam(
+        'sort',
+        `"${part.replace(/^[-+]/, '')}": sort follows at most one single relation`,
+      )
     const second = resolveFields(target).get(path[1] ?? '')
     if (!second || second.hidden || second.multi || second.kind === 'json') {
       throw badParam('sort', `"${path[1]}" is not a sortable field of "${target.name}"`)
@@ -74,18 +96,27 @@ export function parseSort(collection: CollectionDef, registry: SchemaRegistry, t
 }
 
 /** `expand=author,comments_via_post.author` → a tree of relations, at most 3 levels deep. */
-export function parseExpand(collection: CollectionDef, registry: SchemaRegistry, text: string | undefined): ExpandNode[] {
+export function parseExpand(
+  collection: CollectionDef,
+  registry: SchemaRegistry,
+  text: string | undefined,
+): ExpandNode[] {
   const roots: ExpandNode[] = []
   let count = 0
-  for (const raw of (text ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const raw of (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const path = raw.split('.')
-    if (path.length > LIST_LIMITS.maxExpandDepth) throw badParam('expand', `"${raw}" is deeper than ${LIST_LIMITS.maxExpandDepth} levels`)
+    if (path.length > LIST_LIMITS.maxExpandDepth)
+      throw badParam('expand', `"${raw}" is deeper than ${LIST_LIMITS.maxExpandDepth} levels`)
     let level = roots
     let owner = collection
     for (const name of path) {
       let node = level.find((n) => n.name === name)
       if (!node) {
-        if (++count > LIST_LIMITS.maxExpandNodes) throw badParam('expand', `at most ${LIST_LIMITS.maxExpandNodes} relations`)
+        if (++count > LIST_LIMITS.maxExpandNodes)
+          throw badParam('expand', `at most ${LIST_LIMITS.maxExpandNodes} relations`)
         node = resolveExpandNode(owner, registry, name)
         level.push(node)
       }
@@ -96,11 +127,23 @@ export function parseExpand(collection: CollectionDef, registry: SchemaRegistry,
   return roots
 }
 
-function resolveExpandNode(owner: CollectionDef, registry: SchemaRegistry, name: string): ExpandNode {
+function resolveExpandNode(
+  owner: CollectionDef,
+  registry: SchemaRegistry,
+  name: string,
+): ExpandNode {
   const field = owner.fields.find((f) => f.name === name)
   if (field?.type === 'relation') {
     const target = registry.find(field.collection)
-    if (target) return { name, direction: 'forward', field: name, target, multi: (field.maxSelect ?? 1) > 1, children: [] }
+    if (target)
+      return {
+        name,
+        direction: 'forward',
+        field: name,
+        target,
+        multi: (field.maxSelect ?? 1) > 1,
+        children: [],
+      }
   }
   const via = /^([A-Za-z_][A-Za-z0-9_]*)_via_([A-Za-z_][A-Za-z0-9_]*)$/.exec(name)
   const source = via ? registry.find(via[1] as string) : undefined
@@ -108,14 +151,24 @@ function resolveExpandNode(owner: CollectionDef, registry: SchemaRegistry, name:
   if (source && back?.type === 'relation' && back.collection === owner.name) {
     return { name, direction: 'back', field: back.name, target: source, multi: true, children: [] }
   }
-  throw badParam('expand', `"${name}" is not a relation of "${owner.name}" (nor <collection>_via_<field>)`)
+  throw badParam(
+    'expand',
+    `"${name}" is not a relation of "${owner.name}" (nor <collection>_via_<field>)`,
+  )
 }
 
 /** `fields=id,title,expand.author.name` → a projection checked against the collection. */
-export function parseFields(collection: CollectionDef, expand: ExpandNode[], text: string | undefined): FieldProjection | undefined {
+export function parseFields(
+  collection: CollectionDef,
+  expand: ExpandNode[],
+  text: string | undefined,
+): FieldProjection | undefined {
   if (text === undefined || text.trim() === '') return undefined
   const root: FieldProjection = { all: false, keys: new Set(), expand: new Map() }
-  for (const raw of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const raw of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     let level = root
     let owner = collection
     let nodes = expand
@@ -128,7 +181,11 @@ export function parseFields(collection: CollectionDef, expand: ExpandNode[], tex
         if (!node) throw badParam('fields', `"${raw}": "${relation}" is not in expand`)
         level.keys.add('expand')
         let inner = level.expand.get(relation)
-        if (!inner) level.expand.set(relation, (inner = { all: i === path.length - 1, keys: new Set(), expand: new Map() }))
+        if (!inner)
+          level.expand.set(
+            relation,
+            (inner = { all: i === path.length - 1, keys: new Set(), expand: new Map() }),
+          )
         level = inner
         owner = node.target
         nodes = node.children
@@ -137,7 +194,8 @@ export function parseFields(collection: CollectionDef, expand: ExpandNode[], tex
       if (name === '*') level.all = true
       else if (name === 'expand' || isVisibleField(owner, name)) level.keys.add(name)
       else throw badParam('fields', `"${name}" is not a field of "${owner.name}"`)
-      if (i !== path.length - 1) throw badParam('fields', `"${raw}": only expand.<relation> paths may have dots`)
+      if (i !== path.length - 1)
+        throw badParam('fields', `"${raw}": only expand.<relation> paths may have dots`)
     }
   }
   return root
@@ -149,7 +207,10 @@ function isVisibleField(collection: CollectionDef, name: string): boolean {
 }
 
 /** `page`/`perPage` as positive integers within limits. */
-export function parsePaging(query: Record<string, string | undefined>): { page: number; perPage: number } {
+export function parsePaging(query: Record<string, string | undefined>): {
+  page: number
+  perPage: number
+} {
   const read = (name: string, fallback: number, max: number): number => {
     const text = query[name]
     if (text === undefined || text === '') return fallback
@@ -158,5 +219,8 @@ export function parsePaging(query: Record<string, string | undefined>): { page: 
     if (value < 1 || value > max) throw badParam(name, `must be from 1 to ${max}`)
     return value
   }
-  return { page: read('page', 1, LIST_LIMITS.maxPage), perPage: read('perPage', LIST_LIMITS.defaultPerPage, LIST_LIMITS.maxPerPage) }
+  return {
+    page: read('page', 1, LIST_LIMITS.maxPage),
+    perPage: read('perPage', LIST_LIMITS.defaultPerPage, LIST_LIMITS.maxPerPage),
+  }
 }

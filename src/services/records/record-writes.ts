@@ -13,7 +13,11 @@ export function newTokenKey(): string {
 }
 
 /** Hashes the password of an auth-collection input, outside any transaction (it is slow by design). */
-export async function hashInputPassword(collection: CollectionDef, input: RecordInput, passwords: PasswordHasher): Promise<Row> {
+export async function hashInputPassword(
+  collection: CollectionDef,
+  input: RecordInput,
+  passwords: PasswordHasher,
+): Promise<Row> {
   const values: Row = { ...input.values }
   if (collection.type === 'auth' && input.password !== undefined) {
     values.password = await passwords.hash(input.password)
@@ -23,16 +27,27 @@ export async function hashInputPassword(collection: CollectionDef, input: Record
 }
 
 /** Sets autodate fields: on create all that have onCreate, on update those with onUpdate. */
-export function stampDates(collection: CollectionDef, values: Row, now: string, creating: boolean): void {
+export function stampDates(
+  collection: CollectionDef,
+  values: Row,
+  now: string,
+  creating: boolean,
+): void {
   values.updated = now
   if (creating) values.created = now
   for (const field of collection.fields) {
-    if (field.type === 'autodate' && (creating ? field.onCreate : field.onUpdate)) values[field.name] = now
+    if (field.type === 'autodate' && (creating ? field.onCreate : field.onUpdate))
+      values[field.name] = now
   }
 }
 
 /** A new record's full row: id, dates, and empty values for fields not sent. */
-export function newRow(collection: CollectionDef, input: RecordInput, values: Row, now: string): Row {
+export function newRow(
+  collection: CollectionDef,
+  input: RecordInput,
+  values: Row,
+  now: string,
+): Row {
   const row: Row = { id: input.id ?? newId(), ...values }
   stampDates(collection, row, now, true)
   if (collection.type === 'auth') row.verified ??= false
@@ -51,7 +66,11 @@ export async function checkRelationsExist(
   for (const field of collection.fields) {
     if (field.type !== 'relation' || !(field.name in values)) continue
     const value = values[field.name]
-    const ids = Array.isArray(value) ? (value as string[]) : typeof value === 'string' ? [value] : []
+    const ids = Array.isArray(value)
+      ? (value as string[])
+      : typeof value === 'string'
+        ? [value]
+        : []
     if (ids.length === 0) continue
     const target = registry.get(field.collection)
     // A self-relation may point at the record being created, which is not stored yet.
@@ -61,12 +80,17 @@ export async function checkRelationsExist(
     if (missing.length > 0) {
       ;(issues[field.name] ??= []).push({
         code: 'relation',
-        message: `no record ${missing.slice(0, 3).map((m) => `"${m}"`).join(', ')} in "${target.name}"`,
+        message: `no record ${missing
+          .slice(0, 3)
+          .map((m) => `"${m}"`)
+          .join(', ')} in "${target.name}"`,
       })
     }
   }
   if (Object.keys(issues).length > 0) {
     const [first] = Object.keys(issues) as [string]
-    throw new EngineError('ER_RELATION_MISSING', `${first}: ${issues[first]?.[0]?.message}.`, { errors: issues })
+    throw new EngineError('ER_RELATION_MISSING', `${first}: ${issues[first]?.[0]?.message}.`, {
+      errors: issues,
+    })
   }
 }

@@ -9,12 +9,20 @@ import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
 import { expandRelations } from './expand-relations.js'
 import { checkListFilter, parseExpand, parseFields, parsePaging, parseSort } from './list-query.js'
-import { checkRelationsExist, hashInputPassword, newRow, newTokenKey, stampDates } from './record-writes.js'
+import {
+  checkRelationsExist,
+  hashInputPassword,
+  newRow,
+  newTokenKey,
+  stampDates,
+} from './record-writes.js'
 import type { RecordsDeps } from './records-deps.js'
 import { projectRecord, toApiRecord } from './record-view.js'
 
 /** `GET …/records` parameters, as strings from any transport. */
-export type ListParams = Partial<Record<'filter' | 'sort' | 'page' | 'perPage' | 'cursor' | 'fields' | 'expand' | 'count', string>>
+export type ListParams = Partial<
+  Record<'filter' | 'sort' | 'page' | 'perPage' | 'cursor' | 'fields' | 'expand' | 'count', string>
+>
 export type ViewParams = Partial<Record<'fields' | 'expand', string>>
 
 export interface RecordPage {
@@ -43,7 +51,12 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   function filterValues(ctx: RequestContext): FilterValues {
-    return { now: clock.now().toISOString(), auth: ctx.auth?.record ?? null, body: {}, query: ctx.query }
+    return {
+      now: clock.now().toISOString(),
+      auth: ctx.auth?.record ?? null,
+      body: {},
+      query: ctx.query,
+    }
   }
 
   async function list(ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> {
@@ -54,13 +67,17 @@ export function createRecordsService(deps: RecordsDeps) {
     const projection = parseFields(collection, expand, params.fields)
     const { page, perPage } = parsePaging(params)
     if (params.count !== undefined && params.count !== 'true' && params.count !== 'false') {
-      throw new EngineError('ER_QUERY_INVALID', 'count: must be true or false', { errors: { count: [{ code: 'invalid', message: 'must be true or false' }] } })
+      throw new EngineError('ER_QUERY_INVALID', 'count: must be true or false', {
+        errors: { count: [{ code: 'invalid', message: 'must be true or false' }] },
+      })
     }
     const where = filter ? [{ expr: filter, values: filterValues(ctx) }] : []
     const scope = `${collection.id}\n${params.filter ?? ''}\n${params.sort ?? ''}`
     const after = params.cursor ? decodeCursor(deps.secret, scope, params.cursor) : undefined
     if (after && params.page !== undefined) {
-      throw new EngineError('ER_QUERY_INVALID', 'Use either page or cursor, not both.', { errors: { cursor: [{ code: 'invalid', message: 'cannot be combined with page' }] } })
+      throw new EngineError('ER_QUERY_INVALID', 'Use either page or cursor, not both.', {
+        errors: { cursor: [{ code: 'invalid', message: 'cannot be combined with page' }] },
+      })
     }
     // One row more than asked tells whether another page exists, with no count query.
     const result = await store.selectRecords({
@@ -86,7 +103,12 @@ export function createRecordsService(deps: RecordsDeps) {
     return out
   }
 
-  async function view(ctx: RequestContext, name: string, id: string, params: ViewParams = {}): Promise<Row> {
+  async function view(
+    ctx: RequestContext,
+    name: string,
+    id: string,
+    params: ViewParams = {},
+  ): Promise<Row> {
     const collection = await collectionFor(ctx, name)
     const expand = parseExpand(collection, registry, params.expand)
     const projection = parseFields(collection, expand, params.fields)
@@ -98,7 +120,12 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   /** Creates a record; `tx` joins a caller's transaction (batch). */
-  async function create(ctx: RequestContext, name: string, body: unknown, tx: StoreSession | undefined = undefined): Promise<Row> {
+  async function create(
+    ctx: RequestContext,
+    name: string,
+    body: unknown,
+    tx: StoreSession | undefined = undefined,
+  ): Promise<Row> {
     const collection = await collectionFor(ctx, name)
     const input = validateCreateInput(collection, body)
     const values = await hashInputPassword(collection, input, deps.passwords)
@@ -111,7 +138,13 @@ export function createRecordsService(deps: RecordsDeps) {
     })
   }
 
-  async function update(ctx: RequestContext, name: string, id: string, body: unknown, tx: StoreSession | undefined = undefined): Promise<Row> {
+  async function update(
+    ctx: RequestContext,
+    name: string,
+    id: string,
+    body: unknown,
+    tx: StoreSession | undefined = undefined,
+  ): Promise<Row> {
     const collection = await collectionFor(ctx, name)
     const input = validateUpdateInput(collection, body, id)
     const values = await hashInputPassword(collection, input, deps.passwords)
@@ -125,7 +158,12 @@ export function createRecordsService(deps: RecordsDeps) {
     })
   }
 
-  async function remove(ctx: RequestContext, name: string, id: string, tx: StoreSession | undefined = undefined): Promise<void> {
+  async function remove(
+    ctx: RequestContext,
+    name: string,
+    id: string,
+    tx: StoreSession | undefined = undefined,
+  ): Promise<void> {
     const collection = await collectionFor(ctx, name)
     await inTransaction(tx, async (session) => {
       await findRow(session, collection, id)
@@ -133,7 +171,10 @@ export function createRecordsService(deps: RecordsDeps) {
     })
   }
 
-  function inTransaction<T>(tx: StoreSession | undefined, work: (session: StoreSession) => Promise<T>): Promise<T> {
+  function inTransaction<T>(
+    tx: StoreSession | undefined,
+    work: (session: StoreSession) => Promise<T>,
+  ): Promise<T> {
     return tx ? work(tx) : store.transaction(work)
   }
 
@@ -141,12 +182,25 @@ export function createRecordsService(deps: RecordsDeps) {
 }
 
 /** The record as written, read in the same session (a batch sees its own writes). */
-async function readBack(ctx: RequestContext, session: StoreSession, collection: CollectionDef, id: string): Promise<Row> {
-  return toApiRecord(collection, await findRow(session, collection, id), ctx.auth?.isSuperuser === true)
+async function readBack(
+  ctx: RequestContext,
+  session: StoreSession,
+  collection: CollectionDef,
+  id: string,
+): Promise<Row> {
+  return toApiRecord(
+    collection,
+    await findRow(session, collection, id),
+    ctx.auth?.isSuperuser === true,
+  )
 }
 
 async function findRow(store: StoreSession, collection: CollectionDef, id: string): Promise<Row> {
   const [row] = await store.selectByIds(collection, [id])
-  if (!row) throw new EngineError('ER_RECORD_NOT_FOUND', `There is no record "${id}" in "${collection.name}".`)
+  if (!row)
+    throw new EngineError(
+      'ER_RECORD_NOT_FOUND',
+      `There is no record "${id}" in "${collection.name}".`,
+    )
   return row
 }

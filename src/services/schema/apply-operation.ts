@@ -8,15 +8,25 @@ import { SCHEMA_VERSION_KEY } from './schema-registry.js'
  * row change together. An `updateCollection` whose `from` no longer matches the stored
  * definition means the database has drifted from the migration history, which we refuse.
  */
-export async function applySchemaOperation(tx: StoreSession, operation: SchemaOperation): Promise<void> {
+export async function applySchemaOperation(
+  tx: StoreSession,
+  operation: SchemaOperation,
+): Promise<void> {
   const current = new Map((await tx.listCollections()).map((c) => [c.id, c]))
   switch (operation.op) {
     case 'createCollection': {
       const def = operation.collection
-      if (current.has(def.id) || [...current.values()].some((c) => c.name.toLowerCase() === def.name.toLowerCase())) {
-        throw new EngineError('ER_COLLECTION_EXISTS', `A collection named "${def.name}" already exists.`, {
-          errors: { name: [{ code: 'unique', message: 'is already taken' }] },
-        })
+      if (
+        current.has(def.id) ||
+        [...current.values()].some((c) => c.name.toLowerCase() === def.name.toLowerCase())
+      ) {
+        throw new EngineError(
+          'ER_COLLECTION_EXISTS',
+          `A collection named "${def.name}" already exists.`,
+          {
+            errors: { name: [{ code: 'unique', message: 'is already taken' }] },
+          },
+        )
       }
       await tx.migrateCollectionTable(null, def)
       await tx.insertCollection(def)
@@ -25,7 +35,10 @@ export async function applySchemaOperation(tx: StoreSession, operation: SchemaOp
     case 'updateCollection': {
       const stored = current.get(operation.from.id)
       if (!stored || stored.name !== operation.from.name) {
-        throw new EngineError('ER_SCHEMA_CONFLICT', `Collection "${operation.from.name}" is not in the state this change expects.`)
+        throw new EngineError(
+          'ER_SCHEMA_CONFLICT',
+          `Collection "${operation.from.name}" is not in the state this change expects.`,
+        )
       }
       await tx.migrateCollectionTable(stored, operation.to)
       await tx.updateCollection(operation.to)
@@ -33,7 +46,11 @@ export async function applySchemaOperation(tx: StoreSession, operation: SchemaOp
     }
     case 'deleteCollection': {
       const stored = current.get(operation.collection.id)
-      if (!stored) throw new EngineError('ER_COLLECTION_NOT_FOUND', `There is no collection "${operation.collection.name}".`)
+      if (!stored)
+        throw new EngineError(
+          'ER_COLLECTION_NOT_FOUND',
+          `There is no collection "${operation.collection.name}".`,
+        )
       await tx.migrateCollectionTable(stored, null)
       await tx.deleteCollection(stored.id)
       break
@@ -43,5 +60,8 @@ export async function applySchemaOperation(tx: StoreSession, operation: SchemaOp
 
 /** Marks the schema as changed so that every node reloads it. */
 export async function bumpSchemaVersion(tx: StoreSession, now: Date): Promise<void> {
-  await tx.setSetting(SCHEMA_VERSION_KEY, `${now.toISOString()}-${Math.random().toString(36).slice(2, 10)}`)
+  await tx.setSetting(
+    SCHEMA_VERSION_KEY,
+    `${now.toISOString()}-${Math.random().toString(36).slice(2, 10)}`,
+  )
 }

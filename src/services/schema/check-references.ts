@@ -27,23 +27,30 @@ export function checkReferences(def: CollectionDef, others: readonly CollectionD
     } catch (error) {
       if (!(error instanceof EngineError)) throw error
       const messages = Object.values(error.errors ?? {}).flat()
-      issues[`rules.${rule}`] = messages.length > 0 ? messages : [{ code: 'invalid', message: error.message }]
+      issues[`rules.${rule}`] =
+        messages.length > 0 ? messages : [{ code: 'invalid', message: error.message }]
     }
   }
   const keys = Object.keys(issues)
   if (keys.length > 0) {
     const first = keys[0] as string
-    throw new EngineError('ER_SCHEMA_INVALID', `${first}: ${issues[first]?.[0]?.message}.`, { errors: issues })
+    throw new EngineError('ER_SCHEMA_INVALID', `${first}: ${issues[first]?.[0]?.message}.`, {
+      errors: issues,
+    })
   }
 }
 
 /** Relation fields elsewhere that point at `name`, as `collection.field`. */
-export function referencesTo(name: string, collections: readonly CollectionDef[]): { collection: CollectionDef; field: string }[] {
+export function referencesTo(
+  name: string,
+  collections: readonly CollectionDef[],
+): { collection: CollectionDef; field: string }[] {
   const found: { collection: CollectionDef; field: string }[] = []
   for (const collection of collections) {
     if (collection.name === name) continue
     for (const field of collection.fields) {
-      if (field.type === 'relation' && field.collection === name) found.push({ collection, field: field.name })
+      if (field.type === 'relation' && field.collection === name)
+        found.push({ collection, field: field.name })
     }
   }
   return found

@@ -29,7 +29,12 @@ export function nextMigrationName(now: Date, slug: string, after: string | undef
   const previous = after ? MIGRATION_FILE_PATTERN.exec(after)?.[1] : undefined
   // Two changes in one second (or a clock behind the last file) must still sort in order.
   if (previous && stamp <= previous) stamp = String(BigInt(previous) + 1n)
-  const safeSlug = slug.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'change'
+  const safeSlug =
+    slug
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 80) || 'change'
   return `${stamp}-${safeSlug}.json`
 }
 
@@ -51,7 +56,9 @@ export function removeMigrationFile(dir: string, name: string): void {
 export function readMigrationFiles(dir: string): { name: string; migration: MigrationFile }[] {
   let names: string[]
   try {
-    names = readdirSync(dir).filter((n) => MIGRATION_FILE_PATTERN.test(n)).sort()
+    names = readdirSync(dir)
+      .filter((n) => MIGRATION_FILE_PATTERN.test(n))
+      .sort()
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw error
@@ -61,10 +68,16 @@ export function readMigrationFiles(dir: string): { name: string; migration: Migr
     try {
       migration = JSON.parse(readFileSync(join(dir, name), 'utf8')) as MigrationFile
     } catch (error) {
-      throw new EngineError('ER_SCHEMA_INVALID', `Migration ${name} is not valid JSON: ${(error as Error).message}`)
+      throw new EngineError(
+        'ER_SCHEMA_INVALID',
+        `Migration ${name} is not valid JSON: ${(error as Error).message}`,
+      )
     }
     if (!Array.isArray(migration.up)) {
-      throw new EngineError('ER_SCHEMA_INVALID', `Migration ${name} has no "up" list of operations.`)
+      throw new EngineError(
+        'ER_SCHEMA_INVALID',
+        `Migration ${name} has no "up" list of operations.`,
+      )
     }
     return { name, migration }
   })

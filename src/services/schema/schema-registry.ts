@@ -67,7 +67,8 @@ export class SchemaRegistry {
   /** The collection, or ER_COLLECTION_NOT_FOUND. */
   get(name: string): CollectionDef {
     const collection = this.#byName.get(name)
-    if (!collection) throw new EngineError('ER_COLLECTION_NOT_FOUND', `There is no collection "${name}".`)
+    if (!collection)
+      throw new EngineError('ER_COLLECTION_NOT_FOUND', `There is no collection "${name}".`)
     return collection
   }
 }

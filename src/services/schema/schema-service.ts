@@ -1,6 +1,9 @@
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
-import { validateCollectionPatch, validateNewCollection } from '../../core/schema/validate-collection.js'
+import {
+  validateCollectionPatch,
+  validateNewCollection,
+} from '../../core/schema/validate-collection.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { Store } from '../../adapters/store/store.js'
 import { requireSuperuser } from '../access.js'
@@ -34,25 +37,31 @@ export function createSchemaService(deps: SchemaServiceDeps) {
   const { store, registry, clock } = deps
 
   /** Applies the operations in one transaction and records them as one migration file. */
-  async function commitChange(slug: string, up: SchemaOperation[], down: SchemaOperation[]): Promise<void> {
+  async function commitChange(
+    slug: string,
+    up: SchemaOperation[],
+    down: SchemaOperation[],
+  ): Promise<void> {
     const now = clock.now()
     // Local to this change: a file written by an earlier, committed change must never be
     // removed because a later one failed.
     let afterRollback: (() => void) | undefined
-    await store.schemaTransaction(async (tx) => {
-      for (const operation of up) await applySchemaOperation(tx, operation)
-      const applied = await tx.appliedMigrations()
-      const name = nextMigrationName(now, slug, applied.at(-1))
-      await tx.recordMigration(name, now.toISOString())
-      await bumpSchemaVersion(tx, now)
-      // Written before the commit and removed if the commit fails: a committed change always
-      // has its file, and a rolled-back one never does.
-      writeMigrationFile(deps.migrationsDir, name, { up, down } satisfies MigrationFile)
-      afterRollback = () => removeMigrationFile(deps.migrationsDir, name)
-    }).catch((error: unknown) => {
-      afterRollback?.()
-      throw error
-    })
+    await store
+      .schemaTransaction(async (tx) => {
+        for (const operation of up) await applySchemaOperation(tx, operation)
+        const applied = await tx.appliedMigrations()
+        const name = nextMigrationName(now, slug, applied.at(-1))
+        await tx.recordMigration(name, now.toISOString())
+        await bumpSchemaVersion(tx, now)
+        // Written before the commit and removed if the commit fails: a committed change always
+        // has its file, and a rolled-back one never does.
+        writeMigrationFile(deps.migrationsDir, name, { up, down } satisfies MigrationFile)
+        afterRollback = () => removeMigrationFile(deps.migrationsDir, name)
+      })
+      .catch((error: unknown) => {
+        afterRollback?.()
+        throw error
+      })
     await registry.reload()
   }
 
@@ -73,33 +82,54 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     await registry.refreshIfStale()
     const def = validateNewCollection(body, clock.now().toISOString())
     if (registry.list().some((c) => c.name.toLowerCase() === def.name.toLowerCase())) {
-      throw new EngineError('ER_COLLECTION_EXISTS', `A collection named "${def.name}" already exists.`, {
-        errors: { name: [{ code: 'unique', message: 'is already taken' }] },
-      })
+      throw new EngineError(
+        'ER_COLLECTION_EXISTS',
+        `A collection named "${def.name}" already exists.`,
+        {
+          errors: { name: [{ code: 'unique', message: 'is already taken' }] },
+        },
+      )
     }
     checkReferences(def, registry.list())
-    await commitChange(`create-${def.name}`, [{ op: 'createCollection', collection: def }], [
-      { op: 'deleteCollection', collection: def },
-    ])
+    await commitChange(
+      `create-${def.name}`,
+      [{ op: 'createCollection', collection: def }],
+      [{ op: 'deleteCollection', collection: def }],
+    )
     return registry.get(def.name)
   }
 
-  async function updateCollection(ctx: RequestContext, name: string, body: unknown): Promise<CollectionDef> {
+  async function updateCollection(
+    ctx: RequestContext,
+    name: string,
+    body: unknown,
+  ): Promise<CollectionDef> {
     requireSuperuser(ctx)
     await registry.refreshIfStale()
     const current = registry.get(name)
     const next = validateCollectionPatch(current, body, clock.now().toISOString())
     const others = registry.list().filter((c) => c.id !== current.id)
-    if (next.name !== current.name && others.some((c) => c.name.toLowerCase() === next.name.toLowerCase())) {
-      throw new EngineError('ER_COLLECTION_EXISTS', `A collection named "${next.name}" already exists.`, {
-        errors: { name: [{ code: 'unique', message: 'is already taken' }] },
-      })
+    if (
+      next.name !== current.name &&
+      others.some((c) => c.name.toLowerCase() === next.name.toLowerCase())
+    ) {
+      throw new EngineError(
+        'ER_COLLECTION_EXISTS',
+        `A collection named "${next.name}" already exists.`,
+        {
+          errors: { name: [{ code: 'unique', message: 'is already taken' }] },
+        },
+      )
     }
     // A rename carries the relation fields that point at the old name along with it.
-    const followers = next.name === current.name ? [] : relinkRelations(others, current.name, next.name, next.updated)
+    const followers =
+      next.name === current.name
+        ? []
+        : relinkRelations(others, current.name, next.name, next.updated)
     const othersAfter = others.map((c) => followers.find((f) => f.id === c.id) ?? c)
     checkReferences(next, othersAfter)
-    for (const follower of followers) checkReferences(follower, [...othersAfter.filter((c) => c.id !== follower.id), next])
+    for (const follower of followers)
+      checkReferences(follower, [...othersAfter.filter((c) => c.id !== follower.id), next])
     const up: SchemaOperation[] = [{ op: 'updateCollection', from: current, to: next }]
     const down: SchemaOperation[] = [{ op: 'updateCollection', from: next, to: current }]
     for (const follower of followers) {
@@ -107,7 +137,10 @@ export function createSchemaService(deps: SchemaServiceDeps) {
       up.push({ op: 'updateCollection', from: before, to: follower })
       down.unshift({ op: 'updateCollection', from: follower, to: before })
     }
-    const slug = next.name === current.name ? `update-${current.name}` : `rename-${current.name}-to-${next.name}`
+    const slug =
+      next.name === current.name
+        ? `update-${current.name}`
+        : `rename-${current.name}-to-${next.name}`
     await commitChange(slug, up, down)
     return registry.get(next.name)
   }
@@ -116,26 +149,41 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     requireSuperuser(ctx)
     await registry.refreshIfStale()
     const current = registry.get(name)
-    if (current.system) throw new EngineError('ER_FORBIDDEN', `"${name}" is a system collection and cannot be deleted.`)
+    if (current.system)
+      throw new EngineError(
+        'ER_FORBIDDEN',
+        `"${name}" is a system collection and cannot be deleted.`,
+      )
     const references = referencesTo(name, registry.list())
     if (references.length > 0) {
       const list = references.map((r) => `${r.collection.name}.${r.field}`).join(', ')
-      throw new EngineError('ER_SCHEMA_CONFLICT', `"${name}" is still the target of relation fields: ${list}. Remove them first.`)
+      throw new EngineError(
+        'ER_SCHEMA_CONFLICT',
+        `"${name}" is still the target of relation fields: ${list}. Remove them first.`,
+      )
     }
-    await commitChange(`delete-${name}`, [{ op: 'deleteCollection', collection: current }], [
-      { op: 'createCollection', collection: current },
-    ])
+    await commitChange(
+      `delete-${name}`,
+      [{ op: 'deleteCollection', collection: current }],
+      [{ op: 'createCollection', collection: current }],
+    )
   }
 
   /**
    * Imports a whole schema (an array of definitions, as exported): each collection is created or,
    * when one of that name exists, brought to the imported definition. All in one transaction.
    */
-  async function importSchema(ctx: RequestContext, input: unknown): Promise<{ created: string[]; updated: string[] }> {
+  async function importSchema(
+    ctx: RequestContext,
+    input: unknown,
+  ): Promise<{ created: string[]; updated: string[] }> {
     requireSuperuser(ctx)
     await registry.refreshIfStale()
     if (!Array.isArray(input)) {
-      throw new EngineError('ER_SCHEMA_INVALID', 'A schema file must hold a JSON array of collections.')
+      throw new EngineError(
+        'ER_SCHEMA_INVALID',
+        'A schema file must hold a JSON array of collections.',
+      )
     }
     const now = clock.now().toISOString()
     const up: SchemaOperation[] = []
@@ -149,7 +197,14 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         const existing = typeof name === 'string' ? after.get(name) : undefined
         if (existing?.system) continue
         if (existing) {
-          const { id: _id, created: _c, updated: _u, system: _s, type: _t, ...patch } = item as CollectionDef
+          const {
+            id: _id,
+            created: _c,
+            updated: _u,
+            system: _s,
+            type: _t,
+            ...patch
+          } = item as CollectionDef
           const next = validateCollectionPatch(existing, patch, now)
           up.push({ op: 'updateCollection', from: existing, to: next })
           down.unshift({ op: 'updateCollection', from: next, to: existing })
@@ -165,13 +220,20 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         }
       } catch (error) {
         if (error instanceof EngineError) {
-          throw new EngineError(error.code, `Collection ${index}: ${error.message}`, { errors: error.errors, extra: { index } })
+          throw new EngineError(error.code, `Collection ${index}: ${error.message}`, {
+            errors: error.errors,
+            extra: { index },
+          })
         }
         throw error
       }
     }
     const all = [...after.values()]
-    for (const def of all) checkReferences(def, all.filter((c) => c.id !== def.id))
+    for (const def of all)
+      checkReferences(
+        def,
+        all.filter((c) => c.id !== def.id),
+      )
     if (up.length > 0) await commitChange('import-schema', orderForCreation(up), down)
     return { created, updated }
   }
@@ -181,20 +243,38 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     return registry.list().filter((c) => !c.system)
   }
 
-  return { listCollections, getCollection, createCollection, updateCollection, deleteCollection, importSchema, exportSchema }
+  return {
+    listCollections,
+    getCollection,
+    createCollection,
+    updateCollection,
+    deleteCollection,
+    importSchema,
+    exportSchema,
+  }
 }
 
-function relinkRelations(collections: CollectionDef[], from: string, to: string, now: string): CollectionDef[] {
+function relinkRelations(
+  collections: CollectionDef[],
+  from: string,
+  to: string,
+  now: string,
+): CollectionDef[] {
   return collections
     .filter((c) => c.fields.some((f) => f.type === 'relation' && f.collection === from))
     .map((c) => ({
       ...c,
       updated: now,
-      fields: c.fields.map((f) => (f.type === 'relation' && f.collection === from ? { ...f, collection: to } : f)),
+      fields: c.fields.map((f) =>
+        f.type === 'relation' && f.collection === from ? { ...f, collection: to } : f,
+      ),
     }))
 }
 
 /** Creations before updates, so relation fields may point at collections created by the same import. */
 function orderForCreation(operations: SchemaOperation[]): SchemaOperation[] {
-  return [...operations.filter((o) => o.op === 'createCollection'), ...operations.filter((o) => o.op !== 'createCollection')]
+  return [
+    ...operations.filter((o) => o.op === 'createCollection'),
+    ...operations.filter((o) => o.op !== 'createCollection'),
+  ]
 }

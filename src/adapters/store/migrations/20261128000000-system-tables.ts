@@ -1,10 +1,11 @@
-import { sql, type Kysely } from 'kysely'
+import { sql } from 'kysely'
 import { SUPERUSERS } from '../../../core/schema/system-collections.js'
 import { migrateCollectionTable } from '../collection-ddl.js'
 import type { DialectAdapter } from '../dialect-adapter.js'
+import type { DynamicDb } from '../dynamic-db.js'
 
 /** The engine's own tables: the schema catalogue, applied user migrations, settings, superusers. */
-export async function up(db: Kysely<any>, adapter: DialectAdapter): Promise<void> {
+export async function up(db: DynamicDb, adapter: DialectAdapter): Promise<void> {
   const text = sql.raw(adapter.systemColumnTypes.text)
   await sql`create table ${sql.table('_collections')} (
     ${sql.id('id')} ${text} primary key not null,

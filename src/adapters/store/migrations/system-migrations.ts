@@ -1,20 +1,26 @@
-import { sql, type Kysely } from 'kysely'
+import { sql } from 'kysely'
 import type { DialectAdapter } from '../dialect-adapter.js'
 import * as systemTables from './20261128000000-system-tables.js'
+import type { DynamicDb } from '../dynamic-db.js'
 
 interface SystemMigration {
   name: string
-  up(db: Kysely<any>, adapter: DialectAdapter): Promise<void>
+  up(db: DynamicDb, adapter: DialectAdapter): Promise<void>
 }
 
 /** The engine's own schema history, in order. Released entries are never edited. */
-const SYSTEM_MIGRATIONS: SystemMigration[] = [{ name: '20261128000000-system-tables', ...systemTables }]
+const SYSTEM_MIGRATIONS: SystemMigration[] = [
+  { name: '20261128000000-system-tables', ...systemTables },
+]
 
 /**
  * Applies the engine's pending schema migrations, each in its own transaction under the schema
  * lock, so that several nodes starting at once on one PostgreSQL apply each exactly once.
  */
-export async function applySystemMigrations(db: Kysely<any>, adapter: DialectAdapter): Promise<string[]> {
+export async function applySystemMigrations(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+): Promise<string[]> {
   const text = sql.raw(adapter.systemColumnTypes.text)
   // Under the lock: two PostgreSQL nodes racing on `create table if not exists` can both miss.
   await db.transaction().execute(async (trx) => {

@@ -12,7 +12,8 @@ export function postgresColumnType(field: FieldDef): string {
     case 'number':
       return 'double precision'
     case 'bool':
-      return 'boolean'
+      // Unset reads (and so filters) as false, also for rows older than the column.
+      return 'boolean not null default false'
     default:
       return 'text collate "C"'
   }

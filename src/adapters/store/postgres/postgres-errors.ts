@@ -7,7 +7,10 @@ import { uniqueConflict } from '../unique-conflict.js'
  * pg raises errors with SQLSTATE `code` and the violated `constraint` (for unique indexes, the
  * index name, which we map back to its fields from the definition rather than parsing `detail`).
  */
-export function translatePostgresError(error: unknown, collection: CollectionDef | undefined): Error | undefined {
+export function translatePostgresError(
+  error: unknown,
+  collection: CollectionDef | undefined,
+): Error | undefined {
   if (!(error instanceof Error) || !('code' in error)) return undefined
   const { code, constraint } = error as { code?: string; constraint?: string }
   if (code === '23505') {
@@ -17,7 +20,9 @@ export function translatePostgresError(error: unknown, collection: CollectionDef
   }
   // serialization_failure, deadlock_detected, lock_not_available, too_many_connections
   if (code === '40001' || code === '40P01' || code === '55P03' || code === '53300') {
-    return new EngineError('ER_UNAVAILABLE', 'The database is busy; retry the request.', { cause: error })
+    return new EngineError('ER_UNAVAILABLE', 'The database is busy; retry the request.', {
+      cause: error,
+    })
   }
   return undefined
 }

@@ -6,6 +6,7 @@ import { applySystemMigrations } from '../migrations/system-migrations.js'
 import { postgresColumnType, postgresSystemColumnTypes } from './postgres-ddl.js'
 import { introspectPostgres } from './postgres-introspector.js'
 import { translatePostgresError } from './postgres-errors.js'
+import type { DynamicDb } from '../dynamic-db.js'
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:5432/db`; `?options=-c search_path=x` selects a schema. */
@@ -44,7 +45,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => {})
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) })
+  const db: DynamicDb = new Kysely({ dialect: new PostgresDialect({ pool }) })
   try {
     await applySystemMigrations(db, postgresAdapter)
   } catch (error) {

@@ -11,7 +11,9 @@ export function sqliteColumnType(field: FieldDef): string {
     case 'number':
       return 'REAL'
     case 'bool':
-      return 'INTEGER'
+      // A bool the client never set reads as false, so it must also filter as false, including
+      // rows that existed before the column was added.
+      return 'INTEGER NOT NULL DEFAULT 0'
     default:
       return 'TEXT'
   }

@@ -6,15 +6,23 @@ import { uniqueConflict } from '../unique-conflict.js'
  * better-sqlite3 raises `SqliteError` with an extended result code. A unique violation reads
  * "UNIQUE constraint failed: posts.slug" (several `table.column` for a composite index).
  */
-export function translateSqliteError(error: unknown, collection: CollectionDef | undefined): Error | undefined {
+export function translateSqliteError(
+  error: unknown,
+  collection: CollectionDef | undefined,
+): Error | undefined {
   if (!(error instanceof Error) || !('code' in error)) return undefined
   const code = String((error as { code: unknown }).code)
   if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
-    const columns = /constraint failed: (.+)$/.exec(error.message)?.[1]?.split(', ').map((c) => c.split('.').pop() ?? c)
+    const columns = /constraint failed: (.+)$/
+      .exec(error.message)?.[1]
+      ?.split(', ')
+      .map((c) => c.split('.').pop() ?? c)
     return uniqueConflict(collection, columns ?? [])
   }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new EngineError('ER_UNAVAILABLE', 'The database is busy; retry the request.', { cause: error })
+    return new EngineError('ER_UNAVAILABLE', 'The database is busy; retry the request.', {
+      cause: error,
+    })
   }
   return undefined
 }

@@ -8,6 +8,7 @@ import { applySystemMigrations } from '../migrations/system-migrations.js'
 import { sqliteColumnType, sqliteSystemColumnTypes } from './sqlite-ddl.js'
 import { introspectSqlite } from './sqlite-introspector.js'
 import { translateSqliteError } from './sqlite-errors.js'
+import type { DynamicDb } from '../dynamic-db.js'
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:`. */
@@ -50,7 +51,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   database.pragma('foreign_keys = ON')
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -32000')
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database }) })
+  const db: DynamicDb = new Kysely({ dialect: new SqliteDialect({ database }) })
   await applySystemMigrations(db, sqliteAdapter)
   return new KyselyStore(db, sqliteAdapter)
 }

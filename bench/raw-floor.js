@@ -1,0 +1,160 @@
+/**
+ * Child process: the raw floor. A hand-written Fastify + better-sqlite3 server over the same
+ * table layout (a copy of the engine's file) that answers the benchmark's three requests with
+ * the same URLs and JSON shapes, doing only what those requests need: prepared statements,
+ * response schemas (fast-json-stringify), a JSON-schema-validated insert, a signed cursor and a
+ * static bearer-token check. It is the best any generic engine could do for these requests.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import Database from 'better-sqlite3'
+import Fastify from 'fastify'
+import { serveChild } from './child-ipc.js'
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
+const FILTER = /^status = "(draft|published)" && views > (\d+(?:\.\d+)?)$/
+
+/** A 20-character time-sortable id, the same form as the engine's. */
+function newId() {
+  let t = Date.now()
+  let time = ''
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32] + time
+    t = Math.floor(t / 32)
+  }
+  let rest = ''
+  for (const byte of randomBytes(10)) rest += ALPHABET[byte & 31]
+  return time + rest
+}
+
+const nullable = (type) => ({ type: [type, 'null'] })
+const postSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    created: { type: 'string' },
+    updated: { type: 'string' },
+    title: nullable('string'),
+    status: nullable('string'),
+    views: nullable('number'),
+    author: nullable('string'),
+  },
+}
+const pageSchema = {
+  type: 'object',
+  properties: {
+    items: { type: 'array', items: postSchema },
+    page: { type: 'integer' },
+    perPage: { type: 'integer' },
+    nextCursor: nullable('string'),
+  },
+}
+const createBody = {
+  type: 'object',
+  required: ['title'],
+  additionalProperties: false,
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 200 },
+    status: { type: 'string', enum: ['draft', 'published'] },
+    views: { type: 'integer', minimum: 0 },
+    author: { type: 'string' },
+  },
+}
+const listQuery = {
+  type: 'object',
+  properties: {
+    filter: { type: 'string' },
+    sort: { type: 'string', const: '-views' },
+    perPage: { type: 'integer', minimum: 1, maximum: 500, default: 30 },
+    page: { type: 'integer', minimum: 1, maximum: 100000, default: 1 },
+  },
+}
+
+serveChild(async ({ file, token, secret }) => {
+  const db = new Database(file)
+  // The engine's connection settings, so storage behaves the same under both servers.
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('busy_timeout = 5000')
+  db.pragma('foreign_keys = ON')
+  db.pragma('temp_store = MEMORY')
+  db.pragma('cache_size = -32000')
+
+  const viewStmt = db.prepare('select * from posts where id = ?')
+  // The same query the engine builds: the same order (id as tiebreaker, nulls smallest), one row
+  // more than the page to know whether another page exists.
+  const listSql = `select * from posts as r where r.status = ? and r.views > ?
+    order by r.views desc nulls last, r.id desc nulls last limit ? offset ?`
+  const listStmt = db.prepare(listSql)
+  const insertStmt = db.prepare(
+    'insert into posts (id, created, updated, title, status, views, author) values (?, ?, ?, ?, ?, ?, ?)',
+  )
+  const plan = db
+    .prepare(`explain query plan ${listSql}`)
+    .all('published', 100, 21, 0)
+    .map((row) => row.detail)
+
+  const expected = Buffer.from(`Bearer ${token}`)
+  const sign = (payload) => createHmac('sha256', secret).update(payload).digest('base64url')
+
+  const app = Fastify({ logger: false })
+  app.addHook('onRequest', async (request, reply) => {
+    const given = Buffer.from(request.headers.authorization ?? '')
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return reply.code(401).send({ message: 'unauthorized' })
+    }
+  })
+
+  app.get(
+    '/api/collections/posts/records/:id',
+    { schema: { response: { 200: postSchema } } },
+    async (request, reply) => {
+      const row = viewStmt.get(request.params.id)
+      return row ?? reply.code(404).send({ message: 'not found' })
+    },
+  )
+
+  app.get(
+    '/api/collections/posts/records',
+    { schema: { querystring: listQuery, response: { 200: pageSchema } } },
+    async (request, reply) => {
+      const { filter = '', perPage, page } = request.query
+      const match = FILTER.exec(filter)
+      if (!match) return reply.code(400).send({ message: 'the floor serves only its one filter' })
+      const rows = listStmt.all(match[1], Number(match[2]), perPage + 1, (page - 1) * perPage)
+      const more = rows.length > perPage
+      if (more) rows.pop()
+      let nextCursor = null
+      if (more) {
+        const last = rows[rows.length - 1]
+        const payload = Buffer.from(JSON.stringify([filter, [last.views, last.id]])).toString(
+          'base64url',
+        )
+        nextCursor = `${payload}.${sign(payload)}`
+      }
+      return { items: rows, page, perPage, nextCursor }
+    },
+  )
+
+  app.post(
+    '/api/collections/posts/records',
+    { schema: { body: createBody, response: { 201: postSchema } } },
+    async (request, reply) => {
+      const body = request.body
+      const now = new Date().toISOString()
+      const row = {
+        id: newId(),
+        created: now,
+        updated: now,
+        title: body.title,
+        status: body.status ?? null,
+        views: body.views ?? null,
+        author: body.author ?? null,
+      }
+      insertStmt.run(row.id, now, now, row.title, row.status, row.views, row.author)
+      return reply.code(201).send(row)
+    },
+  )
+
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return { port: app.server.address().port, info: { listPlan: plan } }
+})

@@ -1,0 +1,287 @@
+/**
+ * Engine Room against its raw floor, measured in one run (see bench/README.md).
+ *
+ *   npm run bench                              full run: 100,000 posts, 8 s per scenario
+ *   BENCH_QUICK=1 node --expose-gc bench/run.js  2 s per scenario, 10,000 posts
+ *
+ * Environment: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_RECORDS, BENCH_KEEP=1 (keep the data dir).
+ */
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { killChildren, measure, startServer } from './measure.js'
+import { seed, SUPERUSER } from './seed.js'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const env = process.env
+const quick = env.BENCH_QUICK === '1'
+const settings = {
+  quick,
+  records: positive(env.BENCH_RECORDS, quick ? 10_000 : 100_000),
+  seconds: positive(env.BENCH_SECONDS, quick ? 2 : 8),
+  warmupSeconds: quick ? 1 : 2,
+  connections: positive(env.BENCH_CONNECTIONS, 10),
+}
+
+const POSTS = '/api/collections/posts/records'
+const LIST_QUERY = new URLSearchParams({
+  filter: 'status = "published" && views > 100',
+  sort: '-views',
+  perPage: '20',
+}).toString()
+
+function positive(text, fallback) {
+  if (text === undefined || text === '') return fallback
+  const value = Number(text)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`Expected a positive number, got "${text}"`)
+  return value
+}
+
+/** The three requests, each a fresh autocannon request list (so both servers see the same sequence). */
+function scenarios(sampleIds, auth) {
+  const json = { ...auth, 'content-type': 'application/json' }
+  let createCount = 0
+  const runTag = randomBytes(4).toString('hex')
+  return [
+    {
+      name: 'get by id',
+      method: 'GET',
+      path: () => `${POSTS}/${sampleIds[0]}`,
+      requests: () => {
+        let i = 0
+        return [
+          {
+            method: 'GET',
+            headers: auth,
+            setupRequest: (request) => {
+              // A stride that is coprime with the sample size visits every id in a scattered order.
+              i = (i + 7919) % sampleIds.length
+              request.path = `${POSTS}/${sampleIds[i]}`
+              return request
+            },
+          },
+        ]
+      },
+    },
+    {
+      name: 'filtered list',
+      method: 'GET',
+      path: () => `${POSTS}?${LIST_QUERY}`,
+      requests: () => [{ method: 'GET', path: `${POSTS}?${LIST_QUERY}`, headers: auth }],
+    },
+    {
+      name: 'create',
+      method: 'POST',
+      path: () => POSTS,
+      body: () => newPost(),
+      requests: () => [
+        {
+          method: 'POST',
+          path: POSTS,
+          headers: json,
+          setupRequest: (request) => {
+            request.body = JSON.stringify(newPost())
+            return request
+          },
+        },
+      ],
+    },
+  ]
+
+  /** Every create is unique: a per-run tag plus a counter. */
+  function newPost() {
+    const n = createCount++
+    return {
+      title: `Bench post ${runTag}-${n}`,
+      status: n % 2 === 0 ? 'published' : 'draft',
+      views: n % 1000,
+    }
+  }
+}
+
+/** The shape of a JSON value (keys and types, array lengths), to compare the two servers' answers. */
+function shapeOf(value) {
+  if (Array.isArray(value)) return { array: value.length, of: value.length ? shapeOf(value[0]) : null }
+  if (value === null) return 'null'
+  if (typeof value !== 'object') return typeof value
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, shapeOf(value[key])]),
+  )
+}
+
+async function sample(server, scenario, auth) {
+  const body = scenario.body?.()
+  const response = await fetch(server.url + scenario.path(), {
+    method: scenario.method,
+    headers: body ? { ...auth, 'content-type': 'application/json' } : auth,
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  return { status: response.status, shape: shapeOf(await response.json()) }
+}
+
+async function login(server) {
+  const response = await fetch(`${server.url}/api/collections/_superusers/auth/password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(SUPERUSER),
+  })
+  if (!response.ok) throw new Error(`Login failed: ${response.status} ${await response.text()}`)
+  return (await response.json()).token
+}
+
+const fmt = (value, digits) => (value === null || value === undefined ? '-' : value.toFixed(digits))
+
+function printTable(results) {
+  const header = [
+    'scenario',
+    'server',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'peak RSS MB',
+    'CPU µs/req',
+    'non-2xx/err',
+    'ER/floor req/s',
+  ]
+  const rows = results.map((r) => [
+    r.scenario,
+    r.server,
+    fmt(r.reqPerSec, 0),
+    fmt(r.latencyMs.p50, 2),
+    fmt(r.latencyMs.p99, 2),
+    fmt(r.peakRssMB, 0),
+    fmt(r.cpuMicrosPerRequest, 0),
+    r.flagged ? `! ${r.non2xx + r.errors}` : '0',
+    r.ratio === undefined ? '' : `${fmt(r.ratio, 2)}x`,
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
+  const line = (cells) =>
+    cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ')
+  console.log(line(header))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const row of rows) console.log(line(row))
+}
+
+function gitCommit() {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
+  } catch {
+    return null
+  }
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'engineroom-bench-'))
+  const servers = []
+  const cleanup = () => {
+    killChildren()
+    if (env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true })
+  }
+  process.once('exit', cleanup)
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping the servers.`)
+      process.exit(130)
+    })
+  }
+
+  const { seconds, warmupSeconds, connections, records } = settings
+  console.log(
+    `Engine Room vs raw floor: ${records.toLocaleString('en')} posts, ${seconds} s per run ` +
+      `(+${warmupSeconds} s warm-up), ${connections} connections, ${cpus().length} cores, node ${process.version}`,
+  )
+  console.log(`Seeding ${dir}`)
+  const seeded = await seed({ dir, count: records })
+
+  const engine = await startServer('engine', join(here, 'engine-server.js'), {
+    file: seeded.engineFile,
+    migrationsDir: join(dir, 'migrations'),
+  })
+  servers.push(engine)
+  const token = await login(engine)
+  const floor = await startServer('floor', join(here, 'raw-floor.js'), {
+    file: seeded.floorFile,
+    token,
+    secret: randomBytes(32).toString('base64url'),
+  })
+  servers.push(floor)
+  console.log(`engine pid ${engine.pid} at ${engine.url}, floor pid ${floor.pid} at ${floor.url}`)
+  console.log(`floor list plan: ${floor.info.listPlan.join(' / ')}`)
+
+  const auth = { authorization: `Bearer ${token}` }
+  const list = scenarios(seeded.sampleIds, auth)
+  const warnings = []
+  for (const scenario of list) {
+    const [a, b] = [await sample(engine, scenario, auth), await sample(floor, scenario, auth)]
+    if (a.status !== b.status || JSON.stringify(a.shape) !== JSON.stringify(b.shape)) {
+      warnings.push(
+        `${scenario.name}: answers differ: engine ${a.status} ${JSON.stringify(a.shape)} / ` +
+          `floor ${b.status} ${JSON.stringify(b.shape)}`,
+      )
+    }
+  }
+  for (const warning of warnings) console.log(`WARNING ${warning}`)
+
+  const results = []
+  for (const scenario of list) {
+    const pair = {}
+    for (const server of [engine, floor]) {
+      const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
+      result.flagged = result.non2xx + result.errors > 0
+      pair[server.name] = result
+      results.push(result)
+      console.log(
+        `  ${scenario.name.padEnd(13)} ${server.name.padEnd(6)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s` +
+          (result.flagged ? `  ! ${result.non2xx} non-2xx, ${result.errors} errors` : ''),
+      )
+    }
+    pair.engine.ratio = pair.engine.reqPerSec / pair.floor.reqPerSec
+    pair.engine.p50Ratio = pair.engine.latencyMs.p50 / pair.floor.latencyMs.p50
+  }
+
+  console.log('')
+  printTable(results)
+  const flagged = results.filter((r) => r.flagged)
+  for (const r of flagged) {
+    console.log(
+      `! ${r.scenario} / ${r.server}: ${r.non2xx} non-2xx responses, ${r.errors} errors ` +
+        `(${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodes)}`,
+    )
+  }
+  console.log('ER/floor: Engine Room req/s divided by the raw floor req/s, same run (1.00 = no overhead).')
+
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const outDir = join(here, 'results')
+  mkdirSync(outDir, { recursive: true })
+  const outFile = join(outDir, `${stamp}.json`)
+  const report = {
+    date: new Date().toISOString(),
+    commit: gitCommit(),
+    settings,
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: process.platform },
+    seed: { records, seconds: seeded.seedSeconds },
+    floorListPlan: floor.info.listPlan,
+    warnings,
+    flagged: flagged.length > 0,
+    results,
+  }
+  writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)
+  console.log(`Results: ${relative(process.cwd(), outFile)}`)
+
+  await Promise.all(servers.map((server) => server.close()))
+  if (flagged.length > 0 || warnings.length > 0) {
+    console.log('This run had errors or mismatched answers (flagged above); its ratios are suspect.')
+    process.exitCode = 1
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+  killChildren()
+})
