@@ -32,7 +32,8 @@ export async function startServer(name, script, options) {
   const next = (type) =>
     new Promise((resolve, reject) => {
       const onMessage = (message) => {
-        if (message.type === 'failed') done(reject, new Error(`${name} failed:\n${message.message}`))
+        if (message.type === 'failed')
+          done(reject, new Error(`${name} failed:\n${message.message}`))
         else if (message.type === type) done(resolve, message)
       }
       const onExit = (code, signal) => done(reject, new Error(`${name} exited (${code ?? signal})`))
@@ -137,7 +138,9 @@ function latencyLog() {
 
 function runAutocannon(options, onResponse) {
   return new Promise((resolve, reject) => {
-    const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)))
+    const instance = autocannon(options, (error, result) =>
+      error ? reject(error) : resolve(result),
+    )
     if (onResponse) instance.on('response', onResponse)
   })
 }

@@ -36,7 +36,8 @@ const LIST_QUERY = new URLSearchParams({
 function positive(text, fallback) {
   if (text === undefined || text === '') return fallback
   const value = Number(text)
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`Expected a positive number, got "${text}"`)
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`Expected a positive number, got "${text}"`)
   return value
 }
 
@@ -104,7 +105,8 @@ function scenarios(sampleIds, auth) {
 
 /** The shape of a JSON value (keys and types, array lengths), to compare the two servers' answers. */
 function shapeOf(value) {
-  if (Array.isArray(value)) return { array: value.length, of: value.length ? shapeOf(value[0]) : null }
+  if (Array.isArray(value))
+    return { array: value.length, of: value.length ? shapeOf(value[0]) : null }
   if (value === null) return 'null'
   if (typeof value !== 'object') return typeof value
   return Object.fromEntries(
@@ -121,7 +123,8 @@ async function sample(server, scenario, auth) {
     headers: body ? { ...auth, 'content-type': 'application/json' } : auth,
     body: body ? JSON.stringify(body) : undefined,
   })
-  return { status: response.status, shape: shapeOf(await response.json()) }
+  const json = await response.json()
+  return { status: response.status, shape: shapeOf(json), ids: json?.items?.map((item) => item.id) }
 }
 
 async function login(server) {
@@ -169,7 +172,10 @@ function printTable(results) {
 
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: here, encoding: 'utf8' }).trim()
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: here,
+      encoding: 'utf8',
+    }).trim()
   } catch {
     return null
   }
@@ -223,6 +229,8 @@ async function main() {
         `${scenario.name}: answers differ: engine ${a.status} ${JSON.stringify(a.shape)} / ` +
           `floor ${b.status} ${JSON.stringify(b.shape)}`,
       )
+    } else if (JSON.stringify(a.ids) !== JSON.stringify(b.ids)) {
+      warnings.push(`${scenario.name}: the servers list different records (${a.ids} / ${b.ids})`)
     }
   }
   for (const warning of warnings) console.log(`WARNING ${warning}`)
@@ -253,7 +261,9 @@ async function main() {
         `(${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodes)}`,
     )
   }
-  console.log('ER/floor: Engine Room req/s divided by the raw floor req/s, same run (1.00 = no overhead).')
+  console.log(
+    'ER/floor: Engine Room req/s divided by the raw floor req/s, same run (1.00 = no overhead).',
+  )
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const outDir = join(here, 'results')
@@ -263,7 +273,12 @@ async function main() {
     date: new Date().toISOString(),
     commit: gitCommit(),
     settings,
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: process.platform },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      platform: process.platform,
+    },
     seed: { records, seconds: seeded.seedSeconds },
     floorListPlan: floor.info.listPlan,
     warnings,
@@ -275,7 +290,9 @@ async function main() {
 
   await Promise.all(servers.map((server) => server.close()))
   if (flagged.length > 0 || warnings.length > 0) {
-    console.log('This run had errors or mismatched answers (flagged above); its ratios are suspect.')
+    console.log(
+      'This run had errors or mismatched answers (flagged above); its ratios are suspect.',
+    )
     process.exitCode = 1
   }
 }

@@ -62,7 +62,7 @@ export async function seed({ dir, count, sampleSize = 1000, log = console.log })
   const every = Math.max(1, Math.floor(count / sampleSize))
   const started = performance.now()
   const base = Date.now() - count * 1000
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     const n = Math.min(BATCH, count - done)
     await engine.store.transaction(async (tx) => {
       for (let i = 0; i < n; i++) {
@@ -84,11 +84,18 @@ export async function seed({ dir, count, sampleSize = 1000, log = console.log })
     })
     done += n
     const seconds = (performance.now() - started) / 1000
-    log(`  seeded ${done.toLocaleString('en')} / ${count.toLocaleString('en')} (${seconds.toFixed(1)} s)`)
+    log(
+      `  seeded ${done.toLocaleString('en')} / ${count.toLocaleString('en')} (${seconds.toFixed(1)} s)`,
+    )
   }
   // Closing the last connection checkpoints the WAL into the main file, so a plain copy is whole.
   await engine.close()
   mkdirSync(join(dir, 'floor'), { recursive: true })
   copyFileSync(engineFile, floorFile)
-  return { engineFile, floorFile, sampleIds: sample, seedSeconds: (performance.now() - started) / 1000 }
+  return {
+    engineFile,
+    floorFile,
+    sampleIds: sample,
+    seedSeconds: (performance.now() - started) / 1000,
+  }
 }

@@ -39,7 +39,7 @@ export class KyselySession implements StoreSession {
       .selectFrom('_collections')
       .select('definition')
       .orderBy('created')
-      .orderBy('id')
+      .orderBy('name')
       .execute()
     return rows.map((r) => JSON.parse(r.definition as string) as CollectionDef)
   }

@@ -19,11 +19,10 @@ export function registerServeCommand(program: Command): void {
       sort: [{ path: { field: 'id' }, desc: false }],
       limit: 1,
     })
-    console.log(`Engine Room is serving at ${url}  (API ${url}/api/, docs ${url}/api/docs)`)
-    if (superusers.rows.length === 0) {
-      console.log(
-        'No superuser yet. Create one with: npx engineroom superuser create <email> <password>',
-      )
-    }
+    const hint =
+      superusers.rows.length === 0
+        ? '\nNo superuser yet. Create one with: npx engineroom superuser create <email> <password>'
+        : ''
+    console.log(`Engine Room is serving at ${url}  (API ${url}/api/, docs ${url}/api/docs)${hint}`)
   })
 }

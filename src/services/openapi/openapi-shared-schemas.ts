@@ -89,7 +89,7 @@ export function buildSharedSchemas(): Record<string, JsonSchema> {
             type: 'object',
             required: ['method', 'url'],
             properties: {
-              method: { type: 'string', enum: ['POST', 'PATCH', 'DELETE', 'PUT'] },
+              method: { type: 'string', enum: ['POST', 'PATCH', 'DELETE'] },
               url: {
                 type: 'string',
                 description: 'A records URL, e.g. `/api/collections/posts/records/{id}`.',

@@ -1,0 +1,157 @@
+/**
+ * The `engineroom` command as a user runs it: a real process on a temporary data directory.
+ * (Run from source through tsx so the suite needs no build first.)
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+
+const CLI = resolve('src/cli/main.ts')
+const dirs: string[] = []
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'er-cli-'))
+  dirs.push(dir)
+  return dir
+}
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', ...env },
+    timeout: 60_000,
+  })
+  return { code: result.status, out: result.stdout, err: result.stderr }
+}
+
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('engineroom CLI', () => {
+  it('creates, lists and deletes superusers, refusing a duplicate', () => {
+    const dir = tempDir()
+    const created = run([
+      'superuser',
+      'create',
+      'Admin@Example.com',
+      'a long passphrase',
+      '--dir',
+      dir,
+    ])
+    expect(created.code, created.err).toBe(0)
+    expect(created.out).toContain('Created superuser admin@example.com')
+    const again = run([
+      'superuser',
+      'create',
+      'admin@example.com',
+      'another passphrase',
+      '--dir',
+      dir,
+    ])
+    expect(again.code).toBe(1)
+    expect(again.err).toMatch(/already has this "email"/)
+    const short = run(['superuser', 'create', 'b@example.com', 'short', '--dir', dir])
+    expect(short.code).toBe(1)
+    expect(short.err).toMatch(/password: must be at least 8 characters/)
+    const listed = run(['superuser', 'list', '--dir', dir])
+    expect(listed.out).toContain('admin@example.com')
+    expect(listed.out).not.toContain('$argon2')
+    expect(run(['superuser', 'delete', 'admin@example.com', '--dir', dir]).code).toBe(0)
+    expect(run(['superuser', 'list', '--dir', dir]).out).toMatch(/No superusers/)
+  })
+
+  it('stops on a bad setting with one line naming it', () => {
+    const result = run(['serve', '--dir', tempDir()], { ER_HTTP: 'localhost' })
+    expect(result.code).toBe(2)
+    expect(result.err.trim()).toBe(
+      'engineroom: invalid setting: ER_HTTP: expected host:port such as 127.0.0.1:8090, got "localhost"',
+    )
+  })
+
+  it('imports a schema, exports the same, and migrates another directory to it', () => {
+    const dir = tempDir()
+    const file = join(dir, 'schema.json')
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { name: 'authors', fields: [{ name: 'name', type: 'text', required: true }] },
+        {
+          name: 'posts',
+          fields: [
+            { name: 'title', type: 'text' },
+            { name: 'author', type: 'relation', collection: 'authors' },
+          ],
+        },
+      ]),
+    )
+    const imported = run(['schema', 'import', file, '--dir', join(dir, 'a')])
+    expect(imported.code, imported.err).toBe(0)
+    expect(imported.out).toContain('2 created, 0 updated')
+    const exported = run(['schema', 'export', '-', '--dir', join(dir, 'a')])
+    const collections = JSON.parse(exported.out) as { name: string }[]
+    expect(collections.map((c) => c.name)).toEqual(['authors', 'posts'])
+
+    const bad = join(dir, 'bad.json')
+    writeFileSync(bad, JSON.stringify([{ name: 'x', fields: [{ name: 'n', type: 'nope' }] }]))
+    const rejected = run(['schema', 'import', bad, '--dir', join(dir, 'a')])
+    expect(rejected.code).toBe(1)
+    expect(rejected.err).toContain('fields.0.type')
+
+    const migrated = run([
+      'migrate',
+      '--from',
+      join(dir, 'a', 'migrations'),
+      '--dir',
+      join(dir, 'b'),
+    ])
+    expect(migrated.code, migrated.err).toBe(0)
+    expect(migrated.out).toMatch(/\[1\/1\] applied/)
+    expect(JSON.parse(run(['schema', 'export', '-', '--dir', join(dir, 'b')]).out)).toEqual(
+      collections,
+    )
+    expect(readdirSync(join(dir, 'a', 'migrations'))).toHaveLength(1)
+    expect(
+      readFileSync(
+        join(dir, 'a', 'migrations', readdirSync(join(dir, 'a', 'migrations'))[0] as string),
+        'utf8',
+      ),
+    ).toContain('"down"')
+  })
+
+  it('serves, answers health checks, and stops cleanly on SIGTERM', async () => {
+    const dir = tempDir()
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'serve', '--http', '127.0.0.1:0', '--dir', dir],
+      {
+        env: { ...process.env, DATABASE_URL: '', ER_LOG_LEVEL: 'warn' },
+      },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 30_000)
+      child.stdout.on('data', () => {
+        const match = /serving at (http:\/\/[\d.:]+)/.exec(output)
+        if (match) {
+          clearTimeout(timer)
+          resolveUrl(match[1] as string)
+        }
+      })
+    })
+    try {
+      expect(output).toContain('No superuser yet')
+      const health = await fetch(`${url}/healthz`)
+      expect(health.status).toBe(200)
+      const ready = await fetch(`${url}/readyz`)
+      expect(((await ready.json()) as { status: string }).status).toBe('ready')
+    } finally {
+      child.kill('SIGTERM')
+    }
+    const code = await new Promise<number | null>((done) => child.on('exit', done))
+    expect(code).toBe(0)
+  })
+})
