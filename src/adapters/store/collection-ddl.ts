@@ -33,7 +33,7 @@ export async function migrateCollectionTable(
     }
     await alterColumns(db, adapter, from, to)
   }
-  for (const index of allIndexes(to)) await createIndex(db, to, index)
+  for (const index of allIndexes(to)) await createIndex(db, adapter, to, index)
 }
 
 async function createTable(
@@ -100,8 +100,24 @@ export function allIndexes(def: CollectionDef): IndexDef[] {
   return [...def.indexes, ...uniques]
 }
 
-async function createIndex(db: DynamicDb, def: CollectionDef, index: IndexDef): Promise<void> {
-  const columns = sql.join(index.fields.map((f) => sql.id(f)))
+/**
+ * Creates one index so that list queries can both filter and page through it:
+ * - a non-unique index gets `id` appended, because every list is ordered by its sort keys then
+ *   `id` (the tiebreaker), which the index can then deliver without a sort step;
+ * - on PostgreSQL columns are `nulls first`, matching the engine's null ordering (nulls are the
+ *   smallest value), so ascending and descending pages are plain forward and backward scans.
+ *   SQLite already orders nulls first and has no such clause.
+ */
+async function createIndex(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  def: CollectionDef,
+  index: IndexDef,
+): Promise<void> {
+  const fields =
+    index.unique || index.fields.includes('id') ? index.fields : [...index.fields, 'id']
+  const nulls = adapter.dialect === 'postgres' ? sql` nulls first` : sql``
+  const columns = sql.join(fields.map((f) => sql`${sql.id(f)}${nulls}`))
   const unique = index.unique ? sql`unique ` : sql``
   await sql`create ${unique}index ${sql.id(index.name)} on ${sql.table(def.name)} (${columns})`.execute(
     db,

@@ -94,6 +94,11 @@ class FilterCompiler {
       return expr.op === '~' ? contains : sql`not ${contains}`
     }
     if (left.kind === 'scalar' && right.kind === 'scalar') {
+      // `field = "non-empty literal"` needs none of the null-safe wrapping (an empty or NULL
+      // field can never equal it), and the plain form lets the database use an index.
+      if (expr.op === '=' && (isPresentLiteral(expr.left) || isPresentLiteral(expr.right))) {
+        return sql`(${left.sql} = ${right.sql})`
+      }
       return this.#condition(expr, left.sql, right.sql)
     }
     const pairs = combineSets([left, right])
@@ -324,4 +329,9 @@ function combineSets(sides: Compiled[]): { from: Sql[]; where: Sql[]; values: [S
   const where = sides.flatMap((side) => (side.kind === 'set' ? side.set.where : []))
   const [left, right] = sides.map((side) => (side.kind === 'set' ? side.set.value : side.sql))
   return { from, where, values: [left as Sql, right as Sql] }
+}
+
+/** A literal that is neither null nor empty text: comparing with it never involves emptiness. */
+function isPresentLiteral(operand: CheckedOperand): boolean {
+  return operand.kind === 'literal' && operand.value !== null && operand.value !== ''
 }
