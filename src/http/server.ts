@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
-import { registerProblemDetails } from './plugins/problem-details.js'
+import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
@@ -34,6 +34,7 @@ export async function buildServer(
     // Path parameters longer than this never match a route (names ≤ 63, ids ≤ 64 characters).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { allErrors: true, coerceTypes: false } },
+    frameworkErrors: replyFrameworkError,
   })
   registerProblemDetails(app)
   registerRequestId(app)

@@ -99,6 +99,8 @@ function validateText(
   if (typeof value !== 'string') return fail('type', 'must be a string')
   if (value === '') return ok(null)
   if (!value.isWellFormed()) return fail('encoding', 'must be well-formed Unicode')
+  // PostgreSQL text cannot hold NUL; refusing it on every dialect keeps them answering alike.
+  if (value.includes('\u0000')) return fail('encoding', 'must not contain the NUL character')
   // Lengths count code points, as a person would count characters.
   const length = value.length > max * 2 ? value.length : [...value].length
   if (min !== undefined && length < min) return fail('min', `must be at least ${min} characters`)

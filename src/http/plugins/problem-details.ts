@@ -127,5 +127,24 @@ export function registerProblemDetails(app: FastifyInstance): void {
   })
 }
 
+/**
+ * For Fastify's `frameworkErrors` option: the router rejects an over-long path parameter or a
+ * malformed URL before any handler runs, so without this those answers are not problems.
+ */
+export function replyFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const path = request.url.split('?')[0]
+  // A parameter longer than any name or id can be matches no route, as the server promises.
+  const known =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new EngineError('ER_ROUTE_NOT_FOUND', `No route ${request.method} ${path}.`)
+      : (fromFastifyError(error) ??
+        new EngineError('ER_REQUEST_MALFORMED', 'The request URL is malformed.'))
+  void reply.status(known.status).type('application/problem+json').send(toProblem(known, path))
+}
+
 /** The catalogue, for the test that keeps docs/reference/errors.md honest. */
 export const problemCatalogue = errorCatalogue

@@ -42,11 +42,17 @@ export type RecordsService = ReturnType<typeof createRecordsService>
 export function createRecordsService(deps: RecordsDeps) {
   const { store, registry, clock } = deps
 
-  async function collectionFor(ctx: RequestContext, name: string): Promise<CollectionDef> {
+  async function collectionFor(
+    ctx: RequestContext,
+    name: string,
+    tx?: StoreSession,
+  ): Promise<CollectionDef> {
     // Until access rules arrive, records are superuser-only; the check comes first so an
     // anonymous caller learns nothing, not even whether the collection exists.
     requireSuperuser(ctx)
-    await registry.refreshIfStale()
+    // Inside a caller's transaction (batch) the schema was refreshed before it began; reading
+    // the schema version outside it would wait forever for SQLite's one connection.
+    if (!tx) await registry.refreshIfStale()
     return registry.get(name)
   }
 
@@ -126,7 +132,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name)
+    const collection = await collectionFor(ctx, name, tx)
     const input = validateCreateInput(collection, body)
     const values = await hashInputPassword(collection, input, deps.passwords)
     const row = newRow(collection, input, values, clock.now().toISOString())
@@ -145,7 +151,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name)
+    const collection = await collectionFor(ctx, name, tx)
     const input = validateUpdateInput(collection, body, id)
     const values = await hashInputPassword(collection, input, deps.passwords)
     if (collection.type === 'auth' && 'email' in values) values.tokenKey ??= newTokenKey()
@@ -164,7 +170,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     tx: StoreSession | undefined = undefined,
   ): Promise<void> {
-    const collection = await collectionFor(ctx, name)
+    const collection = await collectionFor(ctx, name, tx)
     await inTransaction(tx, async (session) => {
       await findRow(session, collection, id)
       await deleteWithRelations(session, registry, collection, id, clock.now().toISOString())
@@ -178,7 +184,13 @@ export function createRecordsService(deps: RecordsDeps) {
     return tx ? work(tx) : store.transaction(work)
   }
 
-  return { list, view, create, update, remove, transaction: store.transaction.bind(store) }
+  /** A transaction for several writes (batch), on the schema as it is when it starts. */
+  async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    await registry.refreshIfStale()
+    return store.transaction(work)
+  }
+
+  return { list, view, create, update, remove, transaction }
 }
 
 /** The record as written, read in the same session (a batch sees its own writes). */
