@@ -21,7 +21,7 @@ function run(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     encoding: 'utf8',
     env: { ...process.env, DATABASE_URL: '', ...env },
-    timeout: 60_000,
+    timeout: 120_000,
   })
   return { code: result.status, out: result.stdout, err: result.stderr }
 }
@@ -30,7 +30,9 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-describe('engineroom CLI', () => {
+// Each command is a fresh Node process compiling TypeScript on the fly: seconds, not milliseconds,
+// and many more on a loaded two-core machine.
+describe('engineroom CLI', { timeout: 180_000 }, () => {
   it('creates, lists and deletes superusers, refusing a duplicate', () => {
     const dir = tempDir()
     const created = run([
@@ -133,7 +135,7 @@ describe('engineroom CLI', () => {
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     const url = await new Promise<string>((resolveUrl, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 30_000)
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${output}`)), 90_000)
       child.stdout.on('data', () => {
         const match = /serving at (http:\/\/[\d.:]+)/.exec(output)
         if (match) {
