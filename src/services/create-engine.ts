@@ -4,6 +4,7 @@ import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
+import type { RecordsDeps } from './records/records-deps.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
@@ -28,6 +29,8 @@ export interface Engine {
   records: RecordsService
   auth: AuthService
   tokens: TokenSigner
+  /** What the record services are built from, for bulk work such as imports. */
+  recordsDeps: RecordsDeps
   close(): Promise<void>
 }
 
@@ -46,12 +49,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   await registry.reload()
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 })
+  const recordsDeps: RecordsDeps = { store, registry, clock, passwords, secret }
   return {
     store,
     registry,
     tokens,
+    recordsDeps,
     schema: createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
-    records: createRecordsService({ store, registry, clock, passwords, secret }),
+    records: createRecordsService(recordsDeps),
     auth: createAuthService({ store, registry, passwords, tokens }),
     close: () => store.close(),
   }

@@ -168,6 +168,20 @@ export class KyselySession implements StoreSession {
     )
   }
 
+  async insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void> {
+    if (rows.length === 0) return
+    const codec = recordCodec(collection, this.adapter)
+    const encoded = rows.map((row) => codec.encode(row))
+    // Stay under the bound-parameter limit of both databases (SQLite 32766, PostgreSQL 65535).
+    const perStatement = Math.max(1, Math.floor(30_000 / Object.keys(encoded[0] as Row).length))
+    for (let start = 0; start < encoded.length; start += perStatement) {
+      const chunk = encoded.slice(start, start + perStatement)
+      await this.#write(collection, () =>
+        this.db.insertInto(collection.name).values(chunk).execute(),
+      )
+    }
+  }
+
   async updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
     const result = await this.#write(collection, () =>

@@ -73,6 +73,8 @@ export interface StoreSession {
     ids: readonly string[],
   ): Promise<Row[]>
   insertRecord(collection: CollectionDef, values: Row): Promise<void>
+  /** Inserts many rows with multi-row statements (bulk import); all rows have the same keys. */
+  insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void>
   /** Returns how many rows changed (0 when the id does not exist). */
   updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number>
   deleteRecord(collection: CollectionDef, id: string): Promise<number>
