@@ -1,4 +1,5 @@
 import { EngineError, type FieldIssues } from '../errors/index.js'
+import { pushIssue, throwIfIssues } from '../errors/field-issues.js'
 import { newShortId } from '../ids.js'
 import { NAME_PATTERN, reservedFieldNames, sameName } from './names.js'
 import {
@@ -43,7 +44,7 @@ export function validateNewCollection(body: unknown, now: string): CollectionDef
   const issues: FieldIssues = {}
   checkKeys(raw, issues)
   const type = (raw.type ?? 'base') as CollectionType
-  if (type !== 'base' && type !== 'auth') push(issues, 'type', 'enum', 'must be base or auth')
+  if (type !== 'base' && type !== 'auth') pushIssue(issues, 'type', 'enum', 'must be base or auth')
   const name = checkCollectionName(raw.name, issues)
   const fields = readFields(raw.fields ?? [], type, [], issues)
   const collectionId =
@@ -54,7 +55,7 @@ export function validateNewCollection(body: unknown, now: string): CollectionDef
     { list: null, view: null, create: null, update: null, delete: null },
     issues,
   )
-  throwIfAny(issues)
+  throwIfIssues(issues, 'ER_SCHEMA_INVALID')
   return {
     id: collectionId,
     name,
@@ -82,12 +83,12 @@ export function validateCollectionPatch(
   const issues: FieldIssues = {}
   checkKeys(raw, issues)
   if (raw.type !== undefined && raw.type !== current.type)
-    push(issues, 'type', 'readonly', 'cannot be changed')
+    pushIssue(issues, 'type', 'readonly', 'cannot be changed')
   if (raw.id !== undefined && raw.id !== current.id)
-    push(issues, 'id', 'readonly', 'cannot be changed')
+    pushIssue(issues, 'id', 'readonly', 'cannot be changed')
   const name = raw.name === undefined ? current.name : checkCollectionName(raw.name, issues)
   if (current.system && name !== current.name)
-    push(issues, 'name', 'readonly', 'a system collection cannot be renamed')
+    pushIssue(issues, 'name', 'readonly', 'a system collection cannot be renamed')
   const fields =
     raw.fields === undefined
       ? current.fields
@@ -99,7 +100,7 @@ export function validateCollectionPatch(
         )
       : readIndexes(raw.indexes, current.id, current.type, fields, issues)
   const rules = readRules(raw.rules, current.rules, issues)
-  throwIfAny(issues)
+  throwIfIssues(issues, 'ER_SCHEMA_INVALID')
   return { ...current, name, fields, indexes, rules, updated: now }
 }
 
@@ -114,13 +115,14 @@ function requireObject(body: unknown): Record<string, unknown> {
 
 function checkKeys(raw: Record<string, unknown>, issues: FieldIssues): void {
   for (const key of Object.keys(raw)) {
-    if (!COLLECTION_KEYS.includes(key)) push(issues, key, 'unknown', 'is not a collection option')
+    if (!COLLECTION_KEYS.includes(key))
+      pushIssue(issues, key, 'unknown', 'is not a collection option')
   }
 }
 
 function checkCollectionName(name: unknown, issues: FieldIssues): string {
   if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
-    push(
+    pushIssue(
       issues,
       'name',
       'pattern',
@@ -130,7 +132,7 @@ function checkCollectionName(name: unknown, issues: FieldIssues): string {
   }
   // Names starting with _ belong to the engine (_superusers, _collections …).
   if (name.startsWith('_'))
-    push(issues, 'name', 'reserved', 'names starting with _ are reserved for the engine')
+    pushIssue(issues, 'name', 'reserved', 'names starting with _ are reserved for the engine')
   return name
 }
 
@@ -141,7 +143,7 @@ function readFields(
   issues: FieldIssues,
 ): FieldDef[] {
   if (!Array.isArray(input) || input.length > MAX_FIELDS) {
-    push(issues, 'fields', 'type', `must be an array of at most ${MAX_FIELDS} fields`)
+    pushIssue(issues, 'fields', 'type', `must be an array of at most ${MAX_FIELDS} fields`)
     return []
   }
   const reserved = reservedFieldNames(type)
@@ -161,14 +163,14 @@ function readFields(
     )
     if (!field) return
     if ([...reserved].some((r) => sameName(r, field.name))) {
-      push(issues, `${path}.name`, 'reserved', `"${field.name}" is a system field name`)
+      pushIssue(issues, `${path}.name`, 'reserved', `"${field.name}" is a system field name`)
     } else if (fields.some((f) => sameName(f.name, field.name))) {
-      push(issues, `${path}.name`, 'unique', `another field is named "${field.name}"`)
+      pushIssue(issues, `${path}.name`, 'unique', `another field is named "${field.name}"`)
     } else if (fields.some((f) => f.id === field.id)) {
-      push(issues, `${path}.id`, 'unique', `another field has the id "${field.id}"`)
+      pushIssue(issues, `${path}.id`, 'unique', `another field has the id "${field.id}"`)
     }
     if (before && before.type !== field.type) {
-      push(
+      pushIssue(
         issues,
         `${path}.type`,
         'readonly',
@@ -181,7 +183,7 @@ function readFields(
       field.type === before.type
     ) {
       if ((before.maxSelect ?? 1) > 1 !== (field.maxSelect ?? 1) > 1) {
-        push(
+        pushIssue(
           issues,
           `${path}.maxSelect`,
           'readonly',
@@ -191,7 +193,7 @@ function readFields(
     }
     if ('default' in field && field.default !== undefined) {
       const result = validateFieldValue(field, field.default)
-      if (!result.ok) push(issues, `${path}.default`, result.issue.code, result.issue.message)
+      if (!result.ok) pushIssue(issues, `${path}.default`, result.issue.code, result.issue.message)
     }
     fields.push(field)
   })
@@ -212,7 +214,7 @@ function readIndexes(
   issues: FieldIssues,
 ): IndexDef[] {
   if (!Array.isArray(input) || input.length > MAX_INDEXES) {
-    push(issues, 'indexes', 'type', `must be an array of at most ${MAX_INDEXES} indexes`)
+    pushIssue(issues, 'indexes', 'type', `must be an array of at most ${MAX_INDEXES} indexes`)
     return []
   }
   const indexes: IndexDef[] = []
@@ -220,12 +222,12 @@ function readIndexes(
     const path = `indexes.${index}`
     const raw = item as Partial<IndexDef> | null
     if (!raw || !Array.isArray(raw.fields) || raw.fields.length === 0 || raw.fields.length > 16) {
-      push(issues, `${path}.fields`, 'type', 'must list 1-16 field names')
+      pushIssue(issues, `${path}.fields`, 'type', 'must list 1-16 field names')
       return
     }
     for (const name of raw.fields) {
       if (typeof name !== 'string' || !hasField(type, fields, name)) {
-        push(
+        pushIssue(
           issues,
           `${path}.fields`,
           'unknown',
@@ -235,12 +237,12 @@ function readIndexes(
       }
     }
     if (raw.unique !== undefined && typeof raw.unique !== 'boolean')
-      push(issues, `${path}.unique`, 'type', 'must be true or false')
+      pushIssue(issues, `${path}.unique`, 'type', 'must be true or false')
     const name = raw.name ?? `idx_${collectionId}_${raw.fields.join('_')}`.slice(0, 63)
     if (!NAME_PATTERN.test(name))
-      push(issues, `${path}.name`, 'pattern', 'must be a valid identifier')
+      pushIssue(issues, `${path}.name`, 'pattern', 'must be a valid identifier')
     if (indexes.some((i) => i.name === name))
-      push(issues, `${path}.name`, 'unique', `another index is named "${name}"`)
+      pushIssue(issues, `${path}.name`, 'unique', `another index is named "${name}"`)
     indexes.push({ name, fields: [...raw.fields], unique: raw.unique === true })
   })
   return indexes
@@ -249,15 +251,25 @@ function readIndexes(
 function readRules(input: unknown, current: CollectionRules, issues: FieldIssues): CollectionRules {
   if (input === undefined) return current
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    push(issues, 'rules', 'type', 'must be an object with list, view, create, update and delete')
+    pushIssue(
+      issues,
+      'rules',
+      'type',
+      'must be an object with list, view, create, update and delete',
+    )
     return current
   }
   const rules = { ...current }
   for (const [key, value] of Object.entries(input)) {
     if (!(RULE_NAMES as readonly string[]).includes(key)) {
-      push(issues, `rules.${key}`, 'unknown', 'must be one of list, view, create, update, delete')
+      pushIssue(
+        issues,
+        `rules.${key}`,
+        'unknown',
+        'must be one of list, view, create, update, delete',
+      )
     } else if (value !== null && (typeof value !== 'string' || value.length > MAX_RULE_LENGTH)) {
-      push(
+      pushIssue(
         issues,
         `rules.${key}`,
         'type',
@@ -266,17 +278,4 @@ function readRules(input: unknown, current: CollectionRules, issues: FieldIssues
     } else rules[key as keyof CollectionRules] = value
   }
   return rules
-}
-
-function push(issues: FieldIssues, key: string, code: string, message: string): void {
-  ;(issues[key] ??= []).push({ code, message })
-}
-
-function throwIfAny(issues: FieldIssues): void {
-  const keys = Object.keys(issues)
-  if (keys.length === 0) return
-  const first = keys[0] as string
-  throw new EngineError('ER_SCHEMA_INVALID', `${first}: ${issues[first]?.[0]?.message}.`, {
-    errors: issues,
-  })
 }

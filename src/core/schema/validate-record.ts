@@ -1,4 +1,5 @@
 import { EngineError, type FieldIssues } from '../errors/index.js'
+import { pushIssue, throwIfIssues } from '../errors/field-issues.js'
 import { CLIENT_ID_PATTERN } from '../ids.js'
 import type { CollectionDef, FieldDef } from './types.js'
 import { isEmptyValue, validateFieldValue } from './validate-value.js'
@@ -31,7 +32,7 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
   const input = readCommon(collection, raw, issues)
   if (raw.id !== undefined) {
     if (typeof raw.id !== 'string' || !CLIENT_ID_PATTERN.test(raw.id)) {
-      push(issues, 'id', 'pattern', 'must be 1-64 letters, digits, _ or -')
+      pushIssue(issues, 'id', 'pattern', 'must be 1-64 letters, digits, _ or -')
     } else input.id = raw.id
   }
   for (const field of collection.fields) {
@@ -42,19 +43,19 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
     }
     if (issues[field.name]) continue
     if (field.required && field.type !== 'bool' && isEmptyValue(input.values[field.name])) {
-      push(issues, field.name, 'required', 'is required')
+      pushIssue(issues, field.name, 'required', 'is required')
     }
     if (field.required && field.type === 'bool' && input.values[field.name] === undefined) {
-      push(issues, field.name, 'required', 'is required')
+      pushIssue(issues, field.name, 'required', 'is required')
     }
   }
   if (collection.type === 'auth') {
     if (isEmptyValue(input.values.email) && !issues.email)
-      push(issues, 'email', 'required', 'is required')
+      pushIssue(issues, 'email', 'required', 'is required')
     if (input.password === undefined && !issues.password)
-      push(issues, 'password', 'required', 'is required')
+      pushIssue(issues, 'password', 'required', 'is required')
   }
-  throwIfAny(issues)
+  throwIfIssues(issues, 'ER_VALIDATION_FAILED')
   return input
 }
 
@@ -68,7 +69,7 @@ export function validateUpdateInput(
   const issues: FieldIssues = {}
   const input = readCommon(collection, raw, issues)
   if (raw.id !== undefined && raw.id !== currentId)
-    push(issues, 'id', 'readonly', 'cannot be changed')
+    pushIssue(issues, 'id', 'readonly', 'cannot be changed')
   for (const field of collection.fields) {
     if (
       field.required &&
@@ -76,10 +77,10 @@ export function validateUpdateInput(
       isEmptyValue(input.values[field.name]) &&
       field.type !== 'bool'
     ) {
-      push(issues, field.name, 'required', 'is required and cannot be emptied')
+      pushIssue(issues, field.name, 'required', 'is required and cannot be emptied')
     }
   }
-  throwIfAny(issues)
+  throwIfIssues(issues, 'ER_VALIDATION_FAILED')
   return input
 }
 
@@ -104,7 +105,7 @@ function readCommon(
     if (collection.type === 'auth' && readAuthKey(key, value, input, issues)) continue
     const field = byName.get(key)
     if (!field) {
-      push(issues, key, 'unknown', `is not a field of "${collection.name}"`)
+      pushIssue(issues, key, 'unknown', `is not a field of "${collection.name}"`)
       continue
     }
     if (field.type === 'autodate') continue
@@ -131,37 +132,22 @@ function readAuthKey(
     return true
   }
   if (key === 'password') {
-    if (typeof value !== 'string') push(issues, key, 'type', 'must be a string')
+    if (typeof value !== 'string') pushIssue(issues, key, 'type', 'must be a string')
     else if ([...value].length < PASSWORD_MIN)
-      push(issues, key, 'min', `must be at least ${PASSWORD_MIN} characters`)
+      pushIssue(issues, key, 'min', `must be at least ${PASSWORD_MIN} characters`)
     else if (value.length > PASSWORD_MAX)
-      push(issues, key, 'max', `must be at most ${PASSWORD_MAX} characters`)
+      pushIssue(issues, key, 'max', `must be at most ${PASSWORD_MAX} characters`)
     else input.password = value
     return true
   }
   if (key === 'verified') {
-    if (typeof value !== 'boolean') push(issues, key, 'type', 'must be true or false')
+    if (typeof value !== 'boolean') pushIssue(issues, key, 'type', 'must be true or false')
     else input.values.verified = value
     return true
   }
   if (key === 'tokenKey') {
-    push(issues, key, 'readonly', 'is managed by the server')
+    pushIssue(issues, key, 'readonly', 'is managed by the server')
     return true
   }
   return false
-}
-
-function push(issues: FieldIssues, key: string, code: string, message: string): void {
-  ;(issues[key] ??= []).push({ code, message })
-}
-
-function throwIfAny(issues: FieldIssues): void {
-  const keys = Object.keys(issues)
-  if (keys.length === 0) return
-  const first = keys[0] as string
-  throw new EngineError(
-    'ER_VALIDATION_FAILED',
-    `Invalid value for ${keys.length === 1 ? `"${first}"` : `${keys.length} fields, first "${first}"`}: ${issues[first]?.[0]?.message}.`,
-    { errors: issues },
-  )
 }
