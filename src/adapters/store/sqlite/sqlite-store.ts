@@ -8,6 +8,7 @@ import { applySystemMigrations } from '../migrations/system-migrations.js'
 import { sqliteColumnType, sqliteSystemColumnTypes } from './sqlite-ddl.js'
 import { introspectSqlite } from './sqlite-introspector.js'
 import { translateSqliteError } from './sqlite-errors.js'
+import { withStatementCache } from './sqlite-statement-cache.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 export interface SqliteStoreOptions {
@@ -51,7 +52,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   database.pragma('foreign_keys = ON')
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -32000')
-  const db: DynamicDb = new Kysely({ dialect: new SqliteDialect({ database }) })
+  const db: DynamicDb = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) })
   await applySystemMigrations(db, sqliteAdapter)
   return new KyselyStore(db, sqliteAdapter)
 }
