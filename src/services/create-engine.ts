@@ -5,6 +5,7 @@ import { createAuthService, type AuthService } from './auth/auth-service.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
+import { traced } from './traced.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
@@ -50,9 +51,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     store,
     registry,
     tokens,
-    schema: createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
-    records: createRecordsService({ store, registry, clock, passwords, secret }),
-    auth: createAuthService({ store, registry, passwords, tokens }),
+    // Each service call is a span (a no-op unless a tracer provider is registered).
+    schema: traced(
+      'schema',
+      createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
+    ),
+    records: traced('records', createRecordsService({ store, registry, clock, passwords, secret })),
+    auth: traced('auth', createAuthService({ store, registry, passwords, tokens })),
     close: () => store.close(),
   }
 }
