@@ -1,6 +1,5 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
-import { registerDrainHeaders } from './ops/graceful-shutdown.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
@@ -48,7 +47,7 @@ export interface ServerOptions {
   }
   /** How many reverse proxies to trust for the client address (default 0: the socket's). */
   trustProxyHops?: number
-  /** Once true, readiness fails and every response closes its connection. */
+  /** Once true, readiness fails (shutdown has begun). */
   isShuttingDown?: () => boolean
 }
 
@@ -71,6 +70,8 @@ export async function buildServer(
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     // Believe X-Forwarded-For for exactly this many proxy hops, never more.
+    // Shutdown closes idle connections itself, after a grace period (see graceful-shutdown.ts).
+    forceCloseConnections: false,
     trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
     // Path parameters longer than this never match a route (names ≤ 63, ids ≤ 64 characters).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -94,7 +95,6 @@ export async function buildServer(
   registerRequestLogging(app)
   const metrics = options.metrics ?? createMetrics()
   registerHttpMetrics(app, metrics)
-  if (options.isShuttingDown) registerDrainHeaders(app, options.isShuttingDown)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
 

@@ -25,11 +25,17 @@ export interface ShutdownOptions {
 }
 
 /**
- * Graceful shutdown, in order: (1) readiness turns 503 and every response says
- * `Connection: close`, for `drainMs`; (2) `beforeClose` steps; (3) listeners close: no new
- * connection is accepted, requests already received finish (Fastify answers any new request on
- * an open connection with 503); connections still busy after `timeoutMs` are cut; (4)
- * `afterClose` steps; (5) exit. A second signal exits at once with status 1.
+ * Graceful shutdown, in order: (1) readiness turns 503 for `drainMs` while serving normally, so
+ * load balancers take the node out; (2) `beforeClose` steps; (3) listeners close: no new
+ * connection is accepted, requests already received finish, and any further request on an open
+ * connection is answered 503 with `Connection: close` (Fastify's `return503OnClosing`);
+ * connections still busy after `timeoutMs` are cut; (4) `afterClose` steps; (5) exit. A second
+ * signal exits at once with status 1.
+ *
+ * Connections are deliberately not told to close during the drain: that would make clients
+ * reconnect, and a connection still in the kernel's accept queue when the listener closes is
+ * reset by the kernel — a failed request the server never saw. Keeping them open means their
+ * next request reaches the server and gets an answer.
  *
  * @example
  *   const shutdown = createShutdown({ apps: [app], drainMs: 0, timeoutMs: 10_000, log, exit: process.exit })
@@ -59,15 +65,25 @@ export function createShutdown(options: ShutdownOptions) {
   }
 }
 
-/** Registers the drain behaviour on an app: while shutting down, responses close their connection. */
-export function registerDrainHeaders(app: FastifyInstance, isShuttingDown: () => boolean): void {
-  app.addHook('onSend', async (_request, reply) => {
-    // Clients then open a fresh connection, which the load balancer sends to another node.
-    if (isShuttingDown()) reply.header('connection', 'close')
-  })
-}
-
+/**
+ * Closes the listeners and waits for the connections to end. Idle connections are not cut at
+ * once: a client may have connected just before the listener closed with its request still on
+ * the wire, and cutting that socket would reset a request the server had accepted. Instead each
+ * remaining request is answered (with `Connection: close`), and only connections still idle a
+ * grace period later are closed, then everything at the deadline.
+ */
 async function closeWithin(apps: FastifyInstance[], timeoutMs: number): Promise<boolean> {
+  const graceMs = Math.min(1000, Math.floor(timeoutMs / 2))
+  // Node ≥ 19's server.close() also closes idle keep-alive connections at once, resetting any
+  // request a client was sending on one at that instant; the sweeper below does it later.
+  const closeIdle = apps.map((app) => {
+    const original = app.server.closeIdleConnections.bind(app.server)
+    app.server.closeIdleConnections = () => {}
+    return original
+  })
+  const sweeper = setInterval(() => {
+    for (const close of closeIdle) close()
+  }, graceMs)
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<true>((resolve) => {
     timer = setTimeout(() => resolve(true), timeoutMs)
@@ -75,6 +91,7 @@ async function closeWithin(apps: FastifyInstance[], timeoutMs: number): Promise<
   const closed = Promise.all(apps.map((app) => app.close())).then(() => false as const)
   const forced = await Promise.race([closed, deadline])
   clearTimeout(timer)
+  clearInterval(sweeper)
   if (forced) {
     for (const app of apps) app.server.closeAllConnections()
     await closed
