@@ -42,12 +42,24 @@ export type RecordsService = ReturnType<typeof createRecordsService>
 export function createRecordsService(deps: RecordsDeps) {
   const { store, registry, clock } = deps
 
-  async function collectionFor(ctx: RequestContext, name: string): Promise<CollectionDef> {
+  async function collectionFor(
+    ctx: RequestContext,
+    name: string,
+    tx: StoreSession | undefined = undefined,
+  ): Promise<CollectionDef> {
     // Until access rules arrive, records are superuser-only; the check comes first so an
     // anonymous caller learns nothing, not even whether the collection exists.
     requireSuperuser(ctx)
-    await registry.refreshIfStale()
+    // Inside a caller's transaction the schema was refreshed when it began (`transaction`):
+    // refreshing here would query outside the transaction, and on SQLite's single connection
+    // that waits for the transaction to end — forever.
+    if (!tx) await registry.refreshIfStale()
     return registry.get(name)
+  }
+
+  async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    await registry.refreshIfStale()
+    return store.transaction(work)
   }
 
   function filterValues(ctx: RequestContext): FilterValues {
@@ -126,7 +138,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name)
+    const collection = await collectionFor(ctx, name, tx)
     const input = validateCreateInput(collection, body)
     const values = await hashInputPassword(collection, input, deps.passwords)
     const row = newRow(collection, input, values, clock.now().toISOString())
@@ -145,7 +157,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name)
+    const collection = await collectionFor(ctx, name, tx)
     const input = validateUpdateInput(collection, body, id)
     const values = await hashInputPassword(collection, input, deps.passwords)
     if (collection.type === 'auth' && 'email' in values) values.tokenKey ??= newTokenKey()
@@ -164,7 +176,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     tx: StoreSession | undefined = undefined,
   ): Promise<void> {
-    const collection = await collectionFor(ctx, name)
+    const collection = await collectionFor(ctx, name, tx)
     await inTransaction(tx, async (session) => {
       await findRow(session, collection, id)
       await deleteWithRelations(session, registry, collection, id, clock.now().toISOString())
@@ -178,7 +190,7 @@ export function createRecordsService(deps: RecordsDeps) {
     return tx ? work(tx) : store.transaction(work)
   }
 
-  return { list, view, create, update, remove, transaction: store.transaction.bind(store) }
+  return { list, view, create, update, remove, transaction }
 }
 
 /** The record as written, read in the same session (a batch sees its own writes). */
