@@ -58,10 +58,10 @@ export async function registerRateLimit(
     allowList: (request) => budgets[budgetClassOf(request)] === null,
     max: (request) => budgetOf(request).max,
     timeWindow: (request) => budgetOf(request).windowMs,
-    errorResponseBuilder: (_request, context) =>
+    errorResponseBuilder: (request, context) =>
       new EngineError(
         'ER_RATE_LIMITED',
-        `Too many requests: the budget is ${context.max} per ${context.ttl > 0 ? 'window' : 'period'}; retry in ${context.after}.`,
+        `Too many requests: the budget is ${context.max} per ${budgetOf(request).windowMs / 1000} s; retry in ${context.after}.`,
       ),
     onExceeded: (request, key) => request.log.warn({ rateLimitKey: key }, 'rate limit exceeded'),
   })
