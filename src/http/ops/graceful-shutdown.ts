@@ -99,12 +99,26 @@ async function closeWithin(apps: FastifyInstance[], timeoutMs: number): Promise<
   return forced
 }
 
+/** A step may not hold the exit back longer than this (say, flushing to a collector that is down). */
+const STEP_TIMEOUT_MS = 5000
+
 async function runSteps(steps: ShutdownStep[], log: FastifyBaseLogger): Promise<boolean> {
   let failed = false
   for (const step of steps) {
+    let timer: NodeJS.Timeout | undefined
     try {
-      await step.run()
+      await Promise.race([
+        step.run(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no end within ${STEP_TIMEOUT_MS} ms`)),
+            STEP_TIMEOUT_MS,
+          )
+        }),
+      ])
+      clearTimeout(timer)
     } catch (err) {
+      clearTimeout(timer)
       failed = true
       log.error({ err, step: step.name }, 'shutdown step failed')
     }
