@@ -30,7 +30,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-describe('engineroom CLI', () => {
+// Each case spawns several processes (tsx compiles on start): slow on a loaded two-core machine.
+describe('engineroom CLI', { timeout: 120_000 }, () => {
   it('creates, lists and deletes superusers, refusing a duplicate', () => {
     const dir = tempDir()
     const created = run([
