@@ -40,7 +40,10 @@ async function serve(tracing: boolean) {
     passwords: createArgon2Hasher({ memoryCost: 1024, timeCost: 1 }),
   })
   const su = cliContext(engine.registry.get('_superusers'))
-  await engine.schema.createCollection(su, { name: 'posts', fields: [{ name: 'title', type: 'text' }] })
+  await engine.schema.createCollection(su, {
+    name: 'posts',
+    fields: [{ name: 'title', type: 'text' }],
+  })
   const post = await engine.records.create(su, 'posts', { title: 'hello' })
   await engine.records.create(su, '_superusers', {
     email: 'b@example.com',
