@@ -73,6 +73,34 @@ describe('security headers and CORS', () => {
   })
 })
 
+describe('connection limits', () => {
+  it('answers 431 to a request head above the limit and 413 to a body above it', async () => {
+    const t = await createTestEngine('sqlite', {
+      bodyLimit: 2048,
+      limits: {
+        maxHeaderSize: 2048,
+        requestTimeoutMs: 5000,
+        headersTimeoutMs: 2000,
+        keepAliveTimeoutMs: 5000,
+      },
+    })
+    engines.push(t)
+    const url = await t.app.listen({ host: '127.0.0.1', port: 0 })
+    expect(t.app.server.headersTimeout).toBe(2000)
+    expect(t.app.server.requestTimeout).toBe(5000)
+    expect(t.app.server.keepAliveTimeout).toBe(5000)
+    const big = await fetch(`${url}/healthz`, { headers: { 'x-padding': 'x'.repeat(4096) } })
+    expect(big.status).toBe(431)
+    expect((await fetch(`${url}/healthz`, { headers: { 'x-padding': 'x' } })).status).toBe(200)
+    const body = await fetch(`${url}/api/collections`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token}` },
+      body: JSON.stringify({ name: 'x'.repeat(4096) }),
+    })
+    expect(body.status).toBe(413)
+  })
+})
+
 describe('load shedding', () => {
   it('refuses API requests with 503 + Retry-After above the threshold, not probes', async () => {
     // A heap limit of 1 byte: the process is "over" it from the first sample.
