@@ -1,32 +1,51 @@
 /**
  * The composition root: the only module that picks concrete adapters, from configuration alone.
  * `DATABASE_URL` unset → SQLite in the data directory; `postgres://…` → PostgreSQL.
+ * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it).
  */
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
+import { openRedis } from './adapters/redis/redis-client.js'
 import { openPostgresStore } from './adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
-import type { Store } from './adapters/store/store.js'
+import type { QueryObserver, Store } from './adapters/store/store.js'
+import { startTracing } from './adapters/telemetry/otel-tracing.js'
+import { createQueryTracer } from './adapters/telemetry/trace-queries.js'
+import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.js'
+import { createMetrics } from './http/ops/metrics.js'
+import { metricsRoutes } from './http/ops/metrics-routes.js'
+import { loggerOptions } from './http/plugins/logger-options.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
-export async function openStore(config: Config): Promise<{ store: Store; description: string }> {
+export async function openStore(
+  config: Config,
+  onQuery?: QueryObserver,
+): Promise<{ store: Store; description: string }> {
   if (config.databaseUrl) {
     const store = await openPostgresStore({
       url: config.databaseUrl,
       maxConnections: config.pgPoolSize,
+      onQuery,
     })
     return { store, description: `PostgreSQL ${redactUrl(config.databaseUrl)}` }
   }
   const { sqliteFile } = dataPaths(config)
-  const store = await openSqliteStore({ file: sqliteFile, synchronous: config.sqliteSynchronous })
+  const store = await openSqliteStore({
+    file: sqliteFile,
+    synchronous: config.sqliteSynchronous,
+    onQuery,
+  })
   return { store, description: `SQLite ${sqliteFile} (synchronous=${config.sqliteSynchronous})` }
 }
 
 /** Opens the store and builds every service over it. */
-export async function openEngine(config: Config): Promise<{ engine: Engine; description: string }> {
-  const { store, description } = await openStore(config)
+export async function openEngine(
+  config: Config,
+  onQuery?: QueryObserver,
+): Promise<{ engine: Engine; description: string }> {
+  const { store, description } = await openStore(config, onQuery)
   try {
     const engine = await createEngine({
       store,
@@ -41,36 +60,85 @@ export async function openEngine(config: Config): Promise<{ engine: Engine; desc
 }
 
 /**
- * Starts the HTTP server and stops it cleanly on SIGTERM/SIGINT: stop accepting, let requests
- * in flight finish, close the store. A second signal exits at once.
+ * Starts the HTTP server (and the metrics port when `ER_METRICS_HTTP` is set) and stops it
+ * gracefully on SIGTERM/SIGINT (see `createShutdown`). A second signal exits at once.
  */
 export async function startServer(
   config: Config,
 ): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
-  const { engine, description } = await openEngine(config)
+  const { ops } = config
+  const tracing = ops.otlpEndpoint
+    ? startTracing({ serviceName: ops.serviceName, endpoint: ops.otlpEndpoint })
+    : undefined
+  const metrics = createMetrics({ processMetrics: true })
+  const traceQuery = tracing
+    ? createQueryTracer(config.databaseUrl ? 'postgresql' : 'sqlite')
+    : undefined
+  const onQuery: QueryObserver = traceQuery
+    ? (event) => {
+        metrics.observeQuery(event)
+        traceQuery(event)
+      }
+    : metrics.observeQuery
+  const { engine, description } = await openEngine(config, onQuery)
+  const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined
+  const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
+
+  let isShuttingDown = () => false
   const app = await buildServer(engine, {
     bodyLimit: config.bodyLimit,
-    logger: {
-      level: config.logLevel,
-      // Secrets never reach a log line, whichever route logs the request.
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-        censor: '[redacted]',
-      },
-    },
+    logger,
+    metrics,
+    metricsRoute: ops.metricsHttp ? false : { token: ops.metricsToken },
+    tracing: tracing !== undefined,
+    rateLimit: { budgets: ops.rateLimit, redis },
+    loadShedding: ops.shedding,
+    cors: { origins: ops.corsOrigins, credentials: ops.corsCredentials },
+    limits: ops,
+    trustProxyHops: ops.trustProxyHops,
+    readinessChecks: redis
+      ? [
+          {
+            name: 'redis',
+            check: async () => {
+              await redis.ping()
+            },
+          },
+        ]
+      : [],
+    isShuttingDown: () => isShuttingDown(),
   })
   const url = await app.listen({ host: config.http.host, port: config.http.port })
-  app.log.info({ store: description, url }, 'Engine Room is serving')
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) process.exit(1)
-    stopping = true
-    app.log.info({ signal }, 'shutting down: finishing requests in flight')
-    await app.close()
-    await engine.close()
-    process.exit(0)
+  const apps = [app]
+  if (ops.metricsHttp) {
+    const metricsApp = Fastify({ logger: false })
+    await metricsApp.register(metricsRoutes, { metrics, token: ops.metricsToken, anyClient: true })
+    await metricsApp.listen(ops.metricsHttp)
+    apps.push(metricsApp)
   }
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
+  redis?.on('error', (err) => app.log.warn({ err }, 'redis connection error'))
+  app.log.info(
+    { store: description, url, tracing: tracing !== undefined },
+    'Engine Room is serving',
+  )
+
+  const afterClose: ShutdownStep[] = [
+    { name: 'store', run: () => engine.close() },
+    ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),
+    ...(tracing ? [{ name: 'tracing', run: () => tracing.shutdown() }] : []),
+  ]
+  const shutdown = createShutdown({
+    apps,
+    drainMs: ops.shutdownDrainMs,
+    timeoutMs: ops.shutdownTimeoutMs,
+    // Realtime streams and the outbox dispatcher will stop here once they exist.
+    beforeClose: [],
+    afterClose,
+    log: app.log,
+    exit: (code) => process.exit(code),
+  })
+  isShuttingDown = shutdown.isShuttingDown
+  process.on('SIGTERM', () => void shutdown.begin('SIGTERM'))
+  process.on('SIGINT', () => void shutdown.begin('SIGINT'))
   return { app, engine, url }
 }

@@ -33,9 +33,56 @@ describe('loadConfig', () => {
     [{ ER_BODY_LIMIT: '10' }, /^ER_BODY_LIMIT: expected a whole number/],
     [{ ER_SQLITE_SYNC: 'OFF' }, /^ER_SQLITE_SYNC: expected one of NORMAL, FULL/],
     [{ ER_LOG_LEVEL: 'loud' }, /^ER_LOG_LEVEL: expected one of fatal/],
+    [{ ER_LOG_FORMAT: 'xml' }, /^ER_LOG_FORMAT: expected one of json, pretty/],
+    [{ ER_METRICS_TOKEN: 'short' }, /^ER_METRICS_TOKEN: expected 16 to 256 printable/],
+    [{ ER_METRICS_HTTP: '9100' }, /^ER_METRICS_HTTP: expected host:port/],
+    [{ ER_RATE_LIMIT_READ: '100' }, /^ER_RATE_LIMIT_READ: expected <requests>\/<seconds>s/],
+    [{ ER_RATE_LIMIT_AUTH: '0/60s' }, /^ER_RATE_LIMIT_AUTH: expected/],
+    [{ ER_CORS_ORIGINS: '*' }, /^ER_CORS_ORIGINS: expected comma-separated origins/],
+    [{ ER_CORS_ORIGINS: 'https://a.example/path' }, /^ER_CORS_ORIGINS: expected/],
+    [{ ER_CORS_CREDENTIALS: 'maybe' }, /^ER_CORS_CREDENTIALS: expected true or false/],
+    [{ ER_MAX_HEADER_SIZE: '10' }, /^ER_MAX_HEADER_SIZE: expected a whole number from 1024/],
+    [{ ER_REQUEST_TIMEOUT: 'soon' }, /^ER_REQUEST_TIMEOUT: expected a whole number/],
+    [{ ER_SHED_EVENT_LOOP_DELAY: '-1' }, /^ER_SHED_EVENT_LOOP_DELAY: expected a whole number/],
+    [{ ER_SHUTDOWN_TIMEOUT: '5' }, /^ER_SHUTDOWN_TIMEOUT: expected a whole number from 100/],
+    [{ ER_TRUST_PROXY: 'yes' }, /^ER_TRUST_PROXY: expected a whole number from 0 to 10/],
+    [
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://x:4317' },
+      /^OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/,
+    ],
   ])('rejects %j with one line naming the setting', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError)
     expect(() => loadConfig({}, env)).toThrow(message)
+  })
+
+  it('has safe operations defaults and reads budgets, origins and limits', () => {
+    const { ops } = loadConfig({}, {})
+    expect(ops.metricsToken).toBeUndefined()
+    expect(ops.metricsHttp).toBeUndefined()
+    expect(ops.rateLimit).toEqual({
+      read: { max: 600, windowMs: 60_000 },
+      write: { max: 120, windowMs: 60_000 },
+      auth: { max: 10, windowMs: 60_000 },
+    })
+    expect(ops.corsOrigins).toEqual([])
+    expect(ops.otlpEndpoint).toBeUndefined()
+    const custom = loadConfig(
+      {},
+      {
+        ER_RATE_LIMIT_READ: 'off',
+        ER_RATE_LIMIT_AUTH: '5/300s',
+        ER_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+        ER_CORS_CREDENTIALS: 'true',
+        ER_METRICS_HTTP: '127.0.0.1:9464',
+        ER_SHUTDOWN_DRAIN: '5000',
+      },
+    ).ops
+    expect(custom.rateLimit.read).toBeNull()
+    expect(custom.rateLimit.auth).toEqual({ max: 5, windowMs: 300_000 })
+    expect(custom.corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173'])
+    expect(custom.corsCredentials).toBe(true)
+    expect(custom.metricsHttp).toEqual({ host: '127.0.0.1', port: 9464 })
+    expect(custom.shutdownDrainMs).toBe(5000)
   })
 
   it('never echoes a database password', () => {

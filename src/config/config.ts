@@ -23,6 +23,49 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** `ER_PG_POOL`: PostgreSQL connections per process (default 10). */
   pgPoolSize: number
+  /** `ER_LOG_FORMAT`: `json` (default, one object per line) or `pretty` (for a terminal). */
+  logFormat: 'json' | 'pretty'
+  /** Operations: metrics, rate limits, headers, timeouts, load shedding, shutdown, tracing. */
+  ops: OpsConfig
+}
+
+/** A request budget: at most `max` requests per `windowMs`. */
+export interface RateBudget {
+  max: number
+  windowMs: number
+}
+
+export interface OpsConfig {
+  /** `ER_METRICS_TOKEN`: `/metrics` requires `Authorization: Bearer <token>` (≥ 16 characters). */
+  metricsToken: string | undefined
+  /** `ER_METRICS_HTTP`: serve `/metrics` on this separate host:port only. */
+  metricsHttp: { host: string; port: number } | undefined
+  /** `ER_RATE_LIMIT_{READ,WRITE,AUTH}`: `<max>/<seconds>s` or `off`. */
+  rateLimit: { read: RateBudget | null; write: RateBudget | null; auth: RateBudget | null }
+  /** `ER_TRUST_PROXY`: hops of reverse proxies to trust for the client address (default 0). */
+  trustProxyHops: number
+  /** `ER_CORS_ORIGINS`: exact origins allowed to call the API from a browser (default none). */
+  corsOrigins: string[]
+  /** `ER_CORS_CREDENTIALS`: let those origins send cookies / Authorization (default false). */
+  corsCredentials: boolean
+  /** `ER_MAX_HEADER_SIZE`: largest request head in bytes (default 16384). */
+  maxHeaderSize: number
+  /** `ER_REQUEST_TIMEOUT`: ms to receive a whole request (default 30000). */
+  requestTimeoutMs: number
+  /** `ER_HEADERS_TIMEOUT`: ms to receive the request head (default 10000; slowloris guard). */
+  headersTimeoutMs: number
+  /** `ER_KEEP_ALIVE_TIMEOUT`: ms an idle keep-alive connection stays open (default 72000). */
+  keepAliveTimeoutMs: number
+  /** `ER_SHED_EVENT_LOOP_DELAY` (ms), `ER_SHED_HEAP_BYTES`, `ER_SHED_RSS_BYTES`; 0 = no limit. */
+  shedding: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number }
+  /** `ER_SHUTDOWN_DRAIN`: ms to keep serving (readiness 503) after a signal, for load balancers. */
+  shutdownDrainMs: number
+  /** `ER_SHUTDOWN_TIMEOUT`: ms allowed for requests in flight before connections are cut. */
+  shutdownTimeoutMs: number
+  /** `OTEL_EXPORTER_OTLP_ENDPOINT`: tracing is on only when set. */
+  otlpEndpoint: string | undefined
+  /** `OTEL_SERVICE_NAME`: the service name on spans (default engineroom). */
+  serviceName: string
 }
 
 export class ConfigError extends Error {
@@ -66,7 +109,133 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     ),
     logLevel: parseChoice(env.ER_LOG_LEVEL, 'ER_LOG_LEVEL', LOG_LEVELS, 'info'),
     pgPoolSize: parseInteger(env.ER_PG_POOL, 'ER_PG_POOL', 10, 1, 1000),
+    logFormat: parseChoice(env.ER_LOG_FORMAT, 'ER_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
+    ops: loadOpsConfig(env),
   }
+}
+
+const HOUR_MS = 3600_000
+
+function loadOpsConfig(env: NodeJS.ProcessEnv): OpsConfig {
+  const metricsToken = env.ER_METRICS_TOKEN || undefined
+  // A short token is guessable; refusing it beats a /metrics that only looks protected.
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    throw new ConfigError(
+      'ER_METRICS_TOKEN: expected 16 to 256 printable characters without spaces',
+    )
+  }
+  return {
+    metricsToken,
+    metricsHttp: env.ER_METRICS_HTTP
+      ? parseListen(env.ER_METRICS_HTTP, 'ER_METRICS_HTTP')
+      : undefined,
+    rateLimit: {
+      read: parseBudget(env.ER_RATE_LIMIT_READ, 'ER_RATE_LIMIT_READ', '600/60s'),
+      write: parseBudget(env.ER_RATE_LIMIT_WRITE, 'ER_RATE_LIMIT_WRITE', '120/60s'),
+      auth: parseBudget(env.ER_RATE_LIMIT_AUTH, 'ER_RATE_LIMIT_AUTH', '10/60s'),
+    },
+    trustProxyHops: parseInteger(env.ER_TRUST_PROXY, 'ER_TRUST_PROXY', 0, 0, 10),
+    corsOrigins: parseOrigins(env.ER_CORS_ORIGINS, 'ER_CORS_ORIGINS'),
+    corsCredentials: parseBoolean(env.ER_CORS_CREDENTIALS, 'ER_CORS_CREDENTIALS', false),
+    maxHeaderSize: parseInteger(
+      env.ER_MAX_HEADER_SIZE,
+      'ER_MAX_HEADER_SIZE',
+      16384,
+      1024,
+      1024 * 1024,
+    ),
+    requestTimeoutMs: parseInteger(
+      env.ER_REQUEST_TIMEOUT,
+      'ER_REQUEST_TIMEOUT',
+      30_000,
+      1000,
+      HOUR_MS,
+    ),
+    headersTimeoutMs: parseInteger(
+      env.ER_HEADERS_TIMEOUT,
+      'ER_HEADERS_TIMEOUT',
+      10_000,
+      1000,
+      HOUR_MS,
+    ),
+    keepAliveTimeoutMs: parseInteger(
+      env.ER_KEEP_ALIVE_TIMEOUT,
+      'ER_KEEP_ALIVE_TIMEOUT',
+      72_000,
+      1000,
+      HOUR_MS,
+    ),
+    shedding: {
+      maxEventLoopDelayMs: parseInteger(
+        env.ER_SHED_EVENT_LOOP_DELAY,
+        'ER_SHED_EVENT_LOOP_DELAY',
+        1000,
+        0,
+        60_000,
+      ),
+      maxHeapUsedBytes: parseInteger(env.ER_SHED_HEAP_BYTES, 'ER_SHED_HEAP_BYTES', 0, 0, 2 ** 45),
+      maxRssBytes: parseInteger(env.ER_SHED_RSS_BYTES, 'ER_SHED_RSS_BYTES', 0, 0, 2 ** 45),
+    },
+    shutdownDrainMs: parseInteger(env.ER_SHUTDOWN_DRAIN, 'ER_SHUTDOWN_DRAIN', 0, 0, 300_000),
+    shutdownTimeoutMs: parseInteger(
+      env.ER_SHUTDOWN_TIMEOUT,
+      'ER_SHUTDOWN_TIMEOUT',
+      10_000,
+      100,
+      300_000,
+    ),
+    otlpEndpoint: parseUrl(env.OTEL_EXPORTER_OTLP_ENDPOINT, 'OTEL_EXPORTER_OTLP_ENDPOINT', [
+      'http:',
+      'https:',
+    ]),
+    serviceName: env.OTEL_SERVICE_NAME || 'engineroom',
+  }
+}
+
+/** `600/60s` → 600 requests per 60 seconds; `off` → no limit. */
+function parseBudget(
+  text: string | undefined,
+  setting: string,
+  fallback: string,
+): RateBudget | null {
+  const value = (text === undefined || text === '' ? fallback : text).trim()
+  if (value === 'off') return null
+  const match = /^(\d{1,7})\/(\d{1,5})s$/.exec(value)
+  const max = Number(match?.[1])
+  const seconds = Number(match?.[2])
+  if (!match || max < 1 || seconds < 1) {
+    throw new ConfigError(
+      `${setting}: expected <requests>/<seconds>s such as 600/60s, or off, got ${JSON.stringify(text)}`,
+    )
+  }
+  return { max, windowMs: seconds * 1000 }
+}
+
+function parseOrigins(text: string | undefined, setting: string): string[] {
+  if (text === undefined || text.trim() === '') return []
+  return text.split(',').map((item) => {
+    const origin = item.trim()
+    let url: URL | undefined
+    try {
+      url = new URL(origin)
+    } catch {
+      url = undefined
+    }
+    // An origin is scheme://host[:port] exactly; a path or `*` would widen what the list means.
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== origin) {
+      throw new ConfigError(
+        `${setting}: expected comma-separated origins such as https://app.example.com, got ${JSON.stringify(origin)}`,
+      )
+    }
+    return origin
+  })
+}
+
+function parseBoolean(text: string | undefined, setting: string, fallback: boolean): boolean {
+  if (text === undefined || text === '') return fallback
+  if (['true', '1', 'yes'].includes(text.toLowerCase())) return true
+  if (['false', '0', 'no'].includes(text.toLowerCase())) return false
+  throw new ConfigError(`${setting}: expected true or false, got ${JSON.stringify(text)}`)
 }
 
 function parseListen(text: string, setting: string): Config['http'] {
@@ -126,7 +295,9 @@ function parseChoice<T extends string>(
   fallback: T,
 ): T {
   if (text === undefined || text === '') return fallback
-  const value = (setting === 'ER_LOG_LEVEL' ? text.toLowerCase() : text.toUpperCase()) as T
+  const value = (
+    ['ER_LOG_LEVEL', 'ER_LOG_FORMAT'].includes(setting) ? text.toLowerCase() : text.toUpperCase()
+  ) as T
   if (!choices.includes(value))
     throw new ConfigError(
       `${setting}: expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`,

@@ -1,8 +1,16 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
+import { createMetrics, type Metrics } from './ops/metrics.js'
+import { metricsRoutes } from './ops/metrics-routes.js'
+import { registerHttpMetrics } from './plugins/http-metrics.js'
+import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
+import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit.js'
 import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
+import { registerRequestLogging } from './plugins/request-logging.js'
+import { registerSecurityHeaders } from './plugins/security-headers.js'
+import { registerTracing } from './plugins/tracing.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
@@ -11,9 +19,36 @@ import { recordsRoutes } from './rest/records-routes.js'
 export interface ServerOptions {
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
   bodyLimit?: number
+  /** Pino options (see `loggerOptions`); off by default. */
   logger?: FastifyServerOptions['logger']
-  /** Extra readiness checks (Redis, …) beside the store's. */
+  /** Extra readiness checks (Redis, …) beside the store's and the migrations'. */
   readinessChecks?: ReadinessCheck[]
+  /** The metrics registry (default: a fresh one without process metrics). */
+  metrics?: Metrics
+  /**
+   * `/metrics` on this app: `{ token }` requires a bearer token, `{}` allows loopback only,
+   * `false` leaves it out (served on a separate port instead). Default `{}`.
+   */
+  metricsRoute?: { token?: string | undefined } | false
+  /** Server spans per request (needs a registered tracer provider to record anything). */
+  tracing?: boolean
+  /** Rate limits; none when absent. The token subject is read with the engine's signer. */
+  rateLimit?: Omit<RateLimitOptions, 'tokenSubject'>
+  /** Refuse requests with 503 when overloaded; off when absent. */
+  loadShedding?: LoadSheddingOptions
+  /** CORS origins and credentials; no CORS headers when the list is empty. */
+  cors?: { origins: string[]; credentials: boolean }
+  /** Node HTTP server limits; Node's defaults when absent. */
+  limits?: {
+    maxHeaderSize: number
+    requestTimeoutMs: number
+    headersTimeoutMs: number
+    keepAliveTimeoutMs: number
+  }
+  /** How many reverse proxies to trust for the client address (default 0: the socket's). */
+  trustProxyHops?: number
+  /** Once true, readiness fails (shutdown has begun). */
+  isShuttingDown?: () => boolean
 }
 
 /**
@@ -27,30 +62,79 @@ export async function buildServer(
   engine: Engine,
   options: ServerOptions = {},
 ): Promise<FastifyInstance> {
+  const { limits } = options
   const app = Fastify({
     logger: options.logger ?? false,
+    // One line per request from registerRequestLogging instead of Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
+    // Believe X-Forwarded-For for exactly this many proxy hops, never more.
+    // Shutdown closes idle connections itself, after a grace period (see graceful-shutdown.ts).
+    forceCloseConnections: false,
+    trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
     // Path parameters longer than this never match a route (names ≤ 63, ids ≤ 64 characters).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { allErrors: true, coerceTypes: false } },
     frameworkErrors: replyFrameworkError,
+    ...(limits
+      ? {
+          http: { maxHeaderSize: limits.maxHeaderSize },
+          requestTimeout: limits.requestTimeoutMs,
+          keepAliveTimeout: limits.keepAliveTimeoutMs,
+          // Idle sockets that never send a full request are cut (slowloris).
+          connectionTimeout: limits.requestTimeoutMs,
+        }
+      : {}),
   })
+  // Fastify has no option for it: the time allowed to receive the request head.
+  if (limits) app.server.headersTimeout = limits.headersTimeoutMs
+  // Tracing first, so the server span covers every other hook.
+  if (options.tracing) registerTracing(app)
   registerProblemDetails(app)
   registerRequestId(app)
+  registerRequestLogging(app)
+  const metrics = options.metrics ?? createMetrics()
+  registerHttpMetrics(app, metrics)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
 
-  const { auth } = engine
+  await registerSecurityHeaders(app, {
+    corsOrigins: options.cors?.origins,
+    corsCredentials: options.cors?.credentials,
+  })
+  if (options.loadShedding) await registerLoadShedding(app, options.loadShedding)
+  const { auth, tokens } = engine
+  if (options.rateLimit) {
+    await registerRateLimit(app, {
+      ...options.rateLimit,
+      tokenSubject: async (token) => {
+        const claims = await tokens.verify(token)
+        return `${claims.cid}:${claims.sub}`
+      },
+    })
+  }
+
   await app.register(healthRoutes, {
     checks: [
       { name: 'store', check: () => engine.store.ping() },
+      {
+        name: 'migrations',
+        check: async () => {
+          const missing = await engine.store.missingSystemMigrations()
+          if (missing.length > 0) throw new Error(`not applied: ${missing.join(', ')}`)
+        },
+      },
       ...(options.readinessChecks ?? []),
     ],
+    isShuttingDown: options.isShuttingDown,
   })
+  if (options.metricsRoute !== false) {
+    await app.register(metricsRoutes, { metrics, token: options.metricsRoute?.token })
+  }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(recordsRoutes, { records: engine.records, auth })
-  await app.register(authRoutes, { auth, tokens: engine.tokens })
+  await app.register(authRoutes, { auth, tokens })
   await app.register(openApiRoutes, {
     listCollections: async () => {
       await engine.registry.refreshIfStale()

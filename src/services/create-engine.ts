@@ -6,6 +6,7 @@ import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import type { RecordsDeps } from './records/records-deps.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
+import { traced } from './traced.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
@@ -55,9 +56,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     registry,
     tokens,
     recordsDeps,
-    schema: createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
-    records: createRecordsService(recordsDeps),
-    auth: createAuthService({ store, registry, passwords, tokens }),
+    // Each service call is a span (a no-op unless a tracer provider is registered).
+    schema: traced(
+      'schema',
+      createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
+    ),
+    records: traced('records', createRecordsService(recordsDeps)),
+    auth: traced('auth', createAuthService({ store, registry, passwords, tokens })),
     close: () => store.close(),
   }
 }

@@ -49,8 +49,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-// Each command is a fresh Node process compiling TypeScript on the fly: seconds, not milliseconds,
-// and many more on a loaded two-core machine.
+// Each case spawns several Node processes: seconds each on a loaded two-core machine.
 describe('engineroom CLI', { timeout: 180_000 }, () => {
   it('creates, lists and deletes superusers, refusing a duplicate', () => {
     const dir = tempDir()

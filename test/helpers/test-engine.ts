@@ -9,8 +9,8 @@ import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Response as InjectResponse } from 'light-my-request'
 import { openPostgresStore } from '../../src/adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js'
-import type { Store } from '../../src/adapters/store/store.js'
-import { buildServer } from '../../src/http/server.js'
+import type { QueryObserver, Store } from '../../src/adapters/store/store.js'
+import { buildServer, type ServerOptions } from '../../src/http/server.js'
 import { createArgon2Hasher } from '../../src/services/auth/password-hasher.js'
 import { cliContext } from '../../src/services/context.js'
 import { createEngine, type Engine } from '../../src/services/create-engine.js'
@@ -33,23 +33,27 @@ export interface TestEngine {
 export async function openTestStore(
   dialect: DialectName,
   dir: string,
+  onQuery?: QueryObserver,
 ): Promise<{ store: Store; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
-    return { store: await openSqliteStore({ file: join(dir, 'data.db') }), drop: async () => {} }
+    return {
+      store: await openSqliteStore({ file: join(dir, 'data.db'), onQuery }),
+      drop: async () => {},
+    }
   }
   const schema = await createPostgresSchema()
   return {
-    store: await openPostgresStore({ url: schema.url, maxConnections: 4 }),
+    store: await openPostgresStore({ url: schema.url, maxConnections: 4, onQuery }),
     drop: () => schema.drop(),
   }
 }
 
 export async function createTestEngine(
   dialect: DialectName,
-  options: { bodyLimit?: number } = {},
+  options: ServerOptions & { onQuery?: QueryObserver } = {},
 ): Promise<TestEngine> {
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
-  const { store, drop } = await openTestStore(dialect, dir)
+  const { store, drop } = await openTestStore(dialect, dir, options.onQuery)
   const engine = await createEngine({
     store,
     migrationsDir: join(dir, 'migrations'),

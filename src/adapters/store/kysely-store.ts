@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
+import { knownSystemMigrations } from './migrations/system-migrations.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import { recordCodec } from './record-codec.js'
 import {
@@ -270,6 +271,12 @@ export class KyselyStore extends KyselySession implements Store {
 
   async ping(): Promise<void> {
     await sql`select 1`.execute(this.db)
+  }
+
+  async missingSystemMigrations(): Promise<string[]> {
+    const rows = await this.db.selectFrom('_system_migrations').select('name').execute()
+    const applied = new Set(rows.map((r) => r.name as string))
+    return knownSystemMigrations().filter((name) => !applied.has(name))
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,16 @@ export interface StoreSession {
   initSetting(key: string, value: string): Promise<string>
 }
 
+/** One SQL statement as the driver ran it, for metrics and tracing (never its parameters). */
+export interface QueryEvent {
+  sql: string
+  durationMs: number
+  failed: boolean
+}
+
+/** Called after every statement; must be cheap and must not throw. */
+export type QueryObserver = (event: QueryEvent) => void
+
 export interface Store extends StoreSession {
   /**
    * Runs `work` in one transaction: all of it commits or none does. A call made on the session
@@ -100,5 +110,7 @@ export interface Store extends StoreSession {
   introspect(): Promise<TableShape[]>
   /** Throws when the database does not answer. */
   ping(): Promise<void>
+  /** The engine's own migrations this build expects but the database lacks (for readiness). */
+  missingSystemMigrations(): Promise<string[]>
   close(): Promise<void>
 }

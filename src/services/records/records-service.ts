@@ -56,6 +56,11 @@ export function createRecordsService(deps: RecordsDeps) {
     return registry.get(name)
   }
 
+  async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    await registry.refreshIfStale()
+    return store.transaction(work)
+  }
+
   function filterValues(ctx: RequestContext): FilterValues {
     return {
       now: clock.now().toISOString(),
@@ -182,12 +187,6 @@ export function createRecordsService(deps: RecordsDeps) {
     work: (session: StoreSession) => Promise<T>,
   ): Promise<T> {
     return tx ? work(tx) : store.transaction(work)
-  }
-
-  /** A transaction for several writes (batch), on the schema as it is when it starts. */
-  async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
-    await registry.refreshIfStale()
-    return store.transaction(work)
   }
 
   return { list, view, create, update, remove, transaction }

@@ -7,12 +7,18 @@ import { postgresColumnType, postgresSystemColumnTypes } from './postgres-ddl.js
 import { introspectPostgres } from './postgres-introspector.js'
 import { translatePostgresError } from './postgres-errors.js'
 import type { DynamicDb } from '../dynamic-db.js'
+import { kyselyLogFor } from '../observe-queries.js'
+import type { QueryObserver } from '../store.js'
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:5432/db`; `?options=-c search_path=x` selects a schema. */
   url: string
   /** Pool size (default 10). */
   maxConnections?: number
+  /** Told of every statement (metrics, tracing). */
+  onQuery?: QueryObserver
+  /** How long to wait for a connection from the server (default 10000 ms). */
+  connectTimeoutMs?: number
 }
 
 /** An arbitrary constant key for `pg_advisory_xact_lock`: "engine room schema". */
@@ -40,12 +46,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.maxConnections ?? 10,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
   })
   // An idle client losing its connection emits 'error' on the pool; without a listener that
   // would crash the process. The next query gets a fresh connection.
   pool.on('error', () => {})
-  const db: DynamicDb = new Kysely({ dialect: new PostgresDialect({ pool }) })
+  // A connection lost while checked out also emits 'error' on its client, where the pool has no
+  // listener; unheard, it would crash the process on any database restart. The query running on
+  // it fails on its own, and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}))
+  const db: DynamicDb = new Kysely({
+    dialect: new PostgresDialect({ pool }),
+    log: kyselyLogFor(options.onQuery),
+  })
   try {
     await applySystemMigrations(db, postgresAdapter)
   } catch (error) {

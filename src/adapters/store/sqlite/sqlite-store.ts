@@ -10,6 +10,8 @@ import { introspectSqlite } from './sqlite-introspector.js'
 import { translateSqliteError } from './sqlite-errors.js'
 import { withStatementCache } from './sqlite-statement-cache.js'
 import type { DynamicDb } from '../dynamic-db.js'
+import { kyselyLogFor } from '../observe-queries.js'
+import type { QueryObserver } from '../store.js'
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:`. */
@@ -21,6 +23,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL'
   /** How long a writer waits for another process's lock before failing (ms). */
   busyTimeoutMs?: number
+  /** Told of every statement (metrics, tracing). */
+  onQuery?: QueryObserver
 }
 
 export const sqliteAdapter: DialectAdapter = {
@@ -52,7 +56,10 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   database.pragma('foreign_keys = ON')
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -32000')
-  const db: DynamicDb = new Kysely({ dialect: new SqliteDialect({ database: withStatementCache(database) }) })
+  const db: DynamicDb = new Kysely({
+    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    log: kyselyLogFor(options.onQuery),
+  })
   await applySystemMigrations(db, sqliteAdapter)
   return new KyselyStore(db, sqliteAdapter)
 }

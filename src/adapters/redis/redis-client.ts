@@ -1,0 +1,21 @@
+import { Redis } from 'ioredis'
+
+/**
+ * A Redis client for shared state (rate-limit counters now; cache and bus later). Commands fail
+ * at once while disconnected instead of queueing, so a Redis outage makes rate limiting fail
+ * open and readiness fail fast rather than stalling requests; it reconnects in the background.
+ *
+ * @example
+ *   const redis = openRedis('redis://127.0.0.1:6379')
+ */
+export function openRedis(url: string): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(times * 100, 2000),
+  })
+  // Without a listener, a connection error would be an unhandled 'error' event.
+  redis.on('error', () => {})
+  return redis
+}

@@ -1,0 +1,36 @@
+import type { DestinationStream, LoggerOptions } from 'pino'
+import { trace } from '@opentelemetry/api'
+import { REDACT_PATHS, scrubSecrets } from './log-redaction.js'
+
+export interface LoggerSettings {
+  level: string
+  /** `pretty` renders for a terminal through pino-pretty (a dev dependency: use in `npm run dev`). */
+  format?: 'json' | 'pretty'
+  /** Where lines go (default stdout); tests pass a stream to read them back. */
+  stream?: DestinationStream
+}
+
+/**
+ * Pino options for the server: JSON lines, secrets redacted twice (by path, then by pattern on
+ * the written line), and the active trace's ids on every line so logs and traces join up.
+ *
+ * @example
+ *   buildServer(engine, { logger: loggerOptions({ level: 'info' }) })
+ */
+export function loggerOptions(settings: LoggerSettings): LoggerOptions & {
+  stream?: DestinationStream
+} {
+  return {
+    level: settings.level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    mixin() {
+      const span = trace.getActiveSpan()?.spanContext()
+      return span && span.traceFlags !== 0 ? { traceId: span.traceId, spanId: span.spanId } : {}
+    },
+    hooks: { streamWrite: scrubSecrets },
+    ...(settings.format === 'pretty'
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
+    ...(settings.stream ? { stream: settings.stream } : {}),
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Rate limits: separate budgets for auth routes, writes and reads; per token subject or per
+ * address; a 429 problem with Retry-After and RateLimit headers; and, on Redis, one budget
+ * shared by two nodes.
+ */
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { openRedis } from '../../src/adapters/redis/redis-client.js'
+import { expectProblem } from '../helpers/api-assertions.js'
+import { availableDialects } from '../helpers/dialects.js'
+import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const budgets = {
+  read: { max: 5, windowMs: 60_000 },
+  write: { max: 3, windowMs: 60_000 },
+  auth: { max: 2, windowMs: 60_000 },
+}
+
+async function engine(dialect: 'sqlite' | 'postgres', extra = {}): Promise<TestEngine> {
+  const t = await createTestEngine(dialect, { rateLimit: { budgets, ...extra } })
+  cleanups.push(() => t.close())
+  return t
+}
+
+describe.each(await availableDialects())('rate limits on %s', (dialect) => {
+  it('answers 429 with Retry-After and RateLimit headers once a budget is spent', async () => {
+    const t = await engine(dialect)
+    const read = () =>
+      t.call({ method: 'GET', url: '/api/collections', anonymous: true, remoteAddress: '10.0.0.1' })
+    for (let i = 0; i < budgets.read.max; i++) {
+      const res = await read()
+      expect(res.headers['ratelimit-limit']).toBe('5')
+      expect(res.headers['ratelimit-remaining']).toBe(String(budgets.read.max - 1 - i))
+    }
+    const limited = await read()
+    const problem = expectProblem(limited, 429, 'ER_RATE_LIMITED')
+    expect(problem.detail).toMatch(/retry in/)
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
+    expect(limited.headers['ratelimit-remaining']).toBe('0')
+
+    // Another address has its own budget; probes are never limited.
+    const other = await t.call({
+      method: 'GET',
+      url: '/api/collections',
+      anonymous: true,
+      remoteAddress: '10.0.0.2',
+    })
+    expect(other.statusCode).toBe(401)
+    const probe = await t.call({ method: 'GET', url: '/healthz', remoteAddress: '10.0.0.1' })
+    expect(probe.statusCode).toBe(200)
+  })
+
+  it('keeps separate budgets for auth routes, writes and reads', async () => {
+    const t = await engine(dialect)
+    const from = { remoteAddress: '10.0.0.3', anonymous: true }
+    const login = () =>
+      t.call({
+        ...from,
+        method: 'POST',
+        url: '/api/collections/_superusers/auth/password',
+        payload: { identity: 'root@example.com', password: 'wrong password' },
+      })
+    expect((await login()).statusCode).toBe(400)
+    expect((await login()).statusCode).toBe(400)
+    expectProblem(await login(), 429, 'ER_RATE_LIMITED')
+    // Auth exhausted; writes and reads still have their own budgets.
+    const write = await t.call({ ...from, method: 'POST', url: '/api/collections', payload: {} })
+    expect(write.statusCode).toBe(401)
+    expect(write.headers['ratelimit-limit']).toBe('3')
+    const read = await t.call({ ...from, method: 'GET', url: '/api/collections' })
+    expect(read.headers['ratelimit-limit']).toBe('5')
+  })
+
+  it('counts a signed-in user by token subject, not by address', async () => {
+    const t = await engine(dialect)
+    for (let i = 0; i < budgets.read.max; i++) {
+      const res = await t.call({
+        method: 'GET',
+        url: '/api/collections',
+        remoteAddress: `10.1.0.${i}`,
+      })
+      expect(res.statusCode).toBe(200)
+    }
+    // Same user from a fresh address: still limited.
+    expectProblem(
+      await t.call({ method: 'GET', url: '/api/collections', remoteAddress: '10.1.0.99' }),
+      429,
+      'ER_RATE_LIMITED',
+    )
+    // A forged token does not get a budget of its own subject: it counts against the address.
+    const forged = await t.call({
+      method: 'GET',
+      url: '/api/collections',
+      remoteAddress: '10.1.0.99',
+      headers: { authorization: `Bearer ${t.token.slice(0, -4)}AAAA` },
+    })
+    expect(forged.statusCode).toBe(401)
+    expect(forged.headers['ratelimit-remaining']).toBe('4')
+  })
+
+  it('shares one budget across two nodes through Redis', async () => {
+    const prefix = `er:test:${randomBytes(6).toString('hex')}:`
+    const redis = openRedis('redis://127.0.0.1:6379')
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${prefix}*`)
+      if (keys.length > 0) await redis.del(...keys)
+      redis.disconnect()
+    })
+    await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
+    const nodeA = await engine(dialect, { redis, redisPrefix: prefix })
+    const nodeB = await engine(dialect, { redis, redisPrefix: prefix })
+    const statuses: number[] = []
+    for (let i = 0; i < budgets.read.max + 1; i++) {
+      const node = i % 2 === 0 ? nodeA : nodeB
+      const res = await node.call({
+        method: 'GET',
+        url: '/api/collections',
+        anonymous: true,
+        remoteAddress: '10.2.0.1',
+      })
+      statuses.push(res.statusCode)
+    }
+    expect(statuses.slice(0, budgets.read.max).every((s) => s !== 429)).toBe(true)
+    expect(statuses.at(-1)).toBe(429)
+    expect(await redis.keys(`${prefix}*`)).toEqual([`${prefix}read:ip:10.2.0.1`])
+  })
+})
