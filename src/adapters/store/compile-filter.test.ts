@@ -227,7 +227,18 @@ const cases: Case[] = [
   { filter: '@request.auth.id != ""', values: { auth: ann }, expected: all },
   { filter: 'author = @request.auth.id', values: { auth: ann }, expected: ['p1', 'p5'] },
   { filter: 'author = @request.auth.id && @request.auth.id != ""', expected: [] },
-  { filter: 'author = @request.auth.id', expected: ['p3'] },
+  // Anonymous @request.auth is unbound: it equals nothing, not even an empty author (p3), and
+  // only the literals "" / null see it as empty (docs/reference/query-language.md).
+  { filter: 'author = @request.auth.id', expected: [] },
+  { filter: 'author != @request.auth.id', expected: [] },
+  { filter: 'author = @request.auth.id || views = 5', expected: ['p2'] },
+  { filter: '@request.auth.id = ""', expected: all },
+  { filter: '@request.auth.id = null', expected: all },
+  { filter: '"" = @request.auth.id', expected: all },
+  { filter: '@request.auth.team = author.team', expected: [] },
+  { filter: 'author.team = @request.auth.team', checkAuth: true, expected: [] },
+  { filter: 'tags ?= @request.auth.roles', expected: [] },
+  { filter: '@request.auth.name != "Ann"', expected: [] },
   { filter: 'editors ?= @request.auth.id', values: { auth: ann }, expected: ['p1'] },
   {
     filter: 'tags ?= @request.auth.roles',

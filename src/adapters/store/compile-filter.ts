@@ -80,6 +80,7 @@ class FilterCompiler {
   }
 
   #compare(expr: CheckedCompare): Sql {
+    if (this.#readsUnboundAuth(expr)) return sql`(1 = 0)`
     if (expr.left.type === 'null' || expr.right.type === 'null') return this.#compareNull(expr)
     const left = this.#operand(expr.left, expr.type)
     const right = this.#operand(expr.right, expr.type)
@@ -108,6 +109,25 @@ class FilterCompiler {
       sql`not coalesce(${condition}, false)`,
     ])
     return sql`(${sql.join([...nonEmpty, sql`not ${violated}`], sql` and `)})`
+  }
+
+  /**
+   * An anonymous caller's `@request.auth.*` is unbound, not empty: a comparison reading it is
+   * false, so `author = @request.auth.id` can never match records whose author is empty. Only a
+   * comparison with the literal `""` or `null` sees it as empty, which is how a rule asks
+   * "signed in?" (`@request.auth.id != ""`). The language has no negation, so turning a
+   * comparison false can only narrow what a rule grants: safe by construction.
+   */
+  #readsUnboundAuth(expr: CheckedCompare): boolean {
+    if (this.#ctx.values.auth !== null) return false
+    const isAuth = (o: CheckedOperand) =>
+      (o.kind === 'request' && o.source === 'auth') ||
+      (o.kind === 'field' && o.root.kind === 'auth')
+    const isEmptyLiteral = (o: CheckedOperand) =>
+      o.kind === 'literal' && (o.value === null || o.value === '')
+    if (isAuth(expr.left)) return !isEmptyLiteral(expr.right)
+    if (isAuth(expr.right)) return !isEmptyLiteral(expr.left)
+    return false
   }
 
   /** `x = null` is "x is empty"; on a multi-valued x, "has no non-empty value". */
