@@ -53,6 +53,8 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
       push(issues, 'email', 'required', 'is required')
     if (input.password === undefined && !issues.password)
       push(issues, 'password', 'required', 'is required')
+    if (input.password !== undefined && passwordEqualsEmail(input.password, input.values.email))
+      push(issues, 'password', 'equals_email', 'must not be the e-mail address')
   }
   throwIfAny(issues)
   return input
@@ -81,6 +83,14 @@ export function validateUpdateInput(
   }
   throwIfAny(issues)
   return input
+}
+
+/**
+ * Password policy beyond length: a password equal to the account's e-mail (ignoring case) is
+ * the first guess of any attacker. On update the service passes the stored e-mail.
+ */
+export function passwordEqualsEmail(password: string, email: unknown): boolean {
+  return typeof email === 'string' && password.toLowerCase() === email.toLowerCase()
 }
 
 function requireObject(body: unknown): Record<string, unknown> {
