@@ -1,31 +1,57 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord, expectProblem, listRecords } from '../helpers/api-assertions.js'
+import {
+  createCollection,
+  createRecord,
+  expectProblem,
+  listRecords,
+} from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
 const dialects = await availableDialects()
 
-const records = (name: string, id?: string) => `/api/collections/${name}/records${id ? `/${id}` : ''}`
+const records = (name: string, id?: string) =>
+  `/api/collections/${name}/records${id ? `/${id}` : ''}`
 
 describe.each(dialects)('batch and delete semantics on %s', (dialect) => {
   let t: TestEngine
-  const batch = (requests: unknown) => t.call({ method: 'POST', url: '/api/batch', payload: { requests } as object })
-  const ids = async (name: string) => (await listRecords(t, name, { sort: 'id', perPage: '500' })).items.map((r) => r.id)
+  const batch = (requests: unknown) =>
+    t.call({ method: 'POST', url: '/api/batch', payload: { requests } as object })
+  const ids = async (name: string) =>
+    (await listRecords(t, name, { sort: 'id', perPage: '500' })).items.map((r) => r.id)
 
   beforeAll(async () => {
     t = await createTestEngine(dialect)
-    await createCollection(t, { name: 'notes', fields: [{ name: 'title', type: 'text', required: true }, { name: 'slug', type: 'text', unique: true }] })
+    await createCollection(t, {
+      name: 'notes',
+      fields: [
+        { name: 'title', type: 'text', required: true },
+        { name: 'slug', type: 'text', unique: true },
+      ],
+    })
     await createCollection(t, { name: 'parents', fields: [{ name: 'name', type: 'text' }] })
     await createCollection(t, {
       name: 'kids',
       fields: [
         { name: 'cascade', type: 'relation', collection: 'parents', onDelete: 'cascade' },
         { name: 'nulls', type: 'relation', collection: 'parents', onDelete: 'setNull' },
-        { name: 'many', type: 'relation', collection: 'parents', maxSelect: 5, onDelete: 'setNull' },
+        {
+          name: 'many',
+          type: 'relation',
+          collection: 'parents',
+          maxSelect: 5,
+          onDelete: 'setNull',
+        },
       ],
     })
-    await createCollection(t, { name: 'guards', fields: [{ name: 'keep', type: 'relation', collection: 'parents', onDelete: 'restrict' }] })
-    await createCollection(t, { name: 'grandkids', fields: [{ name: 'kid', type: 'relation', collection: 'kids', onDelete: 'cascade' }] })
+    await createCollection(t, {
+      name: 'guards',
+      fields: [{ name: 'keep', type: 'relation', collection: 'parents', onDelete: 'restrict' }],
+    })
+    await createCollection(t, {
+      name: 'grandkids',
+      fields: [{ name: 'kid', type: 'relation', collection: 'kids', onDelete: 'cascade' }],
+    })
   })
   afterAll(async () => {
     await t.close()
@@ -76,16 +102,32 @@ describe.each(dialects)('batch and delete semantics on %s', (dialect) => {
     expect(results[1]?.body).toMatchObject({ id: 'm1', title: 'updated' })
     expect(results[2]?.body).toBeNull()
     expect(results[3]?.body).toMatchObject({ id: 'm3', title: 'newer' })
-    expectProblem(await t.call({ method: 'GET', url: records('notes', 'm2') }), 404, 'ER_RECORD_NOT_FOUND')
-    expect((await t.call({ method: 'GET', url: records('notes', 'm3') })).json().title).toBe('newer')
+    expectProblem(
+      await t.call({ method: 'GET', url: records('notes', 'm2') }),
+      404,
+      'ER_RECORD_NOT_FOUND',
+    )
+    expect((await t.call({ method: 'GET', url: records('notes', 'm3') })).json().title).toBe(
+      'newer',
+    )
   })
 
   it('refuses an empty list and more than 100 requests', async () => {
     const one = { method: 'POST', url: records('notes'), body: { title: 'x' } }
     const before = await ids('notes')
-    expect(expectProblem(await batch(Array.from({ length: 101 }, () => one)), 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('requests')
-    expect(expectProblem(await batch([]), 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('requests')
-    expect(expectProblem(await batch('nope'), 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('requests')
+    expect(
+      expectProblem(
+        await batch(Array.from({ length: 101 }, () => one)),
+        400,
+        'ER_VALIDATION_FAILED',
+      ).errors,
+    ).toHaveProperty('requests')
+    expect(expectProblem(await batch([]), 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty(
+      'requests',
+    )
+    expect(expectProblem(await batch('nope'), 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty(
+      'requests',
+    )
     expect(await ids('notes')).toEqual(before)
     const hundred = await batch(Array.from({ length: 100 }, () => one))
     expect(hundred.statusCode).toBe(200)
@@ -114,12 +156,32 @@ describe.each(dialects)('batch and delete semantics on %s', (dialect) => {
   })
 
   it('names the index of a missing record or collection', async () => {
-    expect(expectProblem(await batch([{ method: 'DELETE', url: records('notes', 'ghost') }]), 404, 'ER_RECORD_NOT_FOUND').index).toBe(0)
-    expect(expectProblem(await batch([{ method: 'POST', url: records('notes'), body: { title: 'a' } }, { method: 'POST', url: records('ghosts'), body: {} }]), 404, 'ER_COLLECTION_NOT_FOUND').index).toBe(1)
+    expect(
+      expectProblem(
+        await batch([{ method: 'DELETE', url: records('notes', 'ghost') }]),
+        404,
+        'ER_RECORD_NOT_FOUND',
+      ).index,
+    ).toBe(0)
+    expect(
+      expectProblem(
+        await batch([
+          { method: 'POST', url: records('notes'), body: { title: 'a' } },
+          { method: 'POST', url: records('ghosts'), body: {} },
+        ]),
+        404,
+        'ER_COLLECTION_NOT_FOUND',
+      ).index,
+    ).toBe(1)
   })
 
   it('refuses anonymous batches with 401', async () => {
-    const res = await t.call({ method: 'POST', url: '/api/batch', anonymous: true, payload: { requests: [{ method: 'POST', url: records('notes'), body: { title: 'x' } }] } })
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/batch',
+      anonymous: true,
+      payload: { requests: [{ method: 'POST', url: records('notes'), body: { title: 'x' } }] },
+    })
     expectProblem(res, 401, 'ER_AUTH_REQUIRED')
   })
 
@@ -127,12 +189,19 @@ describe.each(dialects)('batch and delete semantics on %s', (dialect) => {
     await createRecord(t, 'parents', { id: 'pr', name: 'guarded' })
     await createRecord(t, 'kids', { id: 'kr', cascade: 'pr' })
     await createRecord(t, 'guards', { id: 'g1', keep: 'pr' })
-    const problem = expectProblem(await t.call({ method: 'DELETE', url: records('parents', 'pr') }), 409, 'ER_RELATION_RESTRICTED')
+    const problem = expectProblem(
+      await t.call({ method: 'DELETE', url: records('parents', 'pr') }),
+      409,
+      'ER_RELATION_RESTRICTED',
+    )
     expect(problem.errors).toHaveProperty(['guards.keep'])
     expect(await ids('parents')).toContain('pr')
     expect(await ids('kids')).toContain('kr')
     // In a batch too, with the index.
-    const inBatch = await batch([{ method: 'DELETE', url: records('kids', 'kr') }, { method: 'DELETE', url: records('parents', 'pr') }])
+    const inBatch = await batch([
+      { method: 'DELETE', url: records('kids', 'kr') },
+      { method: 'DELETE', url: records('parents', 'pr') },
+    ])
     expect(expectProblem(inBatch, 409, 'ER_RELATION_RESTRICTED').index).toBe(1)
     expect(await ids('kids')).toContain('kr')
     // Once the guard lets go, the delete goes through.
@@ -162,7 +231,9 @@ describe.each(dialects)('batch and delete semantics on %s', (dialect) => {
     expect(k2.updated >= before.updated).toBe(true)
     const k3 = (await t.call({ method: 'GET', url: records('kids', 'k3') })).json()
     expect(k3).toMatchObject({ cascade: 'pb', nulls: 'pb', many: [] })
-    expect((await listRecords(t, 'kids', { filter: 'many ?= "pa" || nulls = "pa"' })).items).toEqual([])
+    expect(
+      (await listRecords(t, 'kids', { filter: 'many ?= "pa" || nulls = "pa"' })).items,
+    ).toEqual([])
   })
 
   it('a failed cascade in a batch leaves everything in place', async () => {
@@ -174,6 +245,9 @@ describe.each(dialects)('batch and delete semantics on %s', (dialect) => {
     ])
     expect(expectProblem(res, 400, 'ER_VALIDATION_FAILED').index).toBe(1)
     expect(await ids('parents')).toContain('pc')
-    expect((await t.call({ method: 'GET', url: records('kids', 'kc') })).json()).toMatchObject({ cascade: 'pc', many: ['pc'] })
+    expect((await t.call({ method: 'GET', url: records('kids', 'kc') })).json()).toMatchObject({
+      cascade: 'pc',
+      many: ['pc'],
+    })
   })
 })

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord, expectProblem, listRecords } from '../helpers/api-assertions.js'
+import {
+  createCollection,
+  createRecord,
+  expectProblem,
+  listRecords,
+} from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
@@ -18,8 +23,21 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
   beforeAll(async () => {
     t = await createTestEngine(dialect)
     await createCollection(t, { name: 'orgs', fields: [{ name: 'name', type: 'text' }] })
-    await createCollection(t, { name: 'teams', fields: [{ name: 'name', type: 'text' }, { name: 'org', type: 'relation', collection: 'orgs' }] })
-    await createCollection(t, { name: 'users', fields: [{ name: 'name', type: 'text' }, { name: 'team', type: 'relation', collection: 'teams' }, { name: 'secret', type: 'text', hidden: true }] })
+    await createCollection(t, {
+      name: 'teams',
+      fields: [
+        { name: 'name', type: 'text' },
+        { name: 'org', type: 'relation', collection: 'orgs' },
+      ],
+    })
+    await createCollection(t, {
+      name: 'users',
+      fields: [
+        { name: 'name', type: 'text' },
+        { name: 'team', type: 'relation', collection: 'teams' },
+        { name: 'secret', type: 'text', hidden: true },
+      ],
+    })
     await createCollection(t, {
       name: 'posts',
       fields: [
@@ -28,7 +46,14 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
         { name: 'editors', type: 'relation', collection: 'users', maxSelect: 5 },
       ],
     })
-    await createCollection(t, { name: 'comments', fields: [{ name: 'body', type: 'text' }, { name: 'post', type: 'relation', collection: 'posts' }, { name: 'author', type: 'relation', collection: 'users' }] })
+    await createCollection(t, {
+      name: 'comments',
+      fields: [
+        { name: 'body', type: 'text' },
+        { name: 'post', type: 'relation', collection: 'posts' },
+        { name: 'author', type: 'relation', collection: 'users' },
+      ],
+    })
     await createRecord(t, 'orgs', { id: 'o1', name: 'Acme' })
     await createRecord(t, 'teams', { id: 't1', name: 'Core', org: 'o1' })
     await createRecord(t, 'teams', { id: 't2', name: 'Edge' })
@@ -36,7 +61,12 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
     await createRecord(t, 'users', { id: 'u2', name: 'Bob', team: 't2' })
     await createRecord(t, 'users', { id: 'u3', name: 'Cy' })
     for (let i = 0; i < 10; i++) {
-      await createRecord(t, 'posts', { id: `p${i}`, title: `Post ${i}`, author: i === 9 ? null : ['u1', 'u2', 'u3'][i % 3], editors: i % 2 ? ['u3', 'u1'] : [] })
+      await createRecord(t, 'posts', {
+        id: `p${i}`,
+        title: `Post ${i}`,
+        author: i === 9 ? null : ['u1', 'u2', 'u3'][i % 3],
+        editors: i % 2 ? ['u3', 'u1'] : [],
+      })
     }
     await createRecord(t, 'comments', { id: 'c1', body: 'first', post: 'p0', author: 'u2' })
     await createRecord(t, 'comments', { id: 'c2', body: 'second', post: 'p0', author: 'u3' })
@@ -77,10 +107,16 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
   })
 
   it('expands a back-relation, and relations below it', async () => {
-    const { items } = await listRecords(t, 'posts', { expand: 'comments_via_post.author', sort: 'id', perPage: '3' })
+    const { items } = await listRecords(t, 'posts', {
+      expand: 'comments_via_post.author',
+      sort: 'id',
+      perPage: '3',
+    })
     const [p0, p1, p2] = items as Rec[]
     expect((p0?.expand?.comments_via_post as Rec[]).map((c) => c.id)).toEqual(['c1', 'c2'])
-    expect((p0?.expand?.comments_via_post as Rec[]).map((c) => (c.expand?.author as Rec).name)).toEqual(['Bob', 'Cy'])
+    expect(
+      (p0?.expand?.comments_via_post as Rec[]).map((c) => (c.expand?.author as Rec).name),
+    ).toEqual(['Bob', 'Cy'])
     expect((p1?.expand?.comments_via_post as Rec[]).map((c) => c.id)).toEqual(['c3'])
     expect(p2?.expand?.comments_via_post).toEqual([])
   })
@@ -95,7 +131,10 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
     ['users_via_team', 'users_via_team'],
     ['author..team', ''],
   ])('refuses expand=%s with 400', async (expand, mention) => {
-    for (const url of [`/api/collections/posts/records?expand=${expand}`, `/api/collections/posts/records/p0?expand=${expand}`]) {
+    for (const url of [
+      `/api/collections/posts/records?expand=${expand}`,
+      `/api/collections/posts/records/p0?expand=${expand}`,
+    ]) {
       const problem = expectProblem(await t.call({ method: 'GET', url }), 400, 'ER_QUERY_INVALID')
       expect(problem.errors).toHaveProperty('expand')
       expect(problem.detail).toContain(mention)
@@ -103,16 +142,41 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
   })
 
   it('projects fields, including inside expand', async () => {
-    const { items } = await listRecords(t, 'posts', { fields: 'id,title', sort: 'id', perPage: '2' })
-    expect(items).toEqual([{ id: 'p0', title: 'Post 0' }, { id: 'p1', title: 'Post 1' }])
-    const post = (await get('/api/collections/posts/records/p0?expand=author.team&fields=title,expand.author.name')) as Rec
+    const { items } = await listRecords(t, 'posts', {
+      fields: 'id,title',
+      sort: 'id',
+      perPage: '2',
+    })
+    expect(items).toEqual([
+      { id: 'p0', title: 'Post 0' },
+      { id: 'p1', title: 'Post 1' },
+    ])
+    const post = (await get(
+      '/api/collections/posts/records/p0?expand=author.team&fields=title,expand.author.name',
+    )) as Rec
     expect(post).toEqual({ title: 'Post 0', expand: { author: { name: 'Ann' } } })
-    const deep = (await get('/api/collections/posts/records/p0?expand=author.team&fields=id,expand.author.expand.team.name')) as Rec
+    const deep = (await get(
+      '/api/collections/posts/records/p0?expand=author.team&fields=id,expand.author.expand.team.name',
+    )) as Rec
     expect(deep).toEqual({ id: 'p0', expand: { author: { expand: { team: { name: 'Core' } } } } })
-    const whole = (await get('/api/collections/posts/records/p0?expand=author&fields=id,expand.author')) as Rec
-    expect(whole.expand?.author).toMatchObject({ id: 'u1', name: 'Ann', team: 't1', created: expect.any(String) })
+    const whole = (await get(
+      '/api/collections/posts/records/p0?expand=author&fields=id,expand.author',
+    )) as Rec
+    expect(whole.expand?.author).toMatchObject({
+      id: 'u1',
+      name: 'Ann',
+      team: 't1',
+      created: expect.any(String),
+    })
     const star = (await get('/api/collections/posts/records/p0?fields=*')) as Rec
-    expect(Object.keys(star).sort()).toEqual(['author', 'created', 'editors', 'id', 'title', 'updated'])
+    expect(Object.keys(star).sort()).toEqual([
+      'author',
+      'created',
+      'editors',
+      'id',
+      'title',
+      'updated',
+    ])
   })
 
   it.each([
@@ -121,13 +185,20 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
     ['title.x', 'title.x'],
     ['id,password', 'password'],
   ])('refuses fields=%s with 400 naming it', async (fields, mention) => {
-    const problem = expectProblem(await t.call({ method: 'GET', url: `/api/collections/posts/records?fields=${fields}` }), 400, 'ER_QUERY_INVALID')
+    const problem = expectProblem(
+      await t.call({ method: 'GET', url: `/api/collections/posts/records?fields=${fields}` }),
+      400,
+      'ER_QUERY_INVALID',
+    )
     expect(problem.errors).toHaveProperty('fields')
     expect(problem.detail).toContain(mention)
   })
 
   it('batches expansion: one query per relation per level, whatever the page size', async () => {
-    const store = t.engine.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>
+    const store = t.engine.store as unknown as Record<
+      string,
+      (...args: unknown[]) => Promise<unknown>
+    >
     const calls: string[] = []
     const originals = new Map<string, (...args: unknown[]) => Promise<unknown>>()
     for (const method of ['selectByIds', 'selectReferencing']) {
@@ -141,7 +212,10 @@ describe.each(dialects)('expand and fields on %s', (dialect) => {
       }
     }
     try {
-      const { items } = await listRecords(t, 'posts', { expand: 'author.team.org,editors,comments_via_post.author', perPage: '10' })
+      const { items } = await listRecords(t, 'posts', {
+        expand: 'author.team.org,editors,comments_via_post.author',
+        perPage: '10',
+      })
       expect(items).toHaveLength(10)
       expect(calls.sort()).toEqual(
         [

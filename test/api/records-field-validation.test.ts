@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord, expectProblem, listRecords } from '../helpers/api-assertions.js'
+import {
+  createCollection,
+  createRecord,
+  expectProblem,
+  listRecords,
+} from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
@@ -99,13 +104,21 @@ const invalid: (Row & { code: string })[] = [
 describe.each(dialects)('record field validation on %s', (dialect) => {
   let t: TestEngine
   let targetId: string
-  const count = async () => (await listRecords(t, 'things', { count: 'true', perPage: '1' })).totalItems
+  const count = async () =>
+    (await listRecords(t, 'things', { count: 'true', perPage: '1' })).totalItems
 
   beforeAll(async () => {
     t = await createTestEngine(dialect)
     await createCollection(t, { name: 'targets', fields: [{ name: 'label', type: 'text' }] })
     await createCollection(t, { name: 'things', fields })
-    await createCollection(t, { name: 'strict', fields: [{ name: 'need', type: 'text', required: true }, { name: 'yes', type: 'bool', required: true }, { name: 'pick', type: 'select', values: ['x'], maxSelect: 3, required: true }] })
+    await createCollection(t, {
+      name: 'strict',
+      fields: [
+        { name: 'need', type: 'text', required: true },
+        { name: 'yes', type: 'bool', required: true },
+        { name: 'pick', type: 'select', values: ['x'], maxSelect: 3, required: true },
+      ],
+    })
     targetId = (await createRecord(t, 'targets', { label: 't' })).id as string
   })
   afterAll(async () => {
@@ -116,44 +129,80 @@ describe.each(dialects)('record field validation on %s', (dialect) => {
     const record = await createRecord(t, 'things', { [field]: value })
     const expected = stored === undefined ? value : stored
     expect(record[field]).toEqual(expected)
-    const read = await t.call({ method: 'GET', url: `/api/collections/things/records/${record.id}` })
+    const read = await t.call({
+      method: 'GET',
+      url: `/api/collections/things/records/${record.id}`,
+    })
     expect(read.json()[field]).toEqual(expected)
   })
 
-  it.each(invalid)('rejects $field = $value with 400 $code, creating nothing', async ({ field, value, code }) => {
-    const before = await count()
-    const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: { [field]: value } })
-    const problem = expectProblem(res, 400, 'ER_VALIDATION_FAILED')
-    expect(Object.keys(problem.errors ?? {})).toEqual([field])
-    expect(problem.errors?.[field]?.[0]?.code).toBe(code)
-    expect(problem.detail).toContain(field)
-    expect(await count()).toBe(before)
-  })
+  it.each(invalid)(
+    'rejects $field = $value with 400 $code, creating nothing',
+    async ({ field, value, code }) => {
+      const before = await count()
+      const res = await t.call({
+        method: 'POST',
+        url: '/api/collections/things/records',
+        payload: { [field]: value },
+      })
+      const problem = expectProblem(res, 400, 'ER_VALIDATION_FAILED')
+      expect(Object.keys(problem.errors ?? {})).toEqual([field])
+      expect(problem.errors?.[field]?.[0]?.code).toBe(code)
+      expect(problem.detail).toContain(field)
+      expect(await count()).toBe(before)
+    },
+  )
 
-  it.each(invalid)('rejects $field = $value on update too, changing nothing', async ({ field, value, code }) => {
-    const record = await createRecord(t, 'things', {})
-    const res = await t.call({ method: 'PATCH', url: `/api/collections/things/records/${record.id}`, payload: { [field]: value } })
-    expect(expectProblem(res, 400, 'ER_VALIDATION_FAILED').errors?.[field]?.[0]?.code).toBe(code)
-    const read = await t.call({ method: 'GET', url: `/api/collections/things/records/${record.id}` })
-    expect(read.json()).toEqual(record)
-  })
+  it.each(invalid)(
+    'rejects $field = $value on update too, changing nothing',
+    async ({ field, value, code }) => {
+      const record = await createRecord(t, 'things', {})
+      const res = await t.call({
+        method: 'PATCH',
+        url: `/api/collections/things/records/${record.id}`,
+        payload: { [field]: value },
+      })
+      expect(expectProblem(res, 400, 'ER_VALIDATION_FAILED').errors?.[field]?.[0]?.code).toBe(code)
+      const read = await t.call({
+        method: 'GET',
+        url: `/api/collections/things/records/${record.id}`,
+      })
+      expect(read.json()).toEqual(record)
+    },
+  )
 
-  it.each([Infinity, -Infinity, NaN])('rejects the non-finite number %s, sent as a bare JSON literal', async (value) => {
-    const before = await count()
-    const raw = `{"n": ${String(value)}}`
-    const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: raw, headers: { 'content-type': 'application/json' } })
-    expect(res.statusCode).toBe(400)
-    expect(await count()).toBe(before)
-  })
+  it.each([Infinity, -Infinity, NaN])(
+    'rejects the non-finite number %s, sent as a bare JSON literal',
+    async (value) => {
+      const before = await count()
+      const raw = `{"n": ${String(value)}}`
+      const res = await t.call({
+        method: 'POST',
+        url: '/api/collections/things/records',
+        payload: raw,
+        headers: { 'content-type': 'application/json' },
+      })
+      expect(res.statusCode).toBe(400)
+      expect(await count()).toBe(before)
+    },
+  )
 
   it('rejects 1e400 (parsed as Infinity) as a number', async () => {
-    const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: '{"n": 1e400}', headers: { 'content-type': 'application/json' } })
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/collections/things/records',
+      payload: '{"n": 1e400}',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(expectProblem(res, 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('n')
   })
 
   it('checks relations exist, naming the field', async () => {
     const before = await count()
-    for (const payload of [{ ref: 'missing0000000000000' }, { refs: [targetId, 'missing0000000000000'] }]) {
+    for (const payload of [
+      { ref: 'missing0000000000000' },
+      { refs: [targetId, 'missing0000000000000'] },
+    ]) {
       const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload })
       const problem = expectProblem(res, 400, 'ER_RELATION_MISSING')
       expect(Object.keys(problem.errors ?? {})).toEqual(Object.keys(payload))
@@ -166,14 +215,23 @@ describe.each(dialects)('record field validation on %s', (dialect) => {
 
   it('sets autodate fields itself and ignores what the client sends', async () => {
     const sent = '2000-01-01T00:00:00.000Z'
-    const record = await createRecord(t, 'things', { stamp: sent, touched: sent, created: sent, updated: sent })
+    const record = await createRecord(t, 'things', {
+      stamp: sent,
+      touched: sent,
+      created: sent,
+      updated: sent,
+    })
     for (const key of ['stamp', 'touched', 'created', 'updated']) {
       expect(record[key]).not.toBe(sent)
       expect(Date.parse(record[key] as string)).toBeGreaterThan(Date.parse('2020-01-01'))
     }
     expect(record.stamp).toBe(record.created)
     await new Promise((resolve) => setTimeout(resolve, 5))
-    const res = await t.call({ method: 'PATCH', url: `/api/collections/things/records/${record.id}`, payload: { kind: 'x', stamp: sent } })
+    const res = await t.call({
+      method: 'PATCH',
+      url: `/api/collections/things/records/${record.id}`,
+      payload: { kind: 'x', stamp: sent },
+    })
     const updated = res.json()
     expect(updated.stamp).toBe(record.stamp)
     expect(updated.created).toBe(record.created)
@@ -188,13 +246,29 @@ describe.each(dialects)('record field validation on %s', (dialect) => {
   })
 
   it('enforces required fields on create and update', async () => {
-    const missing = expectProblem(await t.call({ method: 'POST', url: '/api/collections/strict/records', payload: {} }), 400, 'ER_VALIDATION_FAILED')
+    const missing = expectProblem(
+      await t.call({ method: 'POST', url: '/api/collections/strict/records', payload: {} }),
+      400,
+      'ER_VALIDATION_FAILED',
+    )
     expect(Object.keys(missing.errors ?? {}).sort()).toEqual(['need', 'pick', 'yes'])
-    const empty = expectProblem(await t.call({ method: 'POST', url: '/api/collections/strict/records', payload: { need: '', yes: false, pick: [] } }), 400, 'ER_VALIDATION_FAILED')
+    const empty = expectProblem(
+      await t.call({
+        method: 'POST',
+        url: '/api/collections/strict/records',
+        payload: { need: '', yes: false, pick: [] },
+      }),
+      400,
+      'ER_VALIDATION_FAILED',
+    )
     expect(Object.keys(empty.errors ?? {}).sort()).toEqual(['need', 'pick'])
     const ok = await createRecord(t, 'strict', { need: 'x', yes: false, pick: ['x'] })
     expect(ok.yes).toBe(false)
-    const emptied = await t.call({ method: 'PATCH', url: `/api/collections/strict/records/${ok.id}`, payload: { need: '' } })
+    const emptied = await t.call({
+      method: 'PATCH',
+      url: `/api/collections/strict/records/${ok.id}`,
+      payload: { need: '' },
+    })
     expect(expectProblem(emptied, 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('need')
     expect((await listRecords(t, 'strict')).items).toHaveLength(1)
   })
@@ -202,13 +276,23 @@ describe.each(dialects)('record field validation on %s', (dialect) => {
   it('answers 409 naming the field on a unique violation, and stores nothing', async () => {
     await createRecord(t, 'things', { slug: 'one' })
     const before = await count()
-    const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: { slug: 'one' } })
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/collections/things/records',
+      payload: { slug: 'one' },
+    })
     const problem = expectProblem(res, 409, 'ER_RECORD_CONFLICT')
     expect(Object.keys(problem.errors ?? {})).toEqual(['slug'])
     expect(await count()).toBe(before)
     const other = await createRecord(t, 'things', { slug: 'two' })
-    const update = await t.call({ method: 'PATCH', url: `/api/collections/things/records/${other.id}`, payload: { slug: 'one' } })
-    expect(Object.keys(expectProblem(update, 409, 'ER_RECORD_CONFLICT').errors ?? {})).toEqual(['slug'])
+    const update = await t.call({
+      method: 'PATCH',
+      url: `/api/collections/things/records/${other.id}`,
+      payload: { slug: 'one' },
+    })
+    expect(Object.keys(expectProblem(update, 409, 'ER_RECORD_CONFLICT').errors ?? {})).toEqual([
+      'slug',
+    ])
     // Empty values do not collide with each other.
     await createRecord(t, 'things', { slug: '' })
     await createRecord(t, 'things', { slug: '' })
@@ -217,22 +301,44 @@ describe.each(dialects)('record field validation on %s', (dialect) => {
   it('accepts a client-supplied id and rejects invalid or duplicate ones', async () => {
     const record = await createRecord(t, 'things', { id: 'my-own_ID-1' })
     expect(record.id).toBe('my-own_ID-1')
-    expect((await t.call({ method: 'GET', url: '/api/collections/things/records/my-own_ID-1' })).statusCode).toBe(200)
+    expect(
+      (await t.call({ method: 'GET', url: '/api/collections/things/records/my-own_ID-1' }))
+        .statusCode,
+    ).toBe(200)
     const before = await count()
     for (const id of ['', 'has space', 'x'.repeat(65), 'a/b', 'é', 42, null]) {
-      const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: { id } })
-      expect(expectProblem(res, 400, 'ER_VALIDATION_FAILED').errors, JSON.stringify(id)).toHaveProperty('id')
+      const res = await t.call({
+        method: 'POST',
+        url: '/api/collections/things/records',
+        payload: { id },
+      })
+      expect(
+        expectProblem(res, 400, 'ER_VALIDATION_FAILED').errors,
+        JSON.stringify(id),
+      ).toHaveProperty('id')
     }
-    const dup = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: { id: 'my-own_ID-1' } })
+    const dup = await t.call({
+      method: 'POST',
+      url: '/api/collections/things/records',
+      payload: { id: 'my-own_ID-1' },
+    })
     expect(Object.keys(expectProblem(dup, 409, 'ER_RECORD_CONFLICT').errors ?? {})).toEqual(['id'])
     expect(await count()).toBe(before)
-    const change = await t.call({ method: 'PATCH', url: '/api/collections/things/records/my-own_ID-1', payload: { id: 'other' } })
+    const change = await t.call({
+      method: 'PATCH',
+      url: '/api/collections/things/records/my-own_ID-1',
+      payload: { id: 'other' },
+    })
     expect(expectProblem(change, 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('id')
   })
 
   it('rejects an unknown key, naming it, and reports every problem at once', async () => {
     const before = await count()
-    const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: { nope: 1, title: 'A', n: 99 } })
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/collections/things/records',
+      payload: { nope: 1, title: 'A', n: 99 },
+    })
     const problem = expectProblem(res, 400, 'ER_VALIDATION_FAILED')
     expect(Object.keys(problem.errors ?? {}).sort()).toEqual(['n', 'nope', 'title'])
     expect(problem.errors?.nope?.[0]?.code).toBe('unknown')
@@ -240,7 +346,12 @@ describe.each(dialects)('record field validation on %s', (dialect) => {
   })
 
   it.each([[[]], ['text'], [null], [3]])('rejects the non-object body %j', async (body) => {
-    const res = await t.call({ method: 'POST', url: '/api/collections/things/records', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } })
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/collections/things/records',
+      payload: JSON.stringify(body),
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.statusCode).toBe(400)
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
   })

@@ -1,5 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord, expectProblem, listRecords } from '../helpers/api-assertions.js'
+import {
+  createCollection,
+  createRecord,
+  expectProblem,
+  listRecords,
+} from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
@@ -72,8 +77,8 @@ const matches: [string, string[]][] = [
   ['name:lower = "dee"', ['dee']],
   ['  ', ['ann', 'bob', 'cy', 'dee', 'ed']],
   // hostile values are only ever values
-  ["name = \"' OR 1=1 --\"", []],
-  ['name = \'"; drop table people; --\'', []],
+  ['name = "\' OR 1=1 --"', []],
+  ["name = '\"; drop table people; --'", []],
   // `%` is a wildcard, and matches empty text too
   ['name ~ "%"', ['ann', 'bob', 'cy', 'dee', 'ed']],
   ['name = "Ann\\" || 1 = 1"', []],
@@ -122,7 +127,13 @@ describe.each(dialects)('list filters on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await createTestEngine(dialect)
-    await createCollection(t, { name: 'teams', fields: [{ name: 'name', type: 'text' }, { name: 'city', type: 'text' }] })
+    await createCollection(t, {
+      name: 'teams',
+      fields: [
+        { name: 'name', type: 'text' },
+        { name: 'city', type: 'text' },
+      ],
+    })
     await createCollection(t, {
       name: 'people',
       fields: [
@@ -141,16 +152,51 @@ describe.each(dialects)('list filters on %s', (dialect) => {
     await createRecord(t, 'teams', { id: 'blue', name: 'Blue', city: 'Boston' })
     await createRecord(t, 'teams', { id: 'green', name: 'Green', city: '' })
     const people = [
-      { id: 'ann', name: 'Ann', age: 30, active: true, born: '1990-05-01', tags: ['a', 'b'], team: 'red', note: '50%_off' },
-      { id: 'bob', name: 'Bob', age: 25, active: false, born: '2001-01-01', tags: ['b'], team: 'blue' },
+      {
+        id: 'ann',
+        name: 'Ann',
+        age: 30,
+        active: true,
+        born: '1990-05-01',
+        tags: ['a', 'b'],
+        team: 'red',
+        note: '50%_off',
+      },
+      {
+        id: 'bob',
+        name: 'Bob',
+        age: 25,
+        active: false,
+        born: '2001-01-01',
+        tags: ['b'],
+        team: 'blue',
+      },
       { id: 'cy', name: 'Cy', note: 'back\\slash' },
-      { id: 'dee', name: 'dee', age: 40.5, active: true, born: '2000-01-01T12:00:00Z', tags: ['c'], team: 'red', note: 'a_b' },
+      {
+        id: 'dee',
+        name: 'dee',
+        age: 40.5,
+        active: true,
+        born: '2000-01-01T12:00:00Z',
+        tags: ['c'],
+        team: 'red',
+        note: 'a_b',
+      },
       { id: 'ed', name: '', age: 0, active: true, born: '1970-01-01', tags: ['a'], team: 'green' },
     ]
     for (const person of people) await createRecord(t, 'people', person)
-    const friends: Record<string, string[]> = { ann: ['bob', 'cy'], bob: ['ann'], dee: ['ann', 'bob'], ed: ['cy'] }
+    const friends: Record<string, string[]> = {
+      ann: ['bob', 'cy'],
+      bob: ['ann'],
+      dee: ['ann', 'bob'],
+      ed: ['cy'],
+    }
     for (const [id, list] of Object.entries(friends)) {
-      const res = await t.call({ method: 'PATCH', url: `/api/collections/people/records/${id}`, payload: { friends: list } })
+      const res = await t.call({
+        method: 'PATCH',
+        url: `/api/collections/people/records/${id}`,
+        payload: { friends: list },
+      })
       expect(res.statusCode, res.body).toBe(200)
     }
   })
@@ -165,21 +211,31 @@ describe.each(dialects)('list filters on %s', (dialect) => {
   })
 
   it.each(errors)('%s → 400 %s at position %i', async (filter, code, position) => {
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?${new URLSearchParams({ filter })}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?${new URLSearchParams({ filter })}`,
+    })
     const problem = expectProblem(res, 400, code)
     expect(problem.errors?.filter?.[0]?.message).toContain(`position ${position}`)
     expect(problem.position).toBe(position)
-    expect(JSON.stringify(problem)).not.toMatch(/SQLITE_[A-Z]|SqliteError|syntax error at or near|\bselect /)
+    expect(JSON.stringify(problem)).not.toMatch(
+      /SQLITE_[A-Z]|SqliteError|syntax error at or near|\bselect /,
+    )
   })
 
   it('keeps the table after hostile values', async () => {
     expect((await listRecords(t, 'people', { count: 'true' })).totalItems).toBe(5)
-    expect((await t.call({ method: 'GET', url: '/api/collections/teams/records' })).json().items).toHaveLength(3)
+    expect(
+      (await t.call({ method: 'GET', url: '/api/collections/teams/records' })).json().items,
+    ).toHaveLength(3)
   })
 
   it('refuses 10,000 nested parentheses with 400, not a crash', async () => {
     const filter = '('.repeat(10_000) + 'age > 1' + ')'.repeat(10_000)
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?filter=${encodeURIComponent(filter)}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?filter=${encodeURIComponent(filter)}`,
+    })
     expect(res.statusCode).toBe(400)
     expect(res.json().code).toMatch(/^ER_FILTER_(LIMIT|SYNTAX)$|^ER_VALIDATION_FAILED$/)
   })
@@ -187,19 +243,30 @@ describe.each(dialects)('list filters on %s', (dialect) => {
   it('refuses 65 nested parentheses with ER_FILTER_LIMIT naming the position, accepts 64', async () => {
     const deep = (n: number) => '('.repeat(n) + 'age > 1' + ')'.repeat(n)
     expect(await ids(deep(64))).toEqual(['ann', 'bob', 'dee'])
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?${new URLSearchParams({ filter: deep(65) })}` })
-    expect(expectProblem(res, 400, 'ER_FILTER_LIMIT').errors?.filter?.[0]?.message).toContain('position 64')
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?${new URLSearchParams({ filter: deep(65) })}`,
+    })
+    expect(expectProblem(res, 400, 'ER_FILTER_LIMIT').errors?.filter?.[0]?.message).toContain(
+      'position 64',
+    )
   })
 
   it('refuses a 5,000-character filter with ER_FILTER_LIMIT', async () => {
     const filter = `name = "${'x'.repeat(4990)}"`
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?${new URLSearchParams({ filter })}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?${new URLSearchParams({ filter })}`,
+    })
     expectProblem(res, 400, 'ER_FILTER_LIMIT')
   })
 
   it('refuses more than 128 comparisons with ER_FILTER_LIMIT', async () => {
     const filter = Array.from({ length: 129 }, () => 'age>1').join('||')
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?${new URLSearchParams({ filter })}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?${new URLSearchParams({ filter })}`,
+    })
     expectProblem(res, 400, 'ER_FILTER_LIMIT')
   })
 
@@ -208,9 +275,20 @@ describe.each(dialects)('list filters on %s', (dialect) => {
     ['-1e309', 'age > -1e309'],
     ['a huge exponent', 'age > 9e99999'],
   ])('answers a number beyond double range (%s) without a 500', async (_why, filter) => {
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?${new URLSearchParams({ filter })}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?${new URLSearchParams({ filter })}`,
+    })
     expect(res.statusCode).toBeLessThan(500)
-    seen.set(filter, res.statusCode === 200 ? res.json().items.map((r: { id: string }) => r.id).sort() : res.json().code)
+    seen.set(
+      filter,
+      res.statusCode === 200
+        ? res
+            .json()
+            .items.map((r: { id: string }) => r.id)
+            .sort()
+        : res.json().code,
+    )
   })
 
   it.each([
@@ -222,7 +300,10 @@ describe.each(dialects)('list filters on %s', (dialect) => {
     ['a NUL byte', 'name%20%3D%20%22a%00b%22'],
     ['an overlong slash', 'name%20%3D%20%22%C0%AF%22'],
   ])('survives %s in the query string (4xx or no match, never 500)', async (why, encoded) => {
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?filter=${encoded}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?filter=${encoded}`,
+    })
     expect(res.statusCode, res.body).toBeLessThan(500)
     if (res.statusCode === 200) expect(res.json().items).toEqual([])
     else expect(res.headers['content-type']).toMatch(/^application\/problem\+json/)
@@ -231,30 +312,49 @@ describe.each(dialects)('list filters on %s', (dialect) => {
 
   it('refuses a lone surrogate written as a filter escape-free string via JSON-ish input', async () => {
     // `\uD800` cannot be percent-encoded as UTF-8; this is what a client that sends UTF-16 gets.
-    const res = await t.call({ method: 'GET', url: `/api/collections/people/records?filter=${encodeURIComponent('name = "')}%ED%A0%80${encodeURIComponent('" || id = "ann"')}` })
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/people/records?filter=${encodeURIComponent('name = "')}%ED%A0%80${encodeURIComponent('" || id = "ann"')}`,
+    })
     expect(res.statusCode).toBeLessThan(500)
-    if (res.statusCode === 200) expect(res.json().items.map((r: { id: string }) => r.id)).toEqual(['ann'])
+    if (res.statusCode === 200)
+      expect(res.json().items.map((r: { id: string }) => r.id)).toEqual(['ann'])
   })
 
   it('filters a bool that was never set, or added after the records, as false', async () => {
     const current = (await t.call({ method: 'GET', url: '/api/collections/people' })).json()
     const fields = [...current.fields, { name: 'late', type: 'bool' }]
-    const res = await t.call({ method: 'PATCH', url: '/api/collections/people', payload: { fields } })
+    const res = await t.call({
+      method: 'PATCH',
+      url: '/api/collections/people',
+      payload: { fields },
+    })
     expect(res.statusCode, res.body).toBe(200)
-    expect((await listRecords(t, 'people')).items.map((r) => r.late)).toEqual([false, false, false, false, false])
+    expect((await listRecords(t, 'people')).items.map((r) => r.late)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ])
     expect(await ids('late = false')).toEqual(['ann', 'bob', 'cy', 'dee', 'ed'])
     expect(await ids('late = true')).toEqual([])
   })
 
   it('answers an unknown collection with 404 before looking at the filter', async () => {
-    expectProblem(await t.call({ method: 'GET', url: '/api/collections/nope/records?filter=%28%28' }), 404, 'ER_COLLECTION_NOT_FOUND')
+    expectProblem(
+      await t.call({ method: 'GET', url: '/api/collections/nope/records?filter=%28%28' }),
+      404,
+      'ER_COLLECTION_NOT_FOUND',
+    )
   })
 })
 
 describe.runIf(dialects.length > 1)('every dialect answers the edge cases alike', () => {
   it('gives the same answers on SQLite and PostgreSQL', () => {
     const [first, ...rest] = [...answers.values()]
-    for (const other of rest) expect(Object.fromEntries(other)).toEqual(Object.fromEntries(first ?? new Map()))
+    for (const other of rest)
+      expect(Object.fromEntries(other)).toEqual(Object.fromEntries(first ?? new Map()))
     expect(first?.size).toBeGreaterThan(matches.length)
   })
 })

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord, expectProblem, listAll, listRecords } from '../helpers/api-assertions.js'
+import {
+  createCollection,
+  createRecord,
+  expectProblem,
+  listAll,
+  listRecords,
+} from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
@@ -22,7 +28,7 @@ const authors = [
 // Ids are chosen so that id order differs from insertion order; text includes case and accents.
 const seeds: Seed[] = Array.from({ length: 23 }, (_, i) => ({
   id: `r${String((i * 7) % 23).padStart(2, '0')}`,
-  title: i % 6 === 5 ? null : ['b', 'B', 'a', 'é', 'A', 'ab'][i % 6] as string,
+  title: i % 6 === 5 ? null : (['b', 'B', 'a', 'é', 'A', 'ab'][i % 6] as string),
   rank: i % 4 === 3 ? null : (i % 5) - 2,
   author: i % 5 === 4 ? null : (authors[i % 4]?.id as string),
 }))
@@ -38,7 +44,14 @@ function expectedOrder(keys: [Key, boolean][]): string[] {
       const x = key(a)
       const y = key(b)
       if (x === y) continue
-      const less = x === null ? true : y === null ? false : typeof x === 'number' ? x < (y as number) : Buffer.compare(Buffer.from(x as string), Buffer.from(y as string)) < 0
+      const less =
+        x === null
+          ? true
+          : y === null
+            ? false
+            : typeof x === 'number'
+              ? x < (y as number)
+              : Buffer.compare(Buffer.from(x as string), Buffer.from(y as string)) < 0
       return (less ? -1 : 1) * (desc ? -1 : 1)
     }
     return 0
@@ -50,12 +63,42 @@ const sorts: [string, [Key, boolean][]][] = [
   ['title', [[(s) => s.title, false]]],
   ['-title', [[(s) => s.title, true]]],
   ['rank', [[(s) => s.rank, false]]],
-  ['-rank,title', [[(s) => s.rank, true], [(s) => s.title, false]]],
-  ['title,-rank', [[(s) => s.title, false], [(s) => s.rank, true]]],
-  ['author.name,title', [[authorName, false], [(s) => s.title, false]]],
-  ['-author.name,-rank', [[authorName, true], [(s) => s.rank, true]]],
+  [
+    '-rank,title',
+    [
+      [(s) => s.rank, true],
+      [(s) => s.title, false],
+    ],
+  ],
+  [
+    'title,-rank',
+    [
+      [(s) => s.title, false],
+      [(s) => s.rank, true],
+    ],
+  ],
+  [
+    'author.name,title',
+    [
+      [authorName, false],
+      [(s) => s.title, false],
+    ],
+  ],
+  [
+    '-author.name,-rank',
+    [
+      [authorName, true],
+      [(s) => s.rank, true],
+    ],
+  ],
   ['-id', [[(s) => s.id, true]]],
-  ['+rank, title', [[(s) => s.rank, false], [(s) => s.title, false]]],
+  [
+    '+rank, title',
+    [
+      [(s) => s.rank, false],
+      [(s) => s.title, false],
+    ],
+  ],
 ]
 
 const orders = new Map<string, Map<string, string[]>>()
@@ -64,7 +107,8 @@ describe.each(dialects)('sort, paging and cursors on %s', (dialect) => {
   let t: TestEngine
   const seen = new Map<string, string[]>()
   orders.set(dialect, seen)
-  const url = (query: Record<string, string>) => `/api/collections/items/records?${new URLSearchParams(query)}`
+  const url = (query: Record<string, string>) =>
+    `/api/collections/items/records?${new URLSearchParams(query)}`
 
   beforeAll(async () => {
     t = await createTestEngine(dialect)
@@ -110,10 +154,19 @@ describe.each(dialects)('sort, paging and cursors on %s', (dialect) => {
   })
 
   it('visits every record exactly once by cursor, under a filter', async () => {
-    const walked = await listAll(t, 'items', { filter: 'rank != null', sort: '-rank', perPage: '3' })
+    const walked = await listAll(t, 'items', {
+      filter: 'rank != null',
+      sort: '-rank',
+      perPage: '3',
+    })
     const ids = walked.map((r) => r.id as string)
     expect(new Set(ids).size).toBe(ids.length)
-    expect(ids.sort()).toEqual(seeds.filter((s) => s.rank !== null).map((s) => s.id).sort())
+    expect(ids.sort()).toEqual(
+      seeds
+        .filter((s) => s.rank !== null)
+        .map((s) => s.id)
+        .sort(),
+    )
   })
 
   it('stays stable when records are inserted between pages', async () => {
@@ -150,7 +203,10 @@ describe.each(dialects)('sort, paging and cursors on %s', (dialect) => {
     const original = before.map((r) => r.id)
     expect(ids.filter((id) => original.includes(id))).toEqual(original)
     for (const record of inserted) {
-      const res = await t.call({ method: 'DELETE', url: `/api/collections/items/records/${record.id}` })
+      const res = await t.call({
+        method: 'DELETE',
+        url: `/api/collections/items/records/${record.id}`,
+      })
       expect(res.statusCode).toBe(204)
     }
   })
@@ -176,19 +232,46 @@ describe.each(dialects)('sort, paging and cursors on %s', (dialect) => {
     for (const query of cases) {
       expectProblem(await t.call({ method: 'GET', url: url(query) }), 400, 'ER_CURSOR_INVALID')
     }
-    const other = await t.call({ method: 'GET', url: `/api/collections/authors/records?${new URLSearchParams({ sort: 'title', filter: 'rank > -5', cursor })}` })
+    const other = await t.call({
+      method: 'GET',
+      url: `/api/collections/authors/records?${new URLSearchParams({ sort: 'title', filter: 'rank > -5', cursor })}`,
+    })
     expect(other.statusCode).toBe(400)
     // The untouched cursor still works, and a cursor cannot be combined with page.
-    expect((await t.call({ method: 'GET', url: url({ sort: 'title', filter: 'rank > -5', perPage: '2', cursor }) })).statusCode).toBe(200)
-    expectProblem(await t.call({ method: 'GET', url: url({ sort: 'title', filter: 'rank > -5', page: '2', cursor }) }), 400, 'ER_QUERY_INVALID')
+    expect(
+      (
+        await t.call({
+          method: 'GET',
+          url: url({ sort: 'title', filter: 'rank > -5', perPage: '2', cursor }),
+        })
+      ).statusCode,
+    ).toBe(200)
+    expectProblem(
+      await t.call({
+        method: 'GET',
+        url: url({ sort: 'title', filter: 'rank > -5', page: '2', cursor }),
+      }),
+      400,
+      'ER_QUERY_INVALID',
+    )
   })
 
   it('adds totalItems only with count=true', async () => {
-    expect((await listRecords(t, 'items', { count: 'true', perPage: '2' })).totalItems).toBe(seeds.length)
-    const filtered = await listRecords(t, 'items', { count: 'true', filter: 'rank = null', perPage: '1' })
+    expect((await listRecords(t, 'items', { count: 'true', perPage: '2' })).totalItems).toBe(
+      seeds.length,
+    )
+    const filtered = await listRecords(t, 'items', {
+      count: 'true',
+      filter: 'rank = null',
+      perPage: '1',
+    })
     expect(filtered.totalItems).toBe(seeds.filter((s) => s.rank === null).length)
     expect(await listRecords(t, 'items', { count: 'false' })).not.toHaveProperty('totalItems')
-    expectProblem(await t.call({ method: 'GET', url: url({ count: 'yes' }) }), 400, 'ER_QUERY_INVALID')
+    expectProblem(
+      await t.call({ method: 'GET', url: url({ count: 'yes' }) }),
+      400,
+      'ER_QUERY_INVALID',
+    )
   })
 
   it.each([
@@ -213,19 +296,30 @@ describe.each(dialects)('sort, paging and cursors on %s', (dialect) => {
     expect(one.nextCursor).toEqual(expect.any(String))
   })
 
-  it.each(['nope', 'tags', 'meta', 'author.nope', 'author.name.x', 'title;drop table items', '-', 'author.id.name'])(
-    'refuses sort=%s with 400 ER_QUERY_INVALID',
-    async (sort) => {
-      const problem = expectProblem(await t.call({ method: 'GET', url: url({ sort }) }), 400, 'ER_QUERY_INVALID')
-      expect(problem.errors).toHaveProperty('sort')
-    },
-  )
+  it.each([
+    'nope',
+    'tags',
+    'meta',
+    'author.nope',
+    'author.name.x',
+    'title;drop table items',
+    '-',
+    'author.id.name',
+  ])('refuses sort=%s with 400 ER_QUERY_INVALID', async (sort) => {
+    const problem = expectProblem(
+      await t.call({ method: 'GET', url: url({ sort }) }),
+      400,
+      'ER_QUERY_INVALID',
+    )
+    expect(problem.errors).toHaveProperty('sort')
+  })
 })
 
 describe.runIf(dialects.length > 1)('every dialect sorts alike', () => {
   it('produces the same orders on SQLite and PostgreSQL', () => {
     const [first, ...rest] = [...orders.values()]
     expect(first?.size).toBe(sorts.length)
-    for (const other of rest) expect(Object.fromEntries(other)).toEqual(Object.fromEntries(first ?? new Map()))
+    for (const other of rest)
+      expect(Object.fromEntries(other)).toEqual(Object.fromEntries(first ?? new Map()))
   })
 })
