@@ -324,6 +324,15 @@ const writeRows: Row[] = [
     status: 403,
     code: 'ER_FORBIDDEN',
   },
+  {
+    name: 'a refused create does not reveal whether a related id exists',
+    who: 'alice',
+    method: 'POST',
+    url: url('notes'),
+    body: { title: 'x', owner: 'no-such-user' },
+    status: 403,
+    code: 'ER_FORBIDDEN',
+  },
   // public posts: viewable, but only the author writes
   {
     name: "update of another user's visible post is 403",

@@ -30,7 +30,9 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-describe('engineroom CLI', () => {
+// Each case spawns several processes that compile the CLI from source; on a loaded machine
+// that alone can pass the default 30 s, which is not the failure these cases look for.
+describe('engineroom CLI', { timeout: 180_000 }, () => {
   it('creates, lists and deletes superusers, refusing a duplicate', () => {
     const dir = tempDir()
     const created = run([

@@ -180,12 +180,13 @@ export function createRecordsService(deps: RecordsDeps) {
     const id = row.id as string
     const rule = ruleConditions(access, ruleValues(ctx, now(), ruleBody(input)))
     return inTransaction(tx, async (session) => {
-      await checkRelationsExist(session, registry, collection, row, id)
       await session.insertRecord(collection, row)
       // The rule may name the record's own fields, so it is checked on the row as inserted;
       // throwing here rolls the insert back (PocketBase does the same).
       if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
         throw accessDenied(ctx, collection)
+      // Only after the rule: a refused caller must not learn which related ids exist.
+      await checkRelationsExist(session, registry, collection, row, id)
       return readBack(ctx, session, collection, id)
     })
   }
@@ -211,12 +212,12 @@ export function createRecordsService(deps: RecordsDeps) {
       })
       checkProtectedWrites(ctx, collection, input.values, stored)
       checkPasswordPolicy(collection, input, stored)
-      await checkRelationsExist(session, registry, collection, values, id)
       await session.updateRecord(collection, id, values)
       // The rule must still hold afterwards: a write may not carry a record out of the caller's
       // reach, e.g. hand a post to another author under `author = @request.auth.id`.
       if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
         throw accessDenied(ctx, collection)
+      await checkRelationsExist(session, registry, collection, values, id)
       return readBack(ctx, session, collection, id)
     })
   }
