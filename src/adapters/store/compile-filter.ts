@@ -95,6 +95,17 @@ class FilterCompiler {
       return expr.op === '~' ? contains : sql`not ${contains}`
     }
     if (left.kind === 'scalar' && right.kind === 'scalar') {
+      // Against a value known to be non-empty, `coalesce(x, '') = coalesce(?, '')` means
+      // exactly `x = ?`, and only the plain form lets the database use an index on x (the
+      // owner rule `author = @request.auth.id` on every list). A NULL x makes it NULL rather
+      // than false, which no enclosing scalar condition negates.
+      if (
+        expr.op === '=' &&
+        expr.type === 'text' &&
+        (this.#isKnownNonEmpty(expr.left) || this.#isKnownNonEmpty(expr.right))
+      ) {
+        return sql`(${left.sql} = ${right.sql})`
+      }
       return this.#condition(expr, left.sql, right.sql)
     }
     const pairs = combineSets([left, right])
@@ -128,6 +139,15 @@ class FilterCompiler {
     if (isAuth(expr.left)) return !isEmptyLiteral(expr.right)
     if (isAuth(expr.right)) return !isEmptyLiteral(expr.left)
     return false
+  }
+
+  /** A literal or request value that is a non-empty string once bound as text. */
+  #isKnownNonEmpty(operand: CheckedOperand): boolean {
+    let value: unknown
+    if (operand.kind === 'literal') value = operand.value
+    else if (operand.kind === 'request') value = readRequestValue(operand, this.#ctx.values)
+    else return false
+    return typeof value === 'string' && value !== ''
   }
 
   /** `x = null` is "x is empty"; on a multi-valued x, "has no non-empty value". */
