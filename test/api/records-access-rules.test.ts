@@ -818,6 +818,31 @@ describe.each(dialects)('access rules on %s', (dialect) => {
     expect(stolen.body).not.toContain(ID.bob)
   })
 
+  it('shows create rules the body as sent, without defaults', async () => {
+    await createCollection(t, {
+      name: 'flags',
+      fields: [{ name: 'level', type: 'text', default: 'low' }],
+      rules: {
+        list: null,
+        view: null,
+        create: '@request.body.level:isset = false',
+        update: null,
+        delete: null,
+      },
+    })
+    const plain = await as('alice', { method: 'POST', url: url('flags'), body: {} })
+    expect(plain.statusCode, plain.body).toBe(201)
+    expect(plain.json()).toMatchObject({ level: 'low' })
+    const before = await t.call({ method: 'GET', url: url('flags', undefined, { count: 'true' }) })
+    expectProblem(
+      await as('alice', { method: 'POST', url: url('flags'), body: { level: 'high' } }),
+      403,
+      'ER_FORBIDDEN',
+    )
+    const after = await t.call({ method: 'GET', url: url('flags', undefined, { count: 'true' }) })
+    expect(after.json().totalItems).toBe(before.json().totalItems)
+  })
+
   it('validates the protected option at schema save', async () => {
     const res = await t.call({
       method: 'POST',

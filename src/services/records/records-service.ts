@@ -169,16 +169,17 @@ export function createRecordsService(deps: RecordsDeps) {
     const collection = await collectionFor(name, tx)
     const access = requireRule(ctx, collection, 'create')
     const input = validateCreateInput(collection, body)
-    checkProtectedWrites(
-      ctx,
-      collection,
-      sentValues(input, body as Record<string, unknown>),
-      createBaseline(collection),
-    )
+    // What the client sent, without the defaults validation filled in: `@request.body` and
+    // the protected-field check are about the request, not the would-be record.
+    const sent = sentValues(input, body as Record<string, unknown>)
+    checkProtectedWrites(ctx, collection, sent, createBaseline(collection))
     const values = await hashInputPassword(collection, input, deps.passwords)
     const row = newRow(collection, input, values, now())
     const id = row.id as string
-    const rule = ruleConditions(access, ruleValues(ctx, now(), ruleBody(input)))
+    const rule = ruleConditions(
+      access,
+      ruleValues(ctx, now(), ruleBody({ ...input, values: sent })),
+    )
     return inTransaction(tx, async (session) => {
       await session.insertRecord(collection, row)
       // The rule may name the record's own fields, so it is checked on the row as inserted;
