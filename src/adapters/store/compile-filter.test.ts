@@ -368,6 +368,23 @@ describe.each(dialects)('compileFilter on %s', (dialect) => {
     expect(Number(count.rows[0]?.n)).toBe(5)
   })
 
+  it.each([
+    ['author = @request.auth.id', true],
+    ['author = @request.auth.id', false],
+    ['author = "u1"', false],
+  ])('compiles %s (auth checked: %s) to a plain, indexable equality', (filter, checkAuth) => {
+    const checked = checkFilter(parseFilter(filter), {
+      collection: posts,
+      findCollection: findTestCollection,
+      mode: 'rule',
+      ...(checkAuth ? { authCollection: users } : {}),
+    })
+    const values = { ...baseValues, auth: ann }
+    const compiled = compileFilter(checked, { dialect, alias: 'p', values }).compile(db)
+    expect(compiled.sql).not.toContain('coalesce')
+    expect(compiled.parameters).toEqual(['u1'])
+  })
+
   it('binds every value as a parameter', () => {
     const checked = checkFilter(parseFilter(`title = "'); drop" && views > 3`), {
       collection: posts,

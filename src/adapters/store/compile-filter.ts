@@ -146,7 +146,15 @@ class FilterCompiler {
     let value: unknown
     if (operand.kind === 'literal') value = operand.value
     else if (operand.kind === 'request') value = readRequestValue(operand, this.#ctx.values)
-    else return false
+    else if (
+      operand.kind === 'field' &&
+      operand.root.kind === 'auth' &&
+      operand.steps.length === 1 &&
+      !operand.modifier
+    ) {
+      // `@request.auth.id` checked against the caller's auth collection: a bound value too.
+      value = digValue(this.#ctx.values.auth ?? {}, [operand.steps[0]?.field ?? ''])
+    } else return false
     return typeof value === 'string' && value !== ''
   }
 
