@@ -31,7 +31,7 @@ const ruleCache = new WeakMap<CollectionDef, Map<string, CheckedExpr | null>>()
  * @example
  *   const access = resolveRule(ctx, registry, posts, 'list')  // rule `author = @request.auth.id`
  *   store.selectRecords({ collection: posts, where: ruleConditions(access, values), … })
- *   // … where ((coalesce("r"."author", '') = coalesce(?, ''))) and (<client filter>)
+ *   // … where (("r"."author" = ?)) and (<client filter>)   -- ? is the caller's id
  */
 export function resolveRule(
   ctx: RequestContext,
