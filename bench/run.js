@@ -13,7 +13,7 @@ import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { killChildren, measure, startServer } from './measure.js'
-import { seed, SUPERUSER } from './seed.js'
+import { BENCH_USER, seed, SUPERUSER } from './seed.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const env = process.env
@@ -32,6 +32,27 @@ const LIST_QUERY = new URLSearchParams({
   sort: '-views',
   perPage: '20',
 }).toString()
+
+/**
+ * The owner-rule pair: a user lists `posts` under `author = @request.auth.id`; the same server
+ * answers the same page to a superuser (who bypasses rules) asking for it with an explicit
+ * filter. Same SQL shape and rows, so the ratio is what evaluating the rule costs.
+ */
+const OWNER_LIST = `${POSTS}?${new URLSearchParams({ sort: '-created', perPage: '20' })}`
+const OWNER_LIST_UNGUARDED = `${POSTS}?${new URLSearchParams({
+  filter: `author = "${BENCH_USER.id}"`,
+  sort: '-created',
+  perPage: '20',
+})}`
+
+function ownerRuleScenario(path, headers) {
+  return {
+    name: 'owner-rule list',
+    method: 'GET',
+    path: () => path,
+    requests: () => [{ method: 'GET', path, headers }],
+  }
+}
 
 function positive(text, fallback) {
   if (text === undefined || text === '') return fallback
@@ -127,11 +148,11 @@ async function sample(server, scenario, auth) {
   return { status: response.status, shape: shapeOf(json), ids: json?.items?.map((item) => item.id) }
 }
 
-async function login(server) {
-  const response = await fetch(`${server.url}/api/collections/_superusers/auth/password`, {
+async function login(server, collection = '_superusers', credentials = SUPERUSER) {
+  const response = await fetch(`${server.url}/api/collections/${collection}/auth/password`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(SUPERUSER),
+    body: JSON.stringify({ identity: credentials.identity, password: credentials.password }),
   })
   if (!response.ok) throw new Error(`Login failed: ${response.status} ${await response.text()}`)
   return (await response.json()).token
@@ -252,6 +273,33 @@ async function main() {
     pair.engine.p50Ratio = pair.engine.latencyMs.p50 / pair.floor.latencyMs.p50
   }
 
+  // Rule cost: the engine as a signed-in user under an owner rule, against itself unguarded.
+  const userToken = await login(engine, 'users', BENCH_USER)
+  const userAuth = { authorization: `Bearer ${userToken}` }
+  const guarded = ownerRuleScenario(OWNER_LIST, userAuth)
+  const unguarded = ownerRuleScenario(OWNER_LIST_UNGUARDED, auth)
+  const [g, u] = [await sample(engine, guarded, userAuth), await sample(engine, unguarded, auth)]
+  if (g.status !== 200 || JSON.stringify(g.ids) !== JSON.stringify(u.ids) || !g.ids?.length) {
+    warnings.push(`owner-rule list: the guarded and unguarded lists differ (${g.ids} / ${u.ids})`)
+    console.log(`WARNING ${warnings.at(-1)}`)
+  }
+  const pair = {}
+  for (const [server, scenario] of [
+    [{ ...engine, name: 'engine user+rule' }, guarded],
+    [{ ...engine, name: 'engine superuser' }, unguarded],
+  ]) {
+    const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
+    result.flagged = result.non2xx + result.errors > 0
+    pair[server.name] = result
+    results.push(result)
+    console.log(
+      `  ${scenario.name.padEnd(15)} ${server.name.padEnd(17)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s`,
+    )
+  }
+  const ruled = pair['engine user+rule']
+  ruled.ratio = ruled.reqPerSec / pair['engine superuser'].reqPerSec
+  ruled.ratioAgainst = 'engine superuser'
+
   console.log('')
   printTable(results)
   const flagged = results.filter((r) => r.flagged)
@@ -262,8 +310,9 @@ async function main() {
     )
   }
   console.log(
-    'ER/floor: Engine Room req/s divided by the raw floor req/s, same run (1.00 = no overhead).',
+    'ER/floor: Engine Room req/s divided by the raw floor req/s, same run (1.00 = no overhead);',
   )
+  console.log('for owner-rule list: the rule-guarded list divided by the same list unguarded.')
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const outDir = join(here, 'results')

@@ -15,6 +15,16 @@ import { createEngine } from '../dist/services/create-engine.js'
 
 export const SUPERUSER = { identity: 'bench@example.com', password: 'bench-password-0123456789' }
 
+/** A signed-in user whose id is one of the seeded `author` values (about 0.7% of the posts). */
+export const BENCH_USER = {
+  id: 'author-5',
+  identity: 'reader@example.com',
+  password: 'reader-password-0123456789',
+}
+
+/** Owner-only listing; superusers (the other scenarios) bypass it, so their numbers do not move. */
+export const OWNER_RULE = 'author = @request.auth.id'
+
 export const POSTS_COLLECTION = {
   name: 'posts',
   fields: [
@@ -23,7 +33,8 @@ export const POSTS_COLLECTION = {
     { name: 'views', type: 'number', min: 0, integer: true },
     { name: 'author', type: 'text' },
   ],
-  indexes: [{ fields: ['status', 'views'] }],
+  indexes: [{ fields: ['status', 'views'] }, { fields: ['author', 'created'] }],
+  rules: { list: OWNER_RULE, view: null, create: null, update: null, delete: null },
 }
 
 const BATCH = 5000
@@ -56,6 +67,12 @@ export async function seed({ dir, count, sampleSize = 1000, log = console.log })
     password: SUPERUSER.password,
   })
   const posts = await engine.schema.createCollection(admin, POSTS_COLLECTION)
+  await engine.schema.createCollection(admin, { name: 'users', type: 'auth', fields: [] })
+  await engine.records.create(admin, 'users', {
+    id: BENCH_USER.id,
+    email: BENCH_USER.identity,
+    password: BENCH_USER.password,
+  })
 
   const random = mulberry32(42)
   const sample = []

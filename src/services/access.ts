@@ -1,7 +1,7 @@
 import { EngineError } from '../core/errors/index.js'
 import type { RequestContext } from './context.js'
 
-/** Schema and, until access rules arrive, records are for superusers only. */
+/** The schema is for superusers only (records follow each collection's access rules). */
 export function requireSuperuser(ctx: RequestContext): void {
   if (!ctx.auth) throw new EngineError('ER_AUTH_REQUIRED', 'Sign in as a superuser to do this.')
   if (!ctx.auth.isSuperuser) throw new EngineError('ER_FORBIDDEN', 'Only superusers may do this.')

@@ -227,7 +227,18 @@ const cases: Case[] = [
   { filter: '@request.auth.id != ""', values: { auth: ann }, expected: all },
   { filter: 'author = @request.auth.id', values: { auth: ann }, expected: ['p1', 'p5'] },
   { filter: 'author = @request.auth.id && @request.auth.id != ""', expected: [] },
-  { filter: 'author = @request.auth.id', expected: ['p3'] },
+  // Anonymous @request.auth is unbound: it equals nothing, not even an empty author (p3), and
+  // only the literals "" / null see it as empty (docs/reference/query-language.md).
+  { filter: 'author = @request.auth.id', expected: [] },
+  { filter: 'author != @request.auth.id', expected: [] },
+  { filter: 'author = @request.auth.id || views = 5', expected: ['p2'] },
+  { filter: '@request.auth.id = ""', expected: all },
+  { filter: '@request.auth.id = null', expected: all },
+  { filter: '"" = @request.auth.id', expected: all },
+  { filter: '@request.auth.team = author.team', expected: [] },
+  { filter: 'author.team = @request.auth.team', checkAuth: true, expected: [] },
+  { filter: 'tags ?= @request.auth.roles', expected: [] },
+  { filter: '@request.auth.name != "Ann"', expected: [] },
   { filter: 'editors ?= @request.auth.id', values: { auth: ann }, expected: ['p1'] },
   {
     filter: 'tags ?= @request.auth.roles',
@@ -355,6 +366,23 @@ describe.each(dialects)('compileFilter on %s', (dialect) => {
     await selectIds({ filter: `title = "x'); drop table posts; --"`, expected: [] })
     const count = await sql<{ n: number }>`select count(*) as n from posts`.execute(db)
     expect(Number(count.rows[0]?.n)).toBe(5)
+  })
+
+  it.each([
+    ['author = @request.auth.id', true],
+    ['author = @request.auth.id', false],
+    ['author = "u1"', false],
+  ])('compiles %s (auth checked: %s) to a plain, indexable equality', (filter, checkAuth) => {
+    const checked = checkFilter(parseFilter(filter), {
+      collection: posts,
+      findCollection: findTestCollection,
+      mode: 'rule',
+      ...(checkAuth ? { authCollection: users } : {}),
+    })
+    const values = { ...baseValues, auth: ann }
+    const compiled = compileFilter(checked, { dialect, alias: 'p', values }).compile(db)
+    expect(compiled.sql).not.toContain('coalesce')
+    expect(compiled.parameters).toEqual(['u1'])
   })
 
   it('binds every value as a parameter', () => {

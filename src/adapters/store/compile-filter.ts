@@ -80,6 +80,7 @@ class FilterCompiler {
   }
 
   #compare(expr: CheckedCompare): Sql {
+    if (this.#readsUnboundAuth(expr)) return sql`(1 = 0)`
     if (expr.left.type === 'null' || expr.right.type === 'null') return this.#compareNull(expr)
     const left = this.#operand(expr.left, expr.type)
     const right = this.#operand(expr.right, expr.type)
@@ -94,9 +95,15 @@ class FilterCompiler {
       return expr.op === '~' ? contains : sql`not ${contains}`
     }
     if (left.kind === 'scalar' && right.kind === 'scalar') {
-      // `field = "non-empty literal"` needs none of the null-safe wrapping (an empty or NULL
-      // field can never equal it), and the plain form lets the database use an index.
-      if (expr.op === '=' && (isPresentLiteral(expr.left) || isPresentLiteral(expr.right))) {
+      // Against a value known to be non-empty, `coalesce(x, '') = coalesce(?, '')` means
+      // exactly `x = ?`, and only the plain form lets the database use an index on x (the
+      // owner rule `author = @request.auth.id` on every list). A NULL x makes it NULL rather
+      // than false, which no enclosing scalar condition negates.
+      if (
+        expr.op === '=' &&
+        expr.type === 'text' &&
+        (this.#isKnownNonEmpty(expr.left) || this.#isKnownNonEmpty(expr.right))
+      ) {
         return sql`(${left.sql} = ${right.sql})`
       }
       return this.#condition(expr, left.sql, right.sql)
@@ -113,6 +120,42 @@ class FilterCompiler {
       sql`not coalesce(${condition}, false)`,
     ])
     return sql`(${sql.join([...nonEmpty, sql`not ${violated}`], sql` and `)})`
+  }
+
+  /**
+   * An anonymous caller's `@request.auth.*` is unbound, not empty: a comparison reading it is
+   * false, so `author = @request.auth.id` can never match records whose author is empty. Only a
+   * comparison with the literal `""` or `null` sees it as empty, which is how a rule asks
+   * "signed in?" (`@request.auth.id != ""`). The language has no negation, so turning a
+   * comparison false can only narrow what a rule grants: safe by construction.
+   */
+  #readsUnboundAuth(expr: CheckedCompare): boolean {
+    if (this.#ctx.values.auth !== null) return false
+    const isAuth = (o: CheckedOperand) =>
+      (o.kind === 'request' && o.source === 'auth') ||
+      (o.kind === 'field' && o.root.kind === 'auth')
+    const isEmptyLiteral = (o: CheckedOperand) =>
+      o.kind === 'literal' && (o.value === null || o.value === '')
+    if (isAuth(expr.left)) return !isEmptyLiteral(expr.right)
+    if (isAuth(expr.right)) return !isEmptyLiteral(expr.left)
+    return false
+  }
+
+  /** A literal or request value that is a non-empty string once bound as text. */
+  #isKnownNonEmpty(operand: CheckedOperand): boolean {
+    let value: unknown
+    if (operand.kind === 'literal') value = operand.value
+    else if (operand.kind === 'request') value = readRequestValue(operand, this.#ctx.values)
+    else if (
+      operand.kind === 'field' &&
+      operand.root.kind === 'auth' &&
+      operand.steps.length === 1 &&
+      !operand.modifier
+    ) {
+      // `@request.auth.id` checked against the caller's auth collection: a bound value too.
+      value = digValue(this.#ctx.values.auth ?? {}, [operand.steps[0]?.field ?? ''])
+    } else return false
+    return typeof value === 'string' && value !== ''
   }
 
   /** `x = null` is "x is empty"; on a multi-valued x, "has no non-empty value". */
@@ -329,9 +372,4 @@ function combineSets(sides: Compiled[]): { from: Sql[]; where: Sql[]; values: [S
   const where = sides.flatMap((side) => (side.kind === 'set' ? side.set.where : []))
   const [left, right] = sides.map((side) => (side.kind === 'set' ? side.set.value : side.sql))
   return { from, where, values: [left as Sql, right as Sql] }
-}
-
-/** A literal that is neither null nor empty text: comparing with it never involves emptiness. */
-function isPresentLiteral(operand: CheckedOperand): boolean {
-  return operand.kind === 'literal' && operand.value !== null && operand.value !== ''
 }

@@ -118,8 +118,22 @@ export class KyselySession implements StoreSession {
     return Number(result.rows[0]?.n ?? 0)
   }
 
-  async selectByIds(collection: CollectionDef, ids: readonly string[]): Promise<Row[]> {
+  async selectByIds(
+    collection: CollectionDef,
+    ids: readonly string[],
+    where: readonly Condition[] = [],
+  ): Promise<Row[]> {
     if (ids.length === 0) return []
+    if (where.length > 0) {
+      const id = sql.ref(`${RECORD_ALIAS}.id`)
+      const result =
+        await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+        where ${id} in (${sql.join([...ids])}) and ${whereClause(this.adapter, where)}`.execute(
+          this.db,
+        )
+      const codec = recordCodec(collection, this.adapter)
+      return result.rows.map((row) => codec.decode(row))
+    }
     const rows = await this.db
       .selectFrom(collection.name)
       .selectAll()
@@ -149,6 +163,7 @@ export class KyselySession implements StoreSession {
     collection: CollectionDef,
     field: FieldDef,
     ids: readonly string[],
+    where: readonly Condition[] = [],
   ): Promise<Row[]> {
     if (ids.length === 0) return []
     const column = sql.ref(`${RECORD_ALIAS}.${field.name}`)
@@ -157,7 +172,9 @@ export class KyselySession implements StoreSession {
       : sql`${column} in (${sql.join([...ids])})`
     const result =
       await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-      where ${match} order by ${sql.ref(`${RECORD_ALIAS}.id`)}`.execute(this.db)
+      where ${match} and ${whereClause(this.adapter, where)} order by ${sql.ref(`${RECORD_ALIAS}.id`)}`.execute(
+        this.db,
+      )
     const codec = recordCodec(collection, this.adapter)
     return result.rows.map((row) => codec.decode(row))
   }

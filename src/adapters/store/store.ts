@@ -58,7 +58,12 @@ export interface StoreSession {
 
   selectRecords(query: SelectQuery): Promise<SelectResult>
   countRecords(collection: CollectionDef, where: Condition[]): Promise<number>
-  selectByIds(collection: CollectionDef, ids: readonly string[]): Promise<Row[]>
+  /** Records with these ids that also meet every condition (an access rule, say). */
+  selectByIds(
+    collection: CollectionDef,
+    ids: readonly string[],
+    where?: readonly Condition[],
+  ): Promise<Row[]>
   /** Records whose `column` (a field or system field of the schema) equals `value`. */
   selectByColumn(
     collection: CollectionDef,
@@ -71,6 +76,7 @@ export interface StoreSession {
     collection: CollectionDef,
     field: FieldDef,
     ids: readonly string[],
+    where?: readonly Condition[],
   ): Promise<Row[]>
   insertRecord(collection: CollectionDef, values: Row): Promise<void>
   /** Inserts many rows with multi-row statements (bulk import); all rows have the same keys. */

@@ -162,6 +162,14 @@ describe('checkFilter types', () => {
     expectError('@request.auth.tokenKey = "x"', 'ER_FILTER_UNKNOWN_FIELD', 14, ctx)
     expectError('@request.auth.verified = "x"', 'ER_FILTER_TYPE_MISMATCH', 0, ctx)
   })
+
+  it('knows the caller collection as @request.auth.collectionName / collectionId', () => {
+    for (const ctx of [filterCtx, { ...filterCtx, authCollection: users }]) {
+      const compare = check('@request.auth.collectionName = "users"', ctx) as CheckedCompare
+      expect(compare.left).toMatchObject({ kind: 'request', source: 'auth', type: 'text' })
+      expect(check('@request.auth.collectionId != ""', ctx)).toMatchObject({ type: 'text' })
+    }
+  })
 })
 
 describe('checkFilter macros by mode', () => {

@@ -21,6 +21,9 @@ export const MAX_RELATION_HOPS = 3
 /** Fields no filter or rule may name, whatever the mode: they hold secrets. */
 const SECRET_FIELDS = new Set(['password', 'tokenKey'])
 
+/** `@request.auth.collectionName` / `.collectionId`: the caller's auth collection. */
+const AUTH_META = new Set(['collectionName', 'collectionId'])
+
 export interface CheckContext {
   /** The collection whose records the expression is about. */
   collection: CollectionDef
@@ -180,6 +183,10 @@ function checkOperand(operand: Operand, ctx: CheckContext): CheckedOperand {
       return resolvePath(ctx, target, root, operand.segments, operand.modifier, pos, prefix)
     }
     case 'auth':
+      // Which collection the caller signed in to is not a field of it, but rules may ask.
+      if (operand.segments.length === 1 && AUTH_META.has(operand.segments[0] as string)) {
+        return checkRequestValue('auth', operand.segments, operand.modifier, 'text', pos)
+      }
       if (ctx.authCollection !== undefined) {
         const prefix = '@request.auth.'.length
         const { segments, modifier } = operand

@@ -24,6 +24,11 @@ interface FieldCommon {
   unique?: boolean
   /** Never returned by the API (for users' own secrets; access rules come with auth). */
   hidden?: boolean
+  /**
+   * Only superusers may set or change it (`role`, `plan`, `credits`): others get a 403 naming
+   * the field, whatever the collection's rules say. The default still applies on create.
+   */
+  protected?: boolean
 }
 
 /** `{ "name": "title", "type": "text", "required": true, "max": 200 }` — min/max count characters. */

@@ -16,7 +16,7 @@ const FIELD_TYPES: readonly FieldType[] = [
   'autodate',
 ]
 
-const COMMON_KEYS = ['id', 'name', 'type', 'required', 'unique', 'hidden']
+const COMMON_KEYS = ['id', 'name', 'type', 'required', 'unique', 'hidden', 'protected']
 /** The options each field type accepts beyond the common ones; anything else is a typo to report. */
 const TYPE_KEYS: Record<FieldType, string[]> = {
   text: ['min', 'max', 'pattern', 'default'],
@@ -71,7 +71,15 @@ export function validateFieldDef(
   ) {
     add('id', 'pattern', 'must be 1-32 letters, digits or _')
   }
-  for (const flag of ['required', 'unique', 'hidden', 'integer', 'onCreate', 'onUpdate']) {
+  for (const flag of [
+    'required',
+    'unique',
+    'hidden',
+    'protected',
+    'integer',
+    'onCreate',
+    'onUpdate',
+  ]) {
     if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean')
       add(flag, 'type', 'must be true or false')
   }

@@ -54,6 +54,8 @@ export function validateCreateInput(collection: CollectionDef, body: unknown): R
       pushIssue(issues, 'email', 'required', 'is required')
     if (input.password === undefined && !issues.password)
       pushIssue(issues, 'password', 'required', 'is required')
+    if (input.password !== undefined && passwordEqualsEmail(input.password, input.values.email))
+      pushIssue(issues, 'password', 'equals_email', 'must not be the e-mail address')
   }
   throwIfIssues(issues, 'ER_VALIDATION_FAILED')
   return input
@@ -82,6 +84,14 @@ export function validateUpdateInput(
   }
   throwIfIssues(issues, 'ER_VALIDATION_FAILED')
   return input
+}
+
+/**
+ * Password policy beyond length: a password equal to the account's e-mail (ignoring case) is
+ * the first guess of any attacker. On update the service passes the stored e-mail.
+ */
+export function passwordEqualsEmail(password: string, email: unknown): boolean {
+  return typeof email === 'string' && password.toLowerCase() === email.toLowerCase()
 }
 
 function requireObject(body: unknown): Record<string, unknown> {

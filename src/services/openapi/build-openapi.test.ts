@@ -117,6 +117,17 @@ describe('buildOpenApiDocument', () => {
     })
   })
 
+  it('documents the protected field option and marks protected inputs', () => {
+    const doc = buildOpenApiDocument([posts])
+    expect(props(schema(doc, 'TextField'))['protected']).toMatchObject({ type: 'boolean' })
+    const guarded = {
+      ...posts,
+      fields: [{ id: 'r1', name: 'role', type: 'text' as const, protected: true }],
+    }
+    const create = props(schema(buildOpenApiDocument([guarded]), 'PostsCreate'))
+    expect(create['role']?.['description']).toContain('only superusers')
+  })
+
   it('maps each field type to its JSON shape', () => {
     const doc = buildOpenApiDocument([posts, users])
     const record = props(schema(doc, 'PostsRecord'))

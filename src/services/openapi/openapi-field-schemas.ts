@@ -52,7 +52,12 @@ export function fieldOutputSchema(field: FieldDef): JsonSchema {
 export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
   const nullable = field.required !== true
   const scalar = (type: string): JsonSchema => ({ type: nullable ? [type, 'null'] : type })
-  const extra: JsonSchema = field.hidden === true ? { writeOnly: true } : {}
+  const extra: JsonSchema = {
+    ...(field.hidden === true ? { writeOnly: true } : {}),
+    ...(field.protected === true
+      ? { description: 'Protected: only superusers may set or change it (else 403).' }
+      : {}),
+  }
   switch (field.type) {
     case 'text':
       return compact({

@@ -208,7 +208,16 @@ function fieldSchemas(): Record<string, JsonSchema> {
         type: { const: type },
         required: { type: 'boolean', default: false },
         unique: { type: 'boolean', default: false },
-        hidden: { type: 'boolean', default: false, description: 'Never returned by the API.' },
+        hidden: {
+          type: 'boolean',
+          default: false,
+          description: 'Never returned to, filtered, sorted or projected by non-superusers.',
+        },
+        protected: {
+          type: 'boolean',
+          default: false,
+          description: 'Only superusers may set or change it; others get a 403 naming the field.',
+        },
         ...props,
       },
     }

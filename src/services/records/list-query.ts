@@ -28,26 +28,37 @@ function badParam(name: string, message: string): EngineError {
 const filterCache = new WeakMap<CollectionDef, Map<string, CheckedExpr | null>>()
 const FILTER_CACHE_SIZE = 256
 
+/** Which collections a caller's filter or sort may reach through relations; null: all. */
+export type TraversalGuard = ((target: CollectionDef) => boolean) | null
+
 /**
  * Parses and checks `?filter=` against the collection; the result is cached per collection
- * definition (a schema change makes a new definition, so the cache can never go stale).
+ * definition (a schema change makes a new definition, so the cache can never go stale) and
+ * per guard kind (superusers reach every collection, others only what `guard` allows).
  */
 export function checkListFilter(
   collection: CollectionDef,
   registry: SchemaRegistry,
   text: string | undefined,
+  guard: TraversalGuard = null,
 ): CheckedExpr | null {
   if (text === undefined) return null
   let cache = filterCache.get(collection)
   if (!cache) filterCache.set(collection, (cache = new Map()))
-  const hit = cache.get(text)
+  const key = `${guard ? 'g' : 's'}${text}`
+  const hit = cache.get(key)
   if (hit !== undefined) return hit
   const expr = parseOptionalFilter(text)
   const checked =
     expr &&
-    checkFilter(expr, { collection, findCollection: (n) => registry.find(n), mode: 'filter' })
+    checkFilter(expr, {
+      collection,
+      findCollection: (n) => registry.find(n),
+      mode: 'filter',
+      ...(guard ? { canTraverse: guard } : {}),
+    })
   if (cache.size >= FILTER_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
-  cache.set(text, checked)
+  cache.set(key, checked)
   return checked
 }
 
@@ -56,6 +67,7 @@ export function parseSort(
   collection: CollectionDef,
   registry: SchemaRegistry,
   text: string | undefined,
+  guard: TraversalGuard = null,
 ): SortTerm[] {
   const terms: SortTerm[] = []
   const parts = (text ?? '')
@@ -77,7 +89,9 @@ export function parseSort(
       terms.push({ path: { field: first.name }, desc })
       continue
     }
-    const target = first.relation && !first.multi ? registry.find(first.relation) : undefined
+    const found = first.relation && !first.multi ? registry.find(first.relation) : undefined
+    // Sorting by a related field reveals its order, so it needs the same reach as a filter.
+    const target = found && (guard === null || guard(found)) ? found : undefined
     if (!target || path.length > 2)
       throw badParam(
         'sort',
@@ -162,6 +176,7 @@ export function parseFields(
   collection: CollectionDef,
   expand: ExpandNode[],
   text: string | undefined,
+  showHidden = false,
 ): FieldProjection | undefined {
   if (text === undefined || text.trim() === '') return undefined
   const root: FieldProjection = { all: false, keys: new Set(), expand: new Map() }
@@ -192,7 +207,7 @@ export function parseFields(
         continue
       }
       if (name === '*') level.all = true
-      else if (name === 'expand' || isVisibleField(owner, name)) level.keys.add(name)
+      else if (name === 'expand' || isVisibleField(owner, name, showHidden)) level.keys.add(name)
       else throw badParam('fields', `"${name}" is not a field of "${owner.name}"`)
       if (i !== path.length - 1)
         throw badParam('fields', `"${raw}": only expand.<relation> paths may have dots`)
@@ -201,9 +216,11 @@ export function parseFields(
   return root
 }
 
-function isVisibleField(collection: CollectionDef, name: string): boolean {
+/** Secrets never, `hidden` fields only for superusers: others may not even name them. */
+function isVisibleField(collection: CollectionDef, name: string, showHidden: boolean): boolean {
   const field = resolveFields(collection).get(name)
-  return field !== undefined && name !== 'password' && name !== 'tokenKey'
+  if (field === undefined || name === 'password' || name === 'tokenKey') return false
+  return showHidden || !field.hidden
 }
 
 /** `page`/`perPage` as positive integers within limits. */

@@ -1,9 +1,13 @@
 import { EngineError } from '../../core/errors/index.js'
-import { validateCreateInput, validateUpdateInput } from '../../core/schema/validate-record.js'
-import type { CollectionDef } from '../../core/schema/types.js'
-import type { Row, StoreSession } from '../../adapters/store/store.js'
+import {
+  passwordEqualsEmail,
+  validateCreateInput,
+  validateUpdateInput,
+  type RecordInput,
+} from '../../core/schema/validate-record.js'
+import type { CollectionDef, RuleName } from '../../core/schema/types.js'
+import type { Condition, Row, StoreSession } from '../../adapters/store/store.js'
 import type { FilterValues } from '../../adapters/store/compile-filter-values.js'
-import { requireSuperuser } from '../access.js'
 import type { RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
@@ -18,6 +22,16 @@ import {
 } from './record-writes.js'
 import type { RecordsDeps } from './records-deps.js'
 import { projectRecord, toApiRecord } from './record-view.js'
+import { checkProtectedWrites, createBaseline } from './protected-fields.js'
+import {
+  accessDenied,
+  recordNotFound,
+  resolveRule,
+  ruleConditions,
+  ruleValues,
+  traversalGuard,
+  type RuleAccess,
+} from './record-rules.js'
 
 /** `GET …/records` parameters, as strings from any transport. */
 export type ListParams = Partial<
@@ -37,52 +51,58 @@ export type RecordsService = ReturnType<typeof createRecordsService>
 
 /**
  * Record use cases for every transport. Each reads as its steps: resolve the collection, check
- * access, validate, write in one transaction, shape the result.
+ * the access rule (in SQL, see record-rules.ts), validate, write in one transaction, shape the
+ * result. Status when a rule refuses:
+ * - a rule that is `null` for the caller: 401 anonymous / 403 signed in, before any lookup;
+ * - view, and update/delete of a record the caller cannot see: 404, so existence does not leak;
+ * - create, and update/delete of a record the caller can see: 401 anonymous / 403 signed in.
  */
 export function createRecordsService(deps: RecordsDeps) {
   const { store, registry, clock } = deps
+  const now = () => clock.now().toISOString()
 
-  async function collectionFor(
-    ctx: RequestContext,
-    name: string,
-    tx?: StoreSession,
-  ): Promise<CollectionDef> {
-    // Until access rules arrive, records are superuser-only; the check comes first so an
-    // anonymous caller learns nothing, not even whether the collection exists.
-    requireSuperuser(ctx)
-    // Inside a caller's transaction (batch) the schema was refreshed before it began; reading
-    // the schema version outside it would wait forever for SQLite's one connection.
+  /**
+   * The live definition. Inside a caller's transaction (batch) the schema was refreshed when it
+   * began: a read on the store beside an open SQLite transaction would wait for it forever.
+   */
+  async function collectionFor(name: string, tx?: StoreSession): Promise<CollectionDef> {
     if (!tx) await registry.refreshIfStale()
     return registry.get(name)
   }
 
-  async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
-    await registry.refreshIfStale()
-    return store.transaction(work)
+  /** The rule, or a 401/403 when it grants the caller nothing at all. */
+  function requireRule(ctx: RequestContext, collection: CollectionDef, action: RuleName) {
+    const access = resolveRule(ctx, registry, collection, action)
+    if (access.kind === 'denied') throw accessDenied(ctx, collection)
+    return access
   }
 
-  function filterValues(ctx: RequestContext): FilterValues {
-    return {
-      now: clock.now().toISOString(),
-      auth: ctx.auth?.record ?? null,
-      body: {},
-      query: ctx.query,
+  /** The view rule's conditions for expanding into `target`, or null when it grants nothing. */
+  function viewConditions(ctx: RequestContext, values: FilterValues) {
+    return (target: CollectionDef): Condition[] | null => {
+      const access = resolveRule(ctx, registry, target, 'view')
+      return access.kind === 'denied' ? null : ruleConditions(access, values)
     }
   }
 
   async function list(ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> {
-    const collection = await collectionFor(ctx, name)
-    const filter = checkListFilter(collection, registry, params.filter)
-    const sort = parseSort(collection, registry, params.sort)
+    const collection = await collectionFor(name)
+    const access = requireRule(ctx, collection, 'list')
+    const guard = traversalGuard(ctx)
+    const showHidden = ctx.auth?.isSuperuser === true
+    const filter = checkListFilter(collection, registry, params.filter, guard)
+    const sort = parseSort(collection, registry, params.sort, guard)
     const expand = parseExpand(collection, registry, params.expand)
-    const projection = parseFields(collection, expand, params.fields)
+    const projection = parseFields(collection, expand, params.fields, showHidden)
     const { page, perPage } = parsePaging(params)
     if (params.count !== undefined && params.count !== 'true' && params.count !== 'false') {
       throw new EngineError('ER_QUERY_INVALID', 'count: must be true or false', {
         errors: { count: [{ code: 'invalid', message: 'must be true or false' }] },
       })
     }
-    const where = filter ? [{ expr: filter, values: filterValues(ctx) }] : []
+    const values = ruleValues(ctx, now())
+    // The rule is one more SQL condition: counts, pages and cursors only ever see what it allows.
+    const where = [...ruleConditions(access, values), ...(filter ? [{ expr: filter, values }] : [])]
     const scope = `${collection.id}\n${params.filter ?? ''}\n${params.sort ?? ''}`
     const after = params.cursor ? decodeCursor(deps.secret, scope, params.cursor) : undefined
     if (after && params.page !== undefined) {
@@ -100,9 +120,11 @@ export function createRecordsService(deps: RecordsDeps) {
     })
     const hasMore = result.rows.length > perPage
     const rows = result.rows.slice(0, perPage)
-    const showHidden = ctx.auth?.isSuperuser === true
     for (const row of rows) toApiRecord(collection, row, showHidden)
-    await expandRelations(store, rows, expand, showHidden)
+    await expandRelations(store, rows, expand, {
+      showHidden,
+      visible: viewConditions(ctx, values),
+    })
     const lastSort = result.sortValues[rows.length - 1]
     const out: RecordPage = {
       items: rows.map((row) => projectRecord(row, projection)),
@@ -120,13 +142,20 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     params: ViewParams = {},
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name)
-    const expand = parseExpand(collection, registry, params.expand)
-    const projection = parseFields(collection, expand, params.fields)
-    const row = await findRow(store, collection, id)
+    const collection = await collectionFor(name)
+    const access = requireRule(ctx, collection, 'view')
     const showHidden = ctx.auth?.isSuperuser === true
+    const expand = parseExpand(collection, registry, params.expand)
+    const projection = parseFields(collection, expand, params.fields, showHidden)
+    const values = ruleValues(ctx, now())
+    // Selected by id AND the rule: a record the caller may not see is simply not found.
+    const [row] = await store.selectByIds(collection, [id], ruleConditions(access, values))
+    if (!row) throw recordNotFound(collection, id)
     toApiRecord(collection, row, showHidden)
-    await expandRelations(store, [row], expand, showHidden)
+    await expandRelations(store, [row], expand, {
+      showHidden,
+      visible: viewConditions(ctx, values),
+    })
     return projectRecord(row, projection)
   }
 
@@ -137,14 +166,28 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name, tx)
+    const collection = await collectionFor(name, tx)
+    const access = requireRule(ctx, collection, 'create')
     const input = validateCreateInput(collection, body)
+    // What the client sent, without the defaults validation filled in: `@request.body` and
+    // the protected-field check are about the request, not the would-be record.
+    const sent = sentValues(input, body as Record<string, unknown>)
+    checkProtectedWrites(ctx, collection, sent, createBaseline(collection))
     const values = await hashInputPassword(collection, input, deps.passwords)
-    const row = newRow(collection, input, values, clock.now().toISOString())
+    const row = newRow(collection, input, values, now())
     const id = row.id as string
+    const rule = ruleConditions(
+      access,
+      ruleValues(ctx, now(), ruleBody({ ...input, values: sent })),
+    )
     return inTransaction(tx, async (session) => {
-      await checkRelationsExist(session, registry, collection, row, id)
       await session.insertRecord(collection, row)
+      // The rule may name the record's own fields, so it is checked on the row as inserted;
+      // throwing here rolls the insert back (PocketBase does the same).
+      if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
+        throw accessDenied(ctx, collection)
+      // Only after the rule: a refused caller must not learn which related ids exist.
+      await checkRelationsExist(session, registry, collection, row, id)
       return readBack(ctx, session, collection, id)
     })
   }
@@ -156,30 +199,83 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
-    const collection = await collectionFor(ctx, name, tx)
+    const collection = await collectionFor(name, tx)
+    const access = resolveWriteRule(ctx, collection, 'update')
     const input = validateUpdateInput(collection, body, id)
     const values = await hashInputPassword(collection, input, deps.passwords)
     if (collection.type === 'auth' && 'email' in values) values.tokenKey ??= newTokenKey()
-    stampDates(collection, values, clock.now().toISOString(), false)
+    stampDates(collection, values, now(), false)
     return inTransaction(tx, async (session) => {
-      await findRow(session, collection, id)
-      await checkRelationsExist(session, registry, collection, values, id)
+      const stored = await findRow(session, collection, id)
+      const rule = await requireRecordRule(ctx, session, collection, access, id, {
+        body: ruleBody(input),
+        stored,
+      })
+      checkProtectedWrites(ctx, collection, input.values, stored)
+      checkPasswordPolicy(collection, input, stored)
       await session.updateRecord(collection, id, values)
+      // The rule must still hold afterwards: a write may not carry a record out of the caller's
+      // reach, e.g. hand a post to another author under `author = @request.auth.id`.
+      if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
+        throw accessDenied(ctx, collection)
+      await checkRelationsExist(session, registry, collection, values, id)
       return readBack(ctx, session, collection, id)
     })
   }
 
+  /** Deletes a record; cascades (`onDelete`) then run with the engine's powers, not the caller's. */
   async function remove(
     ctx: RequestContext,
     name: string,
     id: string,
     tx: StoreSession | undefined = undefined,
   ): Promise<void> {
-    const collection = await collectionFor(ctx, name, tx)
+    const collection = await collectionFor(name, tx)
+    const access = resolveWriteRule(ctx, collection, 'delete')
     await inTransaction(tx, async (session) => {
       await findRow(session, collection, id)
-      await deleteWithRelations(session, registry, collection, id, clock.now().toISOString())
+      await requireRecordRule(ctx, session, collection, access, id, {})
+      await deleteWithRelations(session, registry, collection, id, now())
     })
+  }
+
+  /**
+   * An update or delete rule. When neither it nor the view rule grants the caller anything, the
+   * answer is 401/403 before any lookup; otherwise refusals are decided per record.
+   */
+  function resolveWriteRule(ctx: RequestContext, collection: CollectionDef, action: RuleName) {
+    const access = resolveRule(ctx, registry, collection, action)
+    if (
+      access.kind === 'denied' &&
+      resolveRule(ctx, registry, collection, 'view').kind === 'denied'
+    )
+      throw accessDenied(ctx, collection)
+    return access
+  }
+
+  /**
+   * Checks the stored record against the rule (by id AND rule, in SQL) and returns its
+   * conditions. A refusal is 404 when the caller cannot view the record either, else 401/403.
+   */
+  async function requireRecordRule(
+    ctx: RequestContext,
+    session: StoreSession,
+    collection: CollectionDef,
+    access: RuleAccess,
+    id: string,
+    request: { body?: Record<string, unknown>; stored?: Row },
+  ): Promise<Condition[]> {
+    const values = ruleValues(ctx, now(), request.body, request.stored)
+    if (access.kind === 'granted') {
+      const rule = ruleConditions(access, values)
+      if (rule.length === 0 || (await session.selectByIds(collection, [id], rule)).length > 0)
+        return rule
+    }
+    const view = resolveRule(ctx, registry, collection, 'view')
+    const visible =
+      view.kind === 'granted' &&
+      (await session.selectByIds(collection, [id], ruleConditions(view, values))).length > 0
+    throw visible ? accessDenied(ctx, collection) : recordNotFound(collection, id)
   }
 
   function inTransaction<T>(
@@ -189,7 +285,42 @@ export function createRecordsService(deps: RecordsDeps) {
     return tx ? work(tx) : store.transaction(work)
   }
 
+  /** One transaction for several operations (batch), on the schema as it is now. */
+  async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
+    await registry.refreshIfStale()
+    return store.transaction(work)
+  }
+
   return { list, view, create, update, remove, transaction }
+}
+
+/** The marker `@request.body.password` holds: rules may test `:isset`, never read the secret. */
+const PASSWORD_MARK = '[password]'
+
+/** `@request.body` for a rule: the validated body, with the password replaced by a marker. */
+function ruleBody(input: RecordInput): Record<string, unknown> {
+  return {
+    ...input.values,
+    ...(input.id !== undefined ? { id: input.id } : {}),
+    ...(input.password !== undefined ? { password: PASSWORD_MARK } : {}),
+  }
+}
+
+/** The validated values of the keys the client actually sent (defaults excluded). */
+function sentValues(input: RecordInput, body: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(body))
+    if (Object.hasOwn(input.values, key)) out[key] = input.values[key]
+  return out
+}
+
+function checkPasswordPolicy(collection: CollectionDef, input: RecordInput, stored: Row): void {
+  if (collection.type !== 'auth' || input.password === undefined) return
+  if (passwordEqualsEmail(input.password, input.values.email ?? stored.email)) {
+    throw new EngineError('ER_VALIDATION_FAILED', 'password: must not be the e-mail address.', {
+      errors: { password: [{ code: 'equals_email', message: 'must not be the e-mail address' }] },
+    })
+  }
 }
 
 /** The record as written, read in the same session (a batch sees its own writes). */
@@ -208,10 +339,6 @@ async function readBack(
 
 async function findRow(store: StoreSession, collection: CollectionDef, id: string): Promise<Row> {
   const [row] = await store.selectByIds(collection, [id])
-  if (!row)
-    throw new EngineError(
-      'ER_RECORD_NOT_FOUND',
-      `There is no record "${id}" in "${collection.name}".`,
-    )
+  if (!row) throw recordNotFound(collection, id)
   return row
 }
