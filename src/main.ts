@@ -32,6 +32,7 @@ export async function openEngine(config: Config): Promise<{ engine: Engine; desc
       store,
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      sessionTtlSeconds: config.sessionTtlSeconds,
     })
     return { engine, description }
   } catch (error) {
@@ -50,6 +51,16 @@ export async function startServer(
   const { engine, description } = await openEngine(config)
   const app = await buildServer(engine, {
     bodyLimit: config.bodyLimit,
+    ...(config.authCookie === 'off'
+      ? {}
+      : {
+          authCookies: {
+            sameSite: config.authCookie,
+            trustedOrigins: config.trustedOrigins,
+            accessTtlSeconds: config.tokenTtlSeconds,
+            sessionTtlSeconds: config.sessionTtlSeconds,
+          },
+        }),
     logger: {
       level: config.logLevel,
       // Secrets never reach a log line, whichever route logs the request.

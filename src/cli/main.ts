@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
+import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
@@ -17,6 +18,7 @@ registerServeCommand(program)
 registerMigrateCommand(program)
 registerSchemaCommands(program)
 registerSuperuserCommands(program)
+registerKeysCommands(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)

@@ -23,6 +23,12 @@ export interface Config {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** `ER_PG_POOL`: PostgreSQL connections per process (default 10). */
   pgPoolSize: number
+  /** `ER_SESSION_TTL`: absolute sign-in session (refresh token) lifetime in seconds (default 30 days). */
+  sessionTtlSeconds: number
+  /** `ER_AUTH_COOKIE`: `off` (default), or `lax`/`strict` to offer HttpOnly cookie sessions with that SameSite. */
+  authCookie: 'off' | 'lax' | 'strict'
+  /** `ER_TRUSTED_ORIGINS`: comma-separated origins allowed to send cookie-authenticated writes. */
+  trustedOrigins: string[]
 }
 
 export class ConfigError extends Error {
@@ -66,6 +72,20 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     ),
     logLevel: parseChoice(env.ER_LOG_LEVEL, 'ER_LOG_LEVEL', LOG_LEVELS, 'info'),
     pgPoolSize: parseInteger(env.ER_PG_POOL, 'ER_PG_POOL', 10, 1, 1000),
+    sessionTtlSeconds: parseInteger(
+      env.ER_SESSION_TTL,
+      'ER_SESSION_TTL',
+      30 * 24 * 3600,
+      300,
+      400 * 24 * 3600,
+    ),
+    authCookie: parseChoice(
+      env.ER_AUTH_COOKIE?.toLowerCase(),
+      'ER_AUTH_COOKIE',
+      ['off', 'lax', 'strict'] as const,
+      'off',
+    ),
+    trustedOrigins: parseOrigins(env.ER_TRUSTED_ORIGINS, 'ER_TRUSTED_ORIGINS'),
   }
 }
 
@@ -126,12 +146,33 @@ function parseChoice<T extends string>(
   fallback: T,
 ): T {
   if (text === undefined || text === '') return fallback
-  const value = (setting === 'ER_LOG_LEVEL' ? text.toLowerCase() : text.toUpperCase()) as T
+  const lower = setting === 'ER_LOG_LEVEL' || setting === 'ER_AUTH_COOKIE'
+  const value = (lower ? text.toLowerCase() : text.toUpperCase()) as T
   if (!choices.includes(value))
     throw new ConfigError(
       `${setting}: expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`,
     )
   return value
+}
+
+/** `https://a.example, http://localhost:5173` → exact origins (scheme://host[:port], no path). */
+function parseOrigins(text: string | undefined, setting: string): string[] {
+  if (text === undefined || text.trim() === '') return []
+  return text.split(',').map((part) => {
+    const item = part.trim()
+    let url: URL | undefined
+    try {
+      url = new URL(item)
+    } catch {
+      url = undefined
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.origin !== item) {
+      throw new ConfigError(
+        `${setting}: expected comma-separated origins such as https://app.example.com, got ${JSON.stringify(item)}`,
+      )
+    }
+    return item
+  })
 }
 
 /** Where the SQLite file and the migration files live inside the data directory. */

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
+import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
 import { authRoutes } from './rest/auth-routes.js'
@@ -14,6 +15,8 @@ export interface ServerOptions {
   logger?: FastifyServerOptions['logger']
   /** Extra readiness checks (Redis, …) beside the store's. */
   readinessChecks?: ReadinessCheck[]
+  /** Browser sessions in HttpOnly cookies; off when absent. */
+  authCookies?: AuthCookieOptions
 }
 
 /**
@@ -41,6 +44,8 @@ export async function buildServer(
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
 
+  if (options.authCookies) await registerAuthCookies(app, options.authCookies)
+
   const { auth } = engine
   await app.register(healthRoutes, {
     checks: [
@@ -50,7 +55,7 @@ export async function buildServer(
   })
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(recordsRoutes, { records: engine.records, auth })
-  await app.register(authRoutes, { auth, tokens: engine.tokens })
+  await app.register(authRoutes, { auth, tokens: engine.tokens, cookies: options.authCookies })
   await app.register(openApiRoutes, {
     listCollections: async () => {
       await engine.registry.refreshIfStale()

@@ -5,6 +5,8 @@ export interface AuthIdentity {
   collection: CollectionDef
   record: Record<string, unknown>
   isSuperuser: boolean
+  /** The sign-in session behind an access token (absent for the CLI). */
+  sessionId?: string
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
 import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
+import type { ThrottlePolicy } from './auth/auth-throttle.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
@@ -16,6 +17,12 @@ export interface EngineOptions {
   passwords?: PasswordHasher
   /** Lifetime of access tokens (default one hour). */
   tokenTtlSeconds?: number
+  /** Absolute lifetime of a sign-in session and its refresh tokens (default 30 days). */
+  sessionTtlSeconds?: number
+  /** How long a node trusts a verified access token without re-checking it (default 5000 ms). */
+  tokenCacheMs?: number
+  /** Login throttle limits (defaults in auth-throttle.ts). */
+  throttle?: ThrottlePolicy
   /** How often a node checks whether another node changed the schema (default 1000 ms). */
   schemaRecheckMs?: number
 }
@@ -52,7 +59,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     tokens,
     schema: createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
     records: createRecordsService({ store, registry, clock, passwords, secret }),
-    auth: createAuthService({ store, registry, passwords, tokens }),
+    auth: createAuthService({
+      store,
+      registry,
+      passwords,
+      tokens,
+      clock,
+      sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+      tokenCacheMs: options.tokenCacheMs ?? 5000,
+      ...(options.throttle ? { throttle: options.throttle } : {}),
+    }),
     close: () => store.close(),
   }
 }

@@ -10,10 +10,10 @@ import type { Response as InjectResponse } from 'light-my-request'
 import { openPostgresStore } from '../../src/adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js'
 import type { Store } from '../../src/adapters/store/store.js'
-import { buildServer } from '../../src/http/server.js'
+import { buildServer, type ServerOptions } from '../../src/http/server.js'
 import { createArgon2Hasher } from '../../src/services/auth/password-hasher.js'
 import { cliContext } from '../../src/services/context.js'
-import { createEngine, type Engine } from '../../src/services/create-engine.js'
+import { createEngine, type Engine, type EngineOptions } from '../../src/services/create-engine.js'
 import { createPostgresSchema, type DialectName } from './dialects.js'
 
 /** Cheap argon2 parameters: tests check behaviour, not hashing cost. */
@@ -46,8 +46,11 @@ export async function openTestStore(
 
 export async function createTestEngine(
   dialect: DialectName,
-  options: { bodyLimit?: number } = {},
+  options: ServerOptions & {
+    engine?: Omit<EngineOptions, 'store' | 'migrationsDir' | 'passwords'>
+  } = {},
 ): Promise<TestEngine> {
+  const { engine: engineOptions, ...serverOptions } = options
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
   const { store, drop } = await openTestStore(dialect, dir)
   const engine = await createEngine({
@@ -55,8 +58,9 @@ export async function createTestEngine(
     migrationsDir: join(dir, 'migrations'),
     passwords: testPasswords,
     schemaRecheckMs: 0,
+    ...engineOptions,
   })
-  const app = await buildServer(engine, options)
+  const app = await buildServer(engine, serverOptions)
   const superusers = engine.registry.get('_superusers')
   await engine.records.create(cliContext(superusers), '_superusers', {
     email: 'root@example.com',

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
+import { KyselyAuthStore } from './kysely-auth-store.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import { recordCodec } from './record-codec.js'
 import {
@@ -17,6 +18,7 @@ import type {
   Row,
   SelectQuery,
   SelectResult,
+  AuthStore,
   Store,
   StoreSession,
 } from './store.js'
@@ -27,11 +29,13 @@ export class KyselySession implements StoreSession {
   readonly dialect: Dialect
   protected readonly db: DynamicDb
   protected readonly adapter: DialectAdapter
+  readonly auth: AuthStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
     this.adapter = adapter
     this.dialect = adapter.dialect
+    this.auth = new KyselyAuthStore(db)
   }
 
   async listCollections(): Promise<CollectionDef[]> {

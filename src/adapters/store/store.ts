@@ -81,6 +81,89 @@ export interface StoreSession {
   setSetting(key: string, value: string): Promise<void>
   /** Stores `value` unless the key is set already; returns whichever value is stored. */
   initSetting(key: string, value: string): Promise<string>
+
+  /** Sessions, refresh tokens, throttle counters and one-time tokens (`_auth_*` tables). */
+  readonly auth: AuthStore
+}
+
+/** A sign-in: the family of refresh tokens that rotate from it. Times are ISO-8601. */
+export interface SessionRow {
+  id: string
+  collectionId: string
+  recordId: string
+  /** Fingerprint of the record's tokenKey at sign-in: a password change ends the session. */
+  tokenKey: string
+  created: string
+  lastUsed: string
+  expires: string
+  revoked: string | null
+  userAgent: string
+  ip: string
+}
+
+export interface RefreshTokenRow {
+  hash: string
+  sessionId: string
+  created: string
+  used: string | null
+}
+
+export interface ThrottleRow {
+  key: string
+  failures: number
+  lockedUntil: string
+  /** When the last failure was counted. */
+  updated: string
+}
+
+export interface OneTimeTokenRow {
+  hash: string
+  purpose: string
+  collectionId: string
+  recordId: string
+  /** The address the token was sent to (the new one, for an e-mail change). */
+  email: string
+  expires: string
+  used: string | null
+}
+
+/** The store's authentication tables. Every secret arrives here already hashed. */
+export interface AuthStore {
+  insertSession(row: SessionRow): Promise<void>
+  getSession(id: string): Promise<SessionRow | undefined>
+  /** The sessions of one record, newest first, at most `limit`. */
+  listSessions(collectionId: string, recordId: string, limit: number): Promise<SessionRow[]>
+  touchSession(id: string, lastUsed: string): Promise<void>
+  /** Revokes the given session, or every live one of the record; returns the ids revoked. */
+  revokeSessions(
+    target: { id: string } | { collectionId: string; recordId: string },
+    at: string,
+  ): Promise<string[]>
+  insertRefreshToken(row: RefreshTokenRow): Promise<void>
+  getRefreshToken(hash: string): Promise<RefreshTokenRow | undefined>
+  /** Marks an unused token used; false when it was used already (a concurrent or replayed use). */
+  markRefreshTokenUsed(hash: string, at: string): Promise<boolean>
+
+  getThrottle(keys: readonly string[]): Promise<ThrottleRow[]>
+  /** Adds one failure to `key` (creating it) and returns the new count. */
+  addThrottleFailure(key: string, at: string): Promise<number>
+  setThrottleLock(key: string, lockedUntil: string): Promise<void>
+  clearThrottle(key: string): Promise<void>
+
+  insertOneTimeToken(row: OneTimeTokenRow): Promise<void>
+  /** Marks the token used if it exists, has this purpose, is unused and unexpired; returns it. */
+  consumeOneTimeToken(
+    hash: string,
+    purpose: string,
+    now: string,
+  ): Promise<OneTimeTokenRow | undefined>
+  /** Invalidates a record's unused tokens of one purpose (a new request replaces older links). */
+  expireOneTimeTokens(
+    collectionId: string,
+    recordId: string,
+    purpose: string,
+    at: string,
+  ): Promise<void>
 }
 
 export interface Store extends StoreSession {

@@ -1,0 +1,235 @@
+import { sql } from 'kysely'
+import type { DynamicDb } from './dynamic-db.js'
+import type {
+  AuthStore,
+  OneTimeTokenRow,
+  RefreshTokenRow,
+  SessionRow,
+  ThrottleRow,
+} from './store.js'
+
+type DbRow = Record<string, unknown>
+
+const toSession = (r: DbRow): SessionRow => ({
+  id: r.id as string,
+  collectionId: r.collection_id as string,
+  recordId: r.record_id as string,
+  tokenKey: r.token_key as string,
+  created: r.created as string,
+  lastUsed: r.last_used as string,
+  expires: r.expires as string,
+  revoked: (r.revoked as string | null) ?? null,
+  userAgent: r.user_agent as string,
+  ip: r.ip as string,
+})
+
+const toOneTime = (r: DbRow): OneTimeTokenRow => ({
+  hash: r.hash as string,
+  purpose: r.purpose as string,
+  collectionId: r.collection_id as string,
+  recordId: r.record_id as string,
+  email: r.email as string,
+  expires: r.expires as string,
+  used: (r.used as string | null) ?? null,
+})
+
+/** The `_auth_*` tables on Kysely; the SQL is the same on SQLite and PostgreSQL. */
+export class KyselyAuthStore implements AuthStore {
+  readonly #db: DynamicDb
+
+  constructor(db: DynamicDb) {
+    this.#db = db
+  }
+
+  async insertSession(row: SessionRow): Promise<void> {
+    await this.#db
+      .insertInto('_auth_sessions')
+      .values({
+        id: row.id,
+        collection_id: row.collectionId,
+        record_id: row.recordId,
+        token_key: row.tokenKey,
+        created: row.created,
+        last_used: row.lastUsed,
+        expires: row.expires,
+        revoked: row.revoked,
+        user_agent: row.userAgent,
+        ip: row.ip,
+      })
+      .execute()
+  }
+
+  async getSession(id: string): Promise<SessionRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_auth_sessions')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row ? toSession(row) : undefined
+  }
+
+  async listSessions(collectionId: string, recordId: string, limit: number): Promise<SessionRow[]> {
+    const rows = await this.#db
+      .selectFrom('_auth_sessions')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .orderBy('created', 'desc')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+    return rows.map(toSession)
+  }
+
+  async touchSession(id: string, lastUsed: string): Promise<void> {
+    await this.#db
+      .updateTable('_auth_sessions')
+      .set({ last_used: lastUsed })
+      .where('id', '=', id)
+      .execute()
+  }
+
+  async revokeSessions(
+    target: { id: string } | { collectionId: string; recordId: string },
+    at: string,
+  ): Promise<string[]> {
+    let query = this.#db
+      .updateTable('_auth_sessions')
+      .set({ revoked: at })
+      .where('revoked', 'is', null)
+    query =
+      'id' in target
+        ? query.where('id', '=', target.id)
+        : query
+            .where('collection_id', '=', target.collectionId)
+            .where('record_id', '=', target.recordId)
+    const rows = await query.returning('id').execute()
+    return rows.map((r) => r.id as string)
+  }
+
+  async insertRefreshToken(row: RefreshTokenRow): Promise<void> {
+    await this.#db
+      .insertInto('_auth_refresh_tokens')
+      .values({ hash: row.hash, session_id: row.sessionId, created: row.created, used: row.used })
+      .execute()
+  }
+
+  async getRefreshToken(hash: string): Promise<RefreshTokenRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_auth_refresh_tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .executeTakeFirst()
+    return row
+      ? {
+          hash: row.hash as string,
+          sessionId: row.session_id as string,
+          created: row.created as string,
+          used: (row.used as string | null) ?? null,
+        }
+      : undefined
+  }
+
+  async markRefreshTokenUsed(hash: string, at: string): Promise<boolean> {
+    // The `used is null` condition makes the check and the write one atomic step: of two
+    // concurrent refreshes with the same token, exactly one changes the row.
+    const result = await this.#db
+      .updateTable('_auth_refresh_tokens')
+      .set({ used: at })
+      .where('hash', '=', hash)
+      .where('used', 'is', null)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async getThrottle(keys: readonly string[]): Promise<ThrottleRow[]> {
+    if (keys.length === 0) return []
+    const rows = await this.#db
+      .selectFrom('_auth_throttle')
+      .selectAll()
+      .where('key', 'in', [...keys])
+      .execute()
+    return rows.map((r) => ({
+      key: r.key as string,
+      failures: Number(r.failures),
+      lockedUntil: r.locked_until as string,
+      updated: r.updated as string,
+    }))
+  }
+
+  async addThrottleFailure(key: string, at: string): Promise<number> {
+    // An upsert that increments in the database, so failures counted on two nodes both count.
+    await this.#db
+      .insertInto('_auth_throttle')
+      .values({ key, failures: 1, locked_until: '', updated: at })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures: sql`${sql.ref('_auth_throttle.failures')} + 1`,
+          updated: at,
+        }),
+      )
+      .execute()
+    const [row] = await this.getThrottle([key])
+    return row?.failures ?? 1
+  }
+
+  async setThrottleLock(key: string, lockedUntil: string): Promise<void> {
+    await this.#db
+      .updateTable('_auth_throttle')
+      .set({ locked_until: lockedUntil })
+      .where('key', '=', key)
+      .execute()
+  }
+
+  async clearThrottle(key: string): Promise<void> {
+    await this.#db.deleteFrom('_auth_throttle').where('key', '=', key).execute()
+  }
+
+  async insertOneTimeToken(row: OneTimeTokenRow): Promise<void> {
+    await this.#db
+      .insertInto('_auth_onetime_tokens')
+      .values({
+        hash: row.hash,
+        purpose: row.purpose,
+        collection_id: row.collectionId,
+        record_id: row.recordId,
+        email: row.email,
+        expires: row.expires,
+        used: row.used,
+      })
+      .execute()
+  }
+
+  async consumeOneTimeToken(
+    hash: string,
+    purpose: string,
+    now: string,
+  ): Promise<OneTimeTokenRow | undefined> {
+    const rows = await this.#db
+      .updateTable('_auth_onetime_tokens')
+      .set({ used: now })
+      .where('hash', '=', hash)
+      .where('purpose', '=', purpose)
+      .where('used', 'is', null)
+      .where('expires', '>', now)
+      .returningAll()
+      .execute()
+    return rows[0] ? toOneTime(rows[0]) : undefined
+  }
+
+  async expireOneTimeTokens(
+    collectionId: string,
+    recordId: string,
+    purpose: string,
+    at: string,
+  ): Promise<void> {
+    await this.#db
+      .updateTable('_auth_onetime_tokens')
+      .set({ used: at })
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .where('purpose', '=', purpose)
+      .where('used', 'is', null)
+      .execute()
+  }
+}
