@@ -19,7 +19,7 @@ export interface EngineOptions {
   tokenTtlSeconds?: number
   /** Absolute lifetime of a sign-in session and its refresh tokens (default 30 days). */
   sessionTtlSeconds?: number
-  /** How long a node trusts a verified access token without re-checking it (default 5000 ms). */
+  /** How long a node remembers a verified token signature (default 60000 ms; never past expiry). */
   tokenCacheMs?: number
   /** Login throttle limits (defaults in auth-throttle.ts). */
   throttle?: ThrottlePolicy
@@ -66,7 +66,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       tokens,
       clock,
       sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
-      tokenCacheMs: options.tokenCacheMs ?? 5000,
+      tokenCacheMs: options.tokenCacheMs ?? 60_000,
       ...(options.throttle ? { throttle: options.throttle } : {}),
     }),
     close: () => store.close(),

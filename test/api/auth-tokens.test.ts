@@ -53,8 +53,7 @@ describe.each(dialects)('access and refresh tokens on %s', (dialect) => {
   }
 
   beforeAll(async () => {
-    // No token cache, so every request re-checks: revocation tests see the database's truth.
-    t = await createTestEngine(dialect, { engine: { tokenCacheMs: 0 } })
+    t = await createTestEngine(dialect)
     await createCollection(t, {
       name: 'users',
       type: 'auth',

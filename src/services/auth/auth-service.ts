@@ -25,7 +25,7 @@ export interface AuthDeps {
   clock: Clock
   /** Absolute session lifetime (refresh tokens never outlive it). */
   sessionTtlSeconds: number
-  /** How long a verified access token is trusted without re-checking (0 disables the cache). */
+  /** How long a verified token signature is remembered (0 disables the cache). */
   tokenCacheMs: number
   throttle?: ThrottlePolicy
 }
@@ -43,7 +43,7 @@ export type AuthService = ReturnType<typeof createAuthService>
 export function createAuthService(deps: AuthDeps) {
   const { store, registry, passwords, tokens, clock } = deps
   const cache = createTokenCache({ ttlMs: deps.tokenCacheMs, maxEntries: 10_000 })
-  const sessions = createSessionService({ ...deps, cache })
+  const sessions = createSessionService(deps)
   const throttle = createLoginThrottle(store, clock, deps.throttle)
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
   // so response time does not reveal which e-mails have accounts.
@@ -102,10 +102,14 @@ export function createAuthService(deps: AuthDeps) {
 
   /** The identity behind `Authorization: Bearer <token>`, or ER_AUTH_TOKEN_INVALID. */
   async function identify(token: string): Promise<AuthIdentity> {
-    const now = clock.now().getTime()
-    const cached = cache.get(token, now)
-    if (cached) return cached
-    const claims = await tokens.verify(token)
+    // Real time, not the injectable clock: expiry is judged by jose against real time too.
+    const now = Date.now()
+    let claims = cache.get(token, now)
+    // A removed signing key takes its tokens with it, cached or not.
+    if (!claims || !tokens.knowsKey(claims.kid)) {
+      claims = await tokens.verify(token)
+      cache.set(token, claims, now)
+    }
     await registry.refreshIfStale()
     const collection = registry.findById(claims.cid)
     const [row] =
@@ -123,7 +127,6 @@ export function createAuthService(deps: AuthDeps) {
       isSuperuser: collection.name === SUPERUSERS_COLLECTION,
       sessionId: claims.sid,
     }
-    cache.set(token, identity, claims.sid, now, claims.exp * 1000)
     return identity
   }
 

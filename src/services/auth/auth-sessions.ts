@@ -5,7 +5,6 @@ import type { CollectionDef } from '../../core/schema/types.js'
 import type { Row, SessionRow, Store } from '../../adapters/store/store.js'
 import type { AuthIdentity } from '../context.js'
 import { hashToken, isOpaqueToken, newOpaqueToken, safeEqual } from './secret-tokens.js'
-import type { TokenCache } from './token-cache.js'
 import { tokenKeyFingerprint, type TokenSigner } from './token-signer.js'
 
 /** Refresh tokens start with this, so a leaked one is recognisable in logs and scanners. */
@@ -23,7 +22,6 @@ export interface SessionDeps {
   store: Store
   tokens: TokenSigner
   clock: Clock
-  cache: TokenCache
   /** Absolute lifetime of a session: refreshing never extends it past this. */
   sessionTtlSeconds: number
 }
@@ -50,7 +48,7 @@ const refreshInvalid = () =>
  * invalidated refresh token, which will inform the authorization server of the breach."
  */
 export function createSessionService(deps: SessionDeps) {
-  const { store, tokens, clock, cache } = deps
+  const { store, tokens, clock } = deps
 
   /** Starts a session for a record that has just proven who it is. */
   async function startSession(
@@ -145,9 +143,7 @@ export function createSessionService(deps: SessionDeps) {
     target: { id: string } | { collectionId: string; recordId: string },
     at = clock.now().toISOString(),
   ): Promise<number> {
-    const ids = await store.auth.revokeSessions(target, at)
-    cache.dropSessions(ids)
-    return ids.length
+    return (await store.auth.revokeSessions(target, at)).length
   }
 
   /** `POST /auth/logout`: ends the caller's session, or the one a refresh token belongs to. */

@@ -28,6 +28,8 @@ export interface AccessClaims {
   sid: string
   /** Expiry, seconds since the epoch (set by `sign`). */
   exp?: number
+  /** The key that signed it (known after `verify`). */
+  kid?: string
 }
 
 export interface TokenSigner {
@@ -35,6 +37,8 @@ export interface TokenSigner {
   verify(token: string): Promise<Required<AccessClaims>>
   /** Public keys for `/.well-known/jwks.json`: every key that still verifies. */
   publicJwks(): JWK[]
+  /** Whether `kid` still verifies (false once its key is removed). */
+  knowsKey(kid: string): boolean
   /** Re-reads the keys from the store (after `engineroom keys rotate` on another process). */
   reload(): Promise<void>
 }
@@ -93,7 +97,7 @@ export async function loadTokenSigner(
       try {
         // `algorithms` pins EdDSA: `alg: none`, or HS256 keyed with the public key, cannot pass
         // (RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms").
-        const { payload } = await jwtVerify(token, (header) => keyFor(header.kid), {
+        const { payload, protectedHeader } = await jwtVerify(token, (header) => keyFor(header.kid), {
           issuer: ISSUER,
           audience: AUDIENCE,
           algorithms: [ALGORITHM],
@@ -109,7 +113,7 @@ export async function loadTokenSigner(
         ) {
           throw new Error('missing claims')
         }
-        return { sub, cid, tk, sid, exp }
+        return { sub, cid, tk, sid, exp, kid: protectedHeader.kid as string }
       } catch {
         // One answer for every failure: which check failed is no business of the caller.
         throw new EngineError(
@@ -118,6 +122,7 @@ export async function loadTokenSigner(
         )
       }
     },
+    knowsKey: (kid) => keys.byKid.has(kid),
     publicJwks: () => [...keys.byKid.values()].map((k) => k.publicJwk),
     reload,
   }
