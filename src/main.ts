@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
+import { createOutboxMailer } from './adapters/mailer/outbox/outbox-mailer.js'
+import { createSmtpMailer } from './adapters/mailer/smtp/smtp-mailer.js'
 import { openPostgresStore } from './adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
 import type { Store } from './adapters/store/store.js'
@@ -33,6 +35,14 @@ export async function openEngine(config: Config): Promise<{ engine: Engine; desc
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,
       sessionTtlSeconds: config.sessionTtlSeconds,
+      appUrl: config.appUrl,
+      mailer: config.smtpUrl
+        ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom })
+        : createOutboxMailer({
+            dir: dataPaths(config).outboxDir,
+            from: config.mailFrom,
+            log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
+          }),
     })
     return { engine, description }
   } catch (error) {

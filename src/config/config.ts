@@ -29,6 +29,12 @@ export interface Config {
   authCookie: 'off' | 'lax' | 'strict'
   /** `ER_TRUSTED_ORIGINS`: comma-separated origins allowed to send cookie-authenticated writes. */
   trustedOrigins: string[]
+  /** `ER_SMTP_URL`: `smtp://user:pass@host:587` or `smtps://…`; unset writes mails to `<dir>/outbox/`. */
+  smtpUrl: string | undefined
+  /** `ER_MAIL_FROM`: sender of the auth e-mails (default `Engine Room <no-reply@localhost>`). */
+  mailFrom: string
+  /** `ER_APP_URL`: public URL of the app that opens e-mailed links (default `http://<ER_HTTP>`). */
+  appUrl: string
 }
 
 export class ConfigError extends Error {
@@ -86,6 +92,12 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       'off',
     ),
     trustedOrigins: parseOrigins(env.ER_TRUSTED_ORIGINS, 'ER_TRUSTED_ORIGINS'),
+    smtpUrl: parseUrl(env.ER_SMTP_URL, 'ER_SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: parseMailFrom(env.ER_MAIL_FROM),
+    appUrl: (
+      parseUrl(env.ER_APP_URL, 'ER_APP_URL', ['https:', 'http:']) ??
+      `http://${flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090'}`
+    ).replace(/\/+$/, ''),
   }
 }
 
@@ -155,6 +167,17 @@ function parseChoice<T extends string>(
   return value
 }
 
+function parseMailFrom(text: string | undefined): string {
+  if (text === undefined || text.trim() === '') return 'Engine Room <no-reply@localhost>'
+  // One line with an address: a CR or LF would let the value inject mail headers.
+  if (text.length > 200 || /[\r\n]/.test(text) || !/@/.test(text)) {
+    throw new ConfigError(
+      `ER_MAIL_FROM: expected a sender such as "Career Hub <no-reply@example.com>", got ${JSON.stringify(text)}`,
+    )
+  }
+  return text.trim()
+}
+
 /** `https://a.example, http://localhost:5173` → exact origins (scheme://host[:port], no path). */
 function parseOrigins(text: string | undefined, setting: string): string[] {
   if (text === undefined || text.trim() === '') return []
@@ -179,10 +202,12 @@ function parseOrigins(text: string | undefined, setting: string): string[] {
 export function dataPaths(config: Pick<Config, 'dataDir'>): {
   sqliteFile: string
   migrationsDir: string
+  outboxDir: string
 } {
   return {
     sqliteFile: resolve(config.dataDir, 'data.db'),
     migrationsDir: resolve(config.dataDir, 'migrations'),
+    outboxDir: resolve(config.dataDir, 'outbox'),
   }
 }
 

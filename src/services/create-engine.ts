@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
+import type { Mailer } from '../adapters/mailer/mailer.js'
 import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
 import type { ThrottlePolicy } from './auth/auth-throttle.js'
@@ -23,6 +24,12 @@ export interface EngineOptions {
   tokenCacheMs?: number
   /** Login throttle limits (defaults in auth-throttle.ts). */
   throttle?: ThrottlePolicy
+  /** Sends the auth e-mails (main.ts picks SMTP or the file outbox). */
+  mailer?: Mailer
+  /** Public URL of the app that opens e-mailed links (default http://127.0.0.1:8090). */
+  appUrl?: string
+  /** Where background failures (a mail that could not be sent) are reported. */
+  logError?: (error: unknown, message: string) => void
   /** How often a node checks whether another node changed the schema (default 1000 ms). */
   schemaRecheckMs?: number
 }
@@ -68,7 +75,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
       tokenCacheMs: options.tokenCacheMs ?? 60_000,
       ...(options.throttle ? { throttle: options.throttle } : {}),
+      mailer: options.mailer,
+      appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
+      logError: options.logError ?? ((error, message) => console.error(message, error)),
     }),
-    close: () => store.close(),
+    close: async () => {
+      await options.mailer?.close()
+      await store.close()
+    },
   }
 }

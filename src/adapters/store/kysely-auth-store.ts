@@ -185,6 +185,23 @@ export class KyselyAuthStore implements AuthStore {
     await this.#db.deleteFrom('_auth_throttle').where('key', '=', key).execute()
   }
 
+  async claimThrottleSlot(key: string, now: string, until: string): Promise<boolean> {
+    await this.#db
+      .insertInto('_auth_throttle')
+      .values({ key, failures: 0, locked_until: '', updated: now })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute()
+    // The condition is re-checked on the locked row (PostgreSQL) or under the single writer
+    // (SQLite), so two concurrent claims cannot both succeed.
+    const result = await this.#db
+      .updateTable('_auth_throttle')
+      .set({ locked_until: until, updated: now })
+      .where('key', '=', key)
+      .where('locked_until', '<=', now)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
   async insertOneTimeToken(row: OneTimeTokenRow): Promise<void> {
     await this.#db
       .insertInto('_auth_onetime_tokens')

@@ -149,6 +149,11 @@ export interface AuthStore {
   addThrottleFailure(key: string, at: string): Promise<number>
   setThrottleLock(key: string, lockedUntil: string): Promise<void>
   clearThrottle(key: string): Promise<void>
+  /**
+   * Atomically takes `key` until `until` if it is free at `now`; false when another caller holds
+   * it. (One mail a minute: concurrent requests on any node get exactly one true.)
+   */
+  claimThrottleSlot(key: string, now: string, until: string): Promise<boolean>
 
   insertOneTimeToken(row: OneTimeTokenRow): Promise<void>
   /** Marks the token used if it exists, has this purpose, is unused and unexpired; returns it. */

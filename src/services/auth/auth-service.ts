@@ -5,6 +5,8 @@ import type { Row, Store } from '../../adapters/store/store.js'
 import type { AuthIdentity } from '../context.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { toApiRecord } from '../records/record-view.js'
+import type { Mailer } from '../../adapters/mailer/mailer.js'
+import { createEmailFlows } from './auth-email-flows.js'
 import { createSessionService, type ClientInfo } from './auth-sessions.js'
 import { createLoginThrottle, type ThrottlePolicy } from './auth-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
@@ -28,6 +30,11 @@ export interface AuthDeps {
   /** How long a verified token signature is remembered (0 disables the cache). */
   tokenCacheMs: number
   throttle?: ThrottlePolicy
+  /** Sends verification, reset and e-mail change links; without one those requests are 503. */
+  mailer?: Mailer | undefined
+  /** Public URL of the app that opens e-mailed links. */
+  appUrl: string
+  logError(error: unknown, message: string): void
 }
 
 /** What a successful sign-in or refresh answers. */
@@ -136,8 +143,16 @@ export function createAuthService(deps: AuthDeps) {
     await sessions.logout(await authCollection(name), identity, refreshToken)
   }
 
+  const email = createEmailFlows({
+    ...deps,
+    mailer: deps.mailer,
+    authCollection,
+    revokeRecordSessions: sessions.revokeRecordSessions,
+  })
+
   return {
     authCollection,
+    email,
     loginWithPassword,
     refresh,
     identify,

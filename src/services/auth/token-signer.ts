@@ -97,12 +97,16 @@ export async function loadTokenSigner(
       try {
         // `algorithms` pins EdDSA: `alg: none`, or HS256 keyed with the public key, cannot pass
         // (RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms").
-        const { payload, protectedHeader } = await jwtVerify(token, (header) => keyFor(header.kid), {
-          issuer: ISSUER,
-          audience: AUDIENCE,
-          algorithms: [ALGORITHM],
-          typ: 'JWT',
-        })
+        const { payload, protectedHeader } = await jwtVerify(
+          token,
+          (header) => keyFor(header.kid),
+          {
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            algorithms: [ALGORITHM],
+            typ: 'JWT',
+          },
+        )
         const { sub, cid, tk, sid, exp } = payload
         if (
           typeof sub !== 'string' ||
