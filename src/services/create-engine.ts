@@ -76,6 +76,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       tokenCacheMs: options.tokenCacheMs ?? 60_000,
       ...(options.throttle ? { throttle: options.throttle } : {}),
       mailer: options.mailer,
+      secret,
       appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
       logError: options.logError ?? ((error, message) => console.error(message, error)),
     }),

@@ -66,10 +66,12 @@ export async function createTestEngine(
     email: 'root@example.com',
     password: 'correct horse battery',
   })
-  const { token } = await engine.auth.loginWithPassword('_superusers', {
+  const signedIn = await engine.auth.loginWithPassword('_superusers', {
     identity: 'root@example.com',
     password: 'correct horse battery',
   })
+  if (!('token' in signedIn)) throw new Error('the test superuser has MFA on')
+  const { token } = signedIn
   return {
     dialect,
     engine,

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { DynamicDb } from './dynamic-db.js'
 import type {
   AuthStore,
+  MfaRow,
   OneTimeTokenRow,
   RefreshTokenRow,
   SessionRow,
@@ -248,5 +249,88 @@ export class KyselyAuthStore implements AuthStore {
       .where('purpose', '=', purpose)
       .where('used', 'is', null)
       .execute()
+  }
+
+  async findOneTimeToken(
+    hash: string,
+    purpose: string,
+    now: string,
+  ): Promise<OneTimeTokenRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_auth_onetime_tokens')
+      .selectAll()
+      .where('hash', '=', hash)
+      .where('purpose', '=', purpose)
+      .where('used', 'is', null)
+      .where('expires', '>', now)
+      .executeTakeFirst()
+    return row ? toOneTime(row) : undefined
+  }
+
+  async getMfa(collectionId: string, recordId: string): Promise<MfaRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_auth_mfa')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .executeTakeFirst()
+    if (!row) return undefined
+    return {
+      collectionId,
+      recordId,
+      secret: row.secret as string,
+      enabled: (row.enabled as string | null) ?? null,
+      recovery: JSON.parse(row.recovery as string) as string[],
+      lastStep: Number(row.last_step),
+    }
+  }
+
+  async putMfa(row: MfaRow): Promise<void> {
+    await this.deleteMfa(row.collectionId, row.recordId)
+    await this.#db
+      .insertInto('_auth_mfa')
+      .values({
+        collection_id: row.collectionId,
+        record_id: row.recordId,
+        secret: row.secret,
+        enabled: row.enabled,
+        recovery: JSON.stringify(row.recovery),
+        last_step: row.lastStep,
+      })
+      .execute()
+  }
+
+  async deleteMfa(collectionId: string, recordId: string): Promise<void> {
+    await this.#db
+      .deleteFrom('_auth_mfa')
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .execute()
+  }
+
+  async advanceMfaStep(collectionId: string, recordId: string, step: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('_auth_mfa')
+      .set({ last_step: step })
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .where('last_step', '<', step)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async useRecoveryCode(collectionId: string, recordId: string, hash: string): Promise<boolean> {
+    // Read-modify-write guarded by the old value: a concurrent use of another code makes this
+    // update miss, and the caller simply reports failure (the user retries).
+    const current = await this.getMfa(collectionId, recordId)
+    if (!current || !current.recovery.includes(hash)) return false
+    const result = await this.#db
+      .updateTable('_auth_mfa')
+      .set({ recovery: JSON.stringify(current.recovery.filter((h) => h !== hash)) })
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .where('recovery', '=', JSON.stringify(current.recovery))
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
   }
 }

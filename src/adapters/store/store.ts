@@ -127,6 +127,19 @@ export interface OneTimeTokenRow {
   used: string | null
 }
 
+/** A record's TOTP enrolment; `enabled` is null until the first code confirms it. */
+export interface MfaRow {
+  collectionId: string
+  recordId: string
+  /** Encrypted by the service; the store never sees the clear secret. */
+  secret: string
+  enabled: string | null
+  /** Hashes of the unused recovery codes. */
+  recovery: string[]
+  /** The last TOTP time step accepted (replay guard). */
+  lastStep: number
+}
+
 /** The store's authentication tables. Every secret arrives here already hashed. */
 export interface AuthStore {
   insertSession(row: SessionRow): Promise<void>
@@ -162,6 +175,20 @@ export interface AuthStore {
     purpose: string,
     now: string,
   ): Promise<OneTimeTokenRow | undefined>
+  /** The token if it exists, has this purpose, is unused and unexpired; it stays unused. */
+  findOneTimeToken(hash: string, purpose: string, now: string): Promise<OneTimeTokenRow | undefined>
+
+  getMfa(collectionId: string, recordId: string): Promise<MfaRow | undefined>
+  /** Creates or replaces the record's enrolment. */
+  putMfa(row: MfaRow): Promise<void>
+  deleteMfa(collectionId: string, recordId: string): Promise<void>
+  /**
+   * Records a TOTP step as used, only if it is newer than the last one; false means the code
+   * (or an older one) was already accepted.
+   */
+  advanceMfaStep(collectionId: string, recordId: string, step: number): Promise<boolean>
+  /** Removes one recovery code hash; false if it was not there (already used, or a race). */
+  useRecoveryCode(collectionId: string, recordId: string, hash: string): Promise<boolean>
   /** Invalidates a record's unused tokens of one purpose (a new request replaces older links). */
   expireOneTimeTokens(
     collectionId: string,

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { invalidField } from '../../core/errors/index.js'
-import type { AuthService, SignedIn } from '../../services/auth/auth-service.js'
+import type { AuthService, MfaChallenge, SignedIn } from '../../services/auth/auth-service.js'
 import type { TokenSigner } from '../../services/auth/token-signer.js'
 import {
   clearAuthCookies,
@@ -25,6 +25,11 @@ export interface AuthRoutesOptions {
   cookies?: AuthCookieOptions | undefined
 }
 
+const clientOf = (request: FastifyRequest) => ({
+  ip: request.ip,
+  userAgent: request.headers['user-agent'] ?? '',
+})
+
 /** Sign-in, refresh, sign-out and session management for auth collections; the JWKS. */
 export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, options) => {
   const { auth, tokens, cookies } = options
@@ -34,8 +39,8 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
    * A browser that asked for cookies gets its tokens only as HttpOnly cookies; the body then
    * carries the record alone, so no page script ever holds a token.
    */
-  function answer(reply: FastifyReply, signedIn: SignedIn, asCookies: boolean) {
-    if (!asCookies || !cookies) return signedIn
+  function answer(reply: FastifyReply, signedIn: SignedIn | MfaChallenge, asCookies: boolean) {
+    if (!asCookies || !cookies || 'mfaRequired' in signedIn) return signedIn
     setAuthCookies(reply, cookies, signedIn)
     return { record: signedIn.record }
   }
@@ -53,11 +58,51 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
     { schema: { params: nameParams } },
     async (request, reply) => {
       const asCookies = wantsCookies(request)
-      const signedIn = await auth.loginWithPassword(request.params.name, request.body, {
-        ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? '',
-      })
+      const signedIn = await auth.loginWithPassword(
+        request.params.name,
+        request.body,
+        clientOf(request),
+      )
       return answer(reply, signedIn, asCookies)
+    },
+  )
+
+  app.post<{ Params: NameParams }>(
+    `${base}/mfa/verify`,
+    { schema: { params: nameParams } },
+    async (request, reply) => {
+      const asCookies = wantsCookies(request)
+      const signedIn = await auth.verifyMfa(request.params.name, request.body, clientOf(request))
+      return answer(reply, signedIn, asCookies)
+    },
+  )
+
+  app.get<{ Params: NameParams }>(
+    `${base}/mfa`,
+    { schema: { params: nameParams } },
+    async (request) => auth.mfa.status(request.params.name, (await contextOf(request, auth)).auth),
+  )
+
+  app.post<{ Params: NameParams }>(
+    `${base}/mfa/totp`,
+    { schema: { params: nameParams } },
+    async (request) => auth.mfa.enrol(request.params.name, (await contextOf(request, auth)).auth),
+  )
+
+  app.post<{ Params: NameParams }>(
+    `${base}/mfa/totp/confirm`,
+    { schema: { params: nameParams } },
+    async (request) =>
+      auth.mfa.confirm(request.params.name, (await contextOf(request, auth)).auth, request.body),
+  )
+
+  app.post<{ Params: NameParams }>(
+    `${base}/mfa/totp/disable`,
+    { schema: { params: nameParams } },
+    async (request, reply) => {
+      const identity = (await contextOf(request, auth)).auth
+      await auth.mfa.disable(request.params.name, identity, request.body)
+      return reply.status(204).send()
     },
   )
 

@@ -7,6 +7,7 @@ import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { toApiRecord } from '../records/record-view.js'
 import type { Mailer } from '../../adapters/mailer/mailer.js'
 import { createEmailFlows } from './auth-email-flows.js'
+import { createMfa } from './auth-mfa.js'
 import { createSessionService, type ClientInfo } from './auth-sessions.js'
 import { createLoginThrottle, type ThrottlePolicy } from './auth-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
@@ -35,6 +36,8 @@ export interface AuthDeps {
   /** Public URL of the app that opens e-mailed links. */
   appUrl: string
   logError(error: unknown, message: string): void
+  /** The server secret (TOTP secrets are encrypted under a key derived from it). */
+  secret: string
 }
 
 /** What a successful sign-in or refresh answers. */
@@ -42,6 +45,12 @@ export interface SignedIn {
   token: string
   refreshToken: string
   record: Row
+}
+
+/** A correct password for an account with TOTP on: `/auth/mfa/verify` completes it. */
+export interface MfaChallenge {
+  mfaRequired: true
+  mfaToken: string
 }
 
 export type AuthService = ReturnType<typeof createAuthService>
@@ -52,6 +61,7 @@ export function createAuthService(deps: AuthDeps) {
   const cache = createTokenCache({ ttlMs: deps.tokenCacheMs, maxEntries: 10_000 })
   const sessions = createSessionService(deps)
   const throttle = createLoginThrottle(store, clock, deps.throttle)
+  const mfa = createMfa({ store, clock, secret: deps.secret, throttle, authCollection })
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
   // so response time does not reveal which e-mails have accounts.
   let decoyHash: Promise<string> | undefined
@@ -74,7 +84,7 @@ export function createAuthService(deps: AuthDeps) {
     name: string,
     body: unknown,
     client: ClientInfo = UNKNOWN_CLIENT,
-  ): Promise<SignedIn> {
+  ): Promise<SignedIn | MfaChallenge> {
     const collection = await authCollection(name)
     const { identity, password } = (body ?? {}) as { identity?: unknown; password?: unknown }
     if (typeof identity !== 'string' || identity === '' || identity.length > MAX_IDENTITY_LENGTH) {
@@ -96,6 +106,22 @@ export function createAuthService(deps: AuthDeps) {
       throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'The e-mail or password is wrong.')
     }
     await throttle.recordSuccess(subject)
+    const mfaToken = await mfa.challenge(collection, row)
+    if (mfaToken) return { mfaRequired: true, mfaToken }
+    const pair = await sessions.startSession(collection, row, client)
+    return { ...pair, record: view(collection, row) }
+  }
+
+  /** `POST /api/collections/{name}/auth/mfa/verify` with `{ mfaToken, code | recoveryCode }`. */
+  async function verifyMfa(
+    name: string,
+    body: unknown,
+    client: ClientInfo = UNKNOWN_CLIENT,
+  ): Promise<SignedIn> {
+    const collection = await authCollection(name)
+    const recordId = await mfa.completeChallenge(collection, body, client)
+    const [row] = await store.selectByIds(collection, [recordId])
+    if (!row) throw new EngineError('ER_AUTH_LINK_INVALID', 'The sign-in challenge expired.')
     const pair = await sessions.startSession(collection, row, client)
     return { ...pair, record: view(collection, row) }
   }
@@ -154,6 +180,8 @@ export function createAuthService(deps: AuthDeps) {
     authCollection,
     email,
     loginWithPassword,
+    verifyMfa,
+    mfa,
     refresh,
     identify,
     logout,

@@ -3,8 +3,8 @@ import type { DialectAdapter } from '../dialect-adapter.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 /**
- * Authentication state: sessions with their rotating refresh tokens, login throttle counters
- * and single-use e-mail tokens. Every secret is stored as a SHA-256 hash, never in clear.
+ * Authentication state: sessions with their rotating refresh tokens, login throttle counters,
+ * single-use e-mail tokens and TOTP enrolments. Every secret is stored as a SHA-256 hash, never in clear.
  * Times are ISO-8601 text (as everywhere in the engine), which sorts and compares as time.
  */
 export async function up(db: DynamicDb, adapter: DialectAdapter): Promise<void> {
@@ -46,4 +46,14 @@ export async function up(db: DynamicDb, adapter: DialectAdapter): Promise<void> 
     ${sql.id('email')} ${text} not null,
     ${sql.id('expires')} ${text} not null,
     ${sql.id('used')} ${text})`.execute(db)
+  // TOTP second factor: the secret is encrypted (AES-256-GCM), recovery codes are hashed, and
+  // `last_step` refuses a code's second use (RFC 6238 §5.2).
+  await sql`create table ${sql.table('_auth_mfa')} (
+    ${sql.id('collection_id')} ${text} not null,
+    ${sql.id('record_id')} ${text} not null,
+    ${sql.id('secret')} ${text} not null,
+    ${sql.id('enabled')} ${text},
+    ${sql.id('recovery')} ${text} not null,
+    ${sql.id('last_step')} integer not null,
+    primary key (${sql.id('collection_id')}, ${sql.id('record_id')}))`.execute(db)
 }
