@@ -4,6 +4,7 @@ import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
+import { authApiKeyRoutes } from './rest/auth-api-key-routes.js'
 import { authEmailRoutes } from './rest/auth-email-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
@@ -57,6 +58,7 @@ export async function buildServer(
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(recordsRoutes, { records: engine.records, auth })
   await app.register(authEmailRoutes, { auth })
+  await app.register(authApiKeyRoutes, { auth })
   await app.register(authRoutes, { auth, tokens: engine.tokens, cookies: options.authCookies })
   await app.register(openApiRoutes, {
     listCollections: async () => {

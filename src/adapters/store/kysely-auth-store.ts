@@ -1,6 +1,8 @@
 import { sql } from 'kysely'
 import type { DynamicDb } from './dynamic-db.js'
 import type {
+  ApiKeyRow,
+  ApiKeyScope,
   AuthStore,
   MfaRow,
   OneTimeTokenRow,
@@ -32,6 +34,18 @@ const toOneTime = (r: DbRow): OneTimeTokenRow => ({
   email: r.email as string,
   expires: r.expires as string,
   used: (r.used as string | null) ?? null,
+})
+
+const toApiKey = (r: DbRow): ApiKeyRow => ({
+  id: r.id as string,
+  hash: r.hash as string,
+  collectionId: r.collection_id as string,
+  recordId: r.record_id as string,
+  name: r.name as string,
+  scopes: JSON.parse(r.scopes as string) as ApiKeyScope[],
+  created: r.created as string,
+  expires: r.expires as string,
+  revoked: (r.revoked as string | null) ?? null,
 })
 
 /** The `_auth_*` tables on Kysely; the SQL is the same on SQLite and PostgreSQL. */
@@ -330,6 +344,62 @@ export class KyselyAuthStore implements AuthStore {
       .where('collection_id', '=', collectionId)
       .where('record_id', '=', recordId)
       .where('recovery', '=', JSON.stringify(current.recovery))
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async insertApiKey(row: ApiKeyRow): Promise<void> {
+    await this.#db
+      .insertInto('_api_keys')
+      .values({
+        id: row.id,
+        hash: row.hash,
+        collection_id: row.collectionId,
+        record_id: row.recordId,
+        name: row.name,
+        scopes: JSON.stringify(row.scopes),
+        created: row.created,
+        expires: row.expires,
+        revoked: row.revoked,
+      })
+      .execute()
+  }
+
+  async getApiKeyByHash(hash: string): Promise<ApiKeyRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_api_keys')
+      .selectAll()
+      .where('hash', '=', hash)
+      .executeTakeFirst()
+    return row ? toApiKey(row) : undefined
+  }
+
+  async listApiKeys(collectionId: string, recordId: string, limit: number): Promise<ApiKeyRow[]> {
+    const rows = await this.#db
+      .selectFrom('_api_keys')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .orderBy('created', 'desc')
+      .orderBy('id')
+      .limit(limit)
+      .execute()
+    return rows.map(toApiKey)
+  }
+
+  async revokeApiKey(
+    id: string,
+    collectionId: string,
+    recordId: string,
+    at: string,
+  ): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('_api_keys')
+      .set({ revoked: at })
+      .where('id', '=', id)
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .where('revoked', 'is', null)
       .executeTakeFirst()
     return Number(result.numUpdatedRows) === 1
   }

@@ -140,6 +140,24 @@ export interface MfaRow {
   lastStep: number
 }
 
+/** One collection and the record operations an API key may perform on it (`*`: every collection). */
+export interface ApiKeyScope {
+  collection: string
+  operations: ('list' | 'view' | 'create' | 'update' | 'delete')[]
+}
+
+export interface ApiKeyRow {
+  id: string
+  hash: string
+  collectionId: string
+  recordId: string
+  name: string
+  scopes: ApiKeyScope[]
+  created: string
+  expires: string
+  revoked: string | null
+}
+
 /** The store's authentication tables. Every secret arrives here already hashed. */
 export interface AuthStore {
   insertSession(row: SessionRow): Promise<void>
@@ -189,6 +207,11 @@ export interface AuthStore {
   advanceMfaStep(collectionId: string, recordId: string, step: number): Promise<boolean>
   /** Removes one recovery code hash; false if it was not there (already used, or a race). */
   useRecoveryCode(collectionId: string, recordId: string, hash: string): Promise<boolean>
+  insertApiKey(row: ApiKeyRow): Promise<void>
+  getApiKeyByHash(hash: string): Promise<ApiKeyRow | undefined>
+  listApiKeys(collectionId: string, recordId: string, limit: number): Promise<ApiKeyRow[]>
+  /** Revokes the owner's key `id`; false when there is no such live key of that owner. */
+  revokeApiKey(id: string, collectionId: string, recordId: string, at: string): Promise<boolean>
   /** Invalidates a record's unused tokens of one purpose (a new request replaces older links). */
   expireOneTimeTokens(
     collectionId: string,

@@ -202,7 +202,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
     async requestEmailChange(name: string, identity: AuthIdentity | null, body: unknown) {
       const collection = await deps.authCollection(name)
       if (!identity) throw new EngineError('ER_AUTH_REQUIRED', 'Sign in to change your e-mail.')
-      if (identity.collection.id !== collection.id) {
+      if (identity.collection.id !== collection.id || identity.apiKey) {
         throw new EngineError('ER_FORBIDDEN', `Sign in as a record of "${collection.name}".`)
       }
       const input = validateUpdateInput(

@@ -76,7 +76,7 @@ export function createMfa(deps: MfaDeps) {
   function own(collection: CollectionDef, identity: AuthIdentity | null): string {
     if (!identity)
       throw new EngineError('ER_AUTH_REQUIRED', 'Sign in to manage two-factor sign-in.')
-    if (identity.collection.id !== collection.id) {
+    if (identity.collection.id !== collection.id || identity.apiKey) {
       throw new EngineError('ER_FORBIDDEN', `Sign in as a record of "${collection.name}".`)
     }
     return identity.record.id as string

@@ -6,6 +6,7 @@ import type { AuthIdentity } from '../context.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { toApiRecord } from '../records/record-view.js'
 import type { Mailer } from '../../adapters/mailer/mailer.js'
+import { API_KEY_PREFIX, createApiKeys } from './auth-api-keys.js'
 import { createEmailFlows } from './auth-email-flows.js'
 import { createMfa } from './auth-mfa.js'
 import { createSessionService, type ClientInfo } from './auth-sessions.js'
@@ -61,6 +62,7 @@ export function createAuthService(deps: AuthDeps) {
   const cache = createTokenCache({ ttlMs: deps.tokenCacheMs, maxEntries: 10_000 })
   const sessions = createSessionService(deps)
   const throttle = createLoginThrottle(store, clock, deps.throttle)
+  const apiKeys = createApiKeys({ store, registry, clock, authCollection })
   const mfa = createMfa({ store, clock, secret: deps.secret, throttle, authCollection })
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
   // so response time does not reveal which e-mails have accounts.
@@ -133,8 +135,9 @@ export function createAuthService(deps: AuthDeps) {
     return { ...pair, record: view(collection, row) }
   }
 
-  /** The identity behind `Authorization: Bearer <token>`, or ER_AUTH_TOKEN_INVALID. */
+  /** The identity behind `Authorization: Bearer <token or API key>`, or ER_AUTH_TOKEN_INVALID. */
   async function identify(token: string): Promise<AuthIdentity> {
+    if (token.startsWith(API_KEY_PREFIX)) return apiKeys.identify(token)
     // Real time, not the injectable clock: expiry is judged by jose against real time too.
     const now = Date.now()
     let claims = cache.get(token, now)
@@ -182,6 +185,7 @@ export function createAuthService(deps: AuthDeps) {
     loginWithPassword,
     verifyMfa,
     mfa,
+    apiKeys,
     refresh,
     identify,
     logout,

@@ -3,7 +3,7 @@ import { validateCreateInput, validateUpdateInput } from '../../core/schema/vali
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { Row, StoreSession } from '../../adapters/store/store.js'
 import type { FilterValues } from '../../adapters/store/compile-filter-values.js'
-import { requireSuperuser } from '../access.js'
+import { requireScope, requireSuperuser } from '../access.js'
 import type { RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
@@ -66,6 +66,7 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   async function list(ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> {
+    requireScope(ctx, name, 'list', params.expand)
     const collection = await collectionFor(ctx, name)
     const filter = checkListFilter(collection, registry, params.filter)
     const sort = parseSort(collection, registry, params.sort)
@@ -115,6 +116,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     params: ViewParams = {},
   ): Promise<Row> {
+    requireScope(ctx, name, 'view', params.expand)
     const collection = await collectionFor(ctx, name)
     const expand = parseExpand(collection, registry, params.expand)
     const projection = parseFields(collection, expand, params.fields)
@@ -132,6 +134,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
+    requireScope(ctx, name, 'create')
     const collection = await collectionFor(ctx, name, tx)
     const input = validateCreateInput(collection, body)
     const values = await hashInputPassword(collection, input, deps.passwords)
@@ -151,6 +154,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
+    requireScope(ctx, name, 'update')
     const collection = await collectionFor(ctx, name, tx)
     const input = validateUpdateInput(collection, body, id)
     const values = await hashInputPassword(collection, input, deps.passwords)
@@ -170,6 +174,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     tx: StoreSession | undefined = undefined,
   ): Promise<void> {
+    requireScope(ctx, name, 'delete')
     const collection = await collectionFor(ctx, name, tx)
     await inTransaction(tx, async (session) => {
       await findRow(session, collection, id)

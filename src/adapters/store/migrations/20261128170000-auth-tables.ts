@@ -4,7 +4,7 @@ import type { DynamicDb } from '../dynamic-db.js'
 
 /**
  * Authentication state: sessions with their rotating refresh tokens, login throttle counters,
- * single-use e-mail tokens and TOTP enrolments. Every secret is stored as a SHA-256 hash, never in clear.
+ * single-use e-mail tokens, TOTP enrolments and API keys. Every secret is stored as a SHA-256 hash, never in clear.
  * Times are ISO-8601 text (as everywhere in the engine), which sorts and compares as time.
  */
 export async function up(db: DynamicDb, adapter: DialectAdapter): Promise<void> {
@@ -56,4 +56,17 @@ export async function up(db: DynamicDb, adapter: DialectAdapter): Promise<void> 
     ${sql.id('recovery')} ${text} not null,
     ${sql.id('last_step')} integer not null,
     primary key (${sql.id('collection_id')}, ${sql.id('record_id')}))`.execute(db)
+  // Server-to-server keys: only the hash is kept; the key is shown once at creation.
+  await sql`create table ${sql.table('_api_keys')} (
+    ${sql.id('id')} ${text} primary key not null,
+    ${sql.id('hash')} ${text} not null unique,
+    ${sql.id('collection_id')} ${text} not null,
+    ${sql.id('record_id')} ${text} not null,
+    ${sql.id('name')} ${text} not null,
+    ${sql.id('scopes')} ${text} not null,
+    ${sql.id('created')} ${text} not null,
+    ${sql.id('expires')} ${text} not null,
+    ${sql.id('revoked')} ${text})`.execute(db)
+  await sql`create index ${sql.id('_api_keys_owner')}
+    on ${sql.table('_api_keys')} (${sql.id('collection_id')}, ${sql.id('record_id')})`.execute(db)
 }
