@@ -50,7 +50,7 @@ describe('OpenAPI auth paths', () => {
   })
 
   it('is a valid OpenAPI 3.1 document', async () => {
-    const result = await new Validator().validate(doc as Record<string, unknown>)
+    const result = await new Validator().validate(doc as unknown as Record<string, unknown>)
     expect(result.errors ?? []).toEqual([])
     expect(result.valid).toBe(true)
   })
