@@ -153,6 +153,42 @@ describe.each(dialects)('access and refresh tokens on %s', (dialect) => {
     )
   })
 
+  it('refuses HS256 keyed with the public key (algorithm confusion)', async () => {
+    const { token } = await login()
+    const claims = JSON.parse(
+      Buffer.from(token.split('.')[1] as string, 'base64url').toString(),
+    ) as Record<string, unknown>
+    const jwks = (
+      await t.call({ method: 'GET', url: '/.well-known/jwks.json', anonymous: true })
+    ).json() as { keys: JWK[] }
+    const publicKey = jwks.keys[jwks.keys.length - 1] as JWK
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: publicKey.kid as string, typ: 'JWT' })
+      .sign(new TextEncoder().encode(JSON.stringify(publicKey)))
+    const forgedX = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: publicKey.kid as string, typ: 'JWT' })
+      .sign(Buffer.from(publicKey.x as string, 'base64url'))
+    expectProblem(await sessions(forged), 401, 'ER_AUTH_TOKEN_INVALID')
+    expectProblem(await sessions(forgedX), 401, 'ER_AUTH_TOKEN_INVALID')
+  })
+
+  it('verifies a signature once, then trusts it from the cache until expiry', async () => {
+    const { token } = await login()
+    const tokens = t.engine.tokens
+    const original = tokens.verify.bind(tokens)
+    let verifies = 0
+    tokens.verify = async (jwt) => {
+      verifies++
+      return original(jwt)
+    }
+    try {
+      for (let i = 0; i < 5; i++) expect((await sessions(token)).statusCode).toBe(200)
+      expect(verifies).toBe(1)
+    } finally {
+      tokens.verify = original
+    }
+  })
+
   it('refresh rotates the token; reusing a spent one revokes the whole family', async () => {
     const first = await login()
     const res = await refresh(first.refreshToken)
