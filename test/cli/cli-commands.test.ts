@@ -30,7 +30,9 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
 })
 
-describe('engineroom CLI', () => {
+// Each test spawns the CLI through tsx several times (each spawn may take up to its own 60 s
+// timeout); the suite-wide 30 s per test is too tight for that on a loaded CI machine.
+describe('engineroom CLI', { timeout: 180_000 }, () => {
   it('creates, lists and deletes superusers, refusing a duplicate', () => {
     const dir = tempDir()
     const created = run([

@@ -1,18 +1,23 @@
-import nodemailer from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import type { Mailer } from '../mailer.js'
 
 /**
  * Sends through an SMTP server given as a URL (`smtp://user:pass@host:587`, `smtps://…:465`);
- * nodemailer upgrades plain connections with STARTTLS when the server offers it.
+ * nodemailer upgrades plain connections with STARTTLS when the server offers it. nodemailer is
+ * loaded on the first mail, so CLI commands that never send one do not pay for it.
  *
  * @example
  *   const mailer = createSmtpMailer({ url: 'smtp://127.0.0.1:2525', from: 'Career Hub <no-reply@example.com>' })
  */
 export function createSmtpMailer(options: { url: string; from: string }): Mailer {
-  const transport = nodemailer.createTransport(options.url)
+  let transport: Promise<Transporter> | undefined
+  const connect = () =>
+    (transport ??= import('nodemailer').then((m) => m.default.createTransport(options.url)))
   return {
     async send(message) {
-      await transport.sendMail({
+      await (
+        await connect()
+      ).sendMail({
         from: options.from,
         to: message.to,
         subject: message.subject,
@@ -20,7 +25,7 @@ export function createSmtpMailer(options: { url: string; from: string }): Mailer
       })
     },
     async close() {
-      transport.close()
+      if (transport) (await transport).close()
     },
   }
 }
