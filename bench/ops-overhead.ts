@@ -49,10 +49,12 @@ async function serve(tracing: boolean) {
     email: 'b@example.com',
     password: 'bench password',
   })
-  const { token } = await engine.auth.loginWithPassword('_superusers', {
+  const signedIn = await engine.auth.loginWithPassword('_superusers', {
     identity: 'b@example.com',
     password: 'bench password',
   })
+  if (!('token' in signedIn)) throw new Error('the bench superuser has MFA on')
+  const { token } = signedIn
   const app = await buildServer(engine, { metrics, tracing })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   return {

@@ -6,6 +6,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
 import { openRedis } from './adapters/redis/redis-client.js'
+import { createOutboxMailer } from './adapters/mailer/outbox/outbox-mailer.js'
+import { createSmtpMailer } from './adapters/mailer/smtp/smtp-mailer.js'
 import { openPostgresStore } from './adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
 import type { QueryObserver, Store } from './adapters/store/store.js'
@@ -51,6 +53,15 @@ export async function openEngine(
       store,
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      appUrl: config.appUrl,
+      mailer: config.smtpUrl
+        ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom })
+        : createOutboxMailer({
+            dir: dataPaths(config).outboxDir,
+            from: config.mailFrom,
+            log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
+          }),
     })
     return { engine, description }
   } catch (error) {
@@ -107,6 +118,16 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    ...(config.authCookie === 'off'
+      ? {}
+      : {
+          authCookies: {
+            sameSite: config.authCookie,
+            trustedOrigins: config.trustedOrigins,
+            accessTtlSeconds: config.tokenTtlSeconds,
+            sessionTtlSeconds: config.sessionTtlSeconds,
+          },
+        }),
   })
   const url = await app.listen({ host: config.http.host, port: config.http.port })
   const apps = [app]

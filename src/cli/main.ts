@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
 import { registerImportCommand } from './commands/import.js'
+import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
@@ -19,6 +20,7 @@ registerMigrateCommand(program)
 registerSchemaCommands(program)
 registerSuperuserCommands(program)
 registerImportCommand(program)
+registerKeysCommands(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)

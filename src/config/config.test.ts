@@ -50,9 +50,45 @@ describe('loadConfig', () => {
       { OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://x:4317' },
       /^OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/,
     ],
+    [{ ER_SESSION_TTL: '10' }, /^ER_SESSION_TTL: expected a whole number from 300/],
+    [{ ER_AUTH_COOKIE: 'none' }, /^ER_AUTH_COOKIE: expected one of off, lax, strict/],
+    [{ ER_TRUSTED_ORIGINS: 'https://a.example/path' }, /^ER_TRUSTED_ORIGINS: expected comma/],
+    [{ ER_TRUSTED_ORIGINS: 'ftp://a.example' }, /^ER_TRUSTED_ORIGINS: expected comma/],
+    [{ ER_SMTP_URL: 'http://mail.example' }, /^ER_SMTP_URL: expected a smtp: or smtps: URL/],
+    [{ ER_MAIL_FROM: 'a@b\r\nBcc: x@y' }, /^ER_MAIL_FROM: expected a sender/],
+    [{ ER_APP_URL: 'javascript:alert(1)' }, /^ER_APP_URL: expected a https: or http: URL/],
   ])('rejects %j with one line naming the setting', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError)
     expect(() => loadConfig({}, env)).toThrow(message)
+  })
+
+  it('reads the authentication settings', () => {
+    const config = loadConfig(
+      {},
+      {
+        ER_AUTH_COOKIE: 'Strict',
+        ER_TRUSTED_ORIGINS: 'https://app.example.com, http://localhost:5173',
+        ER_SMTP_URL: 'smtps://u:p@mail.example:465',
+        ER_MAIL_FROM: 'Career Hub <no-reply@example.com>',
+        ER_APP_URL: 'https://app.example.com/',
+      },
+    )
+    expect(config).toMatchObject({
+      authCookie: 'strict',
+      trustedOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      smtpUrl: 'smtps://u:p@mail.example:465',
+      mailFrom: 'Career Hub <no-reply@example.com>',
+      appUrl: 'https://app.example.com',
+      sessionTtlSeconds: 30 * 24 * 3600,
+    })
+    expect(loadConfig({}, {}).appUrl).toBe('http://127.0.0.1:8090')
+    expect(loadConfig({}, {}).authCookie).toBe('off')
+  })
+
+  it('never echoes an SMTP password', () => {
+    expect(() => loadConfig({}, { ER_SMTP_URL: 'http://u:hunter2@mail.example' })).not.toThrow(
+      /hunter2/,
+    )
   })
 
   it('has safe operations defaults and reads budgets, origins and limits', () => {

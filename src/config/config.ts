@@ -27,6 +27,18 @@ export interface Config {
   logFormat: 'json' | 'pretty'
   /** Operations: metrics, rate limits, headers, timeouts, load shedding, shutdown, tracing. */
   ops: OpsConfig
+  /** `ER_SESSION_TTL`: absolute sign-in session (refresh token) lifetime in seconds (default 30 days). */
+  sessionTtlSeconds: number
+  /** `ER_AUTH_COOKIE`: `off` (default), or `lax`/`strict` to offer HttpOnly cookie sessions with that SameSite. */
+  authCookie: 'off' | 'lax' | 'strict'
+  /** `ER_TRUSTED_ORIGINS`: comma-separated origins allowed to send cookie-authenticated writes. */
+  trustedOrigins: string[]
+  /** `ER_SMTP_URL`: `smtp://user:pass@host:587` or `smtps://…`; unset writes mails to `<dir>/outbox/`. */
+  smtpUrl: string | undefined
+  /** `ER_MAIL_FROM`: sender of the auth e-mails (default `Engine Room <no-reply@localhost>`). */
+  mailFrom: string
+  /** `ER_APP_URL`: public URL of the app that opens e-mailed links (default `http://<ER_HTTP>`). */
+  appUrl: string
 }
 
 /** A request budget: at most `max` requests per `windowMs`. */
@@ -111,6 +123,26 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     pgPoolSize: parseInteger(env.ER_PG_POOL, 'ER_PG_POOL', 10, 1, 1000),
     logFormat: parseChoice(env.ER_LOG_FORMAT, 'ER_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     ops: loadOpsConfig(env),
+    sessionTtlSeconds: parseInteger(
+      env.ER_SESSION_TTL,
+      'ER_SESSION_TTL',
+      30 * 24 * 3600,
+      300,
+      400 * 24 * 3600,
+    ),
+    authCookie: parseChoice(
+      env.ER_AUTH_COOKIE?.toLowerCase(),
+      'ER_AUTH_COOKIE',
+      ['off', 'lax', 'strict'] as const,
+      'off',
+    ),
+    trustedOrigins: parseOrigins(env.ER_TRUSTED_ORIGINS, 'ER_TRUSTED_ORIGINS'),
+    smtpUrl: parseUrl(env.ER_SMTP_URL, 'ER_SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: parseMailFrom(env.ER_MAIL_FROM),
+    appUrl: (
+      parseUrl(env.ER_APP_URL, 'ER_APP_URL', ['https:', 'http:']) ??
+      `http://${flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090'}`
+    ).replace(/\/+$/, ''),
   }
 }
 
@@ -295,9 +327,8 @@ function parseChoice<T extends string>(
   fallback: T,
 ): T {
   if (text === undefined || text === '') return fallback
-  const value = (
-    ['ER_LOG_LEVEL', 'ER_LOG_FORMAT'].includes(setting) ? text.toLowerCase() : text.toUpperCase()
-  ) as T
+  const lower = ['ER_LOG_LEVEL', 'ER_LOG_FORMAT', 'ER_AUTH_COOKIE'].includes(setting)
+  const value = (lower ? text.toLowerCase() : text.toUpperCase()) as T
   if (!choices.includes(value))
     throw new ConfigError(
       `${setting}: expected one of ${choices.join(', ')}, got ${JSON.stringify(text)}`,
@@ -305,14 +336,27 @@ function parseChoice<T extends string>(
   return value
 }
 
+function parseMailFrom(text: string | undefined): string {
+  if (text === undefined || text.trim() === '') return 'Engine Room <no-reply@localhost>'
+  // One line with an address: a CR or LF would let the value inject mail headers.
+  if (text.length > 200 || /[\r\n]/.test(text) || !/@/.test(text)) {
+    throw new ConfigError(
+      `ER_MAIL_FROM: expected a sender such as "Career Hub <no-reply@example.com>", got ${JSON.stringify(text)}`,
+    )
+  }
+  return text.trim()
+}
+
 /** Where the SQLite file and the migration files live inside the data directory. */
 export function dataPaths(config: Pick<Config, 'dataDir'>): {
   sqliteFile: string
   migrationsDir: string
+  outboxDir: string
 } {
   return {
     sqliteFile: resolve(config.dataDir, 'data.db'),
     migrationsDir: resolve(config.dataDir, 'migrations'),
+    outboxDir: resolve(config.dataDir, 'outbox'),
   }
 }
 

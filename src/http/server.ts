@@ -5,12 +5,15 @@ import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
 import { registerHttpMetrics } from './plugins/http-metrics.js'
 import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
+import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit.js'
 import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
 import { registerRequestLogging } from './plugins/request-logging.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerTracing } from './plugins/tracing.js'
+import { authApiKeyRoutes } from './rest/auth-api-key-routes.js'
+import { authEmailRoutes } from './rest/auth-email-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
@@ -49,6 +52,8 @@ export interface ServerOptions {
   trustProxyHops?: number
   /** Once true, readiness fails (shutdown has begun). */
   isShuttingDown?: () => boolean
+  /** Browser sessions in HttpOnly cookies; off when absent. */
+  authCookies?: AuthCookieOptions
 }
 
 /**
@@ -115,6 +120,8 @@ export async function buildServer(
     })
   }
 
+  if (options.authCookies) await registerAuthCookies(app, options.authCookies)
+
   await app.register(healthRoutes, {
     checks: [
       { name: 'store', check: () => engine.store.ping() },
@@ -134,7 +141,9 @@ export async function buildServer(
   }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(recordsRoutes, { records: engine.records, auth })
-  await app.register(authRoutes, { auth, tokens })
+  await app.register(authEmailRoutes, { auth })
+  await app.register(authApiKeyRoutes, { auth })
+  await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })
   await app.register(openApiRoutes, {
     listCollections: async () => {
       await engine.registry.refreshIfStale()

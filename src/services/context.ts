@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from '../adapters/store/store.js'
 import type { CollectionDef } from '../core/schema/types.js'
 
 /** Who is calling: a record of an auth collection (a superuser is one of `_superusers`). */
@@ -5,6 +6,10 @@ export interface AuthIdentity {
   collection: CollectionDef
   record: Record<string, unknown>
   isSuperuser: boolean
+  /** The sign-in session behind an access token (absent for the CLI and API keys). */
+  sessionId?: string
+  /** Set when the caller used an API key: it may do only what these scopes allow. */
+  apiKey?: { id: string; scopes: ApiKeyScope[] }
 }
 
 /**

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
+import type { Mailer } from '../adapters/mailer/mailer.js'
 import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
+import type { ThrottlePolicy } from './auth/auth-throttle.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import type { RecordsDeps } from './records/records-deps.js'
@@ -18,6 +20,18 @@ export interface EngineOptions {
   passwords?: PasswordHasher
   /** Lifetime of access tokens (default one hour). */
   tokenTtlSeconds?: number
+  /** Absolute lifetime of a sign-in session and its refresh tokens (default 30 days). */
+  sessionTtlSeconds?: number
+  /** How long a node remembers a verified token signature (default 60000 ms; never past expiry). */
+  tokenCacheMs?: number
+  /** Login throttle limits (defaults in auth-throttle.ts). */
+  throttle?: ThrottlePolicy
+  /** Sends the auth e-mails (main.ts picks SMTP or the file outbox). */
+  mailer?: Mailer
+  /** Public URL of the app that opens e-mailed links (default http://127.0.0.1:8090). */
+  appUrl?: string
+  /** Where background failures (a mail that could not be sent) are reported. */
+  logError?: (error: unknown, message: string) => void
   /** How often a node checks whether another node changed the schema (default 1000 ms). */
   schemaRecheckMs?: number
 }
@@ -62,7 +76,26 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
     ),
     records: traced('records', createRecordsService(recordsDeps)),
-    auth: traced('auth', createAuthService({ store, registry, passwords, tokens })),
-    close: () => store.close(),
+    auth: traced(
+      'auth',
+      createAuthService({
+        store,
+        registry,
+        passwords,
+        tokens,
+        clock,
+        sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+        tokenCacheMs: options.tokenCacheMs ?? 60_000,
+        ...(options.throttle ? { throttle: options.throttle } : {}),
+        mailer: options.mailer,
+        secret,
+        appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
+        logError: options.logError ?? ((error, message) => console.error(message, error)),
+      }),
+    ),
+    close: async () => {
+      await options.mailer?.close()
+      await store.close()
+    },
   }
 }

@@ -13,7 +13,7 @@ import type { QueryObserver, Store } from '../../src/adapters/store/store.js'
 import { buildServer, type ServerOptions } from '../../src/http/server.js'
 import { createArgon2Hasher } from '../../src/services/auth/password-hasher.js'
 import { cliContext } from '../../src/services/context.js'
-import { createEngine, type Engine } from '../../src/services/create-engine.js'
+import { createEngine, type Engine, type EngineOptions } from '../../src/services/create-engine.js'
 import { createPostgresSchema, type DialectName } from './dialects.js'
 
 /** Cheap argon2 parameters: tests check behaviour, not hashing cost. */
@@ -50,8 +50,12 @@ export async function openTestStore(
 
 export async function createTestEngine(
   dialect: DialectName,
-  options: ServerOptions & { onQuery?: QueryObserver } = {},
+  options: ServerOptions & {
+    onQuery?: QueryObserver
+    engine?: Omit<EngineOptions, 'store' | 'migrationsDir' | 'passwords'>
+  } = {},
 ): Promise<TestEngine> {
+  const { engine: engineOptions, ...serverOptions } = options
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
   const { store, drop } = await openTestStore(dialect, dir, options.onQuery)
   const engine = await createEngine({
@@ -59,17 +63,20 @@ export async function createTestEngine(
     migrationsDir: join(dir, 'migrations'),
     passwords: testPasswords,
     schemaRecheckMs: 0,
+    ...engineOptions,
   })
-  const app = await buildServer(engine, options)
+  const app = await buildServer(engine, serverOptions)
   const superusers = engine.registry.get('_superusers')
   await engine.records.create(cliContext(superusers), '_superusers', {
     email: 'root@example.com',
     password: 'correct horse battery',
   })
-  const { token } = await engine.auth.loginWithPassword('_superusers', {
+  const signedIn = await engine.auth.loginWithPassword('_superusers', {
     identity: 'root@example.com',
     password: 'correct horse battery',
   })
+  if (!('token' in signedIn)) throw new Error('the test superuser has MFA on')
+  const { token } = signedIn
   return {
     dialect,
     engine,

@@ -3,6 +3,7 @@ import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
 import { knownSystemMigrations } from './migrations/system-migrations.js'
+import { KyselyAuthStore } from './kysely-auth-store.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import { recordCodec } from './record-codec.js'
 import {
@@ -18,6 +19,7 @@ import type {
   Row,
   SelectQuery,
   SelectResult,
+  AuthStore,
   Store,
   StoreSession,
 } from './store.js'
@@ -28,11 +30,13 @@ export class KyselySession implements StoreSession {
   readonly dialect: Dialect
   protected readonly db: DynamicDb
   protected readonly adapter: DialectAdapter
+  readonly auth: AuthStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
     this.adapter = adapter
     this.dialect = adapter.dialect
+    this.auth = new KyselyAuthStore(db)
   }
 
   async listCollections(): Promise<CollectionDef[]> {

@@ -89,6 +89,144 @@ export interface StoreSession {
   setSetting(key: string, value: string): Promise<void>
   /** Stores `value` unless the key is set already; returns whichever value is stored. */
   initSetting(key: string, value: string): Promise<string>
+
+  /** Sessions, refresh tokens, throttle counters and one-time tokens (`_auth_*` tables). */
+  readonly auth: AuthStore
+}
+
+/** A sign-in: the family of refresh tokens that rotate from it. Times are ISO-8601. */
+export interface SessionRow {
+  id: string
+  collectionId: string
+  recordId: string
+  /** Fingerprint of the record's tokenKey at sign-in: a password change ends the session. */
+  tokenKey: string
+  created: string
+  lastUsed: string
+  expires: string
+  revoked: string | null
+  userAgent: string
+  ip: string
+}
+
+export interface RefreshTokenRow {
+  hash: string
+  sessionId: string
+  created: string
+  used: string | null
+}
+
+export interface ThrottleRow {
+  key: string
+  failures: number
+  lockedUntil: string
+  /** When the last failure was counted. */
+  updated: string
+}
+
+export interface OneTimeTokenRow {
+  hash: string
+  purpose: string
+  collectionId: string
+  recordId: string
+  /** The address the token was sent to (the new one, for an e-mail change). */
+  email: string
+  expires: string
+  used: string | null
+}
+
+/** A record's TOTP enrolment; `enabled` is null until the first code confirms it. */
+export interface MfaRow {
+  collectionId: string
+  recordId: string
+  /** Encrypted by the service; the store never sees the clear secret. */
+  secret: string
+  enabled: string | null
+  /** Hashes of the unused recovery codes. */
+  recovery: string[]
+  /** The last TOTP time step accepted (replay guard). */
+  lastStep: number
+}
+
+/** One collection and the record operations an API key may perform on it (`*`: every collection). */
+export interface ApiKeyScope {
+  collection: string
+  operations: ('list' | 'view' | 'create' | 'update' | 'delete')[]
+}
+
+export interface ApiKeyRow {
+  id: string
+  hash: string
+  collectionId: string
+  recordId: string
+  name: string
+  scopes: ApiKeyScope[]
+  created: string
+  expires: string
+  revoked: string | null
+}
+
+/** The store's authentication tables. Every secret arrives here already hashed. */
+export interface AuthStore {
+  insertSession(row: SessionRow): Promise<void>
+  getSession(id: string): Promise<SessionRow | undefined>
+  /** The sessions of one record, newest first, at most `limit`. */
+  listSessions(collectionId: string, recordId: string, limit: number): Promise<SessionRow[]>
+  touchSession(id: string, lastUsed: string): Promise<void>
+  /** Revokes the given session, or every live one of the record; returns the ids revoked. */
+  revokeSessions(
+    target: { id: string } | { collectionId: string; recordId: string },
+    at: string,
+  ): Promise<string[]>
+  insertRefreshToken(row: RefreshTokenRow): Promise<void>
+  getRefreshToken(hash: string): Promise<RefreshTokenRow | undefined>
+  /** Marks an unused token used; false when it was used already (a concurrent or replayed use). */
+  markRefreshTokenUsed(hash: string, at: string): Promise<boolean>
+
+  getThrottle(keys: readonly string[]): Promise<ThrottleRow[]>
+  /** Adds one failure to `key` (creating it) and returns the new count. */
+  addThrottleFailure(key: string, at: string): Promise<number>
+  setThrottleLock(key: string, lockedUntil: string): Promise<void>
+  clearThrottle(key: string): Promise<void>
+  /**
+   * Atomically takes `key` until `until` if it is free at `now`; false when another caller holds
+   * it. (One mail a minute: concurrent requests on any node get exactly one true.)
+   */
+  claimThrottleSlot(key: string, now: string, until: string): Promise<boolean>
+
+  insertOneTimeToken(row: OneTimeTokenRow): Promise<void>
+  /** Marks the token used if it exists, has this purpose, is unused and unexpired; returns it. */
+  consumeOneTimeToken(
+    hash: string,
+    purpose: string,
+    now: string,
+  ): Promise<OneTimeTokenRow | undefined>
+  /** The token if it exists, has this purpose, is unused and unexpired; it stays unused. */
+  findOneTimeToken(hash: string, purpose: string, now: string): Promise<OneTimeTokenRow | undefined>
+
+  getMfa(collectionId: string, recordId: string): Promise<MfaRow | undefined>
+  /** Creates or replaces the record's enrolment. */
+  putMfa(row: MfaRow): Promise<void>
+  deleteMfa(collectionId: string, recordId: string): Promise<void>
+  /**
+   * Records a TOTP step as used, only if it is newer than the last one; false means the code
+   * (or an older one) was already accepted.
+   */
+  advanceMfaStep(collectionId: string, recordId: string, step: number): Promise<boolean>
+  /** Removes one recovery code hash; false if it was not there (already used, or a race). */
+  useRecoveryCode(collectionId: string, recordId: string, hash: string): Promise<boolean>
+  insertApiKey(row: ApiKeyRow): Promise<void>
+  getApiKeyByHash(hash: string): Promise<ApiKeyRow | undefined>
+  listApiKeys(collectionId: string, recordId: string, limit: number): Promise<ApiKeyRow[]>
+  /** Revokes the owner's key `id`; false when there is no such live key of that owner. */
+  revokeApiKey(id: string, collectionId: string, recordId: string, at: string): Promise<boolean>
+  /** Invalidates a record's unused tokens of one purpose (a new request replaces older links). */
+  expireOneTimeTokens(
+    collectionId: string,
+    recordId: string,
+    purpose: string,
+    at: string,
+  ): Promise<void>
 }
 
 /** One SQL statement as the driver ran it, for metrics and tracing (never its parameters). */

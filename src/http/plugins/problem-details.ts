@@ -112,8 +112,11 @@ export function registerProblemDetails(app: FastifyInstance): void {
         ),
       request.url.split('?')[0],
     )
-    if (problem.status === 429 || problem.status === 503)
-      reply.header('retry-after', String(reply.getHeader('retry-after') ?? 1))
+    if (problem.status === 429 || problem.status === 503) {
+      // RFC 9110 §10.2.3: delay-seconds; an error that knows its delay (a lockout) says it.
+      const retryAfter = known?.extra?.retryAfter ?? reply.getHeader('retry-after') ?? 1
+      reply.header('retry-after', String(retryAfter))
+    }
     return reply.status(problem.status).type('application/problem+json').send(problem)
   })
   app.setNotFoundHandler((request, reply) => {

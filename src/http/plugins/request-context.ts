@@ -29,7 +29,10 @@ export async function contextOf(
   auth: AuthService,
 ): Promise<RequestContext> {
   if (request.engineContext) return request.engineContext
-  const header = request.headers.authorization
+  // A header wins over the cookie; the cookie is only read when cookie mode is on.
+  const header =
+    request.headers.authorization ??
+    (request.authCookieToken ? `Bearer ${request.authCookieToken}` : undefined)
   let identity: RequestContext['auth'] = null
   if (header !== undefined) {
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header)

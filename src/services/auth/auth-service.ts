@@ -1,29 +1,69 @@
-import { timingSafeEqual } from 'node:crypto'
+import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { Row, Store } from '../../adapters/store/store.js'
 import type { AuthIdentity } from '../context.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { toApiRecord } from '../records/record-view.js'
+import type { Mailer } from '../../adapters/mailer/mailer.js'
+import { API_KEY_PREFIX, createApiKeys } from './auth-api-keys.js'
+import { createEmailFlows } from './auth-email-flows.js'
+import { createMfa } from './auth-mfa.js'
+import { createSessionService, type ClientInfo } from './auth-sessions.js'
+import { createLoginThrottle, type ThrottlePolicy } from './auth-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
-import { tokenKeyFingerprint, type TokenSigner } from './token-signer.js'
+import { createTokenCache } from './token-cache.js'
+import type { TokenSigner } from './token-signer.js'
 
 export const SUPERUSERS_COLLECTION = '_superusers'
 const MAX_IDENTITY_LENGTH = 254
 const MAX_PASSWORD_LENGTH = 256
+/** What a caller that gives no client information (CLI, tests) is recorded as. */
+const UNKNOWN_CLIENT: ClientInfo = { ip: 'unknown', userAgent: '' }
 
 export interface AuthDeps {
   store: Store
   registry: SchemaRegistry
   passwords: PasswordHasher
   tokens: TokenSigner
+  clock: Clock
+  /** Absolute session lifetime (refresh tokens never outlive it). */
+  sessionTtlSeconds: number
+  /** How long a verified token signature is remembered (0 disables the cache). */
+  tokenCacheMs: number
+  throttle?: ThrottlePolicy
+  /** Sends verification, reset and e-mail change links; without one those requests are 503. */
+  mailer?: Mailer | undefined
+  /** Public URL of the app that opens e-mailed links. */
+  appUrl: string
+  logError(error: unknown, message: string): void
+  /** The server secret (TOTP secrets are encrypted under a key derived from it). */
+  secret: string
+}
+
+/** What a successful sign-in or refresh answers. */
+export interface SignedIn {
+  token: string
+  refreshToken: string
+  record: Row
+}
+
+/** A correct password for an account with TOTP on: `/auth/mfa/verify` completes it. */
+export interface MfaChallenge {
+  mfaRequired: true
+  mfaToken: string
 }
 
 export type AuthService = ReturnType<typeof createAuthService>
 
-/** Signing in with a password, and turning a bearer token back into the caller's identity. */
+/** Signing in, sessions, and turning a bearer token back into the caller's identity. */
 export function createAuthService(deps: AuthDeps) {
-  const { store, registry, passwords, tokens } = deps
+  const { store, registry, passwords, tokens, clock } = deps
+  const cache = createTokenCache({ ttlMs: deps.tokenCacheMs, maxEntries: 10_000 })
+  const sessions = createSessionService(deps)
+  const throttle = createLoginThrottle(store, clock, deps.throttle)
+  const apiKeys = createApiKeys({ store, registry, clock, authCollection })
+  const mfa = createMfa({ store, clock, secret: deps.secret, throttle, authCollection })
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
   // so response time does not reveal which e-mails have accounts.
   let decoyHash: Promise<string> | undefined
@@ -38,11 +78,15 @@ export function createAuthService(deps: AuthDeps) {
     return collection
   }
 
+  const view = (collection: CollectionDef, row: Row) =>
+    toApiRecord(collection, row, collection.name === SUPERUSERS_COLLECTION)
+
   /** `POST /api/collections/{name}/auth/password` with `{ identity, password }`. */
   async function loginWithPassword(
     name: string,
     body: unknown,
-  ): Promise<{ token: string; record: Row }> {
+    client: ClientInfo = UNKNOWN_CLIENT,
+  ): Promise<SignedIn | MfaChallenge> {
     const collection = await authCollection(name)
     const { identity, password } = (body ?? {}) as { identity?: unknown; password?: unknown }
     if (typeof identity !== 'string' || identity === '' || identity.length > MAX_IDENTITY_LENGTH) {
@@ -52,55 +96,106 @@ export function createAuthService(deps: AuthDeps) {
       throw invalid('password', `must be a string of 1-${MAX_PASSWORD_LENGTH} characters`)
     }
     // E-mails are stored lower-cased, so this exact match is case-insensitive.
-    const [row] = await store.selectByColumn(collection, 'email', identity.toLowerCase(), 1)
+    const email = identity.toLowerCase()
+    const subject = { collectionId: collection.id, identity: email, ip: client.ip }
+    await throttle.check(subject)
+    const [row] = await store.selectByColumn(collection, 'email', email, 1)
     const ok = row
       ? await passwords.verify(row.password as string, password)
       : (await passwords.verify(await decoy(), password), false)
     if (!row || !ok) {
+      await throttle.recordFailure(subject)
       throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'The e-mail or password is wrong.')
     }
-    const token = await tokens.sign({
-      sub: row.id as string,
-      cid: collection.id,
-      tk: tokenKeyFingerprint(row.tokenKey as string),
-    })
-    return {
-      token,
-      record: toApiRecord(collection, row, collection.name === SUPERUSERS_COLLECTION),
-    }
+    await throttle.recordSuccess(subject)
+    const mfaToken = await mfa.challenge(collection, row)
+    if (mfaToken) return { mfaRequired: true, mfaToken }
+    const pair = await sessions.startSession(collection, row, client)
+    return { ...pair, record: view(collection, row) }
   }
 
-  /** The identity behind `Authorization: Bearer <token>`, or ER_AUTH_TOKEN_INVALID. */
+  /** `POST /api/collections/{name}/auth/mfa/verify` with `{ mfaToken, code | recoveryCode }`. */
+  async function verifyMfa(
+    name: string,
+    body: unknown,
+    client: ClientInfo = UNKNOWN_CLIENT,
+  ): Promise<SignedIn> {
+    const collection = await authCollection(name)
+    const recordId = await mfa.completeChallenge(collection, body, client)
+    const [row] = await store.selectByIds(collection, [recordId])
+    if (!row) throw new EngineError('ER_AUTH_LINK_INVALID', 'The sign-in challenge expired.')
+    const pair = await sessions.startSession(collection, row, client)
+    return { ...pair, record: view(collection, row) }
+  }
+
+  /** `POST /api/collections/{name}/auth/refresh` with `{ refreshToken }`. */
+  async function refresh(name: string, refreshToken: unknown): Promise<SignedIn> {
+    const collection = await authCollection(name)
+    const { row, ...pair } = await sessions.refresh(collection, refreshToken)
+    return { ...pair, record: view(collection, row) }
+  }
+
+  /** The identity behind `Authorization: Bearer <token or API key>`, or ER_AUTH_TOKEN_INVALID. */
   async function identify(token: string): Promise<AuthIdentity> {
-    const claims = await tokens.verify(token)
+    if (token.startsWith(API_KEY_PREFIX)) return apiKeys.identify(token)
+    // Real time, not the injectable clock: expiry is judged by jose against real time too.
+    const now = Date.now()
+    let claims = cache.get(token, now)
+    // A removed signing key takes its tokens with it, cached or not.
+    if (!claims || !tokens.knowsKey(claims.kid)) {
+      claims = await tokens.verify(token)
+      cache.set(token, claims, now)
+    }
     await registry.refreshIfStale()
     const collection = registry.findById(claims.cid)
     const [row] =
       collection?.type === 'auth' ? await store.selectByIds(collection, [claims.sub]) : []
-    if (
-      !collection ||
-      !row ||
-      !sameFingerprint(tokenKeyFingerprint(row.tokenKey as string), claims.tk)
-    ) {
+    // The session check also covers the password: it compares the record's tokenKey.
+    if (!collection || !row || !(await sessions.checkSession(claims.sid, collection, row))) {
       throw new EngineError(
         'ER_AUTH_TOKEN_INVALID',
         'The token is invalid or has expired; sign in again.',
       )
     }
-    return {
+    const identity: AuthIdentity = {
       collection,
       record: toApiRecord(collection, row, false),
       isSuperuser: collection.name === SUPERUSERS_COLLECTION,
+      sessionId: claims.sid,
     }
+    return identity
   }
 
-  return { loginWithPassword, identify }
-}
+  /** `POST /auth/logout`: by the caller's token, or by `{ refreshToken }`. */
+  async function logout(name: string, identity: AuthIdentity | null, body: unknown) {
+    const { refreshToken } = (body ?? {}) as { refreshToken?: unknown }
+    await sessions.logout(await authCollection(name), identity, refreshToken)
+  }
 
-function sameFingerprint(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  return left.length === right.length && timingSafeEqual(left, right)
+  const email = createEmailFlows({
+    ...deps,
+    mailer: deps.mailer,
+    authCollection,
+    revokeRecordSessions: sessions.revokeRecordSessions,
+  })
+
+  return {
+    authCollection,
+    email,
+    loginWithPassword,
+    verifyMfa,
+    mfa,
+    apiKeys,
+    refresh,
+    identify,
+    logout,
+    listSessions: async (name: string, identity: AuthIdentity | null) =>
+      sessions.listSessions(await authCollection(name), identity),
+    revokeSession: async (name: string, identity: AuthIdentity | null, id: string) =>
+      sessions.revokeSession(await authCollection(name), identity, id),
+    revokeAllSessions: async (name: string, identity: AuthIdentity | null) =>
+      sessions.revokeAllSessions(await authCollection(name), identity),
+  }
 }
 
 function invalid(field: string, message: string): EngineError {

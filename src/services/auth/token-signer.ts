@@ -1,27 +1,20 @@
 import { createHash } from 'node:crypto'
-import {
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  jwtVerify,
-  SignJWT,
-  type JWK,
-  type CryptoKey,
-} from 'jose'
+import { jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose'
 import { EngineError } from '../../core/errors/index.js'
 import type { StoreSession } from '../../adapters/store/store.js'
+import {
+  ALGORITHM,
+  importSigningKeys,
+  readSigningKeys,
+  type SigningKeySet,
+} from './signing-keys.js'
 
-const KEYS_SETTING = 'jwt_signing_keys'
 const ISSUER = 'engineroom'
 const AUDIENCE = 'engineroom:api'
-/** Only this algorithm is accepted on verify: `alg: none` or HS256 with the public key cannot pass. */
-const ALGORITHM = 'EdDSA'
-
-interface StoredKey {
-  kid: string
-  privateJwk: JWK
-  created: string
-}
+/** How long a node trusts its copy of the key list before re-reading it from the store. */
+const KEY_RELOAD_MS = 60_000
+/** An unknown `kid` triggers a re-read at most this often, so garbage kids cannot flood the store. */
+const UNKNOWN_KID_RELOAD_MS = 5_000
 
 /** The claims an access token carries. */
 export interface AccessClaims {
@@ -31,13 +24,23 @@ export interface AccessClaims {
   cid: string
   /** Fingerprint of the record's tokenKey: a password change makes older tokens invalid. */
   tk: string
+  /** Session id: logging out or revoking the session makes the token invalid. */
+  sid: string
+  /** Expiry, seconds since the epoch (set by `sign`). */
+  exp?: number
+  /** The key that signed it (known after `verify`). */
+  kid?: string
 }
 
 export interface TokenSigner {
   sign(claims: AccessClaims): Promise<string>
-  verify(token: string): Promise<AccessClaims>
-  /** Public keys for `/.well-known/jwks.json`. */
+  verify(token: string): Promise<Required<AccessClaims>>
+  /** Public keys for `/.well-known/jwks.json`: every key that still verifies. */
   publicJwks(): JWK[]
+  /** Whether `kid` still verifies (false once its key is removed). */
+  knowsKey(kid: string): boolean
+  /** Re-reads the keys from the store (after `engineroom keys rotate` on another process). */
+  reload(): Promise<void>
 }
 
 /** A short, non-reversible fingerprint of a record's tokenKey, for the `tk` claim. */
@@ -46,69 +49,75 @@ export function tokenKeyFingerprint(tokenKey: string): string {
 }
 
 /**
- * Access tokens: JWTs signed with Ed25519 under a `kid`. The key pair is created on first start
- * and kept in the store's settings, so every node sharing the database signs and verifies alike.
+ * Access tokens: JWTs signed with Ed25519 under a `kid`. Keys live in the store's settings, so
+ * every node sharing the database signs and verifies alike; the newest key signs, older ones keep
+ * verifying until removed (`engineroom keys rotate|remove`).
  *
  * @example
  *   const signer = await loadTokenSigner(store, { ttlSeconds: 3600 })
- *   const token = await signer.sign({ sub: user.id, cid: users.id, tk: tokenKeyFingerprint(user.tokenKey) })
+ *   const token = await signer.sign({ sub: user.id, cid: users.id, tk: tokenKeyFingerprint(user.tokenKey), sid })
  */
 export async function loadTokenSigner(
   store: StoreSession,
   options: { ttlSeconds: number },
 ): Promise<TokenSigner> {
-  let stored = await readKeys(store)
-  if (stored.length === 0) {
-    const { privateKey } = await generateKeyPair(ALGORITHM, { crv: 'Ed25519', extractable: true })
-    const key: StoredKey = {
-      kid: `k${Date.now().toString(36)}`,
-      privateJwk: await exportJWK(privateKey),
-      created: new Date().toISOString(),
+  let keys: SigningKeySet = await importSigningKeys(await readSigningKeys(store, true))
+  let loadedAt = Date.now()
+  let unknownKidReloadAt = 0
+  const reload = async () => {
+    keys = await importSigningKeys(await readSigningKeys(store, true))
+    loadedAt = Date.now()
+  }
+
+  async function keyFor(kid: string | undefined): Promise<CryptoKey> {
+    if (!kid) throw new Error('no kid')
+    let key = keys.byKid.get(kid)
+    if (!key && Date.now() - unknownKidReloadAt > UNKNOWN_KID_RELOAD_MS) {
+      unknownKidReloadAt = Date.now()
+      await reload()
+      key = keys.byKid.get(kid)
     }
-    // Another node may race us: whichever insert won is the key everyone uses.
-    stored = JSON.parse(await store.initSetting(KEYS_SETTING, JSON.stringify([key]))) as StoredKey[]
+    if (!key) throw new Error('unknown kid')
+    return key.publicKey
   }
-  const keys = new Map<string, { privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: JWK }>()
-  for (const key of stored) {
-    const { d: _d, ...publicJwk } = key.privateJwk
-    keys.set(key.kid, {
-      privateKey: (await importJWK(key.privateJwk, ALGORITHM)) as CryptoKey,
-      publicKey: (await importJWK(publicJwk, ALGORITHM)) as CryptoKey,
-      publicJwk: { ...publicJwk, kid: key.kid, alg: ALGORITHM, use: 'sig' },
-    })
-  }
-  const current = stored[stored.length - 1] as StoredKey
-  const signingKey = keys.get(current.kid)?.privateKey as CryptoKey
 
   return {
-    sign: (claims) =>
-      new SignJWT({ cid: claims.cid, tk: claims.tk })
-        .setProtectedHeader({ alg: ALGORITHM, kid: current.kid, typ: 'JWT' })
+    async sign(claims) {
+      if (Date.now() - loadedAt > KEY_RELOAD_MS) await reload()
+      return new SignJWT({ cid: claims.cid, tk: claims.tk, sid: claims.sid })
+        .setProtectedHeader({ alg: ALGORITHM, kid: keys.current.kid, typ: 'JWT' })
         .setSubject(claims.sub)
         .setIssuer(ISSUER)
         .setAudience(AUDIENCE)
         .setIssuedAt()
         .setExpirationTime(`${options.ttlSeconds}s`)
-        .sign(signingKey),
+        .sign(keys.current.privateKey)
+    },
     async verify(token) {
       try {
-        const { payload } = await jwtVerify(
+        // `algorithms` pins EdDSA: `alg: none`, or HS256 keyed with the public key, cannot pass
+        // (RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms").
+        const { payload, protectedHeader } = await jwtVerify(
           token,
-          async (header) => {
-            const key = header.kid ? keys.get(header.kid) : undefined
-            if (!key) throw new Error('unknown kid')
-            return key.publicKey
+          (header) => keyFor(header.kid),
+          {
+            issuer: ISSUER,
+            audience: AUDIENCE,
+            algorithms: [ALGORITHM],
+            typ: 'JWT',
           },
-          { issuer: ISSUER, audience: AUDIENCE, algorithms: [ALGORITHM] },
         )
+        const { sub, cid, tk, sid, exp } = payload
         if (
-          typeof payload.sub !== 'string' ||
-          typeof payload.cid !== 'string' ||
-          typeof payload.tk !== 'string'
+          typeof sub !== 'string' ||
+          typeof cid !== 'string' ||
+          typeof tk !== 'string' ||
+          typeof sid !== 'string' ||
+          typeof exp !== 'number'
         ) {
           throw new Error('missing claims')
         }
-        return { sub: payload.sub, cid: payload.cid, tk: payload.tk }
+        return { sub, cid, tk, sid, exp, kid: protectedHeader.kid as string }
       } catch {
         // One answer for every failure: which check failed is no business of the caller.
         throw new EngineError(
@@ -117,11 +126,8 @@ export async function loadTokenSigner(
         )
       }
     },
-    publicJwks: () => [...keys.values()].map((k) => k.publicJwk),
+    knowsKey: (kid) => keys.byKid.has(kid),
+    publicJwks: () => [...keys.byKid.values()].map((k) => k.publicJwk),
+    reload,
   }
-}
-
-async function readKeys(store: StoreSession): Promise<StoredKey[]> {
-  const text = await store.getSetting(KEYS_SETTING)
-  return text ? (JSON.parse(text) as StoredKey[]) : []
 }

@@ -1,6 +1,7 @@
 import type { CollectionDef } from '../../core/schema/types.js'
 import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
 import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
+import { buildAuthPaths } from './openapi-auth-paths.js'
 import { schemaRef, type OpenApiObject } from './openapi-types.js'
 
 /** Superusers only. */
@@ -61,6 +62,14 @@ export function buildFixedPaths(): Record<string, OpenApiObject> {
         description: 'All or nothing: on failure the problem names the failing `index`.',
         requestBody: body('BatchRequest'),
       },
+    },
+    '/.well-known/jwks.json': {
+      get: op('getJwks', 'Operations', 'Public keys that verify access tokens', undefined, {
+        200: {
+          description: 'A JWK Set (RFC 7517) of Ed25519 public keys, by `kid`.',
+          content: { 'application/json': { schema: { type: 'object' } } },
+        },
+      }),
     },
     '/healthz': {
       get: op('healthz', 'Operations', 'Liveness', undefined, {
@@ -141,17 +150,7 @@ export function buildCollectionPaths(
       }),
     },
   }
-  if (collection.type === 'auth') {
-    paths[`${base}/auth/password`] = {
-      post: {
-        ...op(`authWithPassword${stem}`, tag, `Log in to ${collection.name}`, undefined, {
-          200: ok('A token and the authenticated record.', stem + SUFFIX.authResponse),
-          ...problems([400, 404, 413, 415, 429]),
-        }),
-        requestBody: body(stem + SUFFIX.passwordLogin),
-      },
-    }
-  }
+  if (collection.type === 'auth') Object.assign(paths, buildAuthPaths(collection, stem, tag))
   return paths
 }
 

@@ -35,15 +35,21 @@ export function buildRecordSchemas(
       properties: {
         identity: { type: 'string', description: 'The account email.' },
         password: { type: 'string', writeOnly: true },
+        cookie: { type: 'boolean', description: 'Return the tokens as HttpOnly cookies.' },
       },
     }
     schemas[stem + SUFFIX.authResponse] = {
       type: 'object',
-      required: ['token', 'record'],
+      required: ['record'],
       properties: {
         token: { type: 'string', description: 'Send as `Authorization: Bearer <token>`.' },
+        refreshToken: {
+          type: 'string',
+          description: 'Single use: `/auth/refresh` spends it and returns a new one.',
+        },
         record: schemaRef(recordName),
       },
+      description: 'In cookie mode (`"cookie": true`) only `record`: the tokens are cookies.',
     }
   }
   return schemas

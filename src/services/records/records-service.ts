@@ -8,6 +8,7 @@ import {
 import type { CollectionDef, RuleName } from '../../core/schema/types.js'
 import type { Condition, Row, StoreSession } from '../../adapters/store/store.js'
 import type { FilterValues } from '../../adapters/store/compile-filter-values.js'
+import { requireScope } from '../access.js'
 import type { RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
@@ -86,6 +87,7 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   async function list(ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> {
+    requireScope(ctx, name, 'list', params.expand)
     const collection = await collectionFor(name)
     const access = requireRule(ctx, collection, 'list')
     const guard = traversalGuard(ctx)
@@ -142,6 +144,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     params: ViewParams = {},
   ): Promise<Row> {
+    requireScope(ctx, name, 'view', params.expand)
     const collection = await collectionFor(name)
     const access = requireRule(ctx, collection, 'view')
     const showHidden = ctx.auth?.isSuperuser === true
@@ -166,6 +169,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
+    requireScope(ctx, name, 'create')
     const collection = await collectionFor(name, tx)
     const access = requireRule(ctx, collection, 'create')
     const input = validateCreateInput(collection, body)
@@ -199,6 +203,7 @@ export function createRecordsService(deps: RecordsDeps) {
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
+    requireScope(ctx, name, 'update')
     const collection = await collectionFor(name, tx)
     const access = resolveWriteRule(ctx, collection, 'update')
     const input = validateUpdateInput(collection, body, id)
@@ -230,6 +235,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     tx: StoreSession | undefined = undefined,
   ): Promise<void> {
+    requireScope(ctx, name, 'delete')
     const collection = await collectionFor(name, tx)
     const access = resolveWriteRule(ctx, collection, 'delete')
     await inTransaction(tx, async (session) => {

@@ -6,7 +6,7 @@ import {
 } from '../../core/schema/validate-collection.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { Store } from '../../adapters/store/store.js'
-import { requireSuperuser } from '../access.js'
+import { requireSchemaAdmin } from '../access.js'
 import type { RequestContext } from '../context.js'
 import { applySchemaOperation, bumpSchemaVersion } from './apply-operation.js'
 import { checkReferences, referencesTo } from './check-references.js'
@@ -66,19 +66,19 @@ export function createSchemaService(deps: SchemaServiceDeps) {
   }
 
   async function listCollections(ctx: RequestContext): Promise<CollectionDef[]> {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     await registry.refreshIfStale()
     return registry.list()
   }
 
   async function getCollection(ctx: RequestContext, name: string): Promise<CollectionDef> {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     await registry.refreshIfStale()
     return registry.get(name)
   }
 
   async function createCollection(ctx: RequestContext, body: unknown): Promise<CollectionDef> {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     await registry.refreshIfStale()
     const def = validateNewCollection(body, clock.now().toISOString())
     if (registry.list().some((c) => c.name.toLowerCase() === def.name.toLowerCase())) {
@@ -104,7 +104,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     name: string,
     body: unknown,
   ): Promise<CollectionDef> {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     await registry.refreshIfStale()
     const current = registry.get(name)
     const next = validateCollectionPatch(current, body, clock.now().toISOString())
@@ -146,7 +146,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
   }
 
   async function deleteCollection(ctx: RequestContext, name: string): Promise<void> {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     await registry.refreshIfStale()
     const current = registry.get(name)
     if (current.system)
@@ -177,7 +177,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     ctx: RequestContext,
     input: unknown,
   ): Promise<{ created: string[]; updated: string[] }> {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     await registry.refreshIfStale()
     if (!Array.isArray(input)) {
       throw new EngineError(
@@ -239,7 +239,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
   }
 
   function exportSchema(ctx: RequestContext): CollectionDef[] {
-    requireSuperuser(ctx)
+    requireSchemaAdmin(ctx)
     return registry.list().filter((c) => !c.system)
   }
 

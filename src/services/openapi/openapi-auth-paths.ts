@@ -1,0 +1,308 @@
+import type { CollectionDef } from '../../core/schema/types.js'
+import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
+import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
+import { schemaRef, type OpenApiObject } from './openapi-types.js'
+
+const SIGNED_IN = [{ [BEARER_AUTH]: [] }]
+const str = (description: string, extra: OpenApiObject = {}) => ({
+  type: 'string',
+  description,
+  ...extra,
+})
+const object = (properties: Record<string, OpenApiObject>, required: string[] = []) => ({
+  type: 'object',
+  properties,
+  ...(required.length ? { required } : {}),
+})
+const TOKEN = str('The single-use token from the e-mailed link.', { maxLength: 128 })
+const EMAIL = str('An e-mail address.', { format: 'email', maxLength: 254 })
+const CODE = str('A 6-digit TOTP code from the authenticator app.', { maxLength: 32 })
+const RECOVERY = str('One of the recovery codes (each works once).', { maxLength: 32 })
+const SCOPES = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 50,
+  items: object(
+    {
+      collection: str('A collection name, or `*` for every collection.'),
+      operations: {
+        type: 'array',
+        items: { enum: ['list', 'view', 'create', 'update', 'delete'] },
+      },
+    },
+    ['collection', 'operations'],
+  ),
+}
+const API_KEY = object({
+  id: { type: 'string' },
+  name: { type: 'string' },
+  record: { type: 'string', description: 'The owner record.' },
+  scopes: SCOPES,
+  created: { type: 'string', format: 'date-time' },
+  expires: { type: 'string', format: 'date-time' },
+  revoked: { type: ['string', 'null'], format: 'date-time' },
+})
+const SESSION = object({
+  id: { type: 'string' },
+  created: { type: 'string', format: 'date-time' },
+  lastUsed: { type: 'string', format: 'date-time' },
+  expires: { type: 'string', format: 'date-time' },
+  userAgent: { type: 'string' },
+  ip: { type: 'string' },
+  current: { type: 'boolean' },
+})
+
+/**
+ * The authentication paths of one auth collection: sign-in (password, MFA), refresh, sign-out,
+ * sessions, e-mail flows, TOTP and API keys.
+ */
+export function buildAuthPaths(collection: CollectionDef, stem: string, tag: string) {
+  const base = `/api/collections/${encodeURIComponent(collection.name)}/auth`
+  const signedIn = { $ref: `#/components/schemas/${stem}${SUFFIX.authResponse}` }
+  const id = (name: string) => `${name}${stem}`
+  const post = (
+    operationId: string,
+    summary: string,
+    request: OpenApiObject | undefined,
+    response: OpenApiObject | undefined,
+    statuses: ProblemStatus[],
+    security?: OpenApiObject[],
+  ) => ({
+    post: operation(id(operationId), tag, summary, request, response, statuses, security),
+  })
+  return {
+    [`${base}/password`]: post(
+      'authWithPassword',
+      `Log in to ${collection.name}`,
+      schemaRef(stem + SUFFIX.passwordLogin),
+      {
+        oneOf: [
+          signedIn,
+          object({ mfaRequired: { const: true }, mfaToken: { type: 'string' } }, [
+            'mfaRequired',
+            'mfaToken',
+          ]),
+        ],
+      },
+      [400, 403, 404, 413, 415, 429],
+    ),
+    [`${base}/mfa/verify`]: post(
+      'verifyMfa',
+      'Complete a sign-in with a TOTP or recovery code',
+      object({ mfaToken: { type: 'string' }, code: CODE, recoveryCode: RECOVERY }, ['mfaToken']),
+      signedIn,
+      [400, 404, 429],
+    ),
+    [`${base}/refresh`]: post(
+      'refreshAuth',
+      'Swap a refresh token for a new pair (the old one is spent)',
+      object({ refreshToken: { type: 'string' } }),
+      signedIn,
+      [400, 401, 403, 404],
+    ),
+    [`${base}/logout`]: post(
+      'logout',
+      'End the session (by access token, or by `refreshToken`)',
+      object({ refreshToken: { type: 'string' } }),
+      undefined,
+      [401, 403, 404],
+    ),
+    [`${base}/sessions`]: {
+      get: operation(
+        id('listSessions'),
+        tag,
+        'Your live sessions',
+        undefined,
+        object({ items: { type: 'array', items: SESSION } }),
+        [401, 403, 404],
+        SIGNED_IN,
+      ),
+      delete: operation(
+        id('revokeAllSessions'),
+        tag,
+        'Sign out everywhere',
+        undefined,
+        object({ revoked: { type: 'integer' } }),
+        [401, 403, 404],
+        SIGNED_IN,
+      ),
+    },
+    [`${base}/sessions/{id}`]: {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      delete: operation(
+        id('revokeSession'),
+        tag,
+        'Revoke one of your sessions',
+        undefined,
+        undefined,
+        [401, 403, 404],
+        SIGNED_IN,
+      ),
+    },
+    [`${base}/request-verification`]: post(
+      'requestVerification',
+      'Mail a verification link (same answer for any address)',
+      object({ email: EMAIL }, ['email']),
+      undefined,
+      [400, 404, 429],
+    ),
+    [`${base}/verify-email`]: post(
+      'verifyEmail',
+      'Confirm the address with the mailed token',
+      object({ token: TOKEN }, ['token']),
+      undefined,
+      [400, 404],
+    ),
+    [`${base}/request-password-reset`]: post(
+      'requestPasswordReset',
+      'Mail a password reset link (same answer for any address)',
+      object({ email: EMAIL }, ['email']),
+      undefined,
+      [400, 404, 429],
+    ),
+    [`${base}/reset-password`]: post(
+      'resetPassword',
+      'Set a new password with the mailed token; ends every session',
+      object(
+        {
+          token: TOKEN,
+          password: { type: 'string', writeOnly: true, minLength: 8, maxLength: 256 },
+        },
+        ['token', 'password'],
+      ),
+      undefined,
+      [400, 404],
+    ),
+    [`${base}/request-email-change`]: post(
+      'requestEmailChange',
+      'Mail a confirmation link to a new address',
+      object({ newEmail: EMAIL }, ['newEmail']),
+      undefined,
+      [400, 401, 403, 404],
+      SIGNED_IN,
+    ),
+    [`${base}/confirm-email-change`]: post(
+      'confirmEmailChange',
+      'Switch to the new address with the mailed token',
+      object({ token: TOKEN }, ['token']),
+      undefined,
+      [400, 404],
+    ),
+    [`${base}/mfa`]: {
+      get: operation(
+        id('mfaStatus'),
+        tag,
+        'Whether TOTP is on',
+        undefined,
+        object({ enabled: { type: 'boolean' }, recoveryCodesLeft: { type: 'integer' } }),
+        [401, 403, 404],
+        SIGNED_IN,
+      ),
+    },
+    [`${base}/mfa/totp`]: post(
+      'enrolTotp',
+      'Start TOTP enrolment (the secret is shown once)',
+      undefined,
+      object({ secret: { type: 'string' }, otpauthUrl: { type: 'string' } }),
+      [401, 403, 404, 409],
+      SIGNED_IN,
+    ),
+    [`${base}/mfa/totp/confirm`]: post(
+      'confirmTotp',
+      'Turn TOTP on with a first code (recovery codes shown once)',
+      object({ code: CODE }, ['code']),
+      object({ recoveryCodes: { type: 'array', items: { type: 'string' } } }),
+      [400, 401, 403, 404],
+      SIGNED_IN,
+    ),
+    [`${base}/mfa/totp/disable`]: post(
+      'disableTotp',
+      'Turn TOTP off with a valid code',
+      object({ code: CODE, recoveryCode: RECOVERY }),
+      undefined,
+      [400, 401, 403, 404],
+      SIGNED_IN,
+    ),
+    [`${base}/api-keys`]: {
+      get: operation(
+        id('listApiKeys'),
+        tag,
+        'API keys (never the keys themselves)',
+        undefined,
+        object({ items: { type: 'array', items: API_KEY } }),
+        [401, 403, 404],
+        SIGNED_IN,
+      ),
+      post: operation(
+        id('createApiKey'),
+        tag,
+        'Create an API key (shown once)',
+        object(
+          {
+            name: { type: 'string', maxLength: 100 },
+            scopes: SCOPES,
+            expiresInDays: { type: 'integer', minimum: 1, maximum: 366 },
+            record: { type: 'string', description: 'Owner (superusers only).' },
+          },
+          ['name', 'scopes'],
+        ),
+        {
+          allOf: [API_KEY, object({ key: str('Send as `Authorization: Bearer erk_…`.') }, ['key'])],
+        },
+        [400, 401, 403, 404],
+        SIGNED_IN,
+        201,
+      ),
+    },
+    [`${base}/api-keys/{id}`]: {
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      delete: operation(
+        id('revokeApiKey'),
+        tag,
+        'Revoke an API key',
+        undefined,
+        undefined,
+        [401, 403, 404],
+        SIGNED_IN,
+      ),
+    },
+  }
+}
+
+function operation(
+  operationId: string,
+  tag: string,
+  summary: string,
+  request: OpenApiObject | undefined,
+  response: OpenApiObject | undefined,
+  statuses: ProblemStatus[],
+  security?: OpenApiObject[],
+  successStatus = 200,
+): OpenApiObject {
+  const success = response
+    ? {
+        [successStatus]: {
+          description: 'OK',
+          content: { 'application/json': { schema: response } },
+        },
+      }
+    : { 204: { description: 'Done; no body.' } }
+  return {
+    operationId,
+    tags: [tag],
+    summary,
+    ...(security ? { security } : {}),
+    ...(request
+      ? { requestBody: { required: true, content: { 'application/json': { schema: request } } } }
+      : {}),
+    responses: {
+      ...success,
+      ...Object.fromEntries(
+        statuses.map((s) => [
+          String(s),
+          { $ref: `#/components/responses/${PROBLEM_RESPONSES[s]}` },
+        ]),
+      ),
+    },
+  }
+}
