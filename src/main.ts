@@ -6,6 +6,9 @@ import type { FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
 import { openPostgresStore } from './adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
+import type { Bus } from './adapters/bus/bus.js'
+import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
+import { createRedisBus } from './adapters/bus/redis/redis-bus.js'
 import type { Store } from './adapters/store/store.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
@@ -24,14 +27,29 @@ export async function openStore(config: Config): Promise<{ store: Store; descrip
   return { store, description: `SQLite ${sqliteFile} (synchronous=${config.sqliteSynchronous})` }
 }
 
-/** Opens the store and builds every service over it. */
-export async function openEngine(config: Config): Promise<{ engine: Engine; description: string }> {
+/**
+ * The bus for realtime: Redis pub/sub when `REDIS_URL` is set (every node), else in-process.
+ * `ER_BUS_PREFIX` keeps deployments (and test runs) sharing one Redis apart.
+ */
+export async function openBus(config: Config): Promise<Bus> {
+  if (config.redisUrl) {
+    return createRedisBus({ url: config.redisUrl, prefix: process.env.ER_BUS_PREFIX ?? 'er:' })
+  }
+  return createInProcessBus()
+}
+
+/** Opens the store and builds every service over it; with a bus, realtime runs too. */
+export async function openEngine(
+  config: Config,
+  bus?: Bus,
+): Promise<{ engine: Engine; description: string }> {
   const { store, description } = await openStore(config)
   try {
     const engine = await createEngine({
       store,
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,
+      ...(bus ? { bus, realtime: config.realtime } : {}),
     })
     return { engine, description }
   } catch (error) {
@@ -47,7 +65,8 @@ export async function openEngine(config: Config): Promise<{ engine: Engine; desc
 export async function startServer(
   config: Config,
 ): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
-  const { engine, description } = await openEngine(config)
+  const bus = await openBus(config)
+  const { engine, description } = await openEngine(config, bus)
   const app = await buildServer(engine, {
     bodyLimit: config.bodyLimit,
     logger: {
@@ -68,6 +87,7 @@ export async function startServer(
     app.log.info({ signal }, 'shutting down: finishing requests in flight')
     await app.close()
     await engine.close()
+    await bus.close()
     process.exit(0)
   }
   process.on('SIGTERM', () => void stop('SIGTERM'))

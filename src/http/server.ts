@@ -3,6 +3,7 @@ import type { Engine } from '../services/create-engine.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
+import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
@@ -51,6 +52,10 @@ export async function buildServer(
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(recordsRoutes, { records: engine.records, auth })
   await app.register(authRoutes, { auth, tokens: engine.tokens })
+  if (engine.realtime) {
+    const { service, hub } = engine.realtime
+    await app.register(realtimeRoutes, { realtime: service, hub, auth })
+  }
   await app.register(openApiRoutes, {
     listCollections: async () => {
       await engine.registry.refreshIfStale()

@@ -1,10 +1,22 @@
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
+import type { Bus } from '../adapters/bus/bus.js'
 import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
+import {
+  createChangeDispatcher,
+  type ChangeDispatcher,
+  type Retention,
+} from './realtime/change-dispatcher.js'
+import { RealtimeHub } from './realtime/realtime-hub.js'
+import {
+  createRealtimeService,
+  type RealtimeLimits,
+  type RealtimeService,
+} from './realtime/realtime-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
@@ -18,6 +30,30 @@ export interface EngineOptions {
   tokenTtlSeconds?: number
   /** How often a node checks whether another node changed the schema (default 1000 ms). */
   schemaRecheckMs?: number
+  /** The bus that carries change events between processes; without one, no realtime. */
+  bus?: Bus
+  realtime?: Partial<RealtimeSettings>
+  /** Where background failures (dispatcher, hub) are reported. */
+  onBackgroundError?: (error: unknown) => void
+}
+
+/** Realtime settings; `ER_REALTIME_*` in the configuration. */
+export interface RealtimeSettings extends RealtimeLimits {
+  retention: Retention
+  heartbeatMs: number
+  reauthMs: number
+  dispatchPollMs: number
+}
+
+export const DEFAULT_REALTIME: RealtimeSettings = {
+  retention: { seconds: 24 * 3600 },
+  heartbeatMs: 15_000,
+  reauthMs: 30_000,
+  dispatchPollMs: 1000,
+  maxTopics: 20,
+  maxConnectionsPerUser: 10,
+  maxBufferBytes: 1024 * 1024,
+  ticketTtlSeconds: 30,
 }
 
 /** Every service, wired to one store. Transports (HTTP, CLI) take what they need from it. */
@@ -28,6 +64,8 @@ export interface Engine {
   records: RecordsService
   auth: AuthService
   tokens: TokenSigner
+  /** Present when the engine was given a bus. */
+  realtime?: { service: RealtimeService; hub: RealtimeHub; dispatcher: ChangeDispatcher }
   close(): Promise<void>
 }
 
@@ -46,13 +84,66 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   await registry.reload()
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 })
+  let dispatcher: ChangeDispatcher | undefined
+  const records = createRecordsService({
+    store,
+    registry,
+    clock,
+    passwords,
+    secret,
+    onCommit: () => void dispatcher?.wake(),
+  })
+  const auth = createAuthService({ store, registry, passwords, tokens })
+  const realtime = options.bus
+    ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
+    : undefined
+  dispatcher = realtime?.dispatcher
   return {
     store,
     registry,
     tokens,
     schema: createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
-    records: createRecordsService({ store, registry, clock, passwords, secret }),
-    auth: createAuthService({ store, registry, passwords, tokens }),
-    close: () => store.close(),
+    records,
+    auth,
+    ...(realtime ? { realtime } : {}),
+    async close() {
+      await realtime?.dispatcher.stop()
+      await realtime?.hub.stop()
+      await store.close()
+    },
   }
+}
+
+async function startRealtime(
+  options: EngineOptions & { bus: Bus },
+  records: RecordsService,
+  auth: AuthService,
+  registry: SchemaRegistry,
+  clock: Clock,
+): Promise<NonNullable<Engine['realtime']>> {
+  const { store, bus } = options
+  const settings = { ...DEFAULT_REALTIME, ...options.realtime }
+  const onError = options.onBackgroundError ?? (() => {})
+  const hub = new RealtimeHub({
+    store,
+    bus,
+    records,
+    auth,
+    registry,
+    heartbeatMs: settings.heartbeatMs,
+    reauthMs: settings.reauthMs,
+    onError,
+  })
+  await hub.start()
+  const dispatcher = createChangeDispatcher({
+    store,
+    bus,
+    clock,
+    retention: settings.retention,
+    pollMs: settings.dispatchPollMs,
+    onError,
+  })
+  dispatcher.start()
+  const service = createRealtimeService({ store, records, auth, hub, clock, limits: settings })
+  return { service, hub, dispatcher }
 }

@@ -13,7 +13,13 @@ import type { Store } from '../../src/adapters/store/store.js'
 import { buildServer } from '../../src/http/server.js'
 import { createArgon2Hasher } from '../../src/services/auth/password-hasher.js'
 import { cliContext } from '../../src/services/context.js'
-import { createEngine, type Engine } from '../../src/services/create-engine.js'
+import { createInProcessBus } from '../../src/adapters/bus/in-process/in-process-bus.js'
+import type { Bus } from '../../src/adapters/bus/bus.js'
+import {
+  createEngine,
+  type Engine,
+  type RealtimeSettings,
+} from '../../src/services/create-engine.js'
 import { createPostgresSchema, type DialectName } from './dialects.js'
 
 /** Cheap argon2 parameters: tests check behaviour, not hashing cost. */
@@ -46,17 +52,21 @@ export async function openTestStore(
 
 export async function createTestEngine(
   dialect: DialectName,
-  options: { bodyLimit?: number } = {},
+  options: { bodyLimit?: number; realtime?: Partial<RealtimeSettings>; bus?: Bus } = {},
 ): Promise<TestEngine> {
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
   const { store, drop } = await openTestStore(dialect, dir)
+  const bus = options.bus ?? createInProcessBus()
   const engine = await createEngine({
     store,
     migrationsDir: join(dir, 'migrations'),
     passwords: testPasswords,
     schemaRecheckMs: 0,
+    bus,
+    realtime: { dispatchPollMs: 200, ...options.realtime },
+    onBackgroundError: (error) => console.error('[test engine background error]', error),
   })
-  const app = await buildServer(engine, options)
+  const app = await buildServer(engine, { bodyLimit: options.bodyLimit })
   const superusers = engine.registry.get('_superusers')
   await engine.records.create(cliContext(superusers), '_superusers', {
     email: 'root@example.com',
@@ -82,6 +92,7 @@ export async function createTestEngine(
     async close() {
       await app.close()
       await engine.close()
+      await bus.close()
       await drop()
       rmSync(dir, { recursive: true, force: true })
     },

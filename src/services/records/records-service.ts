@@ -17,7 +17,7 @@ import {
   stampDates,
 } from './record-writes.js'
 import type { RecordsDeps } from './records-deps.js'
-import { projectRecord, toApiRecord } from './record-view.js'
+import { changeSnapshot, projectRecord, toApiRecord } from './record-view.js'
 
 /** `GET …/records` parameters, as strings from any transport. */
 export type ListParams = Partial<
@@ -140,7 +140,7 @@ export function createRecordsService(deps: RecordsDeps) {
     return inTransaction(tx, async (session) => {
       await checkRelationsExist(session, registry, collection, row, id)
       await session.insertRecord(collection, row)
-      return readBack(ctx, session, collection, id)
+      return readBackAndRecord(ctx, session, collection, id, 'create')
     })
   }
 
@@ -160,7 +160,7 @@ export function createRecordsService(deps: RecordsDeps) {
       await findRow(session, collection, id)
       await checkRelationsExist(session, registry, collection, values, id)
       await session.updateRecord(collection, id, values)
-      return readBack(ctx, session, collection, id)
+      return readBackAndRecord(ctx, session, collection, id, 'update')
     })
   }
 
@@ -172,39 +172,94 @@ export function createRecordsService(deps: RecordsDeps) {
   ): Promise<void> {
     const collection = await collectionFor(ctx, name, tx)
     await inTransaction(tx, async (session) => {
-      await findRow(session, collection, id)
-      await deleteWithRelations(session, registry, collection, id, clock.now().toISOString())
+      const row = await findRow(session, collection, id)
+      await deleteWithRelations(session, registry, collection, row, clock.now().toISOString())
     })
   }
 
-  function inTransaction<T>(
+  async function inTransaction<T>(
     tx: StoreSession | undefined,
     work: (session: StoreSession) => Promise<T>,
   ): Promise<T> {
-    return tx ? work(tx) : store.transaction(work)
+    if (tx) return work(tx)
+    const result = await store.transaction(work)
+    deps.onCommit?.()
+    return result
   }
 
   /** A transaction for several writes (batch), on the schema as it is when it starts. */
   async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
     await registry.refreshIfStale()
-    return store.transaction(work)
+    const result = await store.transaction(work)
+    deps.onCommit?.()
+    return result
   }
 
-  return { list, view, create, update, remove, transaction }
+  /**
+   * Which of `ids` in collection `name` the caller may view and that match `filter` now: ONE
+   * query `id IN (…) AND <view rule> AND <filter>` (realtime asks this once per event batch and
+   * subscriber identity). Called with no ids it only checks access and the filter (subscribe).
+   */
+  async function visibleRecords(
+    ctx: RequestContext,
+    name: string,
+    ids: readonly string[],
+    filter?: string,
+  ): Promise<Set<string>> {
+    const collection = await collectionFor(ctx, name)
+    const checked = checkListFilter(collection, registry, filter)
+    if (ids.length === 0) return new Set()
+    const result = await store.selectRecords({
+      collection,
+      ids,
+      where: checked ? [{ expr: checked, values: filterValues(ctx) }] : [],
+      sort: [{ path: { field: 'id' }, desc: false }],
+      limit: ids.length,
+    })
+    return new Set(result.rows.map((row) => row.id as string))
+  }
+
+  /**
+   * Whether the caller could view a record that is now deleted, judged on its last snapshot.
+   * Until view rules exist this is the collection-level check (superusers see every delete);
+   * the subscription filter is not applied to deletes (see README, "Realtime").
+   */
+  async function mayViewDeleted(ctx: RequestContext, name: string): Promise<boolean> {
+    await collectionFor(ctx, name)
+    return true
+  }
+
+  return {
+    list,
+    view,
+    create,
+    update,
+    remove,
+    transaction,
+    visibleRecords,
+    mayViewDeleted,
+  }
 }
 
-/** The record as written, read in the same session (a batch sees its own writes). */
-async function readBack(
+/**
+ * The record as written, read in the same session (a batch sees its own writes), and its change
+ * event added to the transaction's outbox.
+ */
+async function readBackAndRecord(
   ctx: RequestContext,
   session: StoreSession,
   collection: CollectionDef,
   id: string,
+  action: 'create' | 'update',
 ): Promise<Row> {
-  return toApiRecord(
-    collection,
-    await findRow(session, collection, id),
-    ctx.auth?.isSuperuser === true,
-  )
+  const row = await findRow(session, collection, id)
+  session.recordChange({
+    collection: collection.name,
+    recordId: id,
+    action,
+    record: changeSnapshot(collection, row),
+  })
+  return toApiRecord(collection, row, ctx.auth?.isSuperuser === true)
 }
 
 async function findRow(store: StoreSession, collection: CollectionDef, id: string): Promise<Row> {

@@ -1,6 +1,7 @@
 import { sql } from 'kysely'
 import type { DialectAdapter } from '../dialect-adapter.js'
 import * as systemTables from './20261128000000-system-tables.js'
+import * as realtimeOutbox from './20261128170000-realtime-outbox.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 interface SystemMigration {
@@ -11,6 +12,7 @@ interface SystemMigration {
 /** The engine's own schema history, in order. Released entries are never edited. */
 const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128000000-system-tables', ...systemTables },
+  { name: '20261128170000-realtime-outbox', ...realtimeOutbox },
 ]
 
 /**

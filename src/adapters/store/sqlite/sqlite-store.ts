@@ -33,6 +33,9 @@ export const sqliteAdapter: DialectAdapter = {
     sql`exists (select 1 from json_each(${column}) as j where j.value in (${sql.join([...values])}))`,
   // SQLite has one writer at a time; a write transaction already excludes every other one.
   lockSchema: async () => {},
+  // The record write before it already holds SQLite's single write lock until commit.
+  lockOutbox: async () => {},
+  tryLockDispatcher: async () => true,
 }
 
 /**
