@@ -9,6 +9,8 @@ import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
 import type { Bus } from './adapters/bus/bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { createRedisBus } from './adapters/bus/redis/redis-bus.js'
+import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
+import cluster from 'node:cluster'
 import type { Store } from './adapters/store/store.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
@@ -28,14 +30,15 @@ export async function openStore(config: Config): Promise<{ store: Store; descrip
 }
 
 /**
- * The bus for realtime: Redis pub/sub when `REDIS_URL` is set (every node), else in-process.
+ * The bus for realtime: Redis pub/sub when `REDIS_URL` is set (every node); else the cluster
+ * IPC bus in a `serve --workers` worker; else in-process.
  * `ER_BUS_PREFIX` keeps deployments (and test runs) sharing one Redis apart.
  */
 export async function openBus(config: Config): Promise<Bus> {
   if (config.redisUrl) {
     return createRedisBus({ url: config.redisUrl, prefix: process.env.ER_BUS_PREFIX ?? 'er:' })
   }
-  return createInProcessBus()
+  return cluster.isWorker ? createClusterBus() : createInProcessBus()
 }
 
 /** Opens the store and builds every service over it; with a bus, realtime runs too. */

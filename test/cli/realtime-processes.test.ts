@@ -157,4 +157,56 @@ describe('realtime across processes', () => {
     const ids = [...before.events, ...after.events].map((e) => Number(e.id))
     expect(ids).toEqual([...ids].sort((x, y) => x - y))
   }, 120_000)
+
+  it('serve --workers 2: subscribers on every worker receive writes made through any', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'er-workers-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    await setUp({}, dir)
+    const server = await startServerProcess(['--dir', dir, '--workers', '2'], {})
+    servers.push(server)
+    const token = await loginSuperuser(server.url, EMAIL, PASSWORD)
+    const created = await call(server.url, token, 'POST', '/api/collections', {
+      name: 'posts',
+      fields: [{ name: 'title', type: 'text' }],
+    })
+    expect(created.status).toBe(201)
+    // The other worker sees the collection within its schema recheck (1 s): wait until four
+    // fresh connections in a row (round-robin over both workers) find it; bounded.
+    for (let i = 0, ok = 0; ok < 4; i++) {
+      expect(i).toBeLessThan(100)
+      const res = await fetch(`${server.url}/api/collections/posts/records`, {
+        headers: { authorization: `Bearer ${token}`, connection: 'close' },
+      })
+      ok = res.status === 200 ? ok + 1 : 0
+      if (ok === 0) await new Promise((r) => setTimeout(r, 100))
+    }
+    const subscribers: SseClient[] = []
+    for (let i = 0; i < 4; i++) subscribers.push(await subscribe(server.url, token))
+    // Concurrent writers through both workers exercise BEGIN IMMEDIATE across processes.
+    const written: string[] = []
+    await Promise.all(
+      [0, 1, 2, 3].map(async (w) => {
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${server.url}/api/collections/posts/records`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              connection: 'close',
+            },
+            body: JSON.stringify({ title: `w${w}-${i}` }),
+          })
+          expect(res.status, await res.clone().text()).toBe(201)
+          written.push(((await res.json()) as { id: string }).id)
+        }
+      }),
+    )
+    // node:cluster hands connections round-robin (Linux), so the four are on both workers.
+    for (const client of subscribers) {
+      const events = await client.waitFor((e) => e.length >= written.length, 30_000)
+      expect(events.map(recordId).sort()).toEqual([...written].sort())
+      const ids = events.map((e) => Number(e.id))
+      expect(ids).toEqual([...ids].sort((x, y) => x - y))
+    }
+  }, 120_000)
 })

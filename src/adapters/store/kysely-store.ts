@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
@@ -288,6 +289,23 @@ export class KyselyStore extends KyselySession implements Store {
   }
 
   async #transaction<T>(work: (tx: StoreSession) => Promise<T>, lockSchema: boolean): Promise<T> {
+    // Another process holding SQLite's write lock past busy_timeout: the whole transaction is
+    // retried (nothing of it was applied), a bounded number of times, then it is a 503.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transactionOnce(work, lockSchema)
+      } catch (error) {
+        if (attempt >= 3 || !(error instanceof EngineError) || error.code !== 'ER_UNAVAILABLE') {
+          throw error
+        }
+      }
+    }
+  }
+
+  async #transactionOnce<T>(
+    work: (tx: StoreSession) => Promise<T>,
+    lockSchema: boolean,
+  ): Promise<T> {
     try {
       return await this.db.transaction().execute(async (trx) => {
         if (lockSchema) await this.adapter.lockSchema(trx)

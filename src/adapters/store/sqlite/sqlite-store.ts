@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect, sql } from 'kysely'
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely'
 import type { DialectAdapter } from '../dialect-adapter.js'
 import { KyselyStore } from '../kysely-store.js'
 import { applySystemMigrations } from '../migrations/system-migrations.js'
@@ -39,6 +48,29 @@ export const sqliteAdapter: DialectAdapter = {
 }
 
 /**
+ * Write transactions start with `BEGIN IMMEDIATE`: a deferred `BEGIN` takes the write lock only
+ * at its first write, and two processes (`serve --workers`) that both read first then deadlock
+ * on the upgrade, which `busy_timeout` cannot resolve (one gets SQLITE_BUSY at once). Taking the
+ * lock up front makes the other writer wait in `busy_timeout` instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig
+  constructor(config: SqliteDialectConfig) {
+    super(config)
+    this.#config = config
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config)
+  }
+}
+
+/**
  * Opens (creating if needed) the SQLite file in WAL mode and applies the engine's own migrations.
  *
  * @example
@@ -54,7 +86,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   database.pragma('foreign_keys = ON')
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -32000')
-  const db: DynamicDb = new Kysely({ dialect: new SqliteDialect({ database }) })
+  const db: DynamicDb = new Kysely({ dialect: new ImmediateSqliteDialect({ database }) })
   await applySystemMigrations(db, sqliteAdapter)
   return new KyselyStore(db, sqliteAdapter)
 }
