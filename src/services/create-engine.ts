@@ -84,20 +84,21 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   await registry.reload()
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 })
-  let dispatcher: ChangeDispatcher | undefined
+  // The dispatcher needs the records service, which wakes it: tied after both exist.
+  const late: { dispatcher?: ChangeDispatcher } = {}
   const records = createRecordsService({
     store,
     registry,
     clock,
     passwords,
     secret,
-    onCommit: () => void dispatcher?.wake(),
+    onCommit: () => void late.dispatcher?.wake(),
   })
   const auth = createAuthService({ store, registry, passwords, tokens })
   const realtime = options.bus
     ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
     : undefined
-  dispatcher = realtime?.dispatcher
+  if (realtime) late.dispatcher = realtime.dispatcher
   return {
     store,
     registry,

@@ -197,8 +197,10 @@ describe.each(dialects)('realtime change feeds on %s', (dialect) => {
     const start = client.comments
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        if (client.comments > start + 1) (clearInterval(timer), resolve())
-        if (client.ended) (clearInterval(timer), reject(new Error('ended')))
+        if (client.comments <= start + 1 && !client.ended) return
+        clearInterval(timer)
+        if (client.ended) reject(new Error('ended'))
+        else resolve()
       }, 50)
     })
     client.close()

@@ -96,7 +96,10 @@ export async function openSse(
         if (line.startsWith(':')) client.comments++
         else if (line.startsWith('id: ')) event.id = line.slice(4)
         else if (line.startsWith('event: ')) event.event = line.slice(7)
-        else if (line.startsWith('data: ')) ((event.data = line.slice(6)), (isEvent = true))
+        else if (line.startsWith('data: ')) {
+          event.data = line.slice(6)
+          isEvent = true
+        }
       }
       if (event.id !== undefined) client.lastEventId = event.id
       if (isEvent) client.events.push(event)

@@ -1,4 +1,3 @@
-import { sql } from 'kysely'
 import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
 import type { ChangeEvent, ChangeInput, OutboxBounds } from './store.js'
