@@ -8,7 +8,6 @@ import { openPostgresStore } from './adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
 import type { Bus } from './adapters/bus/bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
-import { createRedisBus } from './adapters/bus/redis/redis-bus.js'
 import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import cluster from 'node:cluster'
 import type { Store } from './adapters/store/store.js'
@@ -36,6 +35,8 @@ export async function openStore(config: Config): Promise<{ store: Store; descrip
  */
 export async function openBus(config: Config): Promise<Bus> {
   if (config.redisUrl) {
+    // Loaded only when used: every CLI command imports this module, few need Redis.
+    const { createRedisBus } = await import('./adapters/bus/redis/redis-bus.js')
     return createRedisBus({ url: config.redisUrl, prefix: process.env.ER_BUS_PREFIX ?? 'er:' })
   }
   return cluster.isWorker ? createClusterBus() : createInProcessBus()
