@@ -24,32 +24,36 @@ describe.each(dialects)('realtime back-pressure on %s', (dialect) => {
   })
   afterAll(async () => t?.close())
 
-  it('disconnects a client that does not read, with event: error and a reason', async () => {
-    const slow = await openSse(
-      `${base}/api/realtime?topic=blobs`,
-      { authorization: `Bearer ${t.token}` },
-      { paused: true },
-    )
-    expect(slow.status).toBe(200)
-    // 9 MB of events: more than the loopback socket buffers hold for a reader that is paused.
-    for (let b = 0; b < BATCHES; b++) {
-      const requests = Array.from({ length: PER_BATCH }, () => ({
-        method: 'POST',
-        url: '/api/collections/blobs/records',
-        body: { body: BIG },
-      }))
-      const res = await t.call({ method: 'POST', url: '/api/batch', payload: { requests } })
-      expect(res.statusCode, res.body.slice(0, 300)).toBe(200)
-    }
-    // Wait (bounded) until the server has let the stream go.
-    for (let i = 0; i < 200 && t.engine.realtime?.hub.size !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 50))
-    }
-    expect(t.engine.realtime?.hub.size).toBe(0)
-    const text = await slow.body()
-    const frames = text.split('\n\n').filter((f) => f.trim() !== '')
-    const delivered = frames.filter((f) => f.startsWith('id: ')).length
-    expect(delivered).toBeLessThan(BATCHES * PER_BATCH)
-    expect(frames.at(-1)).toMatch(/^event: error\ndata: \{"reason":"slow_consumer"/)
-  })
+  it(
+    'disconnects a client that does not read, with event: error and a reason',
+    { timeout: 120_000 },
+    async () => {
+      const slow = await openSse(
+        `${base}/api/realtime?topic=blobs`,
+        { authorization: `Bearer ${t.token}` },
+        { paused: true },
+      )
+      expect(slow.status).toBe(200)
+      // 9 MB of events: more than the loopback socket buffers hold for a reader that is paused.
+      for (let b = 0; b < BATCHES; b++) {
+        const requests = Array.from({ length: PER_BATCH }, () => ({
+          method: 'POST',
+          url: '/api/collections/blobs/records',
+          body: { body: BIG },
+        }))
+        const res = await t.call({ method: 'POST', url: '/api/batch', payload: { requests } })
+        expect(res.statusCode, res.body.slice(0, 300)).toBe(200)
+      }
+      // Wait (bounded) until the server has let the stream go.
+      for (let i = 0; i < 200 && t.engine.realtime?.hub.size !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(t.engine.realtime?.hub.size).toBe(0)
+      const text = await slow.body()
+      const frames = text.split('\n\n').filter((f) => f.trim() !== '')
+      const delivered = frames.filter((f) => f.startsWith('id: ')).length
+      expect(delivered).toBeLessThan(BATCHES * PER_BATCH)
+      expect(frames.at(-1)).toMatch(/^event: error\ndata: \{"reason":"slow_consumer"/)
+    },
+  )
 })

@@ -75,6 +75,8 @@ export async function openSse(
         response.setEncoding('utf8')
         response.on('data', (chunk: string) => (text += chunk))
         response.on('end', () => resolve(text))
+        // A stream opened paused stays paused until told: a data listener alone does not resume.
+        response.resume()
       })
     },
   }
