@@ -54,6 +54,9 @@ export async function openEngine(
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,
       ...(bus ? { bus, realtime: config.realtime } : {}),
+      // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
+      onBackgroundError: (error) =>
+        console.error(`engineroom: realtime: ${error instanceof Error ? error.message : error}`),
     })
     return { engine, description }
   } catch (error) {
