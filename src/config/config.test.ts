@@ -33,9 +33,27 @@ describe('loadConfig', () => {
     [{ ER_BODY_LIMIT: '10' }, /^ER_BODY_LIMIT: expected a whole number/],
     [{ ER_SQLITE_SYNC: 'OFF' }, /^ER_SQLITE_SYNC: expected one of NORMAL, FULL/],
     [{ ER_LOG_LEVEL: 'loud' }, /^ER_LOG_LEVEL: expected one of fatal/],
+    [{ ER_REALTIME_RETENTION: '1w' }, /^ER_REALTIME_RETENTION: expected a duration/],
+    [{ ER_REALTIME_RETENTION: '0' }, /^ER_REALTIME_RETENTION: expected a duration/],
+    [{ ER_REALTIME_MAX_TOPICS: '0' }, /^ER_REALTIME_MAX_TOPICS: expected a whole number/],
+    [{ ER_WORKERS: 'many' }, /^ER_WORKERS: expected a whole number/],
   ])('rejects %j with one line naming the setting', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError)
     expect(() => loadConfig({}, env)).toThrow(message)
+  })
+
+  it.each([
+    ['24h', { seconds: 86_400 }],
+    ['90m', { seconds: 5400 }],
+    ['7d', { seconds: 604_800 }],
+    ['5000', { events: 5000 }],
+  ])('reads ER_REALTIME_RETENTION=%s', (text, retention) => {
+    expect(loadConfig({}, { ER_REALTIME_RETENTION: text }).realtime.retention).toEqual(retention)
+  })
+
+  it('lets --workers win over ER_WORKERS', () => {
+    expect(loadConfig({ workers: '3' }, { ER_WORKERS: '2' }).workers).toBe(3)
+    expect(loadConfig({}, {}).workers).toBe(1)
   })
 
   it('never echoes a database password', () => {

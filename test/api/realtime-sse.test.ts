@@ -228,6 +228,16 @@ describe.each(dialects)('realtime change feeds on %s', (dialect) => {
     unknown.close()
   })
 
+  it('is described in the OpenAPI document as text/event-stream', async () => {
+    const doc = (await t.call({ method: 'GET', url: '/api/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { responses: Record<string, { content?: object }> }>>
+    }
+    expect(Object.keys(doc.paths['/api/realtime']?.get?.responses['200']?.content ?? {})).toEqual([
+      'text/event-stream',
+    ])
+    expect(doc.paths['/api/realtime/ticket']?.post).toBeDefined()
+  })
+
   it('accepts a one-time ticket instead of a header, once', async () => {
     const res = await t.call({ method: 'POST', url: '/api/realtime/ticket' })
     expect(res.statusCode, res.body).toBe(200)
