@@ -7,7 +7,7 @@ import type { RecordsService } from '../records/records-service.js'
 import { toApiRecord } from '../records/record-view.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { CHANGES_CHANNEL } from './change-dispatcher.js'
-import type { SseStream } from './sse-stream.js'
+import { eventFrame, type SseStream } from './sse-stream.js'
 
 export interface HubOptions {
   store: Store
@@ -175,6 +175,9 @@ export class RealtimeHub {
     for (const [key, group] of groups) {
       visible.set(key, await this.#visibleIn(group.stream, group.collection, group.ids))
     }
+    // A frame depends only on the event and whether hidden fields show: built once per batch,
+    // not once per subscriber (a thousand streams would otherwise serialise a thousand times).
+    const frames = new Map<string, string>()
     for (const stream of streams) {
       for (const event of events) {
         if (stream.closed) break
@@ -185,14 +188,16 @@ export class RealtimeHub {
           `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`,
         )
         if (!seen?.has(event.action === 'delete' ? `\0delete` : event.recordId)) continue
-        const collection = this.#collectionNamed(event.collection)
-        if (!collection) continue
-        const record = toApiRecord(
-          collection,
-          { ...event.record },
-          stream.ctx.auth?.isSuperuser === true,
-        )
-        stream.sendEvent(event, record)
+        const showHidden = stream.ctx.auth?.isSuperuser === true
+        const frameKey = `${event.id}/${showHidden}`
+        let frame = frames.get(frameKey)
+        if (frame === undefined) {
+          const collection = this.#collectionNamed(event.collection)
+          if (!collection) continue
+          frame = eventFrame(event, toApiRecord(collection, { ...event.record }, showHidden))
+          frames.set(frameKey, frame)
+        }
+        stream.sendFrame(frame)
       }
     }
   }

@@ -1,6 +1,12 @@
 import type { ChangeEvent, Row } from '../../adapters/store/store.js'
 import type { RequestContext } from '../context.js'
 
+/** The SSE frame of one change: `id`, `event` and one `data` line of JSON (no raw newlines). */
+export function eventFrame(event: ChangeEvent, record: Row): string {
+  const data = JSON.stringify({ collection: event.collection, action: event.action, record })
+  return `id: ${event.id}\nevent: ${event.action}\ndata: ${data}\n\n`
+}
+
 /** Where a stream's bytes go: the HTTP response, seen only through what back-pressure needs. */
 export interface StreamSink {
   write(chunk: string): void
@@ -72,9 +78,9 @@ export class SseStream {
     )
   }
 
-  sendEvent(event: ChangeEvent, record: Row): void {
-    const data = JSON.stringify({ collection: event.collection, action: event.action, record })
-    this.#write(`id: ${event.id}\nevent: ${event.action}\ndata: ${data}\n\n`)
+  /** Sends one event frame made by `eventFrame`. */
+  sendFrame(frame: string): void {
+    this.#write(frame)
   }
 
   /** The events after the client's Last-Event-ID are gone: it must refetch, then read on. */
