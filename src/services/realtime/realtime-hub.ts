@@ -46,8 +46,8 @@ export class RealtimeHub {
     // Streams opened from now on start here; anything older is replayed from the outbox.
     this.#lastId = (await this.#options.store.outboxBounds()).last
     this.#unsubscribe = await this.#options.bus.subscribe(CHANGES_CHANNEL, (message) => {
-      const events = JSON.parse(message) as ChangeEvent[]
-      this.#enqueue(() => this.#onBatch(events))
+      // Parsed inside the queue: a bad message must not throw into the bus's event emitter.
+      this.#enqueue(() => this.#onBatch(JSON.parse(message) as ChangeEvent[]))
     })
     const heartbeat = setInterval(() => {
       for (const stream of this.#streams) stream.heartbeat()
