@@ -1,4 +1,5 @@
 /** Child process: Engine Room itself over its SQLite file, as `engineroom serve` would run it. */
+import { createInProcessBus } from '../dist/adapters/bus/in-process/in-process-bus.js'
 import { openSqliteStore } from '../dist/adapters/store/sqlite/sqlite-store.js'
 import { buildServer } from '../dist/http/server.js'
 import { createEngine } from '../dist/services/create-engine.js'
@@ -6,8 +7,15 @@ import { serveChild } from './child-ipc.js'
 
 serveChild(async ({ file, migrationsDir }) => {
   const store = await openSqliteStore({ file })
-  const engine = await createEngine({ store, migrationsDir })
+  // With a bus, as `serve` runs it: realtime on. The fan-out scenario opens many streams as one
+  // superuser, so the per-user connection limit is lifted here.
+  const engine = await createEngine({
+    store,
+    migrationsDir,
+    bus: createInProcessBus(),
+    realtime: { maxConnectionsPerUser: 1_000_000 },
+  })
   const app = await buildServer(engine)
-  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 })
   return { port: app.server.address().port, info: {} }
 })

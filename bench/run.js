@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { measureFanout } from './fanout.js'
 import { killChildren, measure, startServer } from './measure.js'
 import { BENCH_USER, seed, SUPERUSER } from './seed.js'
 
@@ -24,6 +25,8 @@ const settings = {
   seconds: positive(env.BENCH_SECONDS, quick ? 2 : 8),
   warmupSeconds: quick ? 1 : 2,
   connections: positive(env.BENCH_CONNECTIONS, 10),
+  subscribers: positive(env.BENCH_SUBSCRIBERS, quick ? 200 : 1000),
+  fanoutWrites: positive(env.BENCH_FANOUT_WRITES, quick ? 50 : 200),
 }
 
 const POSTS = '/api/collections/posts/records'
@@ -300,10 +303,24 @@ async function main() {
   ruled.ratio = ruled.reqPerSec / pair['engine superuser'].reqPerSec
   ruled.ratioAgainst = 'engine superuser'
 
+  const fanout = await measureFanout(engine, {
+    token,
+    subscribers: settings.subscribers,
+    writes: settings.fanoutWrites,
+  })
+  fanout.flagged = fanout.delivered !== fanout.expected
+
   console.log('')
   printTable(results)
-  const flagged = results.filter((r) => r.flagged)
-  for (const r of flagged) {
+  console.log('')
+  console.log(
+    `realtime fan-out (engine): ${fanout.subscribers} SSE subscribers × ${fanout.writes} writes: ` +
+      `${fmt(fanout.eventsPerSec, 0)} delivered events/s, delivery p50 ${fmt(fanout.latencyMs.p50, 1)} ms ` +
+      `p99 ${fmt(fanout.latencyMs.p99, 1)} ms, ${fmt(fanout.memoryPerSubscriberKB, 1)} KB server RSS per subscriber` +
+      (fanout.flagged ? `  ! delivered ${fanout.delivered} of ${fanout.expected}` : ''),
+  )
+  const flagged = [...results, fanout].filter((r) => r.flagged)
+  for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
       `! ${r.scenario} / ${r.server}: ${r.non2xx} non-2xx responses, ${r.errors} errors ` +
         `(${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodes)}`,
@@ -333,6 +350,7 @@ async function main() {
     warnings,
     flagged: flagged.length > 0,
     results,
+    fanout,
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)
   console.log(`Results: ${relative(process.cwd(), outFile)}`)

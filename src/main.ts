@@ -3,6 +3,7 @@
  * `DATABASE_URL` unset → SQLite in the data directory; `postgres://…` → PostgreSQL.
  * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it).
  */
+import cluster from 'node:cluster'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
 import { openRedis } from './adapters/redis/redis-client.js'
@@ -17,6 +18,9 @@ import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.
 import { createMetrics } from './http/ops/metrics.js'
 import { metricsRoutes } from './http/ops/metrics-routes.js'
 import { loggerOptions } from './http/plugins/logger-options.js'
+import type { Bus } from './adapters/bus/bus.js'
+import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
+import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
 
@@ -42,9 +46,24 @@ export async function openStore(
   return { store, description: `SQLite ${sqliteFile} (synchronous=${config.sqliteSynchronous})` }
 }
 
-/** Opens the store and builds every service over it. */
+/**
+ * The bus for realtime: Redis pub/sub when `REDIS_URL` is set (every node); else the cluster
+ * IPC bus in a `serve --workers` worker; else in-process.
+ * `ER_BUS_PREFIX` keeps deployments (and test runs) sharing one Redis apart.
+ */
+export async function openBus(config: Config): Promise<Bus> {
+  if (config.redisUrl) {
+    // Loaded only when used: every CLI command imports this module, few need Redis.
+    const { createRedisBus } = await import('./adapters/bus/redis/redis-bus.js')
+    return createRedisBus({ url: config.redisUrl, prefix: process.env.ER_BUS_PREFIX ?? 'er:' })
+  }
+  return cluster.isWorker ? createClusterBus() : createInProcessBus()
+}
+
+/** Opens the store and builds every service over it; with a bus, realtime runs too. */
 export async function openEngine(
   config: Config,
+  bus?: Bus,
   onQuery?: QueryObserver,
 ): Promise<{ engine: Engine; description: string }> {
   const { store, description } = await openStore(config, onQuery)
@@ -62,6 +81,10 @@ export async function openEngine(
             from: config.mailFrom,
             log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
           }),
+      ...(bus ? { bus, realtime: config.realtime } : {}),
+      // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
+      onBackgroundError: (error) =>
+        console.error(`engineroom: realtime: ${error instanceof Error ? error.message : error}`),
     })
     return { engine, description }
   } catch (error) {
@@ -91,7 +114,8 @@ export async function startServer(
         traceQuery(event)
       }
     : metrics.observeQuery
-  const { engine, description } = await openEngine(config, onQuery)
+  const bus = await openBus(config)
+  const { engine, description } = await openEngine(config, bus, onQuery)
   const redis = config.redisUrl ? openRedis(config.redisUrl) : undefined
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
 
@@ -145,6 +169,7 @@ export async function startServer(
 
   const afterClose: ShutdownStep[] = [
     { name: 'store', run: () => engine.close() },
+    { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),
     ...(tracing ? [{ name: 'tracing', run: () => tracing.shutdown() }] : []),
   ]

@@ -57,6 +57,10 @@ describe('loadConfig', () => {
     [{ ER_SMTP_URL: 'http://mail.example' }, /^ER_SMTP_URL: expected a smtp: or smtps: URL/],
     [{ ER_MAIL_FROM: 'a@b\r\nBcc: x@y' }, /^ER_MAIL_FROM: expected a sender/],
     [{ ER_APP_URL: 'javascript:alert(1)' }, /^ER_APP_URL: expected a https: or http: URL/],
+    [{ ER_REALTIME_RETENTION: '1w' }, /^ER_REALTIME_RETENTION: expected a duration/],
+    [{ ER_REALTIME_RETENTION: '0' }, /^ER_REALTIME_RETENTION: expected a duration/],
+    [{ ER_REALTIME_MAX_TOPICS: '0' }, /^ER_REALTIME_MAX_TOPICS: expected a whole number/],
+    [{ ER_WORKERS: 'many' }, /^ER_WORKERS: expected a whole number/],
   ])('rejects %j with one line naming the setting', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError)
     expect(() => loadConfig({}, env)).toThrow(message)
@@ -119,6 +123,20 @@ describe('loadConfig', () => {
     expect(custom.corsCredentials).toBe(true)
     expect(custom.metricsHttp).toEqual({ host: '127.0.0.1', port: 9464 })
     expect(custom.shutdownDrainMs).toBe(5000)
+  })
+
+  it.each([
+    ['24h', { seconds: 86_400 }],
+    ['90m', { seconds: 5400 }],
+    ['7d', { seconds: 604_800 }],
+    ['5000', { events: 5000 }],
+  ])('reads ER_REALTIME_RETENTION=%s', (text, retention) => {
+    expect(loadConfig({}, { ER_REALTIME_RETENTION: text }).realtime.retention).toEqual(retention)
+  })
+
+  it('lets --workers win over ER_WORKERS', () => {
+    expect(loadConfig({ workers: '3' }, { ER_WORKERS: '2' }).workers).toBe(3)
+    expect(loadConfig({}, {}).workers).toBe(1)
   })
 
   it('never echoes a database password', () => {

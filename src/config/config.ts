@@ -39,6 +39,21 @@ export interface Config {
   mailFrom: string
   /** `ER_APP_URL`: public URL of the app that opens e-mailed links (default `http://<ER_HTTP>`). */
   appUrl: string
+  /** Realtime change feeds (`GET /api/realtime`). */
+  realtime: {
+    /** `ER_REALTIME_RETENTION`: how long events stay for replay: `24h`, `90m`, `7d`, or `5000` events. */
+    retention: { seconds?: number; events?: number }
+    /** `ER_REALTIME_HEARTBEAT`: seconds between heartbeat comments (default 15). */
+    heartbeatMs: number
+    /** `ER_REALTIME_MAX_TOPICS`: topics per connection (default 20). */
+    maxTopics: number
+    /** `ER_REALTIME_MAX_CONNECTIONS`: open streams per user and process (default 10). */
+    maxConnectionsPerUser: number
+    /** `ER_REALTIME_BUFFER`: bytes a slow client may leave unread before it is cut off (default 1 MiB). */
+    maxBufferBytes: number
+  }
+  /** `--workers N` / `ER_WORKERS`: processes serving the embedded SQLite mode (default 1). */
+  workers: number
 }
 
 /** A request budget: at most `max` requests per `windowMs`. */
@@ -87,6 +102,7 @@ export class ConfigError extends Error {
 export interface ConfigInput {
   http?: string | undefined
   dir?: string | undefined
+  workers?: string | undefined
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -143,6 +159,33 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       parseUrl(env.ER_APP_URL, 'ER_APP_URL', ['https:', 'http:']) ??
       `http://${flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090'}`
     ).replace(/\/+$/, ''),
+    realtime: {
+      retention: parseRetention(env.ER_REALTIME_RETENTION),
+      heartbeatMs:
+        parseInteger(env.ER_REALTIME_HEARTBEAT, 'ER_REALTIME_HEARTBEAT', 15, 1, 3600) * 1000,
+      maxTopics: parseInteger(env.ER_REALTIME_MAX_TOPICS, 'ER_REALTIME_MAX_TOPICS', 20, 1, 1000),
+      maxConnectionsPerUser: parseInteger(
+        env.ER_REALTIME_MAX_CONNECTIONS,
+        'ER_REALTIME_MAX_CONNECTIONS',
+        10,
+        1,
+        100_000,
+      ),
+      maxBufferBytes: parseInteger(
+        env.ER_REALTIME_BUFFER,
+        'ER_REALTIME_BUFFER',
+        1024 * 1024,
+        1024,
+        1024 * 1024 * 1024,
+      ),
+    },
+    workers: parseInteger(
+      flags.workers ?? env.ER_WORKERS,
+      flags.workers ? '--workers' : 'ER_WORKERS',
+      1,
+      1,
+      256,
+    ),
   }
 }
 
@@ -268,6 +311,20 @@ function parseBoolean(text: string | undefined, setting: string, fallback: boole
   if (['true', '1', 'yes'].includes(text.toLowerCase())) return true
   if (['false', '0', 'no'].includes(text.toLowerCase())) return false
   throw new ConfigError(`${setting}: expected true or false, got ${JSON.stringify(text)}`)
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+function parseRetention(text: string | undefined): Config['realtime']['retention'] {
+  if (text === undefined || text === '') return { seconds: 24 * 3600 }
+  const match = /^(\d{1,9})([smhd])?$/.exec(text.trim())
+  if (!match || Number(match[1]) === 0) {
+    throw new ConfigError(
+      `ER_REALTIME_RETENTION: expected a duration such as 24h, 90m, 7d or a number of events such as 5000, got ${JSON.stringify(text)}`,
+    )
+  }
+  const amount = Number(match[1])
+  return match[2] ? { seconds: amount * (DURATION_UNITS[match[2]] as number) } : { events: amount }
 }
 
 function parseListen(text: string, setting: string): Config['http'] {

@@ -14,6 +14,7 @@ import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerTracing } from './plugins/tracing.js'
 import { authApiKeyRoutes } from './rest/auth-api-key-routes.js'
 import { authEmailRoutes } from './rest/auth-email-routes.js'
+import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
@@ -144,6 +145,10 @@ export async function buildServer(
   await app.register(authEmailRoutes, { auth })
   await app.register(authApiKeyRoutes, { auth })
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })
+  if (engine.realtime) {
+    const { service, hub } = engine.realtime
+    await app.register(realtimeRoutes, { realtime: service, hub, auth })
+  }
   await app.register(openApiRoutes, {
     listCollections: async () => {
       await engine.registry.refreshIfStale()

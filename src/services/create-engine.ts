@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
 import type { Mailer } from '../adapters/mailer/mailer.js'
+import type { Bus } from '../adapters/bus/bus.js'
 import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
 import type { ThrottlePolicy } from './auth/auth-throttle.js'
@@ -9,6 +10,17 @@ import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import type { RecordsDeps } from './records/records-deps.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
 import { traced } from './traced.js'
+import {
+  createChangeDispatcher,
+  type ChangeDispatcher,
+  type Retention,
+} from './realtime/change-dispatcher.js'
+import { RealtimeHub } from './realtime/realtime-hub.js'
+import {
+  createRealtimeService,
+  type RealtimeLimits,
+  type RealtimeService,
+} from './realtime/realtime-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
@@ -34,6 +46,30 @@ export interface EngineOptions {
   logError?: (error: unknown, message: string) => void
   /** How often a node checks whether another node changed the schema (default 1000 ms). */
   schemaRecheckMs?: number
+  /** The bus that carries change events between processes; without one, no realtime. */
+  bus?: Bus
+  realtime?: Partial<RealtimeSettings>
+  /** Where background failures (dispatcher, hub) are reported. */
+  onBackgroundError?: (error: unknown) => void
+}
+
+/** Realtime settings; `ER_REALTIME_*` in the configuration. */
+export interface RealtimeSettings extends RealtimeLimits {
+  retention: Retention
+  heartbeatMs: number
+  reauthMs: number
+  dispatchPollMs: number
+}
+
+export const DEFAULT_REALTIME: RealtimeSettings = {
+  retention: { seconds: 24 * 3600 },
+  heartbeatMs: 15_000,
+  reauthMs: 30_000,
+  dispatchPollMs: 1000,
+  maxTopics: 20,
+  maxConnectionsPerUser: 10,
+  maxBufferBytes: 1024 * 1024,
+  ticketTtlSeconds: 30,
 }
 
 /** Every service, wired to one store. Transports (HTTP, CLI) take what they need from it. */
@@ -46,6 +82,8 @@ export interface Engine {
   tokens: TokenSigner
   /** What the record services are built from, for bulk work such as imports. */
   recordsDeps: RecordsDeps
+  /** Present when the engine was given a bus. */
+  realtime?: { service: RealtimeService; hub: RealtimeHub; dispatcher: ChangeDispatcher }
   close(): Promise<void>
 }
 
@@ -64,38 +102,90 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   await registry.reload()
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 })
-  const recordsDeps: RecordsDeps = { store, registry, clock, passwords, secret }
+  // The dispatcher needs the records service, which wakes it: tied after both exist.
+  const late: { dispatcher?: ChangeDispatcher } = {}
+  const recordsDeps: RecordsDeps = {
+    store,
+    registry,
+    clock,
+    passwords,
+    secret,
+    onCommit: () => void late.dispatcher?.wake(),
+  }
+  // Each service call is a span (a no-op unless a tracer provider is registered).
+  const records = traced('records', createRecordsService(recordsDeps))
+  const auth = traced(
+    'auth',
+    createAuthService({
+      store,
+      registry,
+      passwords,
+      tokens,
+      clock,
+      sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+      tokenCacheMs: options.tokenCacheMs ?? 60_000,
+      ...(options.throttle ? { throttle: options.throttle } : {}),
+      mailer: options.mailer,
+      secret,
+      appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
+      logError: options.logError ?? ((error, message) => console.error(message, error)),
+    }),
+  )
+  const realtime = options.bus
+    ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
+    : undefined
+  if (realtime) late.dispatcher = realtime.dispatcher
   return {
     store,
     registry,
     tokens,
     recordsDeps,
-    // Each service call is a span (a no-op unless a tracer provider is registered).
     schema: traced(
       'schema',
       createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
     ),
-    records: traced('records', createRecordsService(recordsDeps)),
-    auth: traced(
-      'auth',
-      createAuthService({
-        store,
-        registry,
-        passwords,
-        tokens,
-        clock,
-        sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
-        tokenCacheMs: options.tokenCacheMs ?? 60_000,
-        ...(options.throttle ? { throttle: options.throttle } : {}),
-        mailer: options.mailer,
-        secret,
-        appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
-        logError: options.logError ?? ((error, message) => console.error(message, error)),
-      }),
-    ),
-    close: async () => {
+    records,
+    auth,
+    ...(realtime ? { realtime } : {}),
+    async close() {
+      await realtime?.dispatcher.stop()
+      await realtime?.hub.stop()
       await options.mailer?.close()
       await store.close()
     },
   }
+}
+
+async function startRealtime(
+  options: EngineOptions & { bus: Bus },
+  records: RecordsService,
+  auth: AuthService,
+  registry: SchemaRegistry,
+  clock: Clock,
+): Promise<NonNullable<Engine['realtime']>> {
+  const { store, bus } = options
+  const settings = { ...DEFAULT_REALTIME, ...options.realtime }
+  const onError = options.onBackgroundError ?? (() => {})
+  const hub = new RealtimeHub({
+    store,
+    bus,
+    records,
+    auth,
+    registry,
+    heartbeatMs: settings.heartbeatMs,
+    reauthMs: settings.reauthMs,
+    onError,
+  })
+  await hub.start()
+  const dispatcher = createChangeDispatcher({
+    store,
+    bus,
+    clock,
+    retention: settings.retention,
+    pollMs: settings.dispatchPollMs,
+    onError,
+  })
+  dispatcher.start()
+  const service = createRealtimeService({ store, records, auth, hub, clock, limits: settings })
+  return { service, hub, dispatcher }
 }

@@ -13,7 +13,14 @@ import type { QueryObserver, Store } from '../../src/adapters/store/store.js'
 import { buildServer, type ServerOptions } from '../../src/http/server.js'
 import { createArgon2Hasher } from '../../src/services/auth/password-hasher.js'
 import { cliContext } from '../../src/services/context.js'
-import { createEngine, type Engine, type EngineOptions } from '../../src/services/create-engine.js'
+import { createInProcessBus } from '../../src/adapters/bus/in-process/in-process-bus.js'
+import type { Bus } from '../../src/adapters/bus/bus.js'
+import {
+  createEngine,
+  type Engine,
+  type EngineOptions,
+  type RealtimeSettings,
+} from '../../src/services/create-engine.js'
 import { createPostgresSchema, type DialectName } from './dialects.js'
 
 /** Cheap argon2 parameters: tests check behaviour, not hashing cost. */
@@ -53,16 +60,28 @@ export async function createTestEngine(
   options: ServerOptions & {
     onQuery?: QueryObserver
     engine?: Omit<EngineOptions, 'store' | 'migrationsDir' | 'passwords'>
+    realtime?: Partial<RealtimeSettings>
+    bus?: Bus
   } = {},
 ): Promise<TestEngine> {
-  const { engine: engineOptions, ...serverOptions } = options
+  const {
+    engine: engineOptions,
+    realtime: _realtime,
+    bus: _bus,
+    onQuery: _onQuery,
+    ...serverOptions
+  } = options
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
   const { store, drop } = await openTestStore(dialect, dir, options.onQuery)
+  const bus = options.bus ?? createInProcessBus()
   const engine = await createEngine({
     store,
     migrationsDir: join(dir, 'migrations'),
     passwords: testPasswords,
     schemaRecheckMs: 0,
+    bus,
+    realtime: { dispatchPollMs: 200, ...options.realtime },
+    onBackgroundError: (error) => console.error('[test engine background error]', error),
     ...engineOptions,
   })
   const app = await buildServer(engine, serverOptions)
@@ -93,6 +112,7 @@ export async function createTestEngine(
     async close() {
       await app.close()
       await engine.close()
+      await bus.close()
       await drop()
       rmSync(dir, { recursive: true, force: true })
     },

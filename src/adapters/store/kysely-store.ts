@@ -1,10 +1,19 @@
 import { sql } from 'kysely'
+import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
 import { knownSystemMigrations } from './migrations/system-migrations.js'
 import { KyselyAuthStore } from './kysely-auth-store.js'
 import type { DialectAdapter } from './dialect-adapter.js'
+import {
+  appendChanges,
+  insertTicket,
+  outboxBounds,
+  pruneChanges,
+  readChanges,
+  takeTicket,
+} from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
 import {
   keysetCondition,
@@ -14,8 +23,11 @@ import {
   whereClause,
 } from './record-sql.js'
 import type {
+  ChangeEvent,
+  ChangeInput,
   Condition,
   Dialect,
+  OutboxBounds,
   Row,
   SelectQuery,
   SelectResult,
@@ -98,6 +110,8 @@ export class KyselySession implements StoreSession {
     const { collection, sort } = query
     const conditions = [whereClause(this.adapter, query.where)]
     if (query.after) conditions.push(keysetCondition(sort, query.after))
+    if (query.ids)
+      conditions.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
     const sortColumns = sort.map((term, i) => sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`)
     const result = await sql<Row>`select ${sql.ref(RECORD_ALIAS)}.*, ${sql.join(sortColumns)}
       from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
@@ -219,6 +233,31 @@ export class KyselySession implements StoreSession {
     return Number(result.numDeletedRows)
   }
 
+  recordChange(_change: ChangeInput): void {
+    // An event written apart from its change could outlive a rolled-back write, or be lost.
+    throw new Error('recordChange belongs inside store.transaction, with the write it reports')
+  }
+
+  readChanges(afterId: number, limit: number): Promise<ChangeEvent[]> {
+    return readChanges(this.db, afterId, limit)
+  }
+
+  outboxBounds(): Promise<OutboxBounds> {
+    return outboxBounds(this.db)
+  }
+
+  pruneChanges(retention: { events?: number; before?: string }): Promise<number> {
+    return pruneChanges(this.db, retention)
+  }
+
+  insertTicket(id: string, token: string, expires: string): Promise<void> {
+    return insertTicket(this.db, id, token, expires)
+  }
+
+  takeTicket(id: string, now: string): Promise<string | undefined> {
+    return takeTicket(this.db, id, now)
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const row = await this.db
       .selectFrom('_settings')
@@ -275,11 +314,42 @@ export class KyselyStore extends KyselySession implements Store {
     return this.#transaction(work, true)
   }
 
+  async exclusiveTransaction<T>(
+    _lock: 'dispatcher',
+    work: (tx: StoreSession) => Promise<T>,
+  ): Promise<T | undefined> {
+    return this.db.transaction().execute(async (trx) => {
+      if (!(await this.adapter.tryLockDispatcher(trx))) return undefined
+      return work(new TransactionSession(trx, this.adapter))
+    })
+  }
+
   async #transaction<T>(work: (tx: StoreSession) => Promise<T>, lockSchema: boolean): Promise<T> {
+    // Another process holding SQLite's write lock past busy_timeout: the whole transaction is
+    // retried (nothing of it was applied), a bounded number of times, then it is a 503.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#transactionOnce(work, lockSchema)
+      } catch (error) {
+        if (attempt >= 3 || !(error instanceof EngineError) || error.code !== 'ER_UNAVAILABLE') {
+          throw error
+        }
+      }
+    }
+  }
+
+  async #transactionOnce<T>(
+    work: (tx: StoreSession) => Promise<T>,
+    lockSchema: boolean,
+  ): Promise<T> {
     try {
       return await this.db.transaction().execute(async (trx) => {
         if (lockSchema) await this.adapter.lockSchema(trx)
-        return work(new TransactionSession(trx, this.adapter))
+        const session = new TransactionSession(trx, this.adapter)
+        const result = await work(session)
+        // Last, so the outbox lock is held only for the insert and the commit.
+        await appendChanges(trx, this.adapter, session.changes, new Date().toISOString())
+        return result
       })
     } catch (error) {
       throw this.adapter.translateError(error, undefined) ?? error
@@ -308,6 +378,13 @@ export class KyselyStore extends KyselySession implements Store {
 
 /** A session inside a transaction; nested `transaction` calls simply join it. */
 class TransactionSession extends KyselySession {
+  /** Change events waiting for the commit. */
+  readonly changes: ChangeInput[] = []
+
+  override recordChange(change: ChangeInput): void {
+    this.changes.push(change)
+  }
+
   transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
     return work(this)
   }

@@ -28,6 +28,8 @@ export interface SortTerm {
 export interface SelectQuery {
   collection: CollectionDef
   where: Condition[]
+  /** Only these records (realtime asks about the ids of an event batch). */
+  ids?: readonly string[]
   /** Ends with `id` so the order is total; the service appends it. */
   sort: SortTerm[]
   limit: number
@@ -40,6 +42,29 @@ export interface SelectQuery {
 export interface SelectResult {
   rows: Row[]
   sortValues: unknown[][]
+}
+
+export type ChangeAction = 'create' | 'update' | 'delete'
+
+/** A record change as the records service reports it: the snapshot after (before, for delete). */
+export interface ChangeInput {
+  collection: string
+  recordId: string
+  action: ChangeAction
+  /** The record as stored, secrets removed, hidden fields kept (removed per reader later). */
+  record: Row
+}
+
+/** A committed change from the outbox; `id` grows by one per event, in commit order. */
+export interface ChangeEvent extends ChangeInput {
+  id: number
+  created: string
+}
+
+/** The oldest and newest event ids kept in the outbox (0 and 0 when it is empty). */
+export interface OutboxBounds {
+  first: number
+  last: number
 }
 
 /** What services may do, inside or outside a transaction. */
@@ -84,6 +109,21 @@ export interface StoreSession {
   /** Returns how many rows changed (0 when the id does not exist). */
   updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number>
   deleteRecord(collection: CollectionDef, id: string): Promise<number>
+
+  /**
+   * Adds a change event to the outbox of the transaction this session belongs to; it is
+   * written, with its id, just before the transaction commits (outside one: at once).
+   */
+  recordChange(change: ChangeInput): void
+  /** Committed events with `id > afterId`, oldest first. */
+  readChanges(afterId: number, limit: number): Promise<ChangeEvent[]>
+  outboxBounds(): Promise<OutboxBounds>
+  /** Deletes events outside the retention window (never the newest); returns how many. */
+  pruneChanges(retention: { events?: number; before?: string }): Promise<number>
+  /** Stores a one-time realtime ticket standing for a bearer token until `expires`. */
+  insertTicket(id: string, token: string, expires: string): Promise<void>
+  /** Consumes a ticket: its token if it existed and had not expired, and it is gone after. */
+  takeTicket(id: string, now: string): Promise<string | undefined>
 
   getSetting(key: string): Promise<string | undefined>
   setSetting(key: string, value: string): Promise<void>
@@ -250,6 +290,15 @@ export interface Store extends StoreSession {
    * change the schema at once (PostgreSQL advisory lock; SQLite's write lock does it already).
    */
   schemaTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T>
+  /**
+   * Runs `work` in a transaction holding the named cluster-wide lock, or returns undefined at
+   * once when another node holds it (PostgreSQL `pg_try_advisory_xact_lock`; on SQLite the
+   * write transaction itself excludes other processes).
+   */
+  exclusiveTransaction<T>(
+    lock: 'dispatcher',
+    work: (tx: StoreSession) => Promise<T>,
+  ): Promise<T | undefined>
   /** Tables, columns and indexes as they are in the database (for checks and tests). */
   introspect(): Promise<TableShape[]>
   /** Throws when the database does not answer. */

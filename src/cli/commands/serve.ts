@@ -1,5 +1,7 @@
+import cluster from 'node:cluster'
 import type { Command } from 'commander'
 import { startServer } from '../../main.js'
+import { startCluster } from '../../main-cluster.js'
 import { configFrom, withDirOption } from './options.js'
 
 export function registerServeCommand(program: Command): void {
@@ -9,10 +11,18 @@ export function registerServeCommand(program: Command): void {
       .description(
         'Start the HTTP server (SQLite in the data directory unless DATABASE_URL is set).',
       )
-      .option('--http <host:port>', 'address to listen on (env ER_HTTP, default 127.0.0.1:8090)'),
-  ).action(async (options: { dir?: string; http?: string }) => {
+      .option('--http <host:port>', 'address to listen on (env ER_HTTP, default 127.0.0.1:8090)')
+      .option('--workers <n>', 'processes sharing the port (env ER_WORKERS, default 1)'),
+  ).action(async (options: { dir?: string; http?: string; workers?: string }) => {
     const config = configFrom(options)
+    if (config.workers > 1 && cluster.isPrimary) {
+      const { url } = await startCluster(config)
+      console.log(`Engine Room is serving at ${url} with ${config.workers} workers`)
+      return
+    }
     const { engine, url } = await startServer(config)
+    // In a worker the primary announces the machine once.
+    if (cluster.isWorker) return
     const superusers = await engine.store.selectRecords({
       collection: engine.registry.get('_superusers'),
       where: [],

@@ -6,6 +6,7 @@ import {
 } from './openapi-components.js'
 import { collectionStems } from './openapi-names.js'
 import { buildCollectionPaths, buildFixedPaths, recordsTag } from './openapi-paths.js'
+import { buildRealtimePaths, REALTIME_TAG } from './openapi-realtime-paths.js'
 import { buildRecordSchemas } from './openapi-record-schemas.js'
 import { buildSharedSchemas } from './openapi-shared-schemas.js'
 import type { JsonSchema, OpenApiDocument, OpenApiInfo, OpenApiObject } from './openapi-types.js'
@@ -31,7 +32,7 @@ export function buildOpenApiDocument(
   const sorted = [...collections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const stems = collectionStems(sorted)
   const schemas: Record<string, JsonSchema> = buildSharedSchemas()
-  const paths: Record<string, OpenApiObject> = buildFixedPaths()
+  const paths: Record<string, OpenApiObject> = { ...buildFixedPaths(), ...buildRealtimePaths() }
   for (const collection of sorted) {
     const stem = stems.get(collection.name) ?? collection.name
     Object.assign(schemas, buildRecordSchemas(collection, stem, stems))
@@ -52,6 +53,7 @@ export function buildOpenApiDocument(
       { name: 'Collections', description: 'Schema management (superusers only).' },
       { name: 'Batch' },
       { name: 'Operations' },
+      { name: REALTIME_TAG, description: 'Record change feeds over Server-Sent Events.' },
       ...sorted.map((c) => ({ name: recordsTag(c.name) })),
     ],
     paths,

@@ -1,8 +1,9 @@
 import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, RelationField } from '../../core/schema/types.js'
-import type { StoreSession } from '../../adapters/store/store.js'
+import type { Row, StoreSession } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
+import { changeSnapshot } from './record-view.js'
 
 /** Deleting more than this many records through cascades in one request is refused. */
 export const MAX_CASCADE_DELETES = 10_000
@@ -16,13 +17,15 @@ export async function deleteWithRelations(
   tx: StoreSession,
   registry: SchemaRegistry,
   collection: CollectionDef,
-  id: string,
+  row: Row,
   now: string,
 ): Promise<void> {
   const deleted = new Set<string>()
-  const queue: { collection: CollectionDef; id: string }[] = [{ collection, id }]
+  const queue: { collection: CollectionDef; id: string; row: Row }[] = [
+    { collection, id: row.id as string, row },
+  ]
   while (queue.length > 0) {
-    const item = queue.shift() as { collection: CollectionDef; id: string }
+    const item = queue.shift() as { collection: CollectionDef; id: string; row: Row }
     const key = `${item.collection.id}/${item.id}`
     if (deleted.has(key)) continue
     deleted.add(key)
@@ -52,16 +55,30 @@ export async function deleteWithRelations(
       }
       for (const record of others) {
         if (onDelete === 'cascade') {
-          queue.push({ collection: source, id: record.id as string })
+          queue.push({ collection: source, id: record.id as string, row: record })
           continue
         }
         const value = isMultiValued(field)
           ? (record[field.name] as string[]).filter((v) => v !== item.id)
           : null
         await tx.updateRecord(source, record.id as string, { [field.name]: value, updated: now })
+        const after = { ...record, [field.name]: value, updated: now }
+        tx.recordChange({
+          collection: source.name,
+          recordId: record.id as string,
+          action: 'update',
+          record: changeSnapshot(source, after),
+        })
       }
     }
     await tx.deleteRecord(item.collection, item.id)
+    // The snapshot before deletion: who may see the delete is decided on it.
+    tx.recordChange({
+      collection: item.collection.name,
+      recordId: item.id,
+      action: 'delete',
+      record: changeSnapshot(item.collection, item.row),
+    })
   }
 }
 

@@ -26,6 +26,14 @@ export function toApiRecord(collection: CollectionDef, row: Row, showHidden: boo
 }
 
 /**
+ * The form of a record kept in the outbox: secrets removed, hidden fields kept, so that each
+ * reader's own `toApiRecord` decides about those. A copy: the row itself stays untouched.
+ */
+export function changeSnapshot(collection: CollectionDef, row: Row): Row {
+  return toApiRecord(collection, { ...row }, true)
+}
+
+/**
  * Applies `fields=id,title,expand.author.name`: keeps the named top-level keys and, under
  * `expand`, the named keys of each expanded record. `*` keeps everything at its level.
  */

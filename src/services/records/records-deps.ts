@@ -11,6 +11,8 @@ export interface RecordsDeps {
   passwords: PasswordHasher
   /** Signs cursors. */
   secret: string
+  /** Called after a write transaction commits (wakes the realtime dispatcher). */
+  onCommit?: () => void
 }
 
 /** Limits on list requests; the defaults follow QUERY-LANGUAGE.md. */

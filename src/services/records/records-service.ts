@@ -22,7 +22,7 @@ import {
   stampDates,
 } from './record-writes.js'
 import type { RecordsDeps } from './records-deps.js'
-import { projectRecord, toApiRecord } from './record-view.js'
+import { changeSnapshot, projectRecord, toApiRecord } from './record-view.js'
 import { checkProtectedWrites, createBaseline } from './protected-fields.js'
 import {
   accessDenied,
@@ -192,7 +192,7 @@ export function createRecordsService(deps: RecordsDeps) {
         throw accessDenied(ctx, collection)
       // Only after the rule: a refused caller must not learn which related ids exist.
       await checkRelationsExist(session, registry, collection, row, id)
-      return readBack(ctx, session, collection, id)
+      return readBackAndRecord(ctx, session, collection, id, 'create')
     })
   }
 
@@ -224,7 +224,7 @@ export function createRecordsService(deps: RecordsDeps) {
       if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
         throw accessDenied(ctx, collection)
       await checkRelationsExist(session, registry, collection, values, id)
-      return readBack(ctx, session, collection, id)
+      return readBackAndRecord(ctx, session, collection, id, 'update')
     })
   }
 
@@ -239,9 +239,9 @@ export function createRecordsService(deps: RecordsDeps) {
     const collection = await collectionFor(name, tx)
     const access = resolveWriteRule(ctx, collection, 'delete')
     await inTransaction(tx, async (session) => {
-      await findRow(session, collection, id)
+      const row = await findRow(session, collection, id)
       await requireRecordRule(ctx, session, collection, access, id, {})
-      await deleteWithRelations(session, registry, collection, id, now())
+      await deleteWithRelations(session, registry, collection, row, now())
     })
   }
 
@@ -284,20 +284,72 @@ export function createRecordsService(deps: RecordsDeps) {
     throw visible ? accessDenied(ctx, collection) : recordNotFound(collection, id)
   }
 
-  function inTransaction<T>(
+  async function inTransaction<T>(
     tx: StoreSession | undefined,
     work: (session: StoreSession) => Promise<T>,
   ): Promise<T> {
-    return tx ? work(tx) : store.transaction(work)
+    if (tx) return work(tx)
+    const result = await store.transaction(work)
+    deps.onCommit?.()
+    return result
   }
 
   /** One transaction for several operations (batch), on the schema as it is now. */
   async function transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
     await registry.refreshIfStale()
-    return store.transaction(work)
+    const result = await store.transaction(work)
+    deps.onCommit?.()
+    return result
   }
 
-  return { list, view, create, update, remove, transaction }
+  /**
+   * Which of `ids` in collection `name` the caller may view and that match `filter` now: ONE
+   * query `id IN (…) AND <view rule> AND <filter>` (realtime asks this once per event batch and
+   * subscriber identity). Called with no ids it only checks access and the filter (subscribe).
+   */
+  async function visibleRecords(
+    ctx: RequestContext,
+    name: string,
+    ids: readonly string[],
+    filter?: string,
+  ): Promise<Set<string>> {
+    const collection = await collectionFor(name)
+    const access = requireRule(ctx, collection, 'view')
+    const checked = checkListFilter(collection, registry, filter, traversalGuard(ctx))
+    if (ids.length === 0) return new Set()
+    const values = ruleValues(ctx, now())
+    const result = await store.selectRecords({
+      collection,
+      ids,
+      where: [...ruleConditions(access, values), ...(checked ? [{ expr: checked, values }] : [])],
+      sort: [{ path: { field: 'id' }, desc: false }],
+      limit: ids.length,
+    })
+    return new Set(result.rows.map((row) => row.id as string))
+  }
+
+  /**
+   * Whether the caller may receive the delete of a record, which no longer exists to test a
+   * rule against in SQL. Superusers and collections whose view rule is `""` (anyone): yes. An
+   * expression view rule: no — a caller who could not view the record must never learn of it,
+   * and judging the rule on the snapshot outside SQL is not built yet (README, "Realtime").
+   */
+  async function mayViewDeleted(ctx: RequestContext, name: string): Promise<boolean> {
+    const collection = await collectionFor(name)
+    const access = requireRule(ctx, collection, 'view')
+    return access.kind === 'granted' && ruleConditions(access, ruleValues(ctx, now())).length === 0
+  }
+
+  return {
+    list,
+    view,
+    create,
+    update,
+    remove,
+    transaction,
+    visibleRecords,
+    mayViewDeleted,
+  }
 }
 
 /** The marker `@request.body.password` holds: rules may test `:isset`, never read the secret. */
@@ -329,18 +381,25 @@ function checkPasswordPolicy(collection: CollectionDef, input: RecordInput, stor
   }
 }
 
-/** The record as written, read in the same session (a batch sees its own writes). */
-async function readBack(
+/**
+ * The record as written, read in the same session (a batch sees its own writes), and its change
+ * event added to the transaction's outbox.
+ */
+async function readBackAndRecord(
   ctx: RequestContext,
   session: StoreSession,
   collection: CollectionDef,
   id: string,
+  action: 'create' | 'update',
 ): Promise<Row> {
-  return toApiRecord(
-    collection,
-    await findRow(session, collection, id),
-    ctx.auth?.isSuperuser === true,
-  )
+  const row = await findRow(session, collection, id)
+  session.recordChange({
+    collection: collection.name,
+    recordId: id,
+    action,
+    record: changeSnapshot(collection, row),
+  })
+  return toApiRecord(collection, row, ctx.auth?.isSuperuser === true)
 }
 
 async function findRow(store: StoreSession, collection: CollectionDef, id: string): Promise<Row> {

@@ -2,6 +2,7 @@ import { sql } from 'kysely'
 import type { DialectAdapter } from '../dialect-adapter.js'
 import * as systemTables from './20261128000000-system-tables.js'
 import * as authTables from './20261128170000-auth-tables.js'
+import * as realtimeOutbox from './20261128170000-realtime-outbox.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 interface SystemMigration {
@@ -13,6 +14,7 @@ interface SystemMigration {
 const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128000000-system-tables', ...systemTables },
   { name: '20261128170000-auth-tables', ...authTables },
+  { name: '20261128170000-realtime-outbox', ...realtimeOutbox },
 ]
 
 /**

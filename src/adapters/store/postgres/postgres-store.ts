@@ -23,6 +23,10 @@ export interface PostgresStoreOptions {
 
 /** An arbitrary constant key for `pg_advisory_xact_lock`: "engine room schema". */
 const SCHEMA_LOCK_KEY = 0x45520001
+/** Outbox id allocation ("engine room outbox"); see `appendChanges` for why ids need a lock. */
+const OUTBOX_LOCK_KEY = 0x45520002
+/** One dispatcher at a time across the nodes sharing this database. */
+const DISPATCHER_LOCK_KEY = 0x45520003
 
 export const postgresAdapter: DialectAdapter = {
   dialect: 'postgres',
@@ -35,6 +39,15 @@ export const postgresAdapter: DialectAdapter = {
     sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v in (${sql.join([...values])}))`,
   lockSchema: async (trx) => {
     await sql`select pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`.execute(trx)
+  },
+  lockOutbox: async (trx) => {
+    await sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_KEY})`.execute(trx)
+  },
+  tryLockDispatcher: async (trx) => {
+    const result = await sql<{
+      ok: boolean
+    }>`select pg_try_advisory_xact_lock(${DISPATCHER_LOCK_KEY}) as ok`.execute(trx)
+    return result.rows[0]?.ok === true
   },
 }
 

@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
-import { Kysely, SqliteDialect, sql } from 'kysely'
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely'
 import type { DialectAdapter } from '../dialect-adapter.js'
 import { KyselyStore } from '../kysely-store.js'
 import { applySystemMigrations } from '../migrations/system-migrations.js'
@@ -38,6 +47,32 @@ export const sqliteAdapter: DialectAdapter = {
     sql`exists (select 1 from json_each(${column}) as j where j.value in (${sql.join([...values])}))`,
   // SQLite has one writer at a time; a write transaction already excludes every other one.
   lockSchema: async () => {},
+  // The record write before it already holds SQLite's single write lock until commit.
+  lockOutbox: async () => {},
+  tryLockDispatcher: async () => true,
+}
+
+/**
+ * Write transactions start with `BEGIN IMMEDIATE`: a deferred `BEGIN` takes the write lock only
+ * at its first write, and two processes (`serve --workers`) that both read first then deadlock
+ * on the upgrade, which `busy_timeout` cannot resolve (one gets SQLITE_BUSY at once). Taking the
+ * lock up front makes the other writer wait in `busy_timeout` instead.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig
+  constructor(config: SqliteDialectConfig) {
+    super(config)
+    this.#config = config
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config)
+  }
 }
 
 /**
@@ -57,7 +92,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -32000')
   const db: DynamicDb = new Kysely({
-    dialect: new SqliteDialect({ database: withStatementCache(database) }),
+    dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
     log: kyselyLogFor(options.onQuery),
   })
   await applySystemMigrations(db, sqliteAdapter)

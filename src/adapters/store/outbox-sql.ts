@@ -1,0 +1,115 @@
+import type { DialectAdapter } from './dialect-adapter.js'
+import type { DynamicDb } from './dynamic-db.js'
+import type { ChangeEvent, ChangeInput, OutboxBounds } from './store.js'
+
+/**
+ * Writes change events to the outbox inside the caller's transaction, just before it commits.
+ *
+ * Ids are `max(id) + 1, + 2 …`, allocated under the outbox lock, which is held until commit:
+ * the next writer cannot allocate until this transaction has committed or rolled back, so ids
+ * become visible in id order and without gaps. A reader that has seen id N has seen every id
+ * below it; a sequence could not promise that on PostgreSQL (a later `nextval` can commit
+ * first), nor gap-freedom (a rolled-back `nextval` is never reused). The cost is that the tail
+ * of concurrent write transactions is serialised; the lock is taken last, so only
+ * "insert outbox rows + commit" runs under it. SQLite has one writer at a time already.
+ */
+export async function appendChanges(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  changes: readonly ChangeInput[],
+  now: string,
+): Promise<void> {
+  if (changes.length === 0) return
+  await adapter.lockOutbox(db)
+  const last = await db
+    .selectFrom('_outbox')
+    .select((eb) => eb.fn.max('id').as('last'))
+    .executeTakeFirst()
+  const base = Number(last?.last ?? 0)
+  await db
+    .insertInto('_outbox')
+    .values(
+      changes.map((change, i) => ({
+        id: base + i + 1,
+        collection: change.collection,
+        record_id: change.recordId,
+        action: change.action,
+        record: JSON.stringify(change.record),
+        created: now,
+      })),
+    )
+    .execute()
+}
+
+/** Events with `id > afterId`, oldest first. */
+export async function readChanges(
+  db: DynamicDb,
+  afterId: number,
+  limit: number,
+): Promise<ChangeEvent[]> {
+  const rows = await db
+    .selectFrom('_outbox')
+    .selectAll()
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute()
+  return rows.map((row) => ({
+    id: Number(row.id),
+    collection: row.collection as string,
+    recordId: row.record_id as string,
+    action: row.action as ChangeEvent['action'],
+    record: JSON.parse(row.record as string) as Record<string, unknown>,
+    created: row.created as string,
+  }))
+}
+
+export async function outboxBounds(db: DynamicDb): Promise<OutboxBounds> {
+  const row = await db
+    .selectFrom('_outbox')
+    .select((eb) => [eb.fn.min('id').as('first'), eb.fn.max('id').as('last')])
+    .executeTakeFirst()
+  return { first: Number(row?.first ?? 0), last: Number(row?.last ?? 0) }
+}
+
+/**
+ * Deletes events older than the retention window, always keeping the newest one: its id is
+ * where the next allocation continues, and the oldest kept id tells a late reader it missed some.
+ */
+export async function pruneChanges(
+  db: DynamicDb,
+  retention: { events?: number; before?: string },
+): Promise<number> {
+  const { last } = await outboxBounds(db)
+  if (last === 0) return 0
+  let query = db.deleteFrom('_outbox').where('id', '<', last)
+  if (retention.events !== undefined) query = query.where('id', '<=', last - retention.events)
+  if (retention.before !== undefined) query = query.where('created', '<', retention.before)
+  const result = await query.executeTakeFirst()
+  return Number(result.numDeletedRows)
+}
+
+export async function insertTicket(
+  db: DynamicDb,
+  id: string,
+  token: string,
+  expires: string,
+): Promise<void> {
+  await db.insertInto('_realtime_tickets').values({ id, token, expires }).execute()
+}
+
+/** Deletes the ticket and returns its token if it was there and unexpired: usable once. */
+export async function takeTicket(
+  db: DynamicDb,
+  id: string,
+  now: string,
+): Promise<string | undefined> {
+  // Expired tickets of anyone are swept on the way; a ticket lives seconds.
+  await db.deleteFrom('_realtime_tickets').where('expires', '<=', now).execute()
+  const row = await db
+    .deleteFrom('_realtime_tickets')
+    .where('id', '=', id)
+    .returning('token')
+    .executeTakeFirst()
+  return row?.token as string | undefined
+}

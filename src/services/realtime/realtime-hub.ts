@@ -1,0 +1,248 @@
+import type { Bus } from '../../adapters/bus/bus.js'
+import type { ChangeEvent, Store } from '../../adapters/store/store.js'
+import { EngineError } from '../../core/errors/index.js'
+import type { CollectionDef } from '../../core/schema/types.js'
+import type { AuthService } from '../auth/auth-service.js'
+import type { RecordsService } from '../records/records-service.js'
+import { toApiRecord } from '../records/record-view.js'
+import type { SchemaRegistry } from '../schema/schema-registry.js'
+import { CHANGES_CHANNEL } from './change-dispatcher.js'
+import { eventFrame, type SseStream } from './sse-stream.js'
+
+export interface HubOptions {
+  store: Store
+  bus: Bus
+  records: RecordsService
+  auth: AuthService
+  registry: SchemaRegistry
+  heartbeatMs: number
+  /** How often open streams re-check their session (revocation, changed auth record). */
+  reauthMs: number
+  onError?: (error: unknown) => void
+}
+
+const READ_BATCH = 500
+
+/**
+ * This process's side of realtime: takes event batches off the bus, makes them gap-free and
+ * duplicate-free (ids are contiguous, so a jump means the bus dropped something: the missing
+ * ids are read from the outbox), and fans them out to the open streams. Everything runs on one
+ * serial queue, so a stream that is catching up (Last-Event-ID) never interleaves with live
+ * batches.
+ */
+export class RealtimeHub {
+  readonly #options: HubOptions
+  readonly #streams = new Set<SseStream>()
+  #lastId = 0
+  #queue: Promise<void> = Promise.resolve()
+  #timers: NodeJS.Timeout[] = []
+  #unsubscribe: (() => Promise<void>) | undefined
+
+  constructor(options: HubOptions) {
+    this.#options = options
+  }
+
+  async start(): Promise<void> {
+    // Streams opened from now on start here; anything older is replayed from the outbox.
+    this.#lastId = (await this.#options.store.outboxBounds()).last
+    this.#unsubscribe = await this.#options.bus.subscribe(CHANGES_CHANNEL, (message) => {
+      // Parsed inside the queue: a bad message must not throw into the bus's event emitter.
+      this.#enqueue(() => this.#onBatch(JSON.parse(message) as ChangeEvent[]))
+    })
+    const heartbeat = setInterval(() => {
+      for (const stream of this.#streams) stream.heartbeat()
+    }, this.#options.heartbeatMs)
+    const reauth = setInterval(
+      () => this.#enqueue(() => this.#reauthenticate()),
+      this.#options.reauthMs,
+    )
+    heartbeat.unref()
+    reauth.unref()
+    this.#timers = [heartbeat, reauth]
+  }
+
+  /** Open streams of one identity (for the per-user connection limit). */
+  countFor(identityKey: string): number {
+    let n = 0
+    for (const stream of this.#streams) if (stream.identityKey === identityKey) n++
+    return n
+  }
+
+  get size(): number {
+    return this.#streams.size
+  }
+
+  /**
+   * Adds a stream. With `lastEventId` it first receives every retained event after that id; if
+   * some of them were pruned (or the id is unknown) it gets `event: reset` and reads on live.
+   */
+  attach(stream: SseStream, lastEventId: number | undefined): Promise<void> {
+    stream.onClose(() => this.#streams.delete(stream))
+    return this.#enqueue(async () => {
+      if (stream.closed) return
+      stream.lastId = this.#lastId
+      if (lastEventId !== undefined) await this.#replay(stream, lastEventId)
+      if (!stream.closed) this.#streams.add(stream)
+    })
+  }
+
+  /** Ends every stream with a reason (server shutting down). */
+  closeAll(reason: string, message: string): void {
+    for (const stream of [...this.#streams]) stream.fail(reason, message)
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.#timers) clearInterval(timer)
+    await this.#unsubscribe?.()
+    await this.#queue
+  }
+
+  #enqueue(task: () => Promise<void>): Promise<void> {
+    const next = this.#queue.then(task).catch((error: unknown) => this.#options.onError?.(error))
+    this.#queue = next
+    return next
+  }
+
+  async #replay(stream: SseStream, lastEventId: number): Promise<void> {
+    const { first, last } = await this.#options.store.outboxBounds()
+    // Gone: the next id the client needs was pruned. Unknown: an id this outbox never issued.
+    if ((first > lastEventId + 1 && last > lastEventId) || lastEventId > last) {
+      stream.sendReset(this.#lastId, lastEventId > last ? 'unknown_id' : 'outside_retention')
+      return
+    }
+    // A node whose bus is behind may be asked for an id it has not seen live: skip up to it.
+    stream.lastId = lastEventId
+    let after = lastEventId
+    while (after < this.#lastId && !stream.closed) {
+      const events = await this.#options.store.readChanges(
+        after,
+        Math.min(READ_BATCH, this.#lastId - after),
+      )
+      const end = events.at(-1)
+      if (!end) break
+      await this.#fanOut(events, [stream])
+      after = end.id
+    }
+    stream.lastId = Math.max(stream.lastId, this.#lastId)
+  }
+
+  async #onBatch(batch: ChangeEvent[]): Promise<void> {
+    let events = batch.filter((e) => e.id > this.#lastId)
+    const firstNew = events[0]
+    if (!firstNew) return
+    if (firstNew.id > this.#lastId + 1) {
+      // The bus lost a message (Redis reconnect, a dispatcher crash): read the gap back.
+      const missing = await this.#readRange(this.#lastId, firstNew.id - 1)
+      events = [...missing, ...events]
+    }
+    await this.#fanOut(events, [...this.#streams])
+    this.#lastId = (events.at(-1) as ChangeEvent).id
+  }
+
+  async #readRange(after: number, upTo: number): Promise<ChangeEvent[]> {
+    const out: ChangeEvent[] = []
+    while (after < upTo) {
+      const events = await this.#options.store.readChanges(
+        after,
+        Math.min(READ_BATCH, upTo - after),
+      )
+      const end = events.at(-1)
+      if (!end) break
+      out.push(...events)
+      after = end.id
+    }
+    return out
+  }
+
+  /**
+   * Delivers `events` to `streams`, each only what it subscribed to and may see. Visibility is
+   * asked of the records service: one query per collection, filter and subscriber identity for
+   * the whole batch, so a thousand streams of one identity cost one query.
+   */
+  async #fanOut(events: ChangeEvent[], streams: SseStream[]): Promise<void> {
+    const groups = new Map<string, { stream: SseStream; collection: string; ids: Set<string> }>()
+    for (const stream of streams) {
+      for (const event of events) {
+        if (event.id <= stream.lastId || !stream.wants(event)) continue
+        const key = `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`
+        let group = groups.get(key)
+        if (!group)
+          groups.set(key, (group = { stream, collection: event.collection, ids: new Set() }))
+        group.ids.add(event.action === 'delete' ? `\0delete` : event.recordId)
+      }
+    }
+    const visible = new Map<string, Set<string>>()
+    for (const [key, group] of groups) {
+      visible.set(key, await this.#visibleIn(group.stream, group.collection, group.ids))
+    }
+    // A frame depends only on the event and whether hidden fields show: built once per batch,
+    // not once per subscriber (a thousand streams would otherwise serialise a thousand times).
+    const frames = new Map<string, string>()
+    for (const stream of streams) {
+      for (const event of events) {
+        if (stream.closed) break
+        if (event.id <= stream.lastId) continue
+        stream.lastId = event.id
+        if (!stream.wants(event)) continue
+        const seen = visible.get(
+          `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`,
+        )
+        if (!seen?.has(event.action === 'delete' ? `\0delete` : event.recordId)) continue
+        const showHidden = stream.ctx.auth?.isSuperuser === true
+        const frameKey = `${event.id}/${showHidden}`
+        let frame = frames.get(frameKey)
+        if (frame === undefined) {
+          const collection = this.#collectionNamed(event.collection)
+          if (!collection) continue
+          frame = eventFrame(event, toApiRecord(collection, { ...event.record }, showHidden))
+          frames.set(frameKey, frame)
+        }
+        stream.sendFrame(frame)
+      }
+    }
+  }
+
+  #collectionNamed(name: string): CollectionDef | undefined {
+    return this.#options.registry.find(name)
+  }
+
+  async #visibleIn(stream: SseStream, collection: string, ids: Set<string>): Promise<Set<string>> {
+    const { records } = this.#options
+    const out = new Set<string>()
+    try {
+      const live = [...ids].filter((id) => id !== '\0delete')
+      if (live.length > 0) {
+        for (const id of await records.visibleRecords(
+          stream.ctx,
+          collection,
+          live,
+          stream.filter,
+        )) {
+          out.add(id)
+        }
+      }
+      if (ids.has('\0delete') && (await records.mayViewDeleted(stream.ctx, collection))) {
+        out.add('\0delete')
+      }
+    } catch (error) {
+      // A collection deleted or access withdrawn since subscribing: nothing is visible.
+      if (!(error instanceof EngineError)) throw error
+    }
+    return out
+  }
+
+  /** Re-resolves each stream's identity from its token; a revoked session ends the stream. */
+  async #reauthenticate(): Promise<void> {
+    const byToken = new Map<string, Promise<Awaited<ReturnType<AuthService['identify']>> | null>>()
+    for (const stream of [...this.#streams]) {
+      let identity = byToken.get(stream.token)
+      if (!identity) {
+        identity = this.#options.auth.identify(stream.token).catch(() => null)
+        byToken.set(stream.token, identity)
+      }
+      const resolved = await identity
+      if (!resolved) stream.fail('unauthorized', 'The session has ended or its token expired.')
+      else stream.ctx = { ...stream.ctx, auth: resolved }
+    }
+  }
+}

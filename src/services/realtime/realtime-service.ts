@@ -1,0 +1,125 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Store } from '../../adapters/store/store.js'
+import type { Clock } from '../../core/clock.js'
+import { EngineError } from '../../core/errors/index.js'
+import type { AuthService } from '../auth/auth-service.js'
+import type { RequestContext } from '../context.js'
+import type { RecordsService } from '../records/records-service.js'
+import type { RealtimeHub } from './realtime-hub.js'
+import { parseLastEventId, parseTopics } from './subscriptions.js'
+import { SseStream, type StreamSink } from './sse-stream.js'
+
+/** Limits and timings of realtime streams (each has an `ER_REALTIME_*` setting). */
+export interface RealtimeLimits {
+  maxTopics: number
+  /** Open streams per signed-in identity, per process. */
+  maxConnectionsPerUser: number
+  maxBufferBytes: number
+  ticketTtlSeconds: number
+}
+
+export interface RealtimeDeps {
+  store: Store
+  records: RecordsService
+  auth: AuthService
+  hub: RealtimeHub
+  clock: Clock
+  limits: RealtimeLimits
+}
+
+/** What a client asks for when it opens a stream, as strings from any transport. */
+export interface SubscribeInput {
+  /** The bearer token from the request, if it sent one. */
+  token: string | undefined
+  ticket: string | undefined
+  topics: string[]
+  filter: string | undefined
+  lastEventId: string | undefined
+  requestId: string
+}
+
+/** A checked subscription, ready to stream; every error was raised before the stream begins. */
+export interface Subscription {
+  open(sink: StreamSink): SseStream
+}
+
+export type RealtimeService = ReturnType<typeof createRealtimeService>
+
+/**
+ * Realtime use cases: one-time tickets for browsers (EventSource cannot send headers) and
+ * opening a change stream for a caller after checking topics, filter, access and limits.
+ */
+export function createRealtimeService(deps: RealtimeDeps) {
+  const { store, records, auth, hub, clock, limits } = deps
+
+  /**
+   * `POST /api/realtime/ticket`: a random one-time ticket that stands for the caller's token for
+   * a few seconds. Only its hash is stored, so a database reader cannot use a pending ticket.
+   */
+  async function issueTicket(
+    ctx: RequestContext,
+    token: string | undefined,
+  ): Promise<{ ticket: string; expiresIn: number }> {
+    if (!ctx.auth || !token) throw new EngineError('ER_AUTH_REQUIRED', 'Sign in to get a ticket.')
+    const ticket = randomBytes(24).toString('base64url')
+    const expires = new Date(clock.now().getTime() + limits.ticketTtlSeconds * 1000)
+    await store.insertTicket(hashTicket(ticket), token, expires.toISOString())
+    return { ticket, expiresIn: limits.ticketTtlSeconds }
+  }
+
+  async function subscribe(input: SubscribeInput): Promise<Subscription> {
+    const token = input.ticket !== undefined ? await redeem(input.ticket) : input.token
+    if (token === undefined) {
+      throw new EngineError('ER_AUTH_REQUIRED', 'Send a bearer token or a ticket to subscribe.')
+    }
+    const identity = await auth.identify(token)
+    const ctx: RequestContext = { auth: identity, requestId: input.requestId, query: {} }
+    const topics = parseTopics(input.topics, limits.maxTopics)
+    const lastEventId = parseLastEventId(input.lastEventId)
+    // Checks access to each collection and the filter against each, as a list would.
+    for (const collection of new Set(topics.map((t) => t.collection))) {
+      await records.visibleRecords(ctx, collection, [], input.filter)
+    }
+    const stream = (sink: StreamSink) =>
+      new SseStream(sink, {
+        ctx,
+        token,
+        topics,
+        filter: input.filter,
+        maxBufferBytes: limits.maxBufferBytes,
+      })
+    const probe = stream({ write() {}, bufferedBytes: () => 0, end() {} })
+    if (hub.countFor(probe.identityKey) >= limits.maxConnectionsPerUser) {
+      throw new EngineError(
+        'ER_RATE_LIMITED',
+        `At most ${limits.maxConnectionsPerUser} realtime connections per user; close one first.`,
+      )
+    }
+    return {
+      open(sink) {
+        const opened = stream(sink)
+        void hub.attach(opened, lastEventId)
+        return opened
+      },
+    }
+  }
+
+  async function redeem(ticket: string): Promise<string> {
+    const token =
+      ticket.length <= 64
+        ? await store.takeTicket(hashTicket(ticket), clock.now().toISOString())
+        : undefined
+    if (token === undefined) {
+      throw new EngineError('ER_AUTH_TOKEN_INVALID', 'The ticket is unknown, used or expired.', {
+        errors: { ticket: [{ code: 'invalid', message: 'unknown, used or expired' }] },
+      })
+    }
+    return token
+  }
+
+  return { issueTicket, subscribe }
+}
+
+function hashTicket(ticket: string): string {
+  return createHash('sha256').update(ticket).digest('base64url')
+}

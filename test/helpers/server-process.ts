@@ -1,0 +1,93 @@
+/**
+ * `engineroom serve` as a real process (from source through tsx), for tests that need several
+ * servers, a crash or `--workers`.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+
+const CLI = resolve('src/cli/main.ts')
+
+export interface ServerProcess {
+  url: string
+  child: ChildProcess
+  output(): string
+  /** Sends the signal and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer()
+    server.once('error', fail)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0))
+    })
+  })
+}
+
+/** Runs a one-off CLI command (superuser create …) and returns its exit code and output. */
+export function runCli(args: string[], env: Record<string, string>) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', ...env },
+    timeout: 60_000,
+  })
+  return { code: result.status, out: result.stdout, err: result.stderr }
+}
+
+/** Starts `serve` and resolves once it prints its URL (or rejects with its output). */
+export async function startServerProcess(
+  args: string[],
+  env: Record<string, string>,
+  port?: number,
+): Promise<ServerProcess> {
+  const listen = port ?? (await freePort())
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'serve', '--http', `127.0.0.1:${listen}`, ...args],
+    {
+      env: { ...process.env, DATABASE_URL: '', ER_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let text = ''
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+  const exited = new Promise<void>((done) => child.once('exit', () => done()))
+  await new Promise<void>((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`serve did not start in 60 s:\n${text}`)), 60_000)
+    const check = () => {
+      if (text.includes('Engine Room is serving at')) {
+        clearTimeout(timer)
+        done()
+      }
+    }
+    child.stdout?.on('data', check)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      fail(new Error(`serve exited with ${code}:\n${text}`))
+    })
+  })
+  return {
+    url: `http://127.0.0.1:${listen}`,
+    child,
+    output: () => text,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+}
+
+/** Logs a superuser in on a running server and returns the token. */
+export async function loginSuperuser(url: string, email: string, password: string) {
+  const res = await fetch(`${url}/api/collections/_superusers/auth/password`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ identity: email, password }),
+  })
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`)
+  return ((await res.json()) as { token: string }).token
+}
