@@ -21,6 +21,8 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number
 }
 
+// Advisory locks are server-wide, so each key is paired with the current schema: deployments
+// (and test runs) in different schemas of one PostgreSQL never wait on each other's locks.
 /** An arbitrary constant key for `pg_advisory_xact_lock`: "engine room schema". */
 const SCHEMA_LOCK_KEY = 0x45520001
 /** Outbox id allocation ("engine room outbox"); see `appendChanges` for why ids need a lock. */
@@ -38,15 +40,21 @@ export const postgresAdapter: DialectAdapter = {
   jsonArrayOverlaps: (column, values) =>
     sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v in (${sql.join([...values])}))`,
   lockSchema: async (trx) => {
-    await sql`select pg_advisory_xact_lock(${SCHEMA_LOCK_KEY})`.execute(trx)
+    await sql`select pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}, hashtext(current_schema()))`.execute(
+      trx,
+    )
   },
   lockOutbox: async (trx) => {
-    await sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_KEY})`.execute(trx)
+    await sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_KEY}, hashtext(current_schema()))`.execute(
+      trx,
+    )
   },
   tryLockDispatcher: async (trx) => {
     const result = await sql<{
       ok: boolean
-    }>`select pg_try_advisory_xact_lock(${DISPATCHER_LOCK_KEY}) as ok`.execute(trx)
+    }>`select pg_try_advisory_xact_lock(${DISPATCHER_LOCK_KEY}, hashtext(current_schema())) as ok`.execute(
+      trx,
+    )
     return result.rows[0]?.ok === true
   },
 }
