@@ -97,16 +97,31 @@ describe.each(await availableDialects())('realtime under an owner rule on %s', (
       text: 'bob 2',
     })
 
-    const all = await root.waitFor((e) => e.length >= 4)
-    expect(all.map((e) => `${e.event} ${String(data(e).record.text)}`)).toEqual([
+    // The delete is judged on the record as it was: its owner receives it, nobody else does.
+    const gone = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/collections/notes/records/${annNote.id as string}`,
+      headers: { authorization: `Bearer ${tokens['ann@example.com']}` },
+    })
+    expect(gone.statusCode).toBe(204)
+    await as('bob@example.com', 'PATCH', `/api/collections/notes/records/${bobNote.id as string}`, {
+      text: 'bob 3',
+    })
+
+    const seen = (events: SseEvent[]) =>
+      events.map((e) => `${e.event} ${String(data(e).record.text)}`)
+    const all = await root.waitFor((e) => e.length >= 6)
+    expect(seen(all)).toEqual([
       'create ann 1',
       'create bob 1',
       'update ann 2',
       'update bob 2',
+      'delete ann 2',
+      'update bob 3',
     ])
-    const bobSaw = await bob.waitFor((e) => e.length >= 2)
-    const annSaw = await ann.waitFor((e) => e.length >= 2)
-    expect(annSaw.map((e) => String(data(e).record.text))).toEqual(['ann 1', 'ann 2'])
-    expect(bobSaw.map((e) => String(data(e).record.text))).toEqual(['bob 1', 'bob 2'])
+    const bobSaw = await bob.waitFor((e) => e.length >= 3)
+    const annSaw = await ann.waitFor((e) => e.length >= 3)
+    expect(seen(annSaw)).toEqual(['create ann 1', 'update ann 2', 'delete ann 2'])
+    expect(seen(bobSaw)).toEqual(['create bob 1', 'update bob 2', 'update bob 3'])
   })
 })

@@ -197,6 +197,39 @@ export class KyselySession implements StoreSession {
     return result.rows.map((row) => codec.decode(row))
   }
 
+  async snapshotMatches(
+    collection: CollectionDef,
+    snapshot: Row,
+    where: Condition[],
+  ): Promise<boolean> {
+    if (where.length === 0) return true
+    const encoded = recordCodec(collection, this.adapter).encode(snapshot)
+    const { text, bool } = this.adapter.systemColumnTypes
+    const columns: [string, string][] = [
+      ['id', text],
+      ['created', text],
+      ['updated', text],
+      ...(collection.type === 'auth'
+        ? ([
+            ['email', text],
+            ['verified', bool],
+          ] as [string, string][])
+        : []),
+      ...collection.fields.map((f): [string, string] => [f.name, this.adapter.columnType(f)]),
+    ]
+    // One row shaped like the table, from bound values: every condition compiles against it
+    // unchanged. Casts give PostgreSQL the column types it would otherwise have to guess.
+    const select = columns.map(([name, type]) => {
+      const [base, collate] = type.split(/ (?=collate)/)
+      const value = sql`cast(${encoded[name] ?? null} as ${sql.raw(base as string)})`
+      return sql`${collate ? sql`${value} ${sql.raw(collate)}` : value} as ${sql.id(name)}`
+    })
+    const result = await sql<{ ok: number }>`select 1 as ok
+      from (select ${sql.join(select)}) as ${sql.id(RECORD_ALIAS)}
+      where ${whereClause(this.adapter, where)}`.execute(this.db)
+    return result.rows.length > 0
+  }
+
   async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
     await this.#write(collection, () =>

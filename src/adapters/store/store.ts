@@ -103,6 +103,11 @@ export interface StoreSession {
     ids: readonly string[],
     where?: readonly Condition[],
   ): Promise<Row[]>
+  /**
+   * Whether a record that is no longer stored (the snapshot of a deleted one) meets the
+   * conditions, judged in SQL exactly as a stored row would be.
+   */
+  snapshotMatches(collection: CollectionDef, snapshot: Row, where: Condition[]): Promise<boolean>
   insertRecord(collection: CollectionDef, values: Row): Promise<void>
   /** Inserts many rows with multi-row statements (bulk import); all rows have the same keys. */
   insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void>

@@ -1,5 +1,5 @@
 import type { Bus } from '../../adapters/bus/bus.js'
-import type { ChangeEvent, Store } from '../../adapters/store/store.js'
+import type { ChangeEvent, Row, Store } from '../../adapters/store/store.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { AuthService } from '../auth/auth-service.js'
@@ -160,20 +160,30 @@ export class RealtimeHub {
    * the whole batch, so a thousand streams of one identity cost one query.
    */
   async #fanOut(events: ChangeEvent[], streams: SseStream[]): Promise<void> {
-    const groups = new Map<string, { stream: SseStream; collection: string; ids: Set<string> }>()
+    const groups = new Map<
+      string,
+      { stream: SseStream; collection: string; ids: Set<string>; deleted: Map<string, Row> }
+    >()
     for (const stream of streams) {
       for (const event of events) {
         if (event.id <= stream.lastId || !stream.wants(event)) continue
         const key = `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`
         let group = groups.get(key)
         if (!group)
-          groups.set(key, (group = { stream, collection: event.collection, ids: new Set() }))
-        group.ids.add(event.action === 'delete' ? `\0delete` : event.recordId)
+          groups.set(
+            key,
+            (group = { stream, collection: event.collection, ids: new Set(), deleted: new Map() }),
+          )
+        if (event.action === 'delete') group.deleted.set(event.recordId, event.record)
+        else group.ids.add(event.recordId)
       }
     }
     const visible = new Map<string, Set<string>>()
     for (const [key, group] of groups) {
-      visible.set(key, await this.#visibleIn(group.stream, group.collection, group.ids))
+      visible.set(
+        key,
+        await this.#visibleIn(group.stream, group.collection, group.ids, group.deleted),
+      )
     }
     // A frame depends only on the event and whether hidden fields show: built once per batch,
     // not once per subscriber (a thousand streams would otherwise serialise a thousand times).
@@ -187,7 +197,8 @@ export class RealtimeHub {
         const seen = visible.get(
           `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`,
         )
-        if (!seen?.has(event.action === 'delete' ? `\0delete` : event.recordId)) continue
+        if (!seen?.has(event.action === 'delete' ? `\0delete:${event.recordId}` : event.recordId))
+          continue
         const showHidden = stream.ctx.auth?.isSuperuser === true
         const frameKey = `${event.id}/${showHidden}`
         let frame = frames.get(frameKey)
@@ -206,23 +217,39 @@ export class RealtimeHub {
     return this.#options.registry.find(name)
   }
 
-  async #visibleIn(stream: SseStream, collection: string, ids: Set<string>): Promise<Set<string>> {
+  /**
+   * The record ids of this batch the stream may see; deletes as `\0delete:<id>`, judged on the
+   * snapshot taken before deletion (the record is gone, so the rule runs against that row).
+   */
+  async #visibleIn(
+    stream: SseStream,
+    collection: string,
+    ids: Set<string>,
+    deleted: Map<string, Row>,
+  ): Promise<Set<string>> {
     const { records } = this.#options
     const out = new Set<string>()
     try {
-      const live = [...ids].filter((id) => id !== '\0delete')
-      if (live.length > 0) {
+      if (ids.size > 0) {
         for (const id of await records.visibleRecords(
           stream.ctx,
           collection,
-          live,
+          [...ids],
           stream.filter,
         )) {
           out.add(id)
         }
       }
-      if (ids.has('\0delete') && (await records.mayViewDeleted(stream.ctx, collection))) {
-        out.add('\0delete')
+      if (deleted.size > 0) {
+        const snapshots = [...deleted.values()]
+        for (const id of await records.visibleSnapshots(
+          stream.ctx,
+          collection,
+          snapshots,
+          stream.filter,
+        )) {
+          out.add(`\0delete:${id}`)
+        }
       }
     } catch (error) {
       // A collection deleted or access withdrawn since subscribing: nothing is visible.

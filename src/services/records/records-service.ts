@@ -329,15 +329,28 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   /**
-   * Whether the caller may receive the delete of a record, which no longer exists to test a
-   * rule against in SQL. Superusers and collections whose view rule is `""` (anyone): yes. An
-   * expression view rule: no — a caller who could not view the record must never learn of it,
-   * and judging the rule on the snapshot outside SQL is not built yet (README, "Realtime").
+   * Which deleted records (by their last snapshot) the caller could view and that match
+   * `filter`: the view rule and filter judged in SQL against each snapshot as if it were stored.
    */
-  async function mayViewDeleted(ctx: RequestContext, name: string): Promise<boolean> {
+  async function visibleSnapshots(
+    ctx: RequestContext,
+    name: string,
+    snapshots: readonly Row[],
+    filter?: string,
+  ): Promise<Set<string>> {
     const collection = await collectionFor(name)
     const access = requireRule(ctx, collection, 'view')
-    return access.kind === 'granted' && ruleConditions(access, ruleValues(ctx, now())).length === 0
+    const checked = checkListFilter(collection, registry, filter, traversalGuard(ctx))
+    const values = ruleValues(ctx, now())
+    const where = [
+      ...ruleConditions(access, values),
+      ...(checked ? [{ expr: checked, values }] : []),
+    ]
+    const out = new Set<string>()
+    for (const snapshot of snapshots) {
+      if (await store.snapshotMatches(collection, snapshot, where)) out.add(snapshot.id as string)
+    }
+    return out
   }
 
   return {
@@ -348,7 +361,7 @@ export function createRecordsService(deps: RecordsDeps) {
     remove,
     transaction,
     visibleRecords,
-    mayViewDeleted,
+    visibleSnapshots,
   }
 }
 
