@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
+import { registerEngineGauges } from './ops/engine-gauges.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
 import { registerHttpMetrics } from './plugins/http-metrics.js'
@@ -102,6 +103,7 @@ export async function buildServer(
   registerRequestLogging(app)
   const metrics = options.metrics ?? createMetrics()
   registerHttpMetrics(app, metrics)
+  registerEngineGauges(metrics, engine)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
 

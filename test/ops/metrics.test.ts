@@ -103,6 +103,36 @@ describe.each(await availableDialects())('metrics on %s', (dialect) => {
   })
 })
 
+describe.each(await availableDialects())('realtime gauges on %s', (dialect) => {
+  it('count open streams and the outbox backlog when scraped', async () => {
+    const t = await createTestEngine(dialect)
+    engines.push(t)
+    await createCollection(t, { name: 'posts', fields: [{ name: 'title', type: 'text' }] })
+    const base = await t.app.listen({ host: '127.0.0.1', port: 0 })
+    const scrape = async () => {
+      const res = await t.call({ method: 'GET', url: '/metrics', anonymous: true })
+      const { samples, types } = parsePrometheusText(res.body)
+      expect(types.get('er_realtime_connections')).toBe('gauge')
+      expect(types.get('er_outbox_backlog_events')).toBe('gauge')
+      const value = (name: string) => samples.find((x) => x.name === name)?.value
+      return { open: value('er_realtime_connections'), backlog: value('er_outbox_backlog_events') }
+    }
+    expect((await scrape()).open).toBe(0)
+    const controller = new AbortController()
+    const stream = await fetch(`${base}/api/realtime?topic=posts`, {
+      headers: { authorization: `Bearer ${t.token}` },
+      signal: controller.signal,
+    })
+    expect(stream.status).toBe(200)
+    expect((await scrape()).open).toBe(1)
+    await createRecord(t, 'posts', { title: 'one' })
+    const { backlog } = await scrape()
+    // Either still waiting for the dispatcher (1) or already published (0); never negative.
+    expect([0, 1]).toContain(backlog)
+    controller.abort()
+  })
+})
+
 describe('who may scrape /metrics', () => {
   it('without a token: loopback clients only, and none that came through a proxy', async () => {
     const t = await createTestEngine('sqlite')

@@ -1,0 +1,34 @@
+import { Gauge } from 'prom-client'
+import type { Engine } from '../../services/create-engine.js'
+import { DISPATCH_CURSOR_KEY } from '../../services/realtime/change-dispatcher.js'
+import type { Metrics } from './metrics.js'
+
+/**
+ * Gauges read when Prometheus scrapes (never on the request path):
+ * - `er_realtime_connections`: open SSE streams on this process;
+ * - `er_outbox_backlog_events`: committed change events the dispatcher has not published yet
+ *   (the same for every node: it is read from the shared store).
+ * Registered once per registry, and only when the engine runs realtime.
+ */
+export function registerEngineGauges(metrics: Metrics, engine: Engine): void {
+  const realtime = engine.realtime
+  if (!realtime || metrics.registry.getSingleMetric('er_realtime_connections')) return
+  new Gauge({
+    name: 'er_realtime_connections',
+    help: 'Open realtime (SSE) streams on this process.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(realtime.hub.size)
+    },
+  })
+  new Gauge({
+    name: 'er_outbox_backlog_events',
+    help: 'Committed change events not yet published to the bus.',
+    registers: [metrics.registry],
+    async collect() {
+      const { last } = await engine.store.outboxBounds()
+      const cursor = Number((await engine.store.getSetting(DISPATCH_CURSOR_KEY)) ?? 0)
+      this.set(Math.max(0, Number(last) - (Number.isFinite(cursor) ? cursor : 0)))
+    },
+  })
+}
