@@ -130,6 +130,25 @@ describe.each(dialects)('OAuth2 / OIDC sign-in on %s', (dialect) => {
     expect(await count('users')).toBe(before)
   })
 
+  it('voids the password of an unverified account it links (no pre-registered takeover)', async () => {
+    const fay = await createRecord(t, 'users', {
+      email: 'fay@example.com',
+      password: 'squatter password long',
+    })
+    expect(fay.verified).toBe(false)
+    idp.accounts.set('fay', { sub: 'sub-fay', email: 'fay@example.com', email_verified: true })
+    const { res } = await signIn('fay')
+    expect(res.status).toBe(200)
+    expect(((await res.json()) as SignedIn).record).toMatchObject({ id: fay.id, verified: true })
+    const squatter = await t.call({
+      method: 'POST',
+      url: '/api/collections/users/auth/password',
+      payload: { identity: 'fay@example.com', password: 'squatter password long' },
+      anonymous: true,
+    })
+    expectProblem(squatter, 400, 'ER_AUTH_INVALID_CREDENTIALS')
+  })
+
   it('does not link by an e-mail the provider has not verified', async () => {
     await createRecord(t, 'users', {
       email: 'eve@example.com',

@@ -52,6 +52,15 @@ export async function listenLocalIdp(): Promise<LocalIdp> {
         features: { devInteractions: { enabled: true } },
         cookies: { keys: ['test cookie key for the local idp'] },
         pkce: { required: () => true },
+        // Explicit lifetimes (the defaults print a notice each).
+        ttl: {
+          AccessToken: 600,
+          AuthorizationCode: 60,
+          Grant: 600,
+          IdToken: 600,
+          Interaction: 600,
+          Session: 600,
+        },
         async findAccount(_ctx: unknown, id: string) {
           const account = accounts.get(id)
           if (!account) return undefined
