@@ -142,6 +142,15 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    ...(config.oauthProviders.length === 0
+      ? {}
+      : {
+          oauth: {
+            providers: config.oauthProviders,
+            publicUrl: () => config.appUrl,
+            redirectOrigins: [new URL(config.appUrl).origin, ...config.trustedOrigins],
+          },
+        }),
     ...(config.authCookie === 'off'
       ? {}
       : {

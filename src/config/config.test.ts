@@ -143,4 +143,44 @@ describe('loadConfig', () => {
     expect(() => loadConfig({}, { DATABASE_URL: 'mysql://u:hunter2@h/db' })).not.toThrow(/hunter2/)
     expect(redactUrl('postgres://u:hunter2@h:5432/db')).toBe('postgres://u:***@h:5432/db')
   })
+
+  it('reads ER_OAUTH_PROVIDERS: issuers by URL and presets', () => {
+    const providers = loadConfig(
+      {},
+      {
+        ER_OAUTH_PROVIDERS: JSON.stringify([
+          { name: 'corp', issuer: 'https://idp.example', clientId: 'er', clientSecret: 's3cret' },
+          { name: 'gh', preset: 'github', clientId: 'x', clientSecret: 'y', collection: 'staff' },
+          { name: 'dev', issuer: 'http://127.0.0.1:9000', clientId: 'er', clientSecret: 'z' },
+        ]),
+      },
+    ).oauthProviders
+    expect(providers.map((p) => [p.name, p.collection, p.issuer ?? p.preset])).toEqual([
+      ['corp', 'users', 'https://idp.example'],
+      ['gh', 'staff', 'github'],
+      ['dev', 'users', 'http://127.0.0.1:9000'],
+    ])
+    expect(loadConfig({}, {}).oauthProviders).toEqual([])
+  })
+
+  it.each([
+    ['{', /^ER_OAUTH_PROVIDERS: expected a JSON array/],
+    ['{}', /^ER_OAUTH_PROVIDERS: expected a JSON array/],
+    ['[{"name":"Bad Name"}]', /provider 1: "name"/],
+    [
+      '[{"name":"a","issuer":"http://idp.example","clientId":"x","clientSecret":"hunter2"}]',
+      /https/,
+    ],
+    ['[{"name":"a","preset":"okta","clientId":"x","clientSecret":"hunter2"}]', /"preset"/],
+    ['[{"name":"a","clientId":"x","clientSecret":"hunter2"}]', /"issuer" or "preset"/],
+    ['[{"name":"a","issuer":"https://i.example","clientId":"x"}]', /"clientSecret"/],
+    [
+      '[{"name":"a","issuer":"https://i.example","clientId":"x","clientSecret":"hunter2","scope":1}]',
+      /unknown key/,
+    ],
+  ])('rejects ER_OAUTH_PROVIDERS=%s in one line, never echoing a secret', (text, message) => {
+    const env = { ER_OAUTH_PROVIDERS: text }
+    expect(() => loadConfig({}, env)).toThrow(message)
+    expect(() => loadConfig({}, env)).not.toThrow(/hunter2/)
+  })
 })

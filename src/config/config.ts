@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
 
 /**
  * The server's settings, from flags and environment (flags win). Every value is checked at start;
@@ -39,6 +40,14 @@ export interface Config {
   mailFrom: string
   /** `ER_APP_URL`: public URL of the app that opens e-mailed links (default `http://<ER_HTTP>`). */
   appUrl: string
+  /**
+   * `ER_OAUTH_PROVIDERS`: JSON array of sign-in providers (default none).
+   *
+   * @example
+   *   ER_OAUTH_PROVIDERS='[{"name":"corp","issuer":"https://idp.example","clientId":"er","clientSecret":"…"},
+   *     {"name":"google","preset":"google","clientId":"…","clientSecret":"…","collection":"users"}]'
+   */
+  oauthProviders: OAuthProviderConfig[]
   /** Realtime change feeds (`GET /api/realtime`). */
   realtime: {
     /** `ER_REALTIME_RETENTION`: how long events stay for replay: `24h`, `90m`, `7d`, or `5000` events. */
@@ -159,6 +168,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       parseUrl(env.ER_APP_URL, 'ER_APP_URL', ['https:', 'http:']) ??
       `http://${flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090'}`
     ).replace(/\/+$/, ''),
+    oauthProviders: parseOAuthProviders(env.ER_OAUTH_PROVIDERS),
     realtime: {
       retention: parseRetention(env.ER_REALTIME_RETENTION),
       heartbeatMs:
@@ -303,6 +313,75 @@ function parseOrigins(text: string | undefined, setting: string): string[] {
       )
     }
     return origin
+  })
+}
+
+const OAUTH_PRESETS = ['google', 'github'] as const
+const OAUTH_KEYS = new Set(['name', 'preset', 'issuer', 'clientId', 'clientSecret', 'collection'])
+
+/** Checks `ER_OAUTH_PROVIDERS`; messages name the provider and the key, never a secret's value. */
+function parseOAuthProviders(text: string | undefined): OAuthProviderConfig[] {
+  if (text === undefined || text.trim() === '') return []
+  const fail = (what: string) => new ConfigError(`ER_OAUTH_PROVIDERS: ${what}`)
+  let list: unknown
+  try {
+    list = JSON.parse(text)
+  } catch {
+    throw fail('expected a JSON array of providers, got text that is not JSON')
+  }
+  if (!Array.isArray(list)) throw fail('expected a JSON array of providers')
+  const seen = new Set<string>()
+  return list.map((item: unknown, index): OAuthProviderConfig => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw fail(`provider ${index + 1}: expected an object`)
+    }
+    const p = item as Record<string, unknown>
+    const name = p.name
+    if (typeof name !== 'string' || !/^[a-z0-9_-]{1,40}$/.test(name)) {
+      throw fail(`provider ${index + 1}: "name" must be 1-40 of a-z, 0-9, _ and -`)
+    }
+    const where = `provider "${name}"`
+    const collection = p.collection ?? 'users'
+    if (typeof collection !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(collection)) {
+      throw fail(`${where}: "collection" must be an auth collection name`)
+    }
+    const key = `${collection}/${name}`
+    if (seen.has(key)) throw fail(`${where}: defined twice for collection "${collection}"`)
+    seen.add(key)
+    const unknown = Object.keys(p).find((k) => !OAUTH_KEYS.has(k))
+    if (unknown !== undefined) throw fail(`${where}: unknown key ${JSON.stringify(unknown)}`)
+    for (const field of ['clientId', 'clientSecret'] as const) {
+      if (typeof p[field] !== 'string' || p[field] === '' || (p[field] as string).length > 500) {
+        throw fail(`${where}: "${field}" must be a non-empty string`)
+      }
+    }
+    const base = {
+      name,
+      collection,
+      clientId: p.clientId as string,
+      clientSecret: p.clientSecret as string,
+    }
+    if (p.preset !== undefined) {
+      if (!OAUTH_PRESETS.includes(p.preset as (typeof OAUTH_PRESETS)[number])) {
+        throw fail(`${where}: "preset" must be one of ${OAUTH_PRESETS.join(', ')}`)
+      }
+      if (p.issuer !== undefined) throw fail(`${where}: a preset takes no "issuer"`)
+      return { ...base, preset: p.preset as (typeof OAUTH_PRESETS)[number] }
+    }
+    if (typeof p.issuer !== 'string') throw fail(`${where}: "issuer" or "preset" is required`)
+    let issuer: URL
+    try {
+      issuer = new URL(p.issuer)
+    } catch {
+      throw fail(`${where}: "issuer" must be a URL`)
+    }
+    // RFC 6749 §3.1 and §10.9: the endpoints MUST use TLS; plain http only for a loopback
+    // identity provider (development and tests).
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname)
+    if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && loopback)) {
+      throw fail(`${where}: "issuer" must be an https URL (http only on loopback)`)
+    }
+    return { ...base, issuer: p.issuer }
   })
 }
 

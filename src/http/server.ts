@@ -1,5 +1,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
+import { createOAuthService } from '../services/auth/auth-oauth.js'
+import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
@@ -17,6 +19,7 @@ import { authApiKeyRoutes } from './rest/auth-api-key-routes.js'
 import { authEmailRoutes } from './rest/auth-email-routes.js'
 import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
+import { authOAuthRoutes } from './rest/auth-oauth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { recordsRoutes } from './rest/records-routes.js'
@@ -56,6 +59,14 @@ export interface ServerOptions {
   isShuttingDown?: () => boolean
   /** Browser sessions in HttpOnly cookies; off when absent. */
   authCookies?: AuthCookieOptions
+  /** OAuth2 / OpenID Connect sign-in; no `/auth/oauth2` routes when absent. */
+  oauth?: {
+    providers: readonly OAuthProviderConfig[]
+    /** Public base URL of this server, for `redirect_uri` (read per request). */
+    publicUrl(): string
+    /** Origins a sign-in may redirect back to. */
+    redirectOrigins: readonly string[]
+  }
 }
 
 /**
@@ -147,6 +158,18 @@ export async function buildServer(
   await app.register(authEmailRoutes, { auth })
   await app.register(authApiKeyRoutes, { auth })
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })
+  if (options.oauth) {
+    const { store, recordsDeps } = engine
+    const oauth = createOAuthService({
+      ...options.oauth,
+      store,
+      clock: recordsDeps.clock,
+      passwords: recordsDeps.passwords,
+      auth,
+      onCommit: recordsDeps.onCommit,
+    })
+    await app.register(authOAuthRoutes, { oauth })
+  }
   if (engine.realtime) {
     const { service, hub } = engine.realtime
     await app.register(realtimeRoutes, { realtime: service, hub, auth })

@@ -5,6 +5,8 @@ import type {
   ApiKeyScope,
   AuthStore,
   MfaRow,
+  OAuthLinkRow,
+  OAuthStateRow,
   OneTimeTokenRow,
   RefreshTokenRow,
   SessionRow,
@@ -402,5 +404,84 @@ export class KyselyAuthStore implements AuthStore {
       .where('revoked', 'is', null)
       .executeTakeFirst()
     return Number(result.numUpdatedRows) === 1
+  }
+
+  async insertOAuthState(row: OAuthStateRow, now: string): Promise<void> {
+    // Abandoned flows would otherwise pile up; this keeps the table at ten minutes of traffic.
+    await this.#db.deleteFrom('_auth_oauth_states').where('expires', '<=', now).execute()
+    await this.#db
+      .insertInto('_auth_oauth_states')
+      .values({
+        hash: row.hash,
+        collection_id: row.collectionId,
+        provider: row.provider,
+        verifier: row.verifier,
+        nonce: row.nonce,
+        binder_hash: row.binderHash,
+        redirect: row.redirect,
+        expires: row.expires,
+      })
+      .execute()
+  }
+
+  async takeOAuthState(hash: string, now: string): Promise<OAuthStateRow | undefined> {
+    // Delete-returning is one statement: two concurrent callbacks cannot both get the row.
+    const [r] = await this.#db
+      .deleteFrom('_auth_oauth_states')
+      .where('hash', '=', hash)
+      .returningAll()
+      .execute()
+    if (!r || (r.expires as string) <= now) return undefined
+    return {
+      hash: r.hash as string,
+      collectionId: r.collection_id as string,
+      provider: r.provider as string,
+      verifier: r.verifier as string,
+      nonce: r.nonce as string,
+      binderHash: r.binder_hash as string,
+      redirect: r.redirect as string,
+      expires: r.expires as string,
+    }
+  }
+
+  async findOAuthLink(
+    collectionId: string,
+    provider: string,
+    subject: string,
+  ): Promise<OAuthLinkRow | undefined> {
+    const r = await this.#db
+      .selectFrom('_auth_oauth_links')
+      .selectAll()
+      .where('collection_id', '=', collectionId)
+      .where('provider', '=', provider)
+      .where('subject', '=', subject)
+      .executeTakeFirst()
+    return r
+      ? {
+          collectionId: r.collection_id as string,
+          provider: r.provider as string,
+          subject: r.subject as string,
+          recordId: r.record_id as string,
+          created: r.created as string,
+        }
+      : undefined
+  }
+
+  async putOAuthLink(row: OAuthLinkRow): Promise<void> {
+    await this.#db
+      .insertInto('_auth_oauth_links')
+      .values({
+        collection_id: row.collectionId,
+        provider: row.provider,
+        subject: row.subject,
+        record_id: row.recordId,
+        created: row.created,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['collection_id', 'provider', 'subject'])
+          .doUpdateSet({ record_id: row.recordId, created: row.created }),
+      )
+      .execute()
   }
 }

@@ -211,6 +211,30 @@ export interface ApiKeyRow {
   revoked: string | null
 }
 
+/** A pending OAuth2 authorization request, keyed by the SHA-256 of its `state`. */
+export interface OAuthStateRow {
+  hash: string
+  collectionId: string
+  provider: string
+  /** The PKCE code verifier (RFC 7636 §4.1); it never leaves the server. */
+  verifier: string
+  nonce: string
+  /** SHA-256 of the browser-binding cookie set when the flow started. */
+  binderHash: string
+  /** Where to send the browser after sign-in ('' for a JSON answer). */
+  redirect: string
+  expires: string
+}
+
+/** A provider's subject linked to a record of an auth collection. */
+export interface OAuthLinkRow {
+  collectionId: string
+  provider: string
+  subject: string
+  recordId: string
+  created: string
+}
+
 /** The store's authentication tables. Every secret arrives here already hashed. */
 export interface AuthStore {
   insertSession(row: SessionRow): Promise<void>
@@ -265,6 +289,17 @@ export interface AuthStore {
   listApiKeys(collectionId: string, recordId: string, limit: number): Promise<ApiKeyRow[]>
   /** Revokes the owner's key `id`; false when there is no such live key of that owner. */
   revokeApiKey(id: string, collectionId: string, recordId: string, at: string): Promise<boolean>
+  /** Stores a pending authorization request, and drops expired ones. */
+  insertOAuthState(row: OAuthStateRow, now: string): Promise<void>
+  /** Deletes and returns the unexpired request with this hash: each state is spent once. */
+  takeOAuthState(hash: string, now: string): Promise<OAuthStateRow | undefined>
+  findOAuthLink(
+    collectionId: string,
+    provider: string,
+    subject: string,
+  ): Promise<OAuthLinkRow | undefined>
+  /** Links a subject to a record, replacing a link to a record since deleted. */
+  putOAuthLink(row: OAuthLinkRow): Promise<void>
   /** Invalidates a record's unused tokens of one purpose (a new request replaces older links). */
   expireOneTimeTokens(
     collectionId: string,

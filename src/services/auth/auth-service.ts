@@ -108,6 +108,18 @@ export function createAuthService(deps: AuthDeps) {
       throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'The e-mail or password is wrong.')
     }
     await throttle.recordSuccess(subject)
+    return signInRecord(collection, row, client)
+  }
+
+  /**
+   * What every first factor ends with (a password, an OAuth2 provider): the TOTP challenge when
+   * the record has MFA on, else a new session.
+   */
+  async function signInRecord(
+    collection: CollectionDef,
+    row: Row,
+    client: ClientInfo,
+  ): Promise<SignedIn | MfaChallenge> {
     const mfaToken = await mfa.challenge(collection, row)
     if (mfaToken) return { mfaRequired: true, mfaToken }
     const pair = await sessions.startSession(collection, row, client)
@@ -183,6 +195,7 @@ export function createAuthService(deps: AuthDeps) {
     authCollection,
     email,
     loginWithPassword,
+    signInRecord,
     verifyMfa,
     mfa,
     apiKeys,

@@ -52,6 +52,25 @@ const SESSION = object({
   current: { type: 'boolean' },
 })
 
+const PROVIDER = {
+  name: 'provider',
+  in: 'path',
+  required: true,
+  description: 'A provider name from `ER_OAUTH_PROVIDERS`.',
+  schema: { type: 'string', pattern: '^[a-z0-9_-]{1,40}$' },
+}
+
+/** Adds a 302 answer and query parameters to a GET operation. */
+function withRedirect(
+  op: OpenApiObject,
+  description: string,
+  parameters: OpenApiObject[],
+): OpenApiObject {
+  // The start answers only with a redirect: no 204 from `operation`'s bodiless default.
+  const { 204: _noBody, ...responses } = op.responses as Record<string, unknown>
+  return { ...op, parameters, responses: { 302: { description }, ...responses } }
+}
+
 /**
  * The authentication paths of one auth collection: sign-in (password, MFA), refresh, sign-out,
  * sessions, e-mail flows, TOTP and API keys.
@@ -86,6 +105,59 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       },
       [400, 403, 404, 413, 415, 429],
     ),
+    [`${base}/oauth2/{provider}`]: {
+      parameters: [PROVIDER],
+      get: withRedirect(
+        operation(
+          id('startOAuth2'),
+          tag,
+          'Sign in with an OAuth2 / OpenID Connect provider (redirects to it)',
+          undefined,
+          undefined,
+          [400, 404],
+        ),
+        'To the provider, with `code_challenge` (S256), `state` and `nonce`; sets the ' +
+          '`er_oauth` cookie that binds the callback to this browser.',
+        [
+          {
+            name: 'redirect',
+            in: 'query',
+            required: false,
+            description:
+              'Where to go after sign-in (an origin of the app URL or ER_TRUSTED_ORIGINS); the ' +
+              'tokens then arrive in its fragment instead of a JSON body.',
+            schema: { type: 'string', format: 'uri', maxLength: 2000 },
+          },
+        ],
+      ),
+    },
+    [`${base}/oauth2/{provider}/callback`]: {
+      parameters: [PROVIDER],
+      get: withRedirect(
+        operation(
+          id('completeOAuth2'),
+          tag,
+          'Where the provider sends the browser back (`code`, `state`)',
+          undefined,
+          {
+            oneOf: [
+              signedIn,
+              object({ mfaRequired: { const: true }, mfaToken: { type: 'string' } }, [
+                'mfaRequired',
+                'mfaToken',
+              ]),
+            ],
+          },
+          [400, 403, 404, 409],
+        ),
+        'When the sign-in started with `redirect`: to it, with `token` and `refreshToken` ' +
+          '(or `mfaRequired`, `mfaToken`) in the URL fragment.',
+        [
+          { name: 'code', in: 'query', required: false, schema: { type: 'string' } },
+          { name: 'state', in: 'query', required: true, schema: { type: 'string' } },
+        ],
+      ),
+    },
     [`${base}/mfa/verify`]: post(
       'verifyMfa',
       'Complete a sign-in with a TOTP or recovery code',

@@ -3,6 +3,7 @@ import type { DialectAdapter } from '../dialect-adapter.js'
 import * as systemTables from './20261128000000-system-tables.js'
 import * as authTables from './20261128170000-auth-tables.js'
 import * as realtimeOutbox from './20261128170000-realtime-outbox.js'
+import * as authOAuth from './20261128180000-auth-oauth.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 interface SystemMigration {
@@ -15,6 +16,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128000000-system-tables', ...systemTables },
   { name: '20261128170000-auth-tables', ...authTables },
   { name: '20261128170000-realtime-outbox', ...realtimeOutbox },
+  { name: '20261128180000-auth-oauth', ...authOAuth },
 ]
 
 /**
