@@ -188,11 +188,7 @@ export function createRecordsService(deps: RecordsDeps) {
       await session.insertRecord(collection, row)
       // The rule may name the record's own fields, so it is checked on the row as inserted;
       // throwing here rolls the insert back (PocketBase does the same).
-      if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
-        throw accessDenied(ctx, collection)
-      // Only after the rule: a refused caller must not learn which related ids exist.
-      await checkRelationsExist(session, registry, collection, row, id)
-      return readBackAndRecord(ctx, session, collection, id, 'create')
+      return finishWrite(ctx, session, collection, id, row, rule, 'create')
     })
   }
 
@@ -221,11 +217,29 @@ export function createRecordsService(deps: RecordsDeps) {
       await session.updateRecord(collection, id, values)
       // The rule must still hold afterwards: a write may not carry a record out of the caller's
       // reach, e.g. hand a post to another author under `author = @request.auth.id`.
-      if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
-        throw accessDenied(ctx, collection)
-      await checkRelationsExist(session, registry, collection, values, id)
-      return readBackAndRecord(ctx, session, collection, id, 'update')
+      return finishWrite(ctx, session, collection, id, values, rule, 'update')
     })
+  }
+
+  /**
+   * The common end of a create or update, inside its transaction: the rule must hold on the row
+   * as written (else 401/403 and the write rolls back), then relation targets are checked — only
+   * after the rule, so a refused caller never learns which related ids exist — and the record is
+   * read back with its change event added to the outbox.
+   */
+  async function finishWrite(
+    ctx: RequestContext,
+    session: StoreSession,
+    collection: CollectionDef,
+    id: string,
+    written: Row,
+    rule: Condition[],
+    action: 'create' | 'update',
+  ): Promise<Row> {
+    if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
+      throw accessDenied(ctx, collection)
+    await checkRelationsExist(session, registry, collection, written, id)
+    return readBackAndRecord(ctx, session, collection, id, action)
   }
 
   /** Deletes a record; cascades (`onDelete`) then run with the engine's powers, not the caller's. */
