@@ -160,6 +160,35 @@ describe.each(dialects)('realtime change feeds on %s', (dialect) => {
     client.close()
   })
 
+  it('judges each event on its own record state, even when the record is gone by delivery', async () => {
+    const filtered = await subscribe(
+      `topic=posts&filter=${encodeURIComponent('status = "published"')}`,
+    )
+    const post = await createRecord(t, 'posts', { title: 'p', status: 'draft' })
+    const url = `/api/collections/posts/records/${post.id as string}`
+    // One transaction, so one dispatched batch: by fan-out time the record no longer exists,
+    // and its stored state never matched the filter at all.
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/batch',
+      payload: {
+        requests: [
+          { method: 'PATCH', url, body: { status: 'published', title: 'live' } },
+          { method: 'PATCH', url, body: { status: 'draft', title: 'back' } },
+          { method: 'DELETE', url },
+        ],
+      },
+    })
+    expect(res.statusCode, res.body).toBe(200)
+    await createRecord(t, 'posts', { title: 'marker', status: 'published' })
+    const seen = await filtered.waitFor((e) => e.some((x) => data(x).record.title === 'marker'))
+    expect(seen.map((e) => [e.event, data(e).record.title])).toEqual([
+      ['update', 'live'],
+      ['create', 'marker'],
+    ])
+    filtered.close()
+  })
+
   it('applies the subscription filter and the topic of one record', async () => {
     const filtered = await subscribe(
       `topic=posts&filter=${encodeURIComponent('status = "published"')}`,

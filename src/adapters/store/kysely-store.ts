@@ -37,6 +37,11 @@ import type {
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
 
+/** The column tagging each snapshot row; not a valid field name, so it cannot collide. */
+const SNAPSHOT_INDEX = 'er:snapshot'
+/** Bound values per snapshot statement, well under SQLite's and PostgreSQL's limits. */
+const MAX_BOUND_VALUES = 10_000
+
 /** The store on Kysely, for either dialect: the adapter supplies what differs. */
 export class KyselySession implements StoreSession {
   readonly dialect: Dialect
@@ -197,13 +202,17 @@ export class KyselySession implements StoreSession {
     return result.rows.map((row) => codec.decode(row))
   }
 
-  async snapshotMatches(
+  async snapshotsMatching(
     collection: CollectionDef,
-    snapshot: Row,
-    where: Condition[],
-  ): Promise<boolean> {
-    if (where.length === 0) return true
-    const encoded = recordCodec(collection, this.adapter).encode(snapshot)
+    snapshots: readonly Row[],
+    where: readonly Condition[],
+  ): Promise<Set<number>> {
+    const out = new Set<number>()
+    if (where.length === 0) {
+      snapshots.forEach((_, i) => out.add(i))
+      return out
+    }
+    const codec = recordCodec(collection, this.adapter)
     const { text, bool } = this.adapter.systemColumnTypes
     const columns: [string, string][] = [
       ['id', text],
@@ -217,17 +226,32 @@ export class KyselySession implements StoreSession {
         : []),
       ...collection.fields.map((f): [string, string] => [f.name, this.adapter.columnType(f)]),
     ]
-    // One row shaped like the table, from bound values: every condition compiles against it
-    // unchanged. Casts give PostgreSQL the column types it would otherwise have to guess.
-    const select = columns.map(([name, type]) => {
-      const [base, collate] = type.split(/ (?=collate)/)
-      const value = sql`cast(${encoded[name] ?? null} as ${sql.raw(base as string)})`
-      return sql`${collate ? sql`${value} ${sql.raw(collate)}` : value} as ${sql.id(name)}`
-    })
-    const result = await sql<{ ok: number }>`select 1 as ok
-      from (select ${sql.join(select)}) as ${sql.id(RECORD_ALIAS)}
-      where ${whereClause(this.adapter, where)}`.execute(this.db)
-    return result.rows.length > 0
+    // Rows shaped like the table, from bound values, tagged with their index: every condition
+    // compiles against them unchanged, and one statement judges a whole chunk. Casts give
+    // PostgreSQL the column types it would otherwise have to guess.
+    const rowSql = (snapshot: Row, index: number) => {
+      const encoded = codec.encode(snapshot)
+      const select = columns.map(([name, type]) => {
+        const [base, collate] = type.split(/ (?=collate)/)
+        const value = sql`cast(${encoded[name] ?? null} as ${sql.raw(base as string)})`
+        return sql`${collate ? sql`${value} ${sql.raw(collate)}` : value} as ${sql.id(name)}`
+      })
+      return sql`select cast(${index} as integer) as ${sql.id(SNAPSHOT_INDEX)}, ${sql.join(select)}`
+    }
+    const perStatement = Math.max(1, Math.floor(MAX_BOUND_VALUES / (columns.length + 1)))
+    for (let start = 0; start < snapshots.length; start += perStatement) {
+      const chunk = snapshots.slice(start, start + perStatement)
+      const rows = sql.join(
+        chunk.map((snapshot, i) => rowSql(snapshot, start + i)),
+        sql` union all `,
+      )
+      const result = await sql<
+        Record<string, unknown>
+      >`select ${sql.id(RECORD_ALIAS, SNAPSHOT_INDEX)} as i from (${rows}) as ${sql.id(RECORD_ALIAS)}
+        where ${whereClause(this.adapter, where)}`.execute(this.db)
+      for (const row of result.rows) out.add(Number(row.i))
+    }
+    return out
   }
 
   async insertRecord(collection: CollectionDef, values: Row): Promise<void> {

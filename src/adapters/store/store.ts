@@ -104,10 +104,14 @@ export interface StoreSession {
     where?: readonly Condition[],
   ): Promise<Row[]>
   /**
-   * Whether a record that is no longer stored (the snapshot of a deleted one) meets the
-   * conditions, judged in SQL exactly as a stored row would be.
+   * Which snapshots (record states as of an event, stored or not) meet the conditions, judged
+   * in SQL exactly as stored rows would be: the indexes into `snapshots` that match.
    */
-  snapshotMatches(collection: CollectionDef, snapshot: Row, where: Condition[]): Promise<boolean>
+  snapshotsMatching(
+    collection: CollectionDef,
+    snapshots: readonly Row[],
+    where: readonly Condition[],
+  ): Promise<Set<number>>
   insertRecord(collection: CollectionDef, values: Row): Promise<void>
   /** Inserts many rows with multi-row statements (bulk import); all rows have the same keys. */
   insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void>

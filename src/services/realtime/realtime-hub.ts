@@ -1,7 +1,6 @@
 import type { Bus } from '../../adapters/bus/bus.js'
-import type { ChangeEvent, Row, Store } from '../../adapters/store/store.js'
+import type { ChangeEvent, Store } from '../../adapters/store/store.js'
 import { EngineError } from '../../core/errors/index.js'
-import type { CollectionDef } from '../../core/schema/types.js'
 import type { AuthService } from '../auth/auth-service.js'
 import type { RecordsService } from '../records/records-service.js'
 import { toApiRecord } from '../records/record-view.js'
@@ -156,35 +155,27 @@ export class RealtimeHub {
 
   /**
    * Delivers `events` to `streams`, each only what it subscribed to and may see. Visibility is
-   * asked of the records service: one query per collection, filter and subscriber identity for
+   * judged on the record as the event carries it (after a create or update, before a delete),
+   * not as it is stored now: an update followed by a delete is still delivered, and each event
+   * is judged on its own state. One query per collection, filter and subscriber identity for
    * the whole batch, so a thousand streams of one identity cost one query.
    */
   async #fanOut(events: ChangeEvent[], streams: SseStream[]): Promise<void> {
     const groups = new Map<
       string,
-      { stream: SseStream; collection: string; ids: Set<string>; deleted: Map<string, Row> }
+      { stream: SseStream; collection: string; events: ChangeEvent[] }
     >()
     for (const stream of streams) {
       for (const event of events) {
         if (event.id <= stream.lastId || !stream.wants(event)) continue
-        const key = `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`
+        const key = groupKey(stream, event)
         let group = groups.get(key)
-        if (!group)
-          groups.set(
-            key,
-            (group = { stream, collection: event.collection, ids: new Set(), deleted: new Map() }),
-          )
-        if (event.action === 'delete') group.deleted.set(event.recordId, event.record)
-        else group.ids.add(event.recordId)
+        if (!group) groups.set(key, (group = { stream, collection: event.collection, events: [] }))
+        if (group.events.at(-1)?.id !== event.id) group.events.push(event)
       }
     }
-    const visible = new Map<string, Set<string>>()
-    for (const [key, group] of groups) {
-      visible.set(
-        key,
-        await this.#visibleIn(group.stream, group.collection, group.ids, group.deleted),
-      )
-    }
+    const visible = new Map<string, Set<number>>()
+    for (const [key, group] of groups) visible.set(key, await this.#visibleIn(group))
     // A frame depends only on the event and whether hidden fields show: built once per batch,
     // not once per subscriber (a thousand streams would otherwise serialise a thousand times).
     const frames = new Map<string, string>()
@@ -193,17 +184,12 @@ export class RealtimeHub {
         if (stream.closed) break
         if (event.id <= stream.lastId) continue
         stream.lastId = event.id
-        if (!stream.wants(event)) continue
-        const seen = visible.get(
-          `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`,
-        )
-        if (!seen?.has(event.action === 'delete' ? `\0delete:${event.recordId}` : event.recordId))
-          continue
+        if (!stream.wants(event) || !visible.get(groupKey(stream, event))?.has(event.id)) continue
         const showHidden = stream.ctx.auth?.isSuperuser === true
         const frameKey = `${event.id}/${showHidden}`
         let frame = frames.get(frameKey)
         if (frame === undefined) {
-          const collection = this.#collectionNamed(event.collection)
+          const collection = this.#options.registry.find(event.collection)
           if (!collection) continue
           frame = eventFrame(event, toApiRecord(collection, { ...event.record }, showHidden))
           frames.set(frameKey, frame)
@@ -213,44 +199,21 @@ export class RealtimeHub {
     }
   }
 
-  #collectionNamed(name: string): CollectionDef | undefined {
-    return this.#options.registry.find(name)
-  }
-
-  /**
-   * The record ids of this batch the stream may see; deletes as `\0delete:<id>`, judged on the
-   * snapshot taken before deletion (the record is gone, so the rule runs against that row).
-   */
-  async #visibleIn(
-    stream: SseStream,
-    collection: string,
-    ids: Set<string>,
-    deleted: Map<string, Row>,
-  ): Promise<Set<string>> {
-    const { records } = this.#options
-    const out = new Set<string>()
+  /** The ids of the group's events its stream may see. */
+  async #visibleIn(group: {
+    stream: SseStream
+    collection: string
+    events: ChangeEvent[]
+  }): Promise<Set<number>> {
+    const out = new Set<number>()
     try {
-      if (ids.size > 0) {
-        for (const id of await records.visibleRecords(
-          stream.ctx,
-          collection,
-          [...ids],
-          stream.filter,
-        )) {
-          out.add(id)
-        }
-      }
-      if (deleted.size > 0) {
-        const snapshots = [...deleted.values()]
-        for (const id of await records.visibleSnapshots(
-          stream.ctx,
-          collection,
-          snapshots,
-          stream.filter,
-        )) {
-          out.add(`\0delete:${id}`)
-        }
-      }
+      const passed = await this.#options.records.visibleSnapshots(
+        group.stream.ctx,
+        group.collection,
+        group.events.map((event) => event.record),
+        group.stream.filter,
+      )
+      for (const index of passed) out.add((group.events[index] as ChangeEvent).id)
     } catch (error) {
       // A collection deleted or access withdrawn since subscribing: nothing is visible.
       if (!(error instanceof EngineError)) throw error
@@ -272,4 +235,9 @@ export class RealtimeHub {
       else stream.ctx = { ...stream.ctx, auth: resolved }
     }
   }
+}
+
+/** Streams with the same identity, collection and filter see the same events. */
+function groupKey(stream: SseStream, event: ChangeEvent): string {
+  return `${stream.identityKey}\n${event.collection}\n${stream.filter ?? ''}`
 }

@@ -78,7 +78,7 @@ export function createRealtimeService(deps: RealtimeDeps) {
     const lastEventId = parseLastEventId(input.lastEventId)
     // Checks access to each collection and the filter against each, as a list would.
     for (const collection of new Set(topics.map((t) => t.collection))) {
-      await records.visibleRecords(ctx, collection, [], input.filter)
+      await records.visibleSnapshots(ctx, collection, [], input.filter)
     }
     const stream = (sink: StreamSink) =>
       new SseStream(sink, {

@@ -317,54 +317,24 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   /**
-   * Which of `ids` in collection `name` the caller may view and that match `filter` now: ONE
-   * query `id IN (…) AND <view rule> AND <filter>` (realtime asks this once per event batch and
-   * subscriber identity). Called with no ids it only checks access and the filter (subscribe).
-   */
-  async function visibleRecords(
-    ctx: RequestContext,
-    name: string,
-    ids: readonly string[],
-    filter?: string,
-  ): Promise<Set<string>> {
-    const collection = await collectionFor(name)
-    const access = requireRule(ctx, collection, 'view')
-    const checked = checkListFilter(collection, registry, filter, traversalGuard(ctx))
-    if (ids.length === 0) return new Set()
-    const values = ruleValues(ctx, now())
-    const result = await store.selectRecords({
-      collection,
-      ids,
-      where: [...ruleConditions(access, values), ...(checked ? [{ expr: checked, values }] : [])],
-      sort: [{ path: { field: 'id' }, desc: false }],
-      limit: ids.length,
-    })
-    return new Set(result.rows.map((row) => row.id as string))
-  }
-
-  /**
-   * Which deleted records (by their last snapshot) the caller could view and that match
-   * `filter`: the view rule and filter judged in SQL against each snapshot as if it were stored.
+   * Which snapshots (record states carried by change events) the caller could view and that
+   * match `filter`: the view rule and filter judged in SQL against each snapshot as if it were
+   * the stored row. Returns the indexes into `snapshots` that pass.
    */
   async function visibleSnapshots(
     ctx: RequestContext,
     name: string,
     snapshots: readonly Row[],
     filter?: string,
-  ): Promise<Set<string>> {
+  ): Promise<Set<number>> {
     const collection = await collectionFor(name)
     const access = requireRule(ctx, collection, 'view')
     const checked = checkListFilter(collection, registry, filter, traversalGuard(ctx))
     const values = ruleValues(ctx, now())
-    const where = [
+    return store.snapshotsMatching(collection, snapshots, [
       ...ruleConditions(access, values),
       ...(checked ? [{ expr: checked, values }] : []),
-    ]
-    const out = new Set<string>()
-    for (const snapshot of snapshots) {
-      if (await store.snapshotMatches(collection, snapshot, where)) out.add(snapshot.id as string)
-    }
-    return out
+    ])
   }
 
   return {
@@ -374,7 +344,6 @@ export function createRecordsService(deps: RecordsDeps) {
     update,
     remove,
     transaction,
-    visibleRecords,
     visibleSnapshots,
   }
 }
