@@ -23,6 +23,9 @@ import { authOAuthRoutes } from './rest/auth-oauth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { recordsRoutes } from './rest/records-routes.js'
+import { graphqlRoutes } from './graphql/graphql-routes.js'
+import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
+import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
 
 export interface ServerOptions {
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
@@ -67,6 +70,11 @@ export interface ServerOptions {
     /** Origins a sign-in may redirect back to. */
     redirectOrigins: readonly string[]
   }
+  /**
+   * `/graphql`: on unless `false`. Limits default to DEFAULT_GRAPHQL_LIMITS; the explorer page
+   * for browsers is on unless `explorer: false`.
+   */
+  graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
 }
 
 /**
@@ -173,6 +181,18 @@ export async function buildServer(
   if (engine.realtime) {
     const { service, hub } = engine.realtime
     await app.register(realtimeRoutes, { realtime: service, hub, auth })
+  }
+  if (options.graphql !== false) {
+    const schema = createGraphqlSchemaSource({
+      registry: engine.registry,
+      records: engine.records,
+      auth,
+    })
+    await app.register(graphqlRoutes, {
+      schema,
+      auth,
+      limits: { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits },
+    })
   }
   await app.register(openApiRoutes, {
     listCollections: async () => {

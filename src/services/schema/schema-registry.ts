@@ -51,6 +51,14 @@ export class SchemaRegistry {
     await this.#pending
   }
 
+  /**
+   * The collections as last loaded. A new map on every reload, so its identity is a cache key
+   * for anything derived from the whole schema (the GraphQL schema, the OpenAPI document).
+   */
+  get catalogue(): ReadonlyMap<string, CollectionDef> {
+    return this.#byName
+  }
+
   list(): CollectionDef[] {
     return [...this.#byName.values()]
   }

@@ -1,0 +1,217 @@
+import {
+  GraphQLBoolean,
+  GraphQLFloat,
+  GraphQLID,
+  GraphQLInputObjectType,
+  GraphQLInt,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLObjectType,
+  GraphQLString,
+  type GraphQLFieldConfigMap,
+  type GraphQLInputFieldConfigMap,
+  type GraphQLInputType,
+  type GraphQLOutputType,
+} from 'graphql'
+import type { CollectionDef, FieldDef } from '../core/schema/types.js'
+import { GraphQLJSON } from './json-scalar.js'
+import { RELATION_FAN_OUT_ESTIMATE } from './limits.js'
+import { isGraphqlFieldName, type CollectionNames } from './naming.js'
+
+/** A relation as GraphQL shows it: a field of the record type that resolves to records. */
+export interface RelationLink {
+  /** The expand name REST uses for it (`author`, `comments_via_post`). */
+  expand: string
+  target: CollectionDef
+  multi: boolean
+}
+
+/** The types of one collection, and its relations by GraphQL field name. */
+export interface CollectionTypes {
+  collection: CollectionDef
+  names: CollectionNames
+  record: GraphQLObjectType
+  page: GraphQLObjectType
+  createInput: GraphQLInputObjectType | undefined
+  updateInput: GraphQLInputObjectType | undefined
+  relations: Map<string, RelationLink>
+}
+
+const nonNull = <T extends GraphQLOutputType>(type: T) => new GraphQLNonNull(type)
+const listOf = <T extends GraphQLOutputType | GraphQLInputType>(type: T) =>
+  new GraphQLList(new GraphQLNonNull(type))
+
+/**
+ * Builds the object and input types of every collection. Relation fields reference other
+ * collections' types, so fields are thunks, resolved once all types exist. Relations resolve
+ * from `expand`, which the query resolvers fill in one batched query per relation and level
+ * (see selection-expand.ts): no resolver here touches the store.
+ */
+export function buildCollectionTypes(
+  collections: readonly CollectionDef[],
+  names: Map<string, CollectionNames>,
+): Map<string, CollectionTypes> {
+  const out = new Map<string, CollectionTypes>()
+  const included = collections.filter((c) => names.has(c.name))
+  for (const collection of included) {
+    const own = names.get(collection.name) as CollectionNames
+    const relations = relationLinks(collection, included)
+    const record: GraphQLObjectType = new GraphQLObjectType({
+      name: own.type,
+      description: `A record of the "${collection.name}" collection.`,
+      fields: () => recordFields(collection, relations, out),
+    })
+    const page = new GraphQLObjectType({
+      name: own.page,
+      description: `A page of "${collection.name}" records.`,
+      fields: {
+        items: { type: nonNull(listOf(record)) },
+        page: { type: nonNull(GraphQLInt) },
+        perPage: { type: nonNull(GraphQLInt) },
+        nextCursor: {
+          type: GraphQLString,
+          description: 'Pass as `cursor` for the next page; null on the last page.',
+        },
+        totalItems: {
+          type: GraphQLInt,
+          description: 'Every record matching the filter; counted only when selected.',
+        },
+      },
+    })
+    const createFields = inputFields(collection)
+    const hasInput = Object.keys(createFields).length > 0
+    out.set(collection.name, {
+      collection,
+      names: own,
+      record,
+      page,
+      createInput: hasInput
+        ? new GraphQLInputObjectType({ name: own.createInput, fields: createFields })
+        : undefined,
+      updateInput: hasInput
+        ? new GraphQLInputObjectType({ name: own.updateInput, fields: inputFields(collection) })
+        : undefined,
+      relations,
+    })
+  }
+  return out
+}
+
+/** Forward relations by field name, then back-relations as `<collection>_via_<field>`. */
+function relationLinks(
+  collection: CollectionDef,
+  included: readonly CollectionDef[],
+): Map<string, RelationLink> {
+  const links = new Map<string, RelationLink>()
+  const byName = new Map(included.map((c) => [c.name, c]))
+  for (const field of collection.fields) {
+    if (field.type !== 'relation' || !isGraphqlFieldName(field.name)) continue
+    const target = byName.get(field.collection)
+    if (target)
+      links.set(field.name, { expand: field.name, target, multi: (field.maxSelect ?? 1) > 1 })
+  }
+  const taken = new Set(collection.fields.map((f) => f.name))
+  for (const source of included) {
+    for (const field of source.fields) {
+      if (field.type !== 'relation' || field.collection !== collection.name) continue
+      const name = `${source.name}_via_${field.name}`
+      if (!taken.has(name) && !links.has(name) && isGraphqlFieldName(name))
+        links.set(name, { expand: name, target: source, multi: true })
+    }
+  }
+  return links
+}
+
+function recordFields(
+  collection: CollectionDef,
+  relations: Map<string, RelationLink>,
+  types: Map<string, CollectionTypes>,
+): GraphQLFieldConfigMap<Record<string, unknown>, unknown> {
+  const fields: GraphQLFieldConfigMap<Record<string, unknown>, unknown> = {
+    id: { type: nonNull(GraphQLID) },
+    created: { type: nonNull(GraphQLString), description: 'ISO 8601 UTC.' },
+    updated: { type: nonNull(GraphQLString), description: 'ISO 8601 UTC.' },
+  }
+  if (collection.type === 'auth') {
+    fields.email = { type: GraphQLString }
+    fields.verified = { type: GraphQLBoolean }
+  }
+  for (const field of collection.fields) {
+    if (field.type === 'relation' || !isGraphqlFieldName(field.name)) continue
+    fields[field.name] = {
+      type: scalarOutputType(field),
+      ...(field.hidden ? { description: 'Hidden: null unless the caller is a superuser.' } : {}),
+    }
+  }
+  for (const [name, link] of relations) {
+    const target = types.get(link.target.name)
+    if (!target) continue
+    fields[name] = link.multi
+      ? {
+          type: nonNull(listOf(target.record)),
+          description: `Related "${link.target.name}" records the caller may view.`,
+          extensions: { cost: RELATION_FAN_OUT_ESTIMATE },
+          resolve: (parent) => expanded(parent, link.expand) ?? [],
+        }
+      : {
+          type: target.record,
+          description: `The related "${link.target.name}" record; null when unset or not viewable.`,
+          resolve: (parent) => expanded(parent, link.expand) ?? null,
+        }
+  }
+  return fields
+}
+
+function expanded(parent: Record<string, unknown>, name: string): unknown {
+  return (parent.expand as Record<string, unknown> | undefined)?.[name]
+}
+
+function scalarOutputType(field: FieldDef): GraphQLOutputType {
+  switch (field.type) {
+    case 'number':
+      return GraphQLFloat
+    case 'bool':
+      return GraphQLBoolean
+    case 'json':
+      return GraphQLJSON
+    case 'select':
+      return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLString) : GraphQLString
+    default:
+      return GraphQLString
+  }
+}
+
+/**
+ * Input fields mirror what REST accepts. All are optional in GraphQL terms: the records
+ * service's validation decides what is required, so both APIs answer with the same field errors.
+ */
+function inputFields(collection: CollectionDef): GraphQLInputFieldConfigMap {
+  const fields: GraphQLInputFieldConfigMap = {}
+  if (collection.type === 'auth') {
+    fields.email = { type: GraphQLString }
+    fields.password = { type: GraphQLString, description: 'Write-only; never returned.' }
+    fields.verified = { type: GraphQLBoolean }
+  }
+  for (const field of collection.fields) {
+    if (field.type === 'autodate' || !isGraphqlFieldName(field.name)) continue
+    fields[field.name] = { type: inputType(field) }
+  }
+  return fields
+}
+
+function inputType(field: FieldDef): GraphQLInputType {
+  switch (field.type) {
+    case 'number':
+      return GraphQLFloat
+    case 'bool':
+      return GraphQLBoolean
+    case 'json':
+      return GraphQLJSON
+    case 'select':
+      return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLString) : GraphQLString
+    case 'relation':
+      return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLID) : GraphQLID
+    default:
+      return GraphQLString
+  }
+}

@@ -1,0 +1,141 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import { GraphQLError, parse } from 'graphql'
+import { createHandler, type Request as GraphqlHttpRequest } from 'graphql-http'
+import { EngineError } from '../../core/errors/index.js'
+import type { AuthService } from '../../services/auth/auth-service.js'
+import { formatGraphqlError, graphqlError, isInternalError } from '../../graphql/graphql-errors.js'
+import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
+import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
+import type { GraphqlContext } from '../../graphql/operations.js'
+import { contextOf } from '../plugins/request-context.js'
+
+export interface GraphqlRoutesOptions {
+  schema: GraphqlSchemaSource
+  auth: AuthService
+  limits: GraphqlLimits
+  /** The explorer page for browsers at `GET /graphql`; absent when turned off. */
+  explorerPage?: (() => string) | undefined
+}
+
+/** Tokens one document may have: stops a pathological document before it is fully parsed. */
+const MAX_TOKENS = 20_000
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+type RawRequest = FastifyRequest
+type HandlerContext = { reply: FastifyReply }
+
+/**
+ * `/graphql`: GraphQL over HTTP (GET for queries, POST for everything), as graphql-http
+ * implements the spec, plus batches (a JSON array of operations, at most `maxBatch`). Bodies
+ * reach graphql-http as text, so its own parsing decides every status the spec prescribes
+ * (400 for bad JSON, 415 for other media types, 405 for a mutation over GET).
+ */
+export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (app, options) => {
+  const { schema, auth, limits } = options
+
+  const handle = createHandler<RawRequest, HandlerContext, GraphqlContext>({
+    schema: () => schema(),
+    parse: (source) => parse(source, { maxTokens: MAX_TOKENS }),
+    validationRules: (_req, args, specified) => [
+      ...specified,
+      ...limitRules(limits, args.variableValues),
+    ],
+    context: async (req) => {
+      try {
+        const ctx = await contextOf(req.raw, auth)
+        return {
+          ctx,
+          client: { ip: req.raw.ip, userAgent: req.raw.headers['user-agent'] ?? '' },
+        }
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error
+        // An unusable token is refused before anything runs, as REST refuses it (401).
+        const body = {
+          errors: [formatGraphqlError(new GraphQLError(error.message, { originalError: error }))],
+        }
+        return [
+          JSON.stringify(body),
+          { status: error.status, statusText: error.title, headers: { 'content-type': JSON_TYPE } },
+        ]
+      }
+    },
+    onOperation: (req, _args, result) => {
+      for (const error of result.errors ?? []) {
+        if (isInternalError(error))
+          req.raw.log.error({ err: error.originalError }, 'GraphQL resolver failed')
+      }
+    },
+    formatError: formatGraphqlError,
+  })
+
+  // Bodies as text: graphql-http parses them and answers spec-conformant errors itself.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
+
+  async function run(request: FastifyRequest, reply: FastifyReply, body: unknown) {
+    const req: GraphqlHttpRequest<RawRequest, HandlerContext> = {
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      body: body as string,
+      raw: request,
+      context: { reply },
+    }
+    return handle(req)
+  }
+
+  app.route({
+    method: ['GET', 'POST'],
+    url: '/graphql',
+    handler: async (request, reply) => {
+      if (options.explorerPage && wantsExplorer(request)) {
+        return reply.type('text/html; charset=utf-8').send(options.explorerPage())
+      }
+      const batch = request.method === 'POST' ? batchOf(request) : undefined
+      if (batch) {
+        if (batch.length > limits.maxBatch || batch.length === 0) {
+          const error = graphqlError(
+            'ER_GRAPHQL_BATCH_LIMIT',
+            `A batch holds 1-${limits.maxBatch} operations; this one holds ${batch.length}.`,
+            { extensions: { limit: limits.maxBatch } },
+          )
+          return reply
+            .status(400)
+            .type(JSON_TYPE)
+            .send(JSON.stringify({ errors: [error] }))
+        }
+        const results: unknown[] = []
+        for (const operation of batch) {
+          const [text] = await run(request, reply, JSON.stringify(operation))
+          results.push(text ? JSON.parse(text) : null)
+        }
+        return reply.type(JSON_TYPE).send(JSON.stringify(results))
+      }
+      const [text, init] = await run(request, reply, request.body)
+      return reply
+        .status(init.status)
+        .headers(init.headers ?? {})
+        .send(text ?? undefined)
+    },
+  })
+}
+
+/** A browser navigating to /graphql: HTML preferred and no operation in the URL. */
+function wantsExplorer(request: FastifyRequest): boolean {
+  if (request.method !== 'GET') return false
+  const query = request.query as Record<string, unknown>
+  return query.query === undefined && /text\/html/.test(request.headers.accept ?? '')
+}
+
+/** The operations of a JSON-array body, or undefined when the body is not a batch. */
+function batchOf(request: FastifyRequest): unknown[] | undefined {
+  const body = request.body
+  if (typeof body !== 'string' || !/^\s*\[/.test(body)) return undefined
+  if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return undefined
+  try {
+    const parsed: unknown = JSON.parse(body)
+    return Array.isArray(parsed) ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
