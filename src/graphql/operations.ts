@@ -22,6 +22,8 @@ import { expandOf, ownSelections, selects, subSelections } from './selection-exp
 export type GraphqlContext = {
   ctx: RequestContext
   client: { ip: string; userAgent: string }
+  /** The caller's bearer token, over WebSocket only: subscriptions re-check it while open. */
+  token?: string
 }
 
 export interface OperationDeps {

@@ -24,6 +24,8 @@ import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { recordsRoutes } from './rest/records-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
+import { registerGraphqlWs } from './graphql/graphql-ws.js'
+import { subscriptionFields } from '../graphql/subscriptions.js'
 import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
 
@@ -183,15 +185,26 @@ export async function buildServer(
     await app.register(realtimeRoutes, { realtime: service, hub, auth })
   }
   if (options.graphql !== false) {
+    const realtime = engine.realtime?.service
     const schema = createGraphqlSchemaSource({
       registry: engine.registry,
       records: engine.records,
       auth,
+      ...(realtime
+        ? {
+            subscriptionFields: (types) =>
+              subscriptionFields(types, { realtime, records: engine.records }),
+          }
+        : {}),
     })
-    await app.register(graphqlRoutes, {
+    const graphqlLimits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits }
+    await app.register(graphqlRoutes, { schema, auth, limits: graphqlLimits })
+    registerGraphqlWs(app, {
       schema,
       auth,
-      limits: { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits },
+      limits: graphqlLimits,
+      maxPayload: options.bodyLimit ?? 1024 * 1024,
+      maxOperations: 20,
     })
   }
   await app.register(openApiRoutes, {

@@ -1,0 +1,154 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { GraphQLError, parse, validate, specifiedRules, getOperationAST } from 'graphql'
+import type { Context } from 'graphql-ws'
+import { useServer, type Extra } from 'graphql-ws/use/ws'
+import { WebSocketServer } from 'ws'
+import { EngineError } from '../../core/errors/index.js'
+import type { AuthService } from '../../services/auth/auth-service.js'
+import type { RequestContext } from '../../services/context.js'
+import { formatGraphqlError, graphqlError } from '../../graphql/graphql-errors.js'
+import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
+import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
+import type { GraphqlContext } from '../../graphql/operations.js'
+
+export interface GraphqlWsOptions {
+  schema: GraphqlSchemaSource
+  auth: AuthService
+  limits: GraphqlLimits
+  /** Largest message in bytes (the HTTP body limit). */
+  maxPayload: number
+  /** Operations one connection may run at once. */
+  maxOperations: number
+}
+
+const MAX_TOKENS = 20_000
+const MAX_TOKEN_LENGTH = 4096
+
+type Ctx = Context<Record<string, unknown> | undefined, Extra & { token?: string }>
+
+/**
+ * GraphQL over WebSocket (the graphql-ws protocol, subprotocol `graphql-transport-ws`) on
+ * `/graphql`, mainly for subscriptions. The token comes in `connectionParams.authorization`
+ * (`Bearer <token>`; browsers cannot set headers on a WebSocket) or the upgrade request's
+ * Authorization header; a bad token closes the connection (4403), and every operation
+ * re-checks it, so a revoked session stops at its next operation (and its open subscriptions
+ * end through the realtime hub). Operations pass the same limits as over HTTP.
+ */
+export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOptions): void {
+  const { schema, auth, limits } = options
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
+
+  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0]
+    if (path !== '/graphql' && path !== '/graphql/') {
+      socket.destroy()
+      return
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))
+  })
+
+  const server = useServer<Record<string, unknown> | undefined, { token?: string }>(
+    {
+      onConnect: async (ctx: Ctx) => {
+        const token = tokenOf(ctx)
+        if (token === null) return false
+        if (token !== undefined) {
+          try {
+            await auth.identify(token)
+          } catch {
+            return false
+          }
+          ctx.extra.token = token
+        }
+        return true
+      },
+      onSubscribe: async (ctx: Ctx, id, payload) => {
+        if (Object.keys(ctx.subscriptions).length >= options.maxOperations) {
+          return [
+            graphqlError(
+              'ER_RATE_LIMITED',
+              `At most ${options.maxOperations} operations at once on one connection.`,
+            ),
+          ]
+        }
+        let context: GraphqlContext
+        try {
+          context = await contextFor(auth, ctx, id)
+        } catch (error) {
+          if (!(error instanceof EngineError)) throw error
+          return [formatGraphqlError(new GraphQLError(error.message, { originalError: error }))]
+        }
+        const current = await schema()
+        let document
+        try {
+          document = parse(payload.query, { maxTokens: MAX_TOKENS })
+        } catch (error) {
+          return [formatGraphqlError(error as GraphQLError)]
+        }
+        const variables = payload.variables ?? {}
+        const errors = validate(current, document, [
+          ...specifiedRules,
+          ...limitRules(limits, variables),
+        ])
+        if (errors.length > 0) return errors.map(formatGraphqlError)
+        if (!getOperationAST(document, payload.operationName)) {
+          return [graphqlError('ER_GRAPHQL_INVALID', 'The document has no such operation.')]
+        }
+        return {
+          schema: current,
+          document,
+          variableValues: variables,
+          operationName: payload.operationName ?? null,
+          contextValue: context,
+        }
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map(formatGraphqlError) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map(formatGraphqlError),
+    },
+    wss,
+  )
+
+  // Before the HTTP server closes: upgraded sockets are not its connections any more.
+  app.addHook('preClose', async () => {
+    for (const client of wss.clients) client.close(1001, 'Server shutting down')
+  })
+  app.addHook('onClose', async () => {
+    await server.dispose()
+    await new Promise<void>((resolve) => wss.close(() => resolve()))
+  })
+}
+
+/**
+ * The connection's token: from connectionParams, else the upgrade request's header; undefined
+ * when none was sent (anonymous), null when one was sent but is malformed.
+ */
+function tokenOf(ctx: Ctx): string | undefined | null {
+  const params = ctx.connectionParams ?? {}
+  const raw =
+    typeof params.authorization === 'string'
+      ? params.authorization
+      : typeof params.Authorization === 'string'
+        ? params.Authorization
+        : ctx.extra.request.headers.authorization
+  if (raw === undefined) return undefined
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(raw)
+  return match && raw.length <= MAX_TOKEN_LENGTH ? (match[1] as string) : null
+}
+
+async function contextFor(auth: AuthService, ctx: Ctx, id: string): Promise<GraphqlContext> {
+  const token = ctx.extra.token
+  const identity = token !== undefined ? await auth.identify(token) : null
+  const request = ctx.extra.request
+  const requestContext: RequestContext = { auth: identity, requestId: `ws-${id}`, query: {} }
+  return {
+    ctx: requestContext,
+    client: {
+      ip: request.socket.remoteAddress ?? '',
+      userAgent: request.headers['user-agent'] ?? '',
+    },
+    ...(token !== undefined ? { token } : {}),
+  }
+}
