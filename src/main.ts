@@ -142,6 +142,18 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    graphql: config.graphql.enabled
+      ? {
+          limits: {
+            maxDepth: config.graphql.maxDepth,
+            maxCost: config.graphql.maxCost,
+            maxAliases: config.graphql.maxAliases,
+            maxBatch: config.graphql.maxBatch,
+            introspection: config.graphql.introspection,
+          },
+          explorer: config.graphql.explorer,
+        }
+      : false,
     ...(config.oauthProviders.length === 0
       ? {}
       : {

@@ -134,6 +134,32 @@ describe('loadConfig', () => {
     expect(loadConfig({}, { ER_REALTIME_RETENTION: text }).realtime.retention).toEqual(retention)
   })
 
+  it('reads the GraphQL limits, and closes introspection and the explorer in production', () => {
+    expect(loadConfig({}, {}).graphql).toEqual({
+      enabled: true,
+      maxDepth: 12,
+      maxCost: 10_000,
+      maxAliases: 30,
+      maxBatch: 10,
+      introspection: true,
+      explorer: true,
+    })
+    const production = loadConfig({}, { NODE_ENV: 'production', ER_GRAPHQL_MAX_COST: '500' })
+    expect(production.graphql).toMatchObject({
+      maxCost: 500,
+      introspection: false,
+      explorer: false,
+    })
+    expect(
+      loadConfig({}, { NODE_ENV: 'production', ER_GRAPHQL_INTROSPECTION: 'true' }).graphql
+        .introspection,
+    ).toBe(true)
+    expect(() => loadConfig({}, { ER_GRAPHQL_MAX_DEPTH: '0' })).toThrow(
+      /^ER_GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 100, got "0"$/,
+    )
+    expect(() => loadConfig({}, { ER_GRAPHQL: 'maybe' })).toThrow(ConfigError)
+  })
+
   it('lets --workers win over ER_WORKERS', () => {
     expect(loadConfig({ workers: '3' }, { ER_WORKERS: '2' }).workers).toBe(3)
     expect(loadConfig({}, {}).workers).toBe(1)

@@ -63,6 +63,23 @@ export interface Config {
   }
   /** `--workers N` / `ER_WORKERS`: processes serving the embedded SQLite mode (default 1). */
   workers: number
+  /** `/graphql` (HTTP and WebSocket). */
+  graphql: {
+    /** `ER_GRAPHQL`: serve GraphQL at all (default true). */
+    enabled: boolean
+    /** `ER_GRAPHQL_MAX_DEPTH`: deepest field nesting (default 12). */
+    maxDepth: number
+    /** `ER_GRAPHQL_MAX_COST`: largest estimated cost of one operation (default 10000). */
+    maxCost: number
+    /** `ER_GRAPHQL_MAX_ALIASES`: aliased fields per document (default 30). */
+    maxAliases: number
+    /** `ER_GRAPHQL_MAX_BATCH`: operations per batched request (default 10). */
+    maxBatch: number
+    /** `ER_GRAPHQL_INTROSPECTION`: allow `__schema`/`__type` (default: false when NODE_ENV=production). */
+    introspection: boolean
+    /** `ER_GRAPHQL_EXPLORER`: the explorer page at GET /graphql (default: false when NODE_ENV=production). */
+    explorer: boolean
+  }
 }
 
 /** A request budget: at most `max` requests per `windowMs`. */
@@ -148,6 +165,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     pgPoolSize: parseInteger(env.ER_PG_POOL, 'ER_PG_POOL', 10, 1, 1000),
     logFormat: parseChoice(env.ER_LOG_FORMAT, 'ER_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     ops: loadOpsConfig(env),
+    graphql: loadGraphqlConfig(env),
     sessionTtlSeconds: parseInteger(
       env.ER_SESSION_TTL,
       'ER_SESSION_TTL',
@@ -383,6 +401,26 @@ function parseOAuthProviders(text: string | undefined): OAuthProviderConfig[] {
     }
     return { ...base, issuer: p.issuer }
   })
+}
+
+function loadGraphqlConfig(env: NodeJS.ProcessEnv): Config['graphql'] {
+  // Production hides the schema's shape and the explorer unless asked for.
+  const development = env.NODE_ENV !== 'production'
+  const limit = (name: string, fallback: number, max: number) =>
+    parseInteger(env[name], name, fallback, 1, max)
+  return {
+    enabled: parseBoolean(env.ER_GRAPHQL, 'ER_GRAPHQL', true),
+    maxDepth: limit('ER_GRAPHQL_MAX_DEPTH', 12, 100),
+    maxCost: limit('ER_GRAPHQL_MAX_COST', 10_000, 10_000_000),
+    maxAliases: limit('ER_GRAPHQL_MAX_ALIASES', 30, 10_000),
+    maxBatch: limit('ER_GRAPHQL_MAX_BATCH', 10, 1000),
+    introspection: parseBoolean(
+      env.ER_GRAPHQL_INTROSPECTION,
+      'ER_GRAPHQL_INTROSPECTION',
+      development,
+    ),
+    explorer: parseBoolean(env.ER_GRAPHQL_EXPLORER, 'ER_GRAPHQL_EXPLORER', development),
+  }
 }
 
 function parseBoolean(text: string | undefined, setting: string, fallback: boolean): boolean {
