@@ -12,7 +12,7 @@ const QUERY_KEY = 'engineroom.explorer.query'
 const VARIABLES_KEY = 'engineroom.explorer.variables'
 
 const isMac = /Mac|iPhone|iPad/.test(navigator.userAgentData?.platform ?? navigator.platform)
-const RUN_SHORTCUT = isMac ? '⌘ Enter' : 'Ctrl Enter'
+const RUN_SHORTCUT = isMac ? '⌘+Enter' : 'Ctrl+Enter'
 
 const DEFAULT_QUERY = `# Write a GraphQL operation, then press ${RUN_SHORTCUT} or Run.
 # Open Docs to browse the schema.
@@ -90,7 +90,7 @@ const tokenInput = h('input', {
   type: 'password',
   autocomplete: 'off',
   spellcheck: 'false',
-  placeholder: 'Sent as Bearer; kept for this tab only',
+  placeholder: 'Sent as Bearer, kept for this tab',
   'aria-describedby': 'er-token-hint',
 })
 const runButton = h('button', { type: 'button', class: 'primary', id: 'er-run' }, 'Run')
@@ -547,7 +547,7 @@ function showType(name) {
   const type = schema?.types.get(name)
   if (!type) return
   const heading = h('h3', { tabindex: '-1' }, type.name)
-  typeDetail.replaceChildren(
+  const parts = [
     h('button', { type: 'button', class: 'small back', onclick: showTypeList }, '← All types'),
     heading,
     h('p', { class: 'kind' }, KIND_LABELS[type.kind] ?? type.kind.toLowerCase()),
@@ -574,7 +574,9 @@ function showType(name) {
         ),
       ),
     ),
-  )
+  ]
+  // Sections a type does not have are null; replaceChildren would print them as text.
+  typeDetail.replaceChildren(...parts.filter((part) => part !== null && part !== undefined))
   typeListView.hidden = true
   typeDetail.hidden = false
   heading.focus()
