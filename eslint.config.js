@@ -8,12 +8,17 @@ const layer = (files, patterns) => ({
   rules: { 'no-restricted-imports': ['error', { patterns }] },
 })
 
+/** Plain JavaScript the server sends to browsers (the GraphQL explorer). */
+const browserAssets = ['src/http/graphql/explorer-assets/**/*.js']
+
 export default tseslint.config(
   { ignores: ['dist', 'node_modules', 'er_data', 'coverage', 'admin/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Node everywhere except the browser assets served as-is (no bundler, no Node APIs).
+  { ignores: browserAssets, languageOptions: { globals: globals.node } },
+  { files: browserAssets, languageOptions: { sourceType: 'module', globals: globals.browser } },
   {
-    languageOptions: { globals: globals.node },
     rules: {
       '@typescript-eslint/no-unused-vars': [
         'error',
