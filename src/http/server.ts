@@ -25,6 +25,7 @@ import { openApiRoutes } from './rest/openapi-routes.js'
 import { recordsRoutes } from './rest/records-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
 import { registerGraphqlWs } from './graphql/graphql-ws.js'
+import { explorerAssetRoutes, explorerHtml } from './graphql/explorer.js'
 import { subscriptionFields } from '../graphql/subscriptions.js'
 import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
@@ -198,7 +199,15 @@ export async function buildServer(
         : {}),
     })
     const graphqlLimits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits }
-    await app.register(graphqlRoutes, { schema, auth, limits: graphqlLimits })
+    const explorer = options.graphql?.explorer !== false
+    if (explorer) await app.register(explorerAssetRoutes)
+    const page = explorer ? explorerHtml({ endpoint: '/graphql' }) : undefined
+    await app.register(graphqlRoutes, {
+      schema,
+      auth,
+      limits: graphqlLimits,
+      explorerPage: page === undefined ? undefined : () => page,
+    })
     registerGraphqlWs(app, {
       schema,
       auth,
