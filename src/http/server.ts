@@ -28,6 +28,7 @@ import { registerGraphqlWs } from './graphql/graphql-ws.js'
 import { explorerAssetRoutes, explorerHtml } from './graphql/explorer.js'
 import { subscriptionFields } from '../graphql/subscriptions.js'
 import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
+import { createDocumentCache } from '../graphql/document-cache.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
 
 export interface ServerOptions {
@@ -199,6 +200,7 @@ export async function buildServer(
         : {}),
     })
     const graphqlLimits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits }
+    const documents = createDocumentCache()
     const explorer = options.graphql?.explorer !== false
     if (explorer) await app.register(explorerAssetRoutes)
     const page = explorer ? explorerHtml({ endpoint: '/graphql' }) : undefined
@@ -206,12 +208,14 @@ export async function buildServer(
       schema,
       auth,
       limits: graphqlLimits,
+      documents,
       explorerPage: page === undefined ? undefined : () => page,
     })
     registerGraphqlWs(app, {
       schema,
       auth,
       limits: graphqlLimits,
+      documents,
       maxPayload: options.bodyLimit ?? 1024 * 1024,
       maxOperations: 20,
     })

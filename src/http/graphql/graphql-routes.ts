@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { GraphQLError, parse } from 'graphql'
+import { GraphQLError } from 'graphql'
 import { createHandler, type Request as GraphqlHttpRequest } from 'graphql-http'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import { formatGraphqlError, graphqlError, isInternalError } from '../../graphql/graphql-errors.js'
+import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
 import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
 import type { GraphqlContext } from '../../graphql/operations.js'
@@ -13,12 +14,11 @@ export interface GraphqlRoutesOptions {
   schema: GraphqlSchemaSource
   auth: AuthService
   limits: GraphqlLimits
+  documents: DocumentCache
   /** The explorer page for browsers at `GET /graphql`; absent when turned off. */
   explorerPage?: (() => string) | undefined
 }
 
-/** Tokens one document may have: stops a pathological document before it is fully parsed. */
-const MAX_TOKENS = 20_000
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 type RawRequest = FastifyRequest
@@ -31,15 +31,14 @@ type HandlerContext = { reply: FastifyReply }
  * (400 for bad JSON, 415 for other media types, 405 for a mutation over GET).
  */
 export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (app, options) => {
-  const { schema, auth, limits } = options
+  const { schema, auth, limits, documents } = options
 
   const handle = createHandler<RawRequest, HandlerContext, GraphqlContext>({
     schema: () => schema(),
-    parse: (source) => parse(source, { maxTokens: MAX_TOKENS }),
-    validationRules: (_req, args, specified) => [
-      ...specified,
-      ...limitRules(limits, args.variableValues),
-    ],
+    parse: (source) => documents.parse(typeof source === 'string' ? source : source.body),
+    // GraphQL's specified rules run (cached) inside `documents.validate`; these are the limits.
+    validationRules: (_req, args) => limitRules(limits, args.variableValues),
+    validate: (current, document, rules) => documents.validate(current, document, rules ?? []),
     context: async (req) => {
       try {
         const ctx = await contextOf(req.raw, auth)

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { GraphQLError, parse, validate, specifiedRules, getOperationAST } from 'graphql'
+import { GraphQLError, getOperationAST } from 'graphql'
 import type { Context } from 'graphql-ws'
 import { useServer, type Extra } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
@@ -9,6 +9,7 @@ import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RequestContext } from '../../services/context.js'
 import { formatGraphqlError, graphqlError } from '../../graphql/graphql-errors.js'
+import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
 import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
 import type { GraphqlContext } from '../../graphql/operations.js'
@@ -17,13 +18,13 @@ export interface GraphqlWsOptions {
   schema: GraphqlSchemaSource
   auth: AuthService
   limits: GraphqlLimits
+  documents: DocumentCache
   /** Largest message in bytes (the HTTP body limit). */
   maxPayload: number
   /** Operations one connection may run at once. */
   maxOperations: number
 }
 
-const MAX_TOKENS = 20_000
 const MAX_TOKEN_LENGTH = 4096
 
 type Ctx = Context<Record<string, unknown> | undefined, Extra & { token?: string }>
@@ -83,15 +84,12 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
         const current = await schema()
         let document
         try {
-          document = parse(payload.query, { maxTokens: MAX_TOKENS })
+          document = options.documents.parse(payload.query)
         } catch (error) {
           return [formatGraphqlError(error as GraphQLError)]
         }
         const variables = payload.variables ?? {}
-        const errors = validate(current, document, [
-          ...specifiedRules,
-          ...limitRules(limits, variables),
-        ])
+        const errors = options.documents.validate(current, document, limitRules(limits, variables))
         if (errors.length > 0) return errors.map(formatGraphqlError)
         if (!getOperationAST(document, payload.operationName)) {
           return [graphqlError('ER_GRAPHQL_INVALID', 'The document has no such operation.')]
