@@ -21,6 +21,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
   let blog: Blog
   let wsUrl: string
   const clients: Client[] = []
+  const hubSize = () => blog.t.engine.realtime?.hub.size ?? 0
   beforeAll(async () => {
     blog = await createBlog(dialect, { realtime: { reauthMs: 200 } })
     const base = await blog.t.app.listen({ host: '127.0.0.1', port: 0 })
@@ -48,6 +49,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
   /** Subscribes and collects; resolves once the server acknowledged (first write is safe). */
   const subscribe = async (client: Client, query: string, variables?: Rec) => {
     const received: Received = { values: [], errors: [], completed: false }
+    const start = hubSize()
     client.subscribe(
       { query, ...(variables ? { variables } : {}) },
       {
@@ -59,14 +61,8 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
         complete: () => (received.completed = true),
       },
     )
-    // The hub attaches the stream asynchronously; a round trip on the same socket orders it.
-    await new Promise<void>((resolve, reject) =>
-      client.subscribe(
-        { query: '{ __typename }' },
-        { next() {}, error: reject, complete: resolve },
-      ),
-    )
-    await new Promise((r) => setTimeout(r, 50))
+    // The hub attaches the stream asynchronously: wait until it has, so the next write counts.
+    await until(() => hubSize() > start || received.errors.length > 0, 'the stream to attach')
     return received
   }
 
@@ -168,6 +164,17 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     )
     await until(() => received.length > 0, 'the filter error')
     expect(JSON.stringify(received)).toContain('ER_FILTER_UNKNOWN_FIELD')
+  })
+
+  it('runs only subscriptions over WebSocket', async () => {
+    const received: unknown[] = []
+    connect(blog.tokens.alice).subscribe(
+      { query: '{ posts { totalItems } }' },
+      { next: (v) => received.push(v), error: (e) => received.push(e), complete() {} },
+    )
+    await until(() => received.length > 0, 'the refusal')
+    expect(JSON.stringify(received)).toContain('ER_GRAPHQL_INVALID')
+    expect(JSON.stringify(received)).toContain('POST /graphql')
   })
 
   it('ends a subscription when its session is revoked', async () => {

@@ -76,6 +76,34 @@ describe.each(await availableDialects())('rate limits on %s', (dialect) => {
     expect(read.headers['ratelimit-limit']).toBe('5')
   })
 
+  it('classes GraphQL requests by their document: sign-in, mutation or query', async () => {
+    const t = await engine(dialect)
+    const from = { remoteAddress: '10.0.0.4', anonymous: true }
+    const graphql = (query: string) =>
+      t.call({
+        ...from,
+        method: 'POST',
+        url: '/graphql',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ query }),
+      })
+    const signIn = `mutation { authWithPasswordSuperusers(identity: "root@example.com", password: "wrong password") { token } }`
+    for (let i = 0; i < budgets.auth.max; i++) {
+      const res = await graphql(signIn)
+      expect(res.headers['ratelimit-limit']).toBe('2')
+      expect(res.body).toContain('ER_AUTH_INVALID_CREDENTIALS')
+    }
+    expectProblem(await graphql(signIn), 429, 'ER_RATE_LIMITED')
+    const mutation = await graphql('mutation { deleteSuperusers(id: "x") }')
+    expect(mutation.headers['ratelimit-limit']).toBe('3')
+    for (let i = 0; i < budgets.read.max; i++) {
+      const res = await graphql('{ __typename }')
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['ratelimit-limit']).toBe('5')
+    }
+    expectProblem(await graphql('{ __typename }'), 429, 'ER_RATE_LIMITED')
+  })
+
   it('counts a signed-in user by token subject, not by address', async () => {
     const t = await engine(dialect)
     for (let i = 0; i < budgets.read.max; i++) {

@@ -86,6 +86,8 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
   app.route({
     method: ['GET', 'POST'],
     url: '/graphql',
+    // Rate limits (when on) are checked once the body is read: the document decides the budget.
+    config: { rateLimit: { hook: 'preHandler' } },
     handler: async (request, reply) => {
       if (options.explorerPage && wantsExplorer(request)) {
         return reply.type('text/html; charset=utf-8').send(options.explorerPage())

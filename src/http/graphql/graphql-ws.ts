@@ -30,8 +30,8 @@ const MAX_TOKEN_LENGTH = 4096
 type Ctx = Context<Record<string, unknown> | undefined, Extra & { token?: string }>
 
 /**
- * GraphQL over WebSocket (the graphql-ws protocol, subprotocol `graphql-transport-ws`) on
- * `/graphql`, mainly for subscriptions. The token comes in `connectionParams.authorization`
+ * GraphQL subscriptions over WebSocket (the graphql-ws protocol, subprotocol
+ * `graphql-transport-ws`) on `/graphql`; queries and mutations are refused there. The token comes in `connectionParams.authorization`
  * (`Bearer <token>`; browsers cannot set headers on a WebSocket) or the upgrade request's
  * Authorization header; a bad token closes the connection (4403), and every operation
  * re-checks it, so a revoked session stops at its next operation (and its open subscriptions
@@ -91,8 +91,18 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
         const variables = payload.variables ?? {}
         const errors = options.documents.validate(current, document, limitRules(limits, variables))
         if (errors.length > 0) return errors.map(formatGraphqlError)
-        if (!getOperationAST(document, payload.operationName)) {
+        const operation = getOperationAST(document, payload.operationName)
+        if (!operation) {
           return [graphqlError('ER_GRAPHQL_INVALID', 'The document has no such operation.')]
+        }
+        // Queries and mutations go over HTTP, where rate limits, CSRF checks and logs apply.
+        if (operation.operation !== 'subscription') {
+          return [
+            graphqlError(
+              'ER_GRAPHQL_INVALID',
+              'Only subscriptions run over WebSocket; send queries and mutations to POST /graphql.',
+            ),
+          ]
         }
         return {
           schema: current,

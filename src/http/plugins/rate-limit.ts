@@ -25,9 +25,23 @@ type BudgetClass = keyof RateLimitOptions['budgets']
 const AUTH_PATH = /^\/api\/collections\/[^/]+\/auth\//
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
-/** Auth routes (`/api/collections/*\/auth/*`) first, then writes (any non-read method), then reads. */
+const GRAPHQL_PATH = /^\/graphql\/?(\?|$)/
+const GRAPHQL_AUTH = /\bauth(WithPassword|Refresh|MfaVerify)[A-Za-z0-9_]*/
+const GRAPHQL_MUTATION = /\bmutation\b/
+
+/**
+ * Auth routes (`/api/collections/*\/auth/*`) first, then writes (any non-read method), then
+ * reads. A GraphQL POST is classed by its document (the route checks its budget after the body
+ * is read): one that signs in is `auth`, one with a mutation `write`, any other `read`. A
+ * document naming both a query and a mutation counts as the stricter one.
+ */
 export function budgetClassOf(request: FastifyRequest): BudgetClass {
   if (AUTH_PATH.test(request.url)) return 'auth'
+  if (request.method === 'POST' && GRAPHQL_PATH.test(request.url)) {
+    const text = typeof request.body === 'string' ? request.body : ''
+    if (GRAPHQL_AUTH.test(text)) return 'auth'
+    return GRAPHQL_MUTATION.test(text) ? 'write' : 'read'
+  }
   return READ_METHODS.has(request.method) ? 'read' : 'write'
 }
 
