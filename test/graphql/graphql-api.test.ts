@@ -14,7 +14,13 @@ describe.each(await availableDialects())('GraphQL API on %s', (dialect) => {
   let blog: Blog
   let statements = 0
   beforeAll(async () => {
-    blog = await createBlog(dialect, { onQuery: () => void statements++ })
+    // Statements on the blog's record tables only: the dispatcher and pruning run beside the
+    // request on their own timers and would make the count depend on timing.
+    blog = await createBlog(dialect, {
+      onQuery: (event) => {
+        if (/"(posts|comments|users)"/.test(event.sql)) statements++
+      },
+    })
   })
   afterAll(() => blog.t.close())
 
@@ -71,9 +77,9 @@ describe.each(await availableDialects())('GraphQL API on %s', (dialect) => {
     const small = await count(2)
     const large = await count(50)
     expect(large).toBe(small)
-    // The page, its total, authors, comments and their authors (5), the caller's session and
-    // record (2), and schema-version checks (this test engine rechecks on every call): not 1 + N.
-    expect(large).toBeLessThanOrEqual(12)
+    // The page, its total, authors, comments and their authors, and the caller: not 1 + N.
+    expect(large).toBeLessThanOrEqual(6)
+    expect(large).toBeGreaterThanOrEqual(5)
   })
 
   it('pages with cursors to the end, without gaps or repeats', async () => {
