@@ -160,10 +160,12 @@ export function createAuthService(deps: AuthDeps) {
     }
     await registry.refreshIfStale()
     const collection = registry.findById(claims.cid)
-    const [row] =
-      collection?.type === 'auth' ? await store.selectByIds(collection, [claims.sub]) : []
     // The session check also covers the password: it compares the record's tokenKey.
-    if (!collection || !row || !(await sessions.checkSession(claims.sid, collection, row))) {
+    const row =
+      collection?.type === 'auth'
+        ? await sessions.liveCaller(collection, claims.sub, claims.sid)
+        : undefined
+    if (!collection || !row) {
       throw new EngineError(
         'ER_AUTH_TOKEN_INVALID',
         'The token is invalid or has expired; sign in again.',

@@ -133,10 +133,17 @@ export function createSessionService(deps: SessionDeps) {
     return { token: await accessToken(session), refreshToken: next, row: row as Row }
   }
 
-  /** Confirms that the session named by an access token is live (used by `identify`). */
-  async function checkSession(sessionId: string, collection: CollectionDef, row: Row) {
-    const session = await store.auth.getSession(sessionId)
-    return session !== undefined && session.recordId === row.id && isLive(session, collection, row)
+  /**
+   * The record behind an access token when its session is live (used by `identify`): record
+   * and session are read fresh, in one statement, so revocation acts on the next request.
+   */
+  async function liveCaller(
+    collection: CollectionDef,
+    recordId: string,
+    sessionId: string,
+  ): Promise<Row | undefined> {
+    const found = await store.selectSessionCaller(collection, recordId, sessionId)
+    return found && isLive(found.session, collection, found.row) ? found.row : undefined
   }
 
   async function revoke(
@@ -221,7 +228,7 @@ export function createSessionService(deps: SessionDeps) {
   return {
     startSession,
     refresh,
-    checkSession,
+    liveCaller,
     revokeRecordSessions: (collectionId: string, recordId: string) =>
       revoke({ collectionId, recordId }),
     logout,
