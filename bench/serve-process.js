@@ -103,10 +103,10 @@ async function waitForHealth(url, child, timeoutMs) {
  * took (spawn → first 200, so it includes node's start, module loading, migrations and, on a
  * fresh directory, creating the database, secret and signing keys).
  */
-export async function spawnServe({ dir, workers = 1, timeoutMs = 30_000 }) {
+export async function spawnServe({ dir, workers = 1, timeoutMs = 30_000, nodeArgs = [] }) {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
-  const args = [CLI, 'serve', '--dir', dir, '--http', `127.0.0.1:${port}`]
+  const args = [...nodeArgs, CLI, 'serve', '--dir', dir, '--http', `127.0.0.1:${port}`]
   if (workers > 1) args.push('--workers', String(workers))
   const started = performance.now()
   const child = spawn(process.execPath, args, {
