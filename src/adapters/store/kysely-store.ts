@@ -147,8 +147,14 @@ export class KyselySession implements StoreSession {
     limit: number,
     offset: number,
   ): Promise<SelectResult> {
-    const sortColumns = sort.map((term, i) => sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`)
-    const result = await sql<Row>`select ${sql.ref(RECORD_ALIAS)}.*, ${sql.join(sortColumns)}
+    // A plain field's sort value is already in `r.*`; only a relation's needs its own column.
+    // Leaving plain ones out also spares deleting keys from every row (which turns the object
+    // into a slow dictionary for the serialiser).
+    const extra = sort.flatMap((term, i) =>
+      'relation' in term.path ? [sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`] : [],
+    )
+    const columns = [sql`${sql.ref(RECORD_ALIAS)}.*`, ...extra]
+    const result = await sql<Row>`select ${sql.join(columns)}
       from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
       where ${sql.join(conditions, sql` and `)}
       order by ${orderByClause(sort)}
@@ -156,8 +162,11 @@ export class KyselySession implements StoreSession {
     const codec = recordCodec(collection, this.adapter)
     const sortValues: unknown[][] = []
     const rows = result.rows.map((row) => {
-      sortValues.push(sort.map((_, i) => row[`__s${i}`]))
-      for (let i = 0; i < sort.length; i++) delete row[`__s${i}`]
+      // Raw column values, before decoding: the keyset compares them with the columns again.
+      sortValues.push(
+        sort.map((term, i) => ('relation' in term.path ? row[`__s${i}`] : row[term.path.field])),
+      )
+      for (let i = 0; extra.length > 0 && i < sort.length; i++) delete row[`__s${i}`]
       return codec.decode(row)
     })
     return { rows, sortValues }
