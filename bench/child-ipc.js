@@ -11,6 +11,8 @@ export function serveChild(start) {
   if (!process.send) throw new Error('Run this file through bench/run.js (it must be forked).')
   // An orphaned server must never outlive the benchmark, whatever happened to the parent.
   process.on('disconnect', () => process.exit(0))
+  // An orderly exit on the parent's SIGTERM, so that `--cpu-prof` gets to write its profile.
+  process.on('SIGTERM', () => process.exit(0))
   process.on('message', (message) => {
     if (message.type === 'start') {
       start(message).then(

@@ -22,9 +22,9 @@ export function killChildren() {
 }
 
 /** Forks `script`, sends it `options` and resolves once it listens, with a handle to measure it. */
-export async function startServer(name, script, options) {
+export async function startServer(name, script, options, execArgv = []) {
   const child = fork(script, [], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   children.add(child)

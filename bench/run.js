@@ -4,7 +4,9 @@
  *   npm run bench                              full run: 100,000 posts, 8 s per scenario
  *   BENCH_QUICK=1 node --expose-gc bench/run.js  2 s per scenario, 10,000 posts
  *
- * Environment: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_RECORDS, BENCH_KEEP=1 (keep the data dir).
+ * Environment: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_RECORDS, BENCH_KEEP=1 (keep the data dir),
+ * BENCH_ONLY (comma-separated scenario names to run), BENCH_LARGE=1 (the 1,000,000-record keyset
+ * scenario), BENCH_WORKERS, BENCH_PROF=<dir> (CPU profile of the engine server). See README.md.
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -12,8 +14,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { measureColdStart } from './cold-start.js'
 import { measureFanout } from './fanout.js'
+import { measureLargeKeyset } from './large-keyset.js'
 import { killChildren, measure, startServer } from './measure.js'
+import { killServes } from './serve-process.js'
+import { measureWorkers } from './workers.js'
 import { BENCH_USER, seed, SUPERUSER } from './seed.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -27,6 +33,20 @@ const settings = {
   connections: positive(env.BENCH_CONNECTIONS, 10),
   subscribers: positive(env.BENCH_SUBSCRIBERS, quick ? 200 : 1000),
   fanoutWrites: positive(env.BENCH_FANOUT_WRITES, quick ? 50 : 200),
+  workers: positive(env.BENCH_WORKERS, 2),
+  large: env.BENCH_LARGE === '1',
+  largeRecords: positive(env.BENCH_LARGE_RECORDS, 1_000_000),
+  only: env.BENCH_ONLY ? env.BENCH_ONLY.split(',').map((name) => name.trim().toLowerCase()) : null,
+  profileDir: env.BENCH_PROF || null,
+}
+
+/**
+ * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
+ * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, owner-rule list, fanout,
+ * cold start, workers, large (which also needs BENCH_LARGE=1).
+ */
+function selected(name) {
+  return settings.only === null || settings.only.some((part) => name.includes(part))
 }
 
 const POSTS = '/api/collections/posts/records'
@@ -173,7 +193,7 @@ function printTable(results) {
     'peak RSS MB',
     'CPU µs/req',
     'non-2xx/err',
-    'ER/floor req/s',
+    'ratio',
   ]
   const rows = results.map((r) => [
     r.scenario,
@@ -212,7 +232,10 @@ async function main() {
     killChildren()
     if (env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true })
   }
-  process.once('exit', cleanup)
+  process.once('exit', () => {
+    killServes()
+    cleanup()
+  })
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
       console.error(`\n${signal}: stopping the servers.`)
@@ -228,10 +251,13 @@ async function main() {
   console.log(`Seeding ${dir}`)
   const seeded = await seed({ dir, count: records })
 
-  const engine = await startServer('engine', join(here, 'engine-server.js'), {
-    file: seeded.engineFile,
-    migrationsDir: join(dir, 'migrations'),
-  })
+  const engine = await startServer(
+    'engine',
+    join(here, 'engine-server.js'),
+    { file: seeded.engineFile, migrationsDir: join(dir, 'migrations') },
+    // `BENCH_PROF=<dir>`: a .cpuprofile of the engine, written when it exits (open in DevTools).
+    settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : [],
+  )
   servers.push(engine)
   const token = await login(engine)
   const floor = await startServer('floor', join(here, 'raw-floor.js'), {
@@ -244,7 +270,7 @@ async function main() {
   console.log(`floor list plan: ${floor.info.listPlan.join(' / ')}`)
 
   const auth = { authorization: `Bearer ${token}` }
-  const list = scenarios(seeded.sampleIds, auth)
+  const list = scenarios(seeded.sampleIds, auth).filter((scenario) => selected(scenario.name))
   const warnings = []
   for (const scenario of list) {
     const [a, b] = [await sample(engine, scenario, auth), await sample(floor, scenario, auth)]
@@ -276,60 +302,54 @@ async function main() {
     pair.engine.p50Ratio = pair.engine.latencyMs.p50 / pair.floor.latencyMs.p50
   }
 
-  // Rule cost: the engine as a signed-in user under an owner rule, against itself unguarded.
-  const userToken = await login(engine, 'users', BENCH_USER)
-  const userAuth = { authorization: `Bearer ${userToken}` }
-  const guarded = ownerRuleScenario(OWNER_LIST, userAuth)
-  const unguarded = ownerRuleScenario(OWNER_LIST_UNGUARDED, auth)
-  const [g, u] = [await sample(engine, guarded, userAuth), await sample(engine, unguarded, auth)]
-  if (g.status !== 200 || JSON.stringify(g.ids) !== JSON.stringify(u.ids) || !g.ids?.length) {
-    warnings.push(`owner-rule list: the guarded and unguarded lists differ (${g.ids} / ${u.ids})`)
-    console.log(`WARNING ${warnings.at(-1)}`)
-  }
-  const pair = {}
-  for (const [server, scenario] of [
-    [{ ...engine, name: 'engine user+rule' }, guarded],
-    [{ ...engine, name: 'engine superuser' }, unguarded],
-  ]) {
-    const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
-    result.flagged = result.non2xx + result.errors > 0
-    pair[server.name] = result
-    results.push(result)
-    console.log(
-      `  ${scenario.name.padEnd(15)} ${server.name.padEnd(17)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s`,
+  if (selected('owner-rule list')) results.push(...(await measureOwnerRule(engine, auth, warnings)))
+
+  const fanout = selected('fanout')
+    ? await measureFanout(engine, {
+        token,
+        subscribers: settings.subscribers,
+        writes: settings.fanoutWrites,
+      })
+    : null
+  if (fanout) fanout.flagged = fanout.delivered !== fanout.expected
+
+  // `serve --workers N` over the same file, after the engine child has had its turn.
+  const loadOptions = { seconds, warmupSeconds, connections }
+  if (selected('workers')) {
+    const getById = (headers) => scenarios(seeded.sampleIds, headers)[0]
+    results.push(
+      ...(await measureWorkers({
+        dir: dirname(seeded.engineFile),
+        workers: settings.workers,
+        scenario: getById,
+        login: (server) => login(server),
+        ...loadOptions,
+      })),
     )
   }
-  const ruled = pair['engine user+rule']
-  ruled.ratio = ruled.reqPerSec / pair['engine superuser'].reqPerSec
-  ruled.ratioAgainst = 'engine superuser'
-
-  const fanout = await measureFanout(engine, {
-    token,
-    subscribers: settings.subscribers,
-    writes: settings.fanoutWrites,
-  })
-  fanout.flagged = fanout.delivered !== fanout.expected
+  const coldStart = selected('cold start') ? await measureColdStart({ dir }) : null
+  const large =
+    settings.large && selected('large')
+      ? await measureLargeKeyset({
+          dir,
+          records: settings.largeRecords,
+          login: (server) => login(server),
+          ...loadOptions,
+        })
+      : null
+  if (large) results.push(...large.results)
 
   console.log('')
   printTable(results)
   console.log('')
-  console.log(
-    `realtime fan-out (engine): ${fanout.subscribers} SSE subscribers × ${fanout.writes} writes: ` +
-      `${fmt(fanout.eventsPerSec, 0)} delivered events/s, delivery p50 ${fmt(fanout.latencyMs.p50, 1)} ms ` +
-      `p99 ${fmt(fanout.latencyMs.p99, 1)} ms, ${fmt(fanout.memoryPerSubscriberKB, 1)} KB server RSS per subscriber` +
-      (fanout.flagged ? `  ! delivered ${fanout.delivered} of ${fanout.expected}` : ''),
-  )
-  const flagged = [...results, fanout].filter((r) => r.flagged)
+  printSummary({ fanout, coldStart, large, workers: settings.workers })
+  const flagged = [...results, ...(fanout ? [fanout] : [])].filter((r) => r.flagged)
   for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
       `! ${r.scenario} / ${r.server}: ${r.non2xx} non-2xx responses, ${r.errors} errors ` +
         `(${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodes)}`,
     )
   }
-  console.log(
-    'ER/floor: Engine Room req/s divided by the raw floor req/s, same run (1.00 = no overhead);',
-  )
-  console.log('for owner-rule list: the rule-guarded list divided by the same list unguarded.')
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const outDir = join(here, 'results')
@@ -351,6 +371,8 @@ async function main() {
     flagged: flagged.length > 0,
     results,
     fanout,
+    coldStart,
+    large: large && { ...large, results: undefined },
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)
   console.log(`Results: ${relative(process.cwd(), outFile)}`)
@@ -362,6 +384,70 @@ async function main() {
     )
     process.exitCode = 1
   }
+}
+
+/** Rule cost: the engine as a signed-in user under an owner rule, against itself unguarded. */
+async function measureOwnerRule(engine, auth, warnings) {
+  const { seconds, warmupSeconds, connections } = settings
+  const userToken = await login(engine, 'users', BENCH_USER)
+  const userAuth = { authorization: `Bearer ${userToken}` }
+  const guarded = ownerRuleScenario(OWNER_LIST, userAuth)
+  const unguarded = ownerRuleScenario(OWNER_LIST_UNGUARDED, auth)
+  const [g, u] = [await sample(engine, guarded, userAuth), await sample(engine, unguarded, auth)]
+  if (g.status !== 200 || JSON.stringify(g.ids) !== JSON.stringify(u.ids) || !g.ids?.length) {
+    warnings.push(`owner-rule list: the guarded and unguarded lists differ (${g.ids} / ${u.ids})`)
+    console.log(`WARNING ${warnings.at(-1)}`)
+  }
+  const pair = {}
+  for (const [server, scenario] of [
+    [{ ...engine, name: 'engine user+rule' }, guarded],
+    [{ ...engine, name: 'engine superuser' }, unguarded],
+  ]) {
+    const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
+    result.flagged = result.non2xx + result.errors > 0
+    pair[server.name] = result
+    console.log(
+      `  ${scenario.name.padEnd(15)} ${server.name.padEnd(17)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s`,
+    )
+  }
+  const ruled = pair['engine user+rule']
+  ruled.ratio = ruled.reqPerSec / pair['engine superuser'].reqPerSec
+  ruled.ratioAgainst = 'engine superuser'
+  return Object.values(pair)
+}
+
+function printSummary({ fanout, coldStart, large, workers }) {
+  if (fanout) {
+    console.log(
+      `realtime fan-out (engine): ${fanout.subscribers} SSE subscribers × ${fanout.writes} writes: ` +
+        `${fmt(fanout.eventsPerSec, 0)} delivered events/s, delivery p50 ${fmt(fanout.latencyMs.p50, 1)} ms ` +
+        `p99 ${fmt(fanout.latencyMs.p99, 1)} ms, ${fmt(fanout.memoryPerSubscriberKB, 1)} KB server RSS per subscriber` +
+        (fanout.flagged ? `  ! delivered ${fanout.delivered} of ${fanout.expected}` : ''),
+    )
+  }
+  if (coldStart) {
+    console.log(
+      `cold start (engineroom serve, fresh data dir, median of ${coldStart.runs}): ` +
+        `${fmt(coldStart.startMs, 0)} ms to /healthz, idle RSS ${fmt(coldStart.idleRssMB, 0)} MB`,
+    )
+  }
+  if (large) {
+    console.log(
+      `keyset scale: ${large.records.toLocaleString('en')} posts imported in ` +
+        `${fmt(large.importSeconds, 1)} s (${fmt(large.importPerSec, 0)} records/s)`,
+    )
+    for (const o of large.orders) {
+      console.log(
+        `  ${o.order}: first page p50 ${fmt(o.firstP50Ms, 2)} ms, last page p50 ${fmt(o.lastP50Ms, 2)} ms ` +
+          `(last/first ${fmt(o.lastOverFirst, 2)}x); count=true p50 ${fmt(o.countP50Ms, 2)} ms ` +
+          `(+${fmt(o.countCostMs, 2)} ms for the count)`,
+      )
+    }
+  }
+  console.log('Ratio column: Engine Room req/s ÷ raw floor req/s, same run (1.00 = no overhead);')
+  console.log('  owner-rule list: the rule-guarded list ÷ the same list unguarded;')
+  console.log(`  serve ${workers} workers: its req/s ÷ serve 1 worker's;`)
+  console.log('  keyset last / count rows: their p50 latency ÷ the first page p50 (1.00 = flat).')
 }
 
 main().catch((error) => {

@@ -39,8 +39,32 @@ export const POSTS_COLLECTION = {
 
 const BATCH = 5000
 
+/**
+ * A fresh engine database with the bench superuser, the `posts` collection and a `users` auth
+ * collection holding BENCH_USER. Returns the open engine and the posts definition.
+ */
+export async function createBenchSchema({ file, migrationsDir }) {
+  const store = await openSqliteStore({ file })
+  // Cheap argon2 parameters: only the one login per server verifies this hash.
+  const passwords = createArgon2Hasher({ memoryCost: 1024, timeCost: 1 })
+  const engine = await createEngine({ store, migrationsDir, passwords })
+  const admin = cliContext(SUPERUSERS)
+  await engine.records.create(admin, '_superusers', {
+    email: SUPERUSER.identity,
+    password: SUPERUSER.password,
+  })
+  const posts = await engine.schema.createCollection(admin, POSTS_COLLECTION)
+  await engine.schema.createCollection(admin, { name: 'users', type: 'auth', fields: [] })
+  await engine.records.create(admin, 'users', {
+    id: BENCH_USER.id,
+    email: BENCH_USER.identity,
+    password: BENCH_USER.password,
+  })
+  return { engine, posts }
+}
+
 /** A deterministic pseudo-random generator, so every run seeds the same distribution. */
-function mulberry32(seed) {
+export function mulberry32(seed) {
   let a = seed
   return () => {
     a = (a + 0x6d2b79f5) | 0
@@ -57,21 +81,9 @@ function mulberry32(seed) {
 export async function seed({ dir, count, sampleSize = 1000, log = console.log }) {
   const engineFile = join(dir, 'engine', 'data.db')
   const floorFile = join(dir, 'floor', 'data.db')
-  const store = await openSqliteStore({ file: engineFile })
-  // Cheap argon2 parameters: only the one login per server verifies this hash.
-  const passwords = createArgon2Hasher({ memoryCost: 1024, timeCost: 1 })
-  const engine = await createEngine({ store, migrationsDir: join(dir, 'migrations'), passwords })
-  const admin = cliContext(SUPERUSERS)
-  await engine.records.create(admin, '_superusers', {
-    email: SUPERUSER.identity,
-    password: SUPERUSER.password,
-  })
-  const posts = await engine.schema.createCollection(admin, POSTS_COLLECTION)
-  await engine.schema.createCollection(admin, { name: 'users', type: 'auth', fields: [] })
-  await engine.records.create(admin, 'users', {
-    id: BENCH_USER.id,
-    email: BENCH_USER.identity,
-    password: BENCH_USER.password,
+  const { engine, posts } = await createBenchSchema({
+    file: engineFile,
+    migrationsDir: join(dir, 'migrations'),
   })
 
   const random = mulberry32(42)

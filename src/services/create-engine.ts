@@ -7,6 +7,7 @@ import { createAuthService, type AuthService } from './auth/auth-service.js'
 import type { ThrottlePolicy } from './auth/auth-throttle.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
+import { withVerifyCache } from './auth/token-cache.js'
 import type { RecordsDeps } from './records/records-deps.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
 import { traced } from './traced.js'
@@ -101,7 +102,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const registry = new SchemaRegistry(store, { recheckMs: options.schemaRecheckMs ?? 1000 })
   await registry.reload()
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
-  const tokens = await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 })
+  const tokens = withVerifyCache(
+    await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
+    { ttlMs: options.tokenCacheMs ?? 60_000, maxEntries: 10_000 },
+  )
   // The dispatcher needs the records service, which wakes it: tied after both exist.
   const late: { dispatcher?: ChangeDispatcher } = {}
   const recordsDeps: RecordsDeps = {
@@ -123,7 +127,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       tokens,
       clock,
       sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
-      tokenCacheMs: options.tokenCacheMs ?? 60_000,
       ...(options.throttle ? { throttle: options.throttle } : {}),
       mailer: options.mailer,
       secret,

@@ -15,7 +15,7 @@ import type {
 
 type DbRow = Record<string, unknown>
 
-const toSession = (r: DbRow): SessionRow => ({
+export const toSession = (r: DbRow): SessionRow => ({
   id: r.id as string,
   collectionId: r.collection_id as string,
   recordId: r.record_id as string,

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
@@ -15,8 +15,10 @@ import {
   takeTicket,
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
+import { selectOneById, selectSessionCaller } from './record-lookups.js'
 import {
   keysetCondition,
+  keysetSeek,
   orderByClause,
   RECORD_ALIAS,
   sortExpression,
@@ -31,6 +33,8 @@ import type {
   Row,
   SelectQuery,
   SelectResult,
+  SessionRow,
+  SortTerm,
   AuthStore,
   Store,
   StoreSession,
@@ -112,22 +116,57 @@ export class KyselySession implements StoreSession {
   }
 
   async selectRecords(query: SelectQuery): Promise<SelectResult> {
-    const { collection, sort } = query
-    const conditions = [whereClause(this.adapter, query.where)]
-    if (query.after) conditions.push(keysetCondition(sort, query.after))
-    if (query.ids)
-      conditions.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
-    const sortColumns = sort.map((term, i) => sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`)
-    const result = await sql<Row>`select ${sql.ref(RECORD_ALIAS)}.*, ${sql.join(sortColumns)}
+    const { collection, sort, limit } = query
+    const base = [whereClause(this.adapter, query.where)]
+    if (query.ids) base.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
+    if (!query.after) return this.#selectPage(collection, base, sort, limit, query.offset ?? 0)
+    const keyset = keysetCondition(sort, query.after)
+    const seek = query.offset ? null : keysetSeek(sort, query.after)
+    if (!seek)
+      return this.#selectPage(collection, [...base, keyset], sort, limit, query.offset ?? 0)
+    const page = await this.#selectPage(collection, [...base, keyset, seek.bound], sort, limit, 0)
+    if (!seek.nulls || page.rows.length >= limit) return page
+    // The rows whose first key is null come last in a descending order, all after the start.
+    const rest = await this.#selectPage(
+      collection,
+      [...base, seek.nulls],
+      sort,
+      limit - page.rows.length,
+      0,
+    )
+    return {
+      rows: [...page.rows, ...rest.rows],
+      sortValues: [...page.sortValues, ...rest.sortValues],
+    }
+  }
+
+  async #selectPage(
+    collection: CollectionDef,
+    conditions: RawBuilder<SqlBool>[],
+    sort: readonly SortTerm[],
+    limit: number,
+    offset: number,
+  ): Promise<SelectResult> {
+    // A plain field's sort value is already in `r.*`; only a relation's needs its own column.
+    // Leaving plain ones out also spares deleting keys from every row (which turns the object
+    // into a slow dictionary for the serialiser).
+    const extra = sort.flatMap((term, i) =>
+      'relation' in term.path ? [sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`] : [],
+    )
+    const columns = [sql`${sql.ref(RECORD_ALIAS)}.*`, ...extra]
+    const result = await sql<Row>`select ${sql.join(columns)}
       from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
       where ${sql.join(conditions, sql` and `)}
       order by ${orderByClause(sort)}
-      limit ${query.limit} offset ${query.offset ?? 0}`.execute(this.db)
+      limit ${limit} offset ${offset}`.execute(this.db)
     const codec = recordCodec(collection, this.adapter)
     const sortValues: unknown[][] = []
     const rows = result.rows.map((row) => {
-      sortValues.push(sort.map((_, i) => row[`__s${i}`]))
-      for (let i = 0; i < sort.length; i++) delete row[`__s${i}`]
+      // Raw column values, before decoding: the keyset compares them with the columns again.
+      sortValues.push(
+        sort.map((term, i) => ('relation' in term.path ? row[`__s${i}`] : row[term.path.field])),
+      )
+      for (let i = 0; extra.length > 0 && i < sort.length; i++) delete row[`__s${i}`]
       return codec.decode(row)
     })
     return { rows, sortValues }
@@ -147,6 +186,10 @@ export class KyselySession implements StoreSession {
     where: readonly Condition[] = [],
   ): Promise<Row[]> {
     if (ids.length === 0) return []
+    if (ids.length === 1 && where.length === 0) {
+      const row = await selectOneById(this.db, this.adapter, collection, ids[0] as string)
+      return row ? [row] : []
+    }
     if (where.length > 0) {
       const id = sql.ref(`${RECORD_ALIAS}.id`)
       const result =
@@ -164,6 +207,14 @@ export class KyselySession implements StoreSession {
       .execute()
     const codec = recordCodec(collection, this.adapter)
     return rows.map((row) => codec.decode(row as Row))
+  }
+
+  selectSessionCaller(
+    collection: CollectionDef,
+    recordId: string,
+    sessionId: string,
+  ): Promise<{ row: Row; session: SessionRow } | undefined> {
+    return selectSessionCaller(this.db, this.adapter, collection, recordId, sessionId)
   }
 
   async selectByColumn(

@@ -67,3 +67,33 @@ export function keysetCondition(
   }
   return build(0)
 }
+
+/** Columns every record has and that are never null. */
+const NEVER_NULL = new Set(['id', 'created', 'updated'])
+
+/**
+ * A plain range on the first sort key that the keyset condition implies, so an index on it can
+ * seek straight to the page instead of scanning from the start of the order (the OR-expanded
+ * condition alone cannot be used as an index range, which makes the last page of a large table
+ * as slow as a scan). `nullsAfter`: the bound leaves out rows whose first key is null, which in
+ * a descending order (nulls last) still come after the page start; the caller reads them
+ * separately when the bounded rows do not fill the page. Null when no bound applies (a null
+ * start value, or a key that is a relation subquery).
+ *
+ * - ascending, start `v`: `key >= v` (nulls sort first, so every later row has key ≥ v);
+ * - descending, start `v`: `key <= v`, plus the null rows unless the column is never null.
+ */
+export function keysetSeek(
+  sort: readonly SortTerm[],
+  after: readonly unknown[],
+): { bound: RawBuilder<SqlBool>; nulls: RawBuilder<SqlBool> | null } | null {
+  const term = sort[0]
+  const value = after[0] ?? null
+  if (!term || value === null || 'relation' in term.path) return null
+  const key = sortExpression(term)
+  if (!term.desc) return { bound: sql<SqlBool>`${key} >= ${value}`, nulls: null }
+  return {
+    bound: sql<SqlBool>`${key} <= ${value}`,
+    nulls: NEVER_NULL.has(term.path.field) ? null : sql<SqlBool>`${key} is null`,
+  }
+}

@@ -89,6 +89,15 @@ export interface StoreSession {
     ids: readonly string[],
     where?: readonly Condition[],
   ): Promise<Row[]>
+  /**
+   * The auth record `recordId` of `collection` and its session `sessionId`, read together (one
+   * statement); undefined when either is missing or the session belongs to another record.
+   */
+  selectSessionCaller(
+    collection: CollectionDef,
+    recordId: string,
+    sessionId: string,
+  ): Promise<{ row: Row; session: SessionRow } | undefined>
   /** Records whose `column` (a field or system field of the schema) equals `value`. */
   selectByColumn(
     collection: CollectionDef,

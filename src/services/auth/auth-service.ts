@@ -12,7 +12,6 @@ import { createMfa } from './auth-mfa.js'
 import { createSessionService, type ClientInfo } from './auth-sessions.js'
 import { createLoginThrottle, type ThrottlePolicy } from './auth-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
-import { createTokenCache } from './token-cache.js'
 import type { TokenSigner } from './token-signer.js'
 
 export const SUPERUSERS_COLLECTION = '_superusers'
@@ -29,8 +28,6 @@ export interface AuthDeps {
   clock: Clock
   /** Absolute session lifetime (refresh tokens never outlive it). */
   sessionTtlSeconds: number
-  /** How long a verified token signature is remembered (0 disables the cache). */
-  tokenCacheMs: number
   throttle?: ThrottlePolicy
   /** Sends verification, reset and e-mail change links; without one those requests are 503. */
   mailer?: Mailer | undefined
@@ -59,7 +56,6 @@ export type AuthService = ReturnType<typeof createAuthService>
 /** Signing in, sessions, and turning a bearer token back into the caller's identity. */
 export function createAuthService(deps: AuthDeps) {
   const { store, registry, passwords, tokens, clock } = deps
-  const cache = createTokenCache({ ttlMs: deps.tokenCacheMs, maxEntries: 10_000 })
   const sessions = createSessionService(deps)
   const throttle = createLoginThrottle(store, clock, deps.throttle)
   const apiKeys = createApiKeys({ store, registry, clock, authCollection })
@@ -150,20 +146,16 @@ export function createAuthService(deps: AuthDeps) {
   /** The identity behind `Authorization: Bearer <token or API key>`, or ER_AUTH_TOKEN_INVALID. */
   async function identify(token: string): Promise<AuthIdentity> {
     if (token.startsWith(API_KEY_PREFIX)) return apiKeys.identify(token)
-    // Real time, not the injectable clock: expiry is judged by jose against real time too.
-    const now = Date.now()
-    let claims = cache.get(token, now)
-    // A removed signing key takes its tokens with it, cached or not.
-    if (!claims || !tokens.knowsKey(claims.kid)) {
-      claims = await tokens.verify(token)
-      cache.set(token, claims, now)
-    }
+    // Cached by the engine's signer (see withVerifyCache).
+    const claims = await tokens.verify(token)
     await registry.refreshIfStale()
     const collection = registry.findById(claims.cid)
-    const [row] =
-      collection?.type === 'auth' ? await store.selectByIds(collection, [claims.sub]) : []
     // The session check also covers the password: it compares the record's tokenKey.
-    if (!collection || !row || !(await sessions.checkSession(claims.sid, collection, row))) {
+    const row =
+      collection?.type === 'auth'
+        ? await sessions.liveCaller(collection, claims.sub, claims.sid)
+        : undefined
+    if (!collection || !row) {
       throw new EngineError(
         'ER_AUTH_TOKEN_INVALID',
         'The token is invalid or has expired; sign in again.',

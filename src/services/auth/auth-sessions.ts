@@ -1,16 +1,37 @@
+import { timingSafeEqual } from 'node:crypto'
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import { newId } from '../../core/ids.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { Row, SessionRow, Store } from '../../adapters/store/store.js'
 import type { AuthIdentity } from '../context.js'
-import { hashToken, isOpaqueToken, newOpaqueToken, safeEqual } from './secret-tokens.js'
+import { hashToken, isOpaqueToken, newOpaqueToken } from './secret-tokens.js'
 import { tokenKeyFingerprint, type TokenSigner } from './token-signer.js'
 
 /** Refresh tokens start with this, so a leaked one is recognisable in logs and scanners. */
 export const REFRESH_TOKEN_PREFIX = 'err_'
 const MAX_SESSIONS_LISTED = 200
 const MAX_USER_AGENT_LENGTH = 256
+
+/** Fingerprints by tokenKey, bounded: one SHA-256 per record key instead of one per request. */
+const fingerprints = new Map<string, Buffer>()
+const MAX_FINGERPRINTS = 10_000
+
+/**
+ * Whether a session's stored fingerprint is that of the record's current tokenKey. Both sides
+ * come from the database (no caller input), and fingerprints have one fixed length, so a
+ * constant-time compare of the bytes is enough.
+ */
+function tokenKeyMatches(tokenKey: string, stored: string): boolean {
+  let expected = fingerprints.get(tokenKey)
+  if (!expected) {
+    if (fingerprints.size >= MAX_FINGERPRINTS) fingerprints.clear()
+    expected = Buffer.from(tokenKeyFingerprint(tokenKey))
+    fingerprints.set(tokenKey, expected)
+  }
+  const actual = Buffer.from(stored)
+  return actual.length === expected.length && timingSafeEqual(actual, expected)
+}
 
 /** Where a request comes from, as the transport saw it. */
 export interface ClientInfo {
@@ -98,7 +119,7 @@ export function createSessionService(deps: SessionDeps) {
       session.expires > clock.now().toISOString() &&
       session.collectionId === collection.id &&
       row !== undefined &&
-      safeEqual(tokenKeyFingerprint(row.tokenKey as string), session.tokenKey)
+      tokenKeyMatches(row.tokenKey as string, session.tokenKey)
     )
   }
 
@@ -133,10 +154,17 @@ export function createSessionService(deps: SessionDeps) {
     return { token: await accessToken(session), refreshToken: next, row: row as Row }
   }
 
-  /** Confirms that the session named by an access token is live (used by `identify`). */
-  async function checkSession(sessionId: string, collection: CollectionDef, row: Row) {
-    const session = await store.auth.getSession(sessionId)
-    return session !== undefined && session.recordId === row.id && isLive(session, collection, row)
+  /**
+   * The record behind an access token when its session is live (used by `identify`): record
+   * and session are read fresh, in one statement, so revocation acts on the next request.
+   */
+  async function liveCaller(
+    collection: CollectionDef,
+    recordId: string,
+    sessionId: string,
+  ): Promise<Row | undefined> {
+    const found = await store.selectSessionCaller(collection, recordId, sessionId)
+    return found && isLive(found.session, collection, found.row) ? found.row : undefined
   }
 
   async function revoke(
@@ -221,7 +249,7 @@ export function createSessionService(deps: SessionDeps) {
   return {
     startSession,
     refresh,
-    checkSession,
+    liveCaller,
     revokeRecordSessions: (collectionId: string, recordId: string) =>
       revoke({ collectionId, recordId }),
     logout,

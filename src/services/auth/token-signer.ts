@@ -35,6 +35,8 @@ export interface AccessClaims {
 export interface TokenSigner {
   sign(claims: AccessClaims): Promise<string>
   verify(token: string): Promise<Required<AccessClaims>>
+  /** The full check (signature, claims, expiry) every time; `verify` may answer from a cache. */
+  verifySignature(token: string): Promise<Required<AccessClaims>>
   /** Public keys for `/.well-known/jwks.json`: every key that still verifies. */
   publicJwks(): JWK[]
   /** Whether `kid` still verifies (false once its key is removed). */
@@ -93,41 +95,40 @@ export async function loadTokenSigner(
         .setExpirationTime(`${options.ttlSeconds}s`)
         .sign(keys.current.privateKey)
     },
-    async verify(token) {
-      try {
-        // `algorithms` pins EdDSA: `alg: none`, or HS256 keyed with the public key, cannot pass
-        // (RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms").
-        const { payload, protectedHeader } = await jwtVerify(
-          token,
-          (header) => keyFor(header.kid),
-          {
-            issuer: ISSUER,
-            audience: AUDIENCE,
-            algorithms: [ALGORITHM],
-            typ: 'JWT',
-          },
-        )
-        const { sub, cid, tk, sid, exp } = payload
-        if (
-          typeof sub !== 'string' ||
-          typeof cid !== 'string' ||
-          typeof tk !== 'string' ||
-          typeof sid !== 'string' ||
-          typeof exp !== 'number'
-        ) {
-          throw new Error('missing claims')
-        }
-        return { sub, cid, tk, sid, exp, kid: protectedHeader.kid as string }
-      } catch {
-        // One answer for every failure: which check failed is no business of the caller.
-        throw new EngineError(
-          'ER_AUTH_TOKEN_INVALID',
-          'The token is invalid or has expired; sign in again.',
-        )
-      }
-    },
+    verify: verifySignature,
+    verifySignature,
     knowsKey: (kid) => keys.byKid.has(kid),
     publicJwks: () => [...keys.byKid.values()].map((k) => k.publicJwk),
     reload,
+  }
+
+  async function verifySignature(token: string): Promise<Required<AccessClaims>> {
+    try {
+      // `algorithms` pins EdDSA: `alg: none`, or HS256 keyed with the public key, cannot pass
+      // (RFC 8725 §3.1: "libraries MUST enable the caller to specify a supported set of algorithms").
+      const { payload, protectedHeader } = await jwtVerify(token, (header) => keyFor(header.kid), {
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: [ALGORITHM],
+        typ: 'JWT',
+      })
+      const { sub, cid, tk, sid, exp } = payload
+      if (
+        typeof sub !== 'string' ||
+        typeof cid !== 'string' ||
+        typeof tk !== 'string' ||
+        typeof sid !== 'string' ||
+        typeof exp !== 'number'
+      ) {
+        throw new Error('missing claims')
+      }
+      return { sub, cid, tk, sid, exp, kid: protectedHeader.kid as string }
+    } catch {
+      // One answer for every failure: which check failed is no business of the caller.
+      throw new EngineError(
+        'ER_AUTH_TOKEN_INVALID',
+        'The token is invalid or has expired; sign in again.',
+      )
+    }
   }
 }

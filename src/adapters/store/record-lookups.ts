@@ -1,0 +1,101 @@
+import { CompiledQuery, sql, type RawBuilder } from 'kysely'
+import type { CollectionDef } from '../../core/schema/types.js'
+import type { DialectAdapter } from './dialect-adapter.js'
+import type { DynamicDb } from './dynamic-db.js'
+import { toSession } from './kysely-auth-store.js'
+import { recordCodec } from './record-codec.js'
+import { RECORD_ALIAS } from './record-sql.js'
+import type { Row, SessionRow } from './store.js'
+
+/**
+ * The hottest lookups as SQL text compiled once per collection definition, then run with fresh
+ * bound values. A definition is immutable (a schema change makes a new object), so the
+ * WeakMap key is the collection's version and a changed table never sees stale SQL. Building and
+ * compiling a Kysely query costs more than SQLite's primary-key read it describes; this skips it.
+ */
+const compiled = new WeakMap<CollectionDef, Map<string, string>>()
+
+function sqlFor(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  name: string,
+  build: () => RawBuilder<unknown>,
+): string {
+  let byName = compiled.get(collection)
+  if (!byName) compiled.set(collection, (byName = new Map()))
+  const key = `${adapter.dialect}:${name}`
+  let text = byName.get(key)
+  if (text === undefined) byName.set(key, (text = build().compile(db).sql))
+  return text
+}
+
+/** `select * from <collection> where id = ?`: one record by id, decoded. */
+export async function selectOneById(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  id: string,
+): Promise<Row | undefined> {
+  const text = sqlFor(
+    db,
+    adapter,
+    collection,
+    'by-id',
+    () => sql`select * from ${sql.table(collection.name)} where ${sql.ref('id')} = ${''}`,
+  )
+  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, [id]))
+  return rows[0] ? recordCodec(collection, adapter).decode(rows[0]) : undefined
+}
+
+/** Session columns, aliased so they cannot collide with a field (no field name has a colon). */
+const SESSION_COLUMNS = [
+  'id',
+  'collection_id',
+  'record_id',
+  'token_key',
+  'created',
+  'last_used',
+  'expires',
+  'revoked',
+  'user_agent',
+  'ip',
+] as const
+const SESSION_PREFIX = 'er:session:'
+
+/**
+ * The auth record `recordId` and its session `sessionId`, in one statement: every request with
+ * an access token needs both, fresh, so that revocation and password changes act at once.
+ *
+ * ```sql
+ * select r.*, s.id as "er:session:id", … from users as r
+ *   join _auth_sessions as s on s.record_id = r.id where r.id = ? and s.id = ?
+ * ```
+ */
+export async function selectSessionCaller(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  recordId: string,
+  sessionId: string,
+): Promise<{ row: Row; session: SessionRow } | undefined> {
+  const text = sqlFor(db, adapter, collection, 'session-caller', () => {
+    const sessionColumns = SESSION_COLUMNS.map(
+      (column) => sql`${sql.ref(`s.${column}`)} as ${sql.id(SESSION_PREFIX + column)}`,
+    )
+    return sql`select ${sql.ref(RECORD_ALIAS)}.*, ${sql.join(sessionColumns)}
+      from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+      join ${sql.table('_auth_sessions')} as ${sql.id('s')}
+        on ${sql.ref('s.record_id')} = ${sql.ref(`${RECORD_ALIAS}.id`)}
+      where ${sql.ref(`${RECORD_ALIAS}.id`)} = ${''} and ${sql.ref('s.id')} = ${''}`
+  })
+  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, [recordId, sessionId]))
+  const row = rows[0]
+  if (!row) return undefined
+  const sessionRow: Row = {}
+  for (const column of SESSION_COLUMNS) {
+    sessionRow[column] = row[SESSION_PREFIX + column]
+    delete row[SESSION_PREFIX + column]
+  }
+  return { row: recordCodec(collection, adapter).decode(row), session: toSession(sessionRow) }
+}
