@@ -153,12 +153,12 @@ export async function measure(server, scenario, { seconds, warmupSeconds, connec
   const base = { url: server.url, connections, headers, pipelining: 1 }
   await server.gc()
   const rss = rssSampler(server)
-  await runAutocannon({ ...base, duration: warmupSeconds, requests: scenario.requests() })
+  await runAutocannon({ ...base, duration: warmupSeconds, requests: scenario.requests(server) })
   const latencies = latencyLog()
   const before = await server.stats()
   const started = performance.now()
   const result = await runAutocannon(
-    { ...base, duration: seconds, requests: scenario.requests() },
+    { ...base, duration: seconds, requests: scenario.requests(server) },
     (_client, statusCode, _bytes, responseTime) => {
       if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime)
     },

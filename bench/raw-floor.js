@@ -1,6 +1,6 @@
 /**
  * Child process: the raw floor. A hand-written Fastify + better-sqlite3 server over the same
- * table layout (a copy of the engine's file) that answers the benchmark's three requests with
+ * table layout (a copy of the engine's file) that answers the benchmark's requests with
  * the same URLs and JSON shapes, doing only what those requests need: prepared statements,
  * response schemas (fast-json-stringify), a JSON-schema-validated insert, a signed cursor and a
  * static bearer-token check. It is the best any generic engine could do for these requests.
@@ -37,12 +37,29 @@ const postSchema = {
     status: nullable('string'),
     views: nullable('number'),
     author: nullable('string'),
+    writer: nullable('string'),
+  },
+}
+const writerSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    created: { type: 'string' },
+    updated: { type: 'string' },
+    name: nullable('string'),
+  },
+}
+const expandedPostSchema = {
+  type: 'object',
+  properties: {
+    ...postSchema.properties,
+    expand: { type: 'object', properties: { writer: writerSchema } },
   },
 }
 const pageSchema = {
   type: 'object',
   properties: {
-    items: { type: 'array', items: postSchema },
+    items: { type: 'array', items: expandedPostSchema },
     page: { type: 'integer' },
     perPage: { type: 'integer' },
     nextCursor: nullable('string'),
@@ -59,6 +76,7 @@ const createBody = {
     author: { type: 'string' },
   },
 }
+const updateBody = { ...createBody, required: [], minProperties: 1 }
 const listQuery = {
   type: 'object',
   properties: {
@@ -66,6 +84,8 @@ const listQuery = {
     sort: { type: 'string', const: '-views' },
     perPage: { type: 'integer', minimum: 1, maximum: 500, default: 30 },
     page: { type: 'integer', minimum: 1, maximum: 100000, default: 1 },
+    cursor: { type: 'string', maxLength: 1000 },
+    expand: { type: 'string', const: 'writer' },
   },
 }
 
@@ -85,6 +105,17 @@ serveChild(async ({ file, token, secret }) => {
   const listSql = `select * from posts as r where r.status = ? and r.views > ?
     order by r.views desc nulls last, r.id desc nulls last limit ? offset ?`
   const listStmt = db.prepare(listSql)
+  // The page after a cursor: a seek on (views, id) through the same index.
+  const afterStmt = db.prepare(`select * from posts as r where r.status = ? and r.views > ?
+    and (r.views < ? or (r.views = ? and r.id < ?))
+    order by r.views desc nulls last, r.id desc nulls last limit ?`)
+  const writersStmt = db.prepare(
+    'select id, created, updated, name from writers where id in (select value from json_each(?))',
+  )
+  const updateStmt = db.prepare(
+    `update posts set updated = ?, title = coalesce(?, title), status = coalesce(?, status),
+     views = coalesce(?, views), author = coalesce(?, author) where id = ?`,
+  )
   const insertStmt = db.prepare(
     'insert into posts (id, created, updated, title, status, views, author) values (?, ?, ?, ?, ?, ?, ?)',
   )
@@ -117,12 +148,32 @@ serveChild(async ({ file, token, secret }) => {
     '/api/collections/posts/records',
     { schema: { querystring: listQuery, response: { 200: pageSchema } } },
     async (request, reply) => {
-      const { filter = '', perPage, page } = request.query
+      const { filter = '', perPage, page, cursor, expand } = request.query
       const match = FILTER.exec(filter)
       if (!match) return reply.code(400).send({ message: 'the floor serves only its one filter' })
-      const rows = listStmt.all(match[1], Number(match[2]), perPage + 1, (page - 1) * perPage)
+      let rows
+      if (cursor !== undefined) {
+        const [payload, signature] = cursor.split('.')
+        const expected = Buffer.from(sign(payload ?? ''))
+        const given = Buffer.from(signature ?? '')
+        if (given.length !== expected.length || !timingSafeEqual(given, expected))
+          return reply.code(400).send({ message: 'bad cursor' })
+        const [forFilter, [views, id]] = JSON.parse(Buffer.from(payload, 'base64url').toString())
+        if (forFilter !== filter) return reply.code(400).send({ message: 'bad cursor' })
+        rows = afterStmt.all(match[1], Number(match[2]), views, views, id, perPage + 1)
+      } else {
+        rows = listStmt.all(match[1], Number(match[2]), perPage + 1, (page - 1) * perPage)
+      }
       const more = rows.length > perPage
       if (more) rows.pop()
+      if (expand === 'writer') {
+        const ids = [...new Set(rows.map((row) => row.writer).filter((id) => id !== null))]
+        const byId = new Map(writersStmt.all(JSON.stringify(ids)).map((w) => [w.id, w]))
+        for (const row of rows) {
+          const writer = byId.get(row.writer)
+          row.expand = writer ? { writer } : {}
+        }
+      }
       let nextCursor = null
       if (more) {
         const last = rows[rows.length - 1]
@@ -131,7 +182,26 @@ serveChild(async ({ file, token, secret }) => {
         )
         nextCursor = `${payload}.${sign(payload)}`
       }
-      return { items: rows, page, perPage, nextCursor }
+      return { items: rows, page: cursor === undefined ? page : 1, perPage, nextCursor }
+    },
+  )
+
+  app.patch(
+    '/api/collections/posts/records/:id',
+    { schema: { body: updateBody, response: { 200: postSchema } } },
+    async (request, reply) => {
+      const body = request.body
+      const now = new Date().toISOString()
+      const changed = updateStmt.run(
+        now,
+        body.title ?? null,
+        body.status ?? null,
+        body.views ?? null,
+        body.author ?? null,
+        request.params.id,
+      )
+      if (changed.changes === 0) return reply.code(404).send({ message: 'not found' })
+      return viewStmt.get(request.params.id)
     },
   )
 
@@ -149,6 +219,7 @@ serveChild(async ({ file, token, secret }) => {
         status: body.status ?? null,
         views: body.views ?? null,
         author: body.author ?? null,
+        writer: null,
       }
       insertStmt.run(row.id, now, now, row.title, row.status, row.views, row.author)
       return reply.code(201).send(row)

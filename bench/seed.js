@@ -25,6 +25,14 @@ export const BENCH_USER = {
 /** Owner-only listing; superusers (the other scenarios) bypass it, so their numbers do not move. */
 export const OWNER_RULE = 'author = @request.auth.id'
 
+/** The target of the posts' one relation (`writer`), for the expand and GraphQL scenarios. */
+export const WRITERS_COLLECTION = {
+  name: 'writers',
+  fields: [{ name: 'name', type: 'text', required: true }],
+  rules: { list: null, view: null, create: null, update: null, delete: null },
+}
+export const WRITER_COUNT = 97
+
 export const POSTS_COLLECTION = {
   name: 'posts',
   fields: [
@@ -32,6 +40,7 @@ export const POSTS_COLLECTION = {
     { name: 'status', type: 'select', values: ['draft', 'published'] },
     { name: 'views', type: 'number', min: 0, integer: true },
     { name: 'author', type: 'text' },
+    { name: 'writer', type: 'relation', collection: 'writers', onDelete: 'setNull' },
   ],
   indexes: [{ fields: ['status', 'views'] }, { fields: ['author', 'created'] }],
   rules: { list: OWNER_RULE, view: null, create: null, update: null, delete: null },
@@ -52,6 +61,14 @@ export async function createBenchSchema({ file, migrationsDir }) {
   await engine.records.create(admin, '_superusers', {
     email: SUPERUSER.identity,
     password: SUPERUSER.password,
+  })
+  const writers = await engine.schema.createCollection(admin, WRITERS_COLLECTION)
+  await engine.store.transaction(async (tx) => {
+    const at = new Date().toISOString()
+    for (let i = 0; i < WRITER_COUNT; i++) {
+      const row = { id: `writer-${i}`, created: at, updated: at, name: `Writer ${i}` }
+      await tx.insertRecord(writers, row)
+    }
   })
   const posts = await engine.schema.createCollection(admin, POSTS_COLLECTION)
   await engine.schema.createCollection(admin, { name: 'users', type: 'auth', fields: [] })
@@ -108,6 +125,7 @@ export async function seed({ dir, count, sampleSize = 1000, log = console.log })
           // Long-tailed, like real view counts: about half the posts have more than 100.
           views: Math.floor(random() ** 3 * 1000),
           author: k % 3 === 0 ? null : `author-${k % 97}`,
+          writer: `writer-${k % WRITER_COUNT}`,
         })
       }
     })
