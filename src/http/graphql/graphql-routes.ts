@@ -4,6 +4,7 @@ import { createHandler, type Request as GraphqlHttpRequest } from 'graphql-http'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import { formatGraphqlError, graphqlError, isInternalError } from '../../graphql/graphql-errors.js'
+import { createCompiledExecution } from '../../graphql/compiled-execution.js'
 import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
 import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
@@ -35,6 +36,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
 
   const handle = createHandler<RawRequest, HandlerContext, GraphqlContext>({
     schema: () => schema(),
+    execute: createCompiledExecution(),
     parse: (source) => documents.parse(typeof source === 'string' ? source : source.body),
     // GraphQL's specified rules run (cached) inside `documents.validate`; these are the limits.
     validationRules: (_req, args) => limitRules(limits, args.variableValues),
