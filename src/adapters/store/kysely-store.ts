@@ -121,7 +121,7 @@ export class KyselySession implements StoreSession {
     if (query.ids) base.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
     if (!query.after) return this.#selectPage(collection, base, sort, limit, query.offset ?? 0)
     const keyset = keysetCondition(sort, query.after)
-    const seek = query.offset ? null : keysetSeek(sort, query.after)
+    const seek = query.offset ? null : keysetSeek(sort, query.after, query.where)
     if (!seek)
       return this.#selectPage(collection, [...base, keyset], sort, limit, query.offset ?? 0)
     const page = await this.#selectPage(collection, [...base, keyset, seek.bound], sort, limit, 0)

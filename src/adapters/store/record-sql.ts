@@ -1,6 +1,7 @@
 import { sql, type RawBuilder, type SqlBool } from 'kysely'
 import { compileFilter } from './compile-filter.js'
 import type { DialectAdapter } from './dialect-adapter.js'
+import type { CheckedExpr, CheckedOperand } from '../../core/filter/checked.js'
 import type { Condition, SortTerm } from './store.js'
 
 /** The alias of the collection being queried, as every compiled condition refers to it. */
@@ -86,14 +87,51 @@ const NEVER_NULL = new Set(['id', 'created', 'updated'])
 export function keysetSeek(
   sort: readonly SortTerm[],
   after: readonly unknown[],
+  where: readonly Condition[],
 ): { bound: RawBuilder<SqlBool>; nulls: RawBuilder<SqlBool> | null } | null {
   const term = sort[0]
   const value = after[0] ?? null
   if (!term || value === null || 'relation' in term.path) return null
+  const neverNull = (t: SortTerm) =>
+    !('relation' in t.path) &&
+    (NEVER_NULL.has(t.path.field) || where.some((c) => excludesNull(c.expr, t.path.field)))
+  // Keys all one way and never null: the keyset is exactly the row-value comparison, which
+  // seeks on every key of an index, not just the first (ties on `views` are many).
+  if (sort.every((t, i) => t.desc === term.desc && neverNull(t) && (after[i] ?? null) !== null)) {
+    const keys = sql.join(sort.map(sortExpression))
+    const values = sql.join(after.slice(0, sort.length))
+    const op = sql.raw(term.desc ? '<' : '>')
+    return { bound: sql<SqlBool>`(${keys}) ${op} (${values})`, nulls: null }
+  }
   const key = sortExpression(term)
   if (!term.desc) return { bound: sql<SqlBool>`${key} >= ${value}`, nulls: null }
+  const mayBeNull = !neverNull(term)
   return {
     bound: sql<SqlBool>`${key} <= ${value}`,
-    nulls: NEVER_NULL.has(term.path.field) ? null : sql<SqlBool>`${key} is null`,
+    nulls: mayBeNull ? sql<SqlBool>`${key} is null` : null,
   }
+}
+
+/**
+ * Whether `expr`, as a top-level condition, already rejects rows where the record's `field` is
+ * null: an AND chain holding a number or date ordering (`views > 100`) of that field against a
+ * literal or `@now`. compile-filter.ts compiles those to plain `x > ?` / `nullif(x, '') > ?`,
+ * which are NULL (not true) for a null x.
+ */
+function excludesNull(expr: CheckedExpr, field: string): boolean {
+  if (expr.kind === 'and') return excludesNull(expr.left, field) || excludesNull(expr.right, field)
+  if (expr.kind !== 'compare' || expr.any || !['<', '<=', '>', '>='].includes(expr.op)) return false
+  if (expr.type !== 'number' && expr.type !== 'date') return false
+  const isField = (o: CheckedOperand) =>
+    o.kind === 'field' &&
+    o.root.kind === 'record' &&
+    o.steps.length === 1 &&
+    o.steps[0]?.field === field &&
+    !o.multi &&
+    o.modifier === undefined
+  const isConstant = (o: CheckedOperand) =>
+    (o.kind === 'literal' && o.value !== null) || o.kind === 'now'
+  return (
+    (isField(expr.left) && isConstant(expr.right)) || (isField(expr.right) && isConstant(expr.left))
+  )
 }
