@@ -106,8 +106,9 @@ serveChild(async ({ file, token, secret }) => {
     order by r.views desc nulls last, r.id desc nulls last limit ? offset ?`
   const listStmt = db.prepare(listSql)
   // The page after a cursor: a seek on (views, id) through the same index.
+  // A row-value comparison, which SQLite turns into a range on the (status, views, id) index.
   const afterStmt = db.prepare(`select * from posts as r where r.status = ? and r.views > ?
-    and (r.views < ? or (r.views = ? and r.id < ?))
+    and (r.views, r.id) < (?, ?)
     order by r.views desc nulls last, r.id desc nulls last limit ?`)
   const writersStmt = db.prepare(
     'select id, created, updated, name from writers where id in (select value from json_each(?))',
@@ -160,7 +161,7 @@ serveChild(async ({ file, token, secret }) => {
           return reply.code(400).send({ message: 'bad cursor' })
         const [forFilter, [views, id]] = JSON.parse(Buffer.from(payload, 'base64url').toString())
         if (forFilter !== filter) return reply.code(400).send({ message: 'bad cursor' })
-        rows = afterStmt.all(match[1], Number(match[2]), views, views, id, perPage + 1)
+        rows = afterStmt.all(match[1], Number(match[2]), views, id, perPage + 1)
       } else {
         rows = listStmt.all(match[1], Number(match[2]), perPage + 1, (page - 1) * perPage)
       }

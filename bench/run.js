@@ -498,7 +498,8 @@ function printSummary({ fanout, coldStart, large, workers }) {
   if (coldStart) {
     console.log(
       `cold start (engineroom serve, fresh data dir, median of ${coldStart.runs}): ` +
-        `${fmt(coldStart.startMs, 0)} ms to /healthz, idle RSS ${fmt(coldStart.idleRssMB, 0)} MB`,
+        `${fmt(coldStart.startMs, 0)} ms to /healthz, RSS ${fmt(coldStart.idleRssMB, 0)} MB 1 s after start, ` +
+        `${fmt(coldStart.settledRssMB, 0)} MB once idle settled (${fmt(coldStart.settledAfterMs / 1000, 0)} s)`,
     )
   }
   if (large) {
