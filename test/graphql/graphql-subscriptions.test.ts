@@ -201,3 +201,31 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     expect(JSON.stringify(stream.errors)).toContain('ER_AUTH_TOKEN_INVALID')
   })
 })
+
+describe('GraphQL WebSocket on shutdown', () => {
+  it('closes open connections with 1001 so the server can stop', async () => {
+    const blog = await createBlog('sqlite')
+    const base = await blog.t.app.listen({ host: '127.0.0.1', port: 0 })
+    let closedWith = 0
+    const client = createClient({
+      url: `${base.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${blog.tokens.alice}` },
+      on: { closed: (event) => (closedWith = (event as { code: number }).code) },
+      onNonLazyError: () => {},
+    })
+    client.subscribe(
+      { query: 'subscription { postsChanges { action } }' },
+      { next() {}, error() {}, complete() {} },
+    )
+    for (let i = 0; i < 200 && (blog.t.engine.realtime?.hub.size ?? 0) === 0; i++)
+      await new Promise((r) => setTimeout(r, 25))
+    expect(blog.t.engine.realtime?.hub.size).toBe(1)
+    await blog.t.close()
+    for (let i = 0; i < 200 && closedWith === 0; i++) await new Promise((r) => setTimeout(r, 25))
+    expect(closedWith).toBe(1001)
+    await client.dispose()
+  })
+})
