@@ -3,7 +3,7 @@
  * the same page through REST with `expand=writer`, both on the engine in the same run. The
  * ratio is what the GraphQL layer (parse, validate, execute, serialise) costs over REST.
  */
-import { measure } from './measure.js'
+import { measureAgainst } from './measure.js'
 
 const QUERY = `query Bench($filter: String, $sort: String, $perPage: Int) {
   posts(filter: $filter, sort: $sort, perPage: $perPage) {
@@ -15,7 +15,6 @@ const QUERY = `query Bench($filter: String, $sort: String, $perPage: Int) {
 const VARIABLES = { filter: 'status = "published" && views > 100', sort: '-views', perPage: 20 }
 
 export async function measureGraphql(engine, auth, warnings, settings, restPath) {
-  const { seconds, warmupSeconds, connections } = settings
   const body = JSON.stringify({ query: QUERY, variables: VARIABLES })
   const headers = { ...auth, 'content-type': 'application/json' }
   const graphql = {
@@ -27,22 +26,14 @@ export async function measureGraphql(engine, auth, warnings, settings, restPath)
     requests: () => [{ method: 'GET', path: restPath, headers: auth }],
   }
   await checkSameAnswer(engine, { body, headers, auth, restPath }, warnings)
-  const pair = {}
-  for (const [server, scenario] of [
-    [{ ...engine, name: 'engine GraphQL' }, graphql],
-    [{ ...engine, name: 'engine REST expand' }, rest],
-  ]) {
-    const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
-    result.flagged = result.non2xx + result.errors > 0
-    pair[server.name] = result
-    console.log(
-      `  ${scenario.name} ${server.name.padEnd(19)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s`,
-    )
-  }
-  const measured = pair['engine GraphQL']
-  measured.ratio = measured.reqPerSec / pair['engine REST expand'].reqPerSec
-  measured.ratioAgainst = 'engine REST expand'
-  return Object.values(pair)
+  return measureAgainst(
+    engine,
+    [
+      ['engine GraphQL', graphql],
+      ['engine REST expand', rest],
+    ],
+    settings,
+  )
 }
 
 /** Both requests must return the same records with the same related writers. */

@@ -191,3 +191,32 @@ export async function measure(server, scenario, { seconds, warmupSeconds, connec
     serverCpuPercent: (cpuMicros / 1e6 / elapsed) * 100,
   }
 }
+
+/**
+ * Measures scenarios on one engine under different names (the rule-guarded list against the
+ * unguarded one, GraphQL against REST), and gives the first the ratio of its req/s to the
+ * second's. Returns both results.
+ */
+export async function measureAgainst(engine, [[name, scenario], [baseName, base]], settings) {
+  const { seconds, warmupSeconds, connections } = settings
+  const results = []
+  for (const [serverName, s] of [
+    [name, scenario],
+    [baseName, base],
+  ]) {
+    const result = await measure({ ...engine, name: serverName }, s, {
+      seconds,
+      warmupSeconds,
+      connections,
+    })
+    result.flagged = result.non2xx + result.errors > 0
+    results.push(result)
+    console.log(
+      `  ${s.name} ${serverName.padEnd(19)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s`,
+    )
+  }
+  const [first, second] = results
+  first.ratio = first.reqPerSec / second.reqPerSec
+  first.ratioAgainst = baseName
+  return results
+}

@@ -18,7 +18,7 @@ import { measureColdStart } from './cold-start.js'
 import { measureFanout } from './fanout.js'
 import { measureGraphql } from './graphql.js'
 import { measureLargeKeyset } from './large-keyset.js'
-import { killChildren, measure, startServer } from './measure.js'
+import { killChildren, measure, measureAgainst, startServer } from './measure.js'
 import { killServes } from './serve-process.js'
 import { measureWorkers } from './workers.js'
 import { BENCH_USER, seed, SUPERUSER } from './seed.js'
@@ -458,7 +458,6 @@ async function main() {
 
 /** Rule cost: the engine as a signed-in user under an owner rule, against itself unguarded. */
 async function measureOwnerRule(engine, auth, warnings) {
-  const { seconds, warmupSeconds, connections } = settings
   const userToken = await login(engine, 'users', BENCH_USER)
   const userAuth = { authorization: `Bearer ${userToken}` }
   const guarded = ownerRuleScenario(OWNER_LIST, userAuth)
@@ -468,22 +467,14 @@ async function measureOwnerRule(engine, auth, warnings) {
     warnings.push(`owner-rule list: the guarded and unguarded lists differ (${g.ids} / ${u.ids})`)
     console.log(`WARNING ${warnings.at(-1)}`)
   }
-  const pair = {}
-  for (const [server, scenario] of [
-    [{ ...engine, name: 'engine user+rule' }, guarded],
-    [{ ...engine, name: 'engine superuser' }, unguarded],
-  ]) {
-    const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
-    result.flagged = result.non2xx + result.errors > 0
-    pair[server.name] = result
-    console.log(
-      `  ${scenario.name.padEnd(15)} ${server.name.padEnd(17)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s`,
-    )
-  }
-  const ruled = pair['engine user+rule']
-  ruled.ratio = ruled.reqPerSec / pair['engine superuser'].reqPerSec
-  ruled.ratioAgainst = 'engine superuser'
-  return Object.values(pair)
+  return measureAgainst(
+    engine,
+    [
+      ['engine user+rule', guarded],
+      ['engine superuser', unguarded],
+    ],
+    settings,
+  )
 }
 
 function printSummary({ fanout, coldStart, large, workers }) {

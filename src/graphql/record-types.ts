@@ -139,7 +139,7 @@ function recordFields(
   for (const field of collection.fields) {
     if (field.type === 'relation' || !isGraphqlFieldName(field.name)) continue
     fields[field.name] = {
-      type: scalarOutputType(field),
+      type: scalarType(field),
       ...(field.hidden ? { description: 'Hidden: null unless the caller is a superuser.' } : {}),
     }
   }
@@ -166,7 +166,8 @@ function expanded(parent: Record<string, unknown>, name: string): unknown {
   return (parent.expand as Record<string, unknown> | undefined)?.[name]
 }
 
-function scalarOutputType(field: FieldDef): GraphQLOutputType {
+/** The scalar (or list of scalars) a non-relation field reads and writes as. */
+function scalarType(field: FieldDef) {
   switch (field.type) {
     case 'number':
       return GraphQLFloat
@@ -199,19 +200,8 @@ function inputFields(collection: CollectionDef): GraphQLInputFieldConfigMap {
   return fields
 }
 
+/** As read, except that a relation is written as its id (or ids). */
 function inputType(field: FieldDef): GraphQLInputType {
-  switch (field.type) {
-    case 'number':
-      return GraphQLFloat
-    case 'bool':
-      return GraphQLBoolean
-    case 'json':
-      return GraphQLJSON
-    case 'select':
-      return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLString) : GraphQLString
-    case 'relation':
-      return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLID) : GraphQLID
-    default:
-      return GraphQLString
-  }
+  if (field.type !== 'relation') return scalarType(field)
+  return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLID) : GraphQLID
 }

@@ -3,16 +3,13 @@
  * the generated schema, and browses a collection's type in the docs, with no console error or
  * CSP violation. (The explorer's own behaviours are covered against a toy schema beside this.)
  */
-import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCollection, createRecord } from '../helpers/api-assertions.js'
+import { browserTestsRun, launchChromium } from '../helpers/browser.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const run = existsSync(CHROMIUM) || process.env.ER_REQUIRE_BROWSER === '1'
-
-describe.runIf(run)('the explorer on the real engine', () => {
+describe.runIf(browserTestsRun())('the explorer on the real engine', () => {
   let t: TestEngine
   let browser: Browser | undefined
   let origin = ''
@@ -25,16 +22,7 @@ describe.runIf(run)('the explorer on the real engine', () => {
     })
     await createRecord(t, 'posts', { title: 'from the engine' })
     origin = await t.app.listen({ host: '127.0.0.1', port: 0 })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    })
+    browser = await launchChromium()
   })
   afterAll(async () => {
     await browser?.close()

@@ -6,27 +6,19 @@
  *
  * Skipped when /usr/bin/chromium is missing, unless ER_REQUIRE_BROWSER=1 (CI), which fails instead.
  */
-import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 // The CommonJS build, the one Node (and so graphql-http) loads: Vite would otherwise resolve bare
 // `graphql` to the ESM build, and two copies of graphql refuse each other's schemas.
 import { buildSchema } from 'graphql/index.js'
 import { createHandler } from 'graphql-http/lib/use/fastify'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { explorerAssetRoutes, explorerHtml } from '../../src/http/graphql/explorer.js'
 import { registerSecurityHeaders } from '../../src/http/plugins/security-headers.js'
+import { browserTestsRun, launchChromium } from '../helpers/browser.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const hasChromium = existsSync(CHROMIUM)
-const browserRequired = process.env.ER_REQUIRE_BROWSER === '1'
-if (!hasChromium && !browserRequired) {
-  console.warn(
-    `[engineroom tests] SKIPPING browser tests: ${CHROMIUM} is missing ` +
-      '(install Debian\'s "chromium" package; ER_REQUIRE_BROWSER=1 turns this skip into a failure).',
-  )
-}
+const runs = browserTestsRun()
 
 const schema = buildSchema(`
   """A book on the shelf."""
@@ -89,28 +81,16 @@ async function buildToyServer(received: ReceivedRequest[]): Promise<FastifyInsta
   return app
 }
 
-describe.skipIf(!hasChromium && !browserRequired)('GraphQL explorer in Chromium', () => {
+describe.runIf(runs)('GraphQL explorer in Chromium', () => {
   const received: ReceivedRequest[] = []
   let app: FastifyInstance | undefined
   let browser: Browser | undefined
   let origin = ''
 
   beforeAll(async () => {
-    if (!hasChromium) {
-      throw new Error(`ER_REQUIRE_BROWSER=1 but ${CHROMIUM} is missing: apt-get install chromium`)
-    }
     app = await buildToyServer(received)
     origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-      ],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
