@@ -94,6 +94,19 @@ describe.each(await availableDialects())('rate limits on %s', (dialect) => {
       expect(res.body).toContain('ER_AUTH_INVALID_CREDENTIALS')
     }
     expectProblem(await graphql(signIn), 429, 'ER_RATE_LIMITED')
+    // JSON escapes cannot hide a sign-in or a mutation from the budget: the parsed query counts.
+    const escaped = JSON.stringify({ query: signIn })
+      .replace('authWithPassword', 'auth\\u0057ithPassword')
+      .replace('mutation', '\\u006dutation')
+    expect(escaped).not.toContain('authWithPassword')
+    const hidden = await t.call({
+      ...from,
+      method: 'POST',
+      url: '/graphql',
+      headers: { 'content-type': 'application/json' },
+      payload: escaped,
+    })
+    expectProblem(hidden, 429, 'ER_RATE_LIMITED')
     const mutation = await graphql('mutation { deleteSuperusers(id: "x") }')
     expect(mutation.headers['ratelimit-limit']).toBe('3')
     for (let i = 0; i < budgets.read.max; i++) {

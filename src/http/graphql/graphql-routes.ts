@@ -88,7 +88,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
       url: request.url,
       method: request.method,
       headers: request.headers,
-      body: body as string,
+      body: body as GraphqlHttpRequest<RawRequest, HandlerContext>['body'],
       raw: request,
       context: { reply },
     }
@@ -100,6 +100,18 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
     url: '/graphql',
     // Rate limits (when on) are checked once the body is read: the document decides the budget.
     config: { rateLimit: { hook: 'preHandler' } },
+    // A JSON body is parsed here, once: the rate limiter reads the operations it holds (after
+    // JSON unescaping, so `\u0041` cannot hide a sign-in), and graphql-http takes the object.
+    // A body that does not parse stays text, for graphql-http to refuse as the spec says.
+    preValidation: async (request) => {
+      if (typeof request.body !== 'string') return
+      if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return
+      try {
+        request.body = JSON.parse(request.body) as unknown
+      } catch {
+        // Left as text.
+      }
+    },
     handler: async (request, reply) => {
       if (options.explorerPage && wantsExplorer(request)) {
         return reply.type('text/html; charset=utf-8').send(options.explorerPage())
@@ -142,15 +154,7 @@ function wantsExplorer(request: FastifyRequest): boolean {
 
 /** The operations of a JSON-array body, or undefined when the body is not a batch. */
 function batchOf(request: FastifyRequest): unknown[] | undefined {
-  const body = request.body
-  if (typeof body !== 'string' || !/^\s*\[/.test(body)) return undefined
-  if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return undefined
-  try {
-    const parsed: unknown = JSON.parse(body)
-    return Array.isArray(parsed) ? parsed : undefined
-  } catch {
-    return undefined
-  }
+  return Array.isArray(request.body) ? (request.body as unknown[]) : undefined
 }
 
 /**
