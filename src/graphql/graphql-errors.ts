@@ -75,3 +75,19 @@ function where(error: Readonly<GraphQLError>) {
     ...(error.path ? { path: error.path } : {}),
   }
 }
+
+/**
+ * The same errors without graphql-js's "Did you mean …?" hints. With introspection off, those
+ * hints would let a client discover field and type names one guess at a time.
+ */
+export function withoutSuggestions(errors: readonly GraphQLError[]): GraphQLError[] {
+  return errors.map((error) => {
+    const message = error.message.replace(/ Did you mean .*\?$/s, '')
+    if (message === error.message) return error
+    return new GraphQLError(message, {
+      ...where(error),
+      ...(error.originalError ? { originalError: error.originalError } : {}),
+      extensions: error.extensions,
+    })
+  })
+}

@@ -245,6 +245,9 @@ describe.each(await availableDialects())('GraphQL API on %s', (dialect) => {
     expect((ok.json() as { data: { posts: Page } }).data.posts.items.length).toBe(1)
     const mutation = await get('mutation { deletePosts(id: "x") }')
     expect(mutation.statusCode).toBe(405)
+    // With introspection on, GraphQL's own hints stay.
+    const typo = await gql(t, '{ posts { items { titel } } }')
+    expect(typo.errors?.[0]?.message).toMatch(/Did you mean "title"\?$/)
     const syntax = await gql(t, '{ posts { items { id }')
     expect(errorCode(syntax)).toBe('ER_GRAPHQL_SYNTAX')
     expect(syntax.errors?.[0]?.locations).toEqual([{ line: 1, column: 23 }])

@@ -71,6 +71,13 @@ describe.each(await availableDialects())('GraphQL limits on %s', (dialect) => {
     expect(dataOf(await gql(blog.t, `{ __typename }`))).toEqual({ __typename: 'Query' })
   })
 
+  it('gives no "Did you mean" hints while introspection is off', async () => {
+    const typo = await gql(blog.t, `{ posts { items { titel } } }`)
+    expect(errorCode(typo)).toBe('ER_GRAPHQL_INVALID')
+    expect(typo.errors?.[0]?.message).toBe('Cannot query field "titel" on type "Posts".')
+    expect(typo.errors?.[0]?.locations).toEqual([{ line: 1, column: 19 }])
+  })
+
   it('runs batches of up to maxBatch operations and refuses larger ones whole', async () => {
     const send = (operations: object[]) =>
       blog.t.call({

@@ -3,7 +3,12 @@ import { GraphQLError } from 'graphql'
 import { createHandler, type Request as GraphqlHttpRequest } from 'graphql-http'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
-import { formatGraphqlError, graphqlError, isInternalError } from '../../graphql/graphql-errors.js'
+import {
+  formatGraphqlError,
+  graphqlError,
+  isInternalError,
+  withoutSuggestions,
+} from '../../graphql/graphql-errors.js'
 import { createCompiledExecution } from '../../graphql/compiled-execution.js'
 import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
@@ -40,7 +45,10 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
     parse: (source) => documents.parse(typeof source === 'string' ? source : source.body),
     // GraphQL's specified rules run (cached) inside `documents.validate`; these are the limits.
     validationRules: (_req, args) => limitRules(limits, args.variableValues),
-    validate: (current, document, rules) => documents.validate(current, document, rules ?? []),
+    validate: (current, document, rules) => {
+      const errors = documents.validate(current, document, rules ?? [])
+      return limits.introspection ? errors : withoutSuggestions(errors)
+    },
     context: async (req) => {
       try {
         const ctx = await contextOf(req.raw, auth)

@@ -8,7 +8,11 @@ import { WebSocketServer } from 'ws'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RequestContext } from '../../services/context.js'
-import { formatGraphqlError, graphqlError } from '../../graphql/graphql-errors.js'
+import {
+  formatGraphqlError,
+  graphqlError,
+  withoutSuggestions,
+} from '../../graphql/graphql-errors.js'
 import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
 import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
@@ -90,7 +94,10 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
         }
         const variables = payload.variables ?? {}
         const errors = options.documents.validate(current, document, limitRules(limits, variables))
-        if (errors.length > 0) return errors.map(formatGraphqlError)
+        if (errors.length > 0) {
+          const shown = limits.introspection ? errors : withoutSuggestions(errors)
+          return shown.map(formatGraphqlError)
+        }
         const operation = getOperationAST(document, payload.operationName)
         if (!operation) {
           return [graphqlError('ER_GRAPHQL_INVALID', 'The document has no such operation.')]
