@@ -72,14 +72,18 @@ export class RealtimeHub {
   }
 
   /**
-   * Adds a stream. With `lastEventId` it first receives every retained event after that id; if
-   * some of them were pruned (or the id is unknown) it gets `event: reset` and reads on live.
+   * Adds a stream. It starts after every change committed before it was attached, including
+   * ones the bus has not brought to this node yet (the outbox's newest id), so a client that
+   * subscribes after a write never hears of that write. With `lastEventId` it first receives
+   * every retained event after that id; if some of them were pruned (or the id is unknown) it
+   * gets `event: reset` and reads on live.
    */
   attach(stream: SseStream, lastEventId: number | undefined): Promise<void> {
     stream.onClose(() => this.#streams.delete(stream))
     return this.#enqueue(async () => {
       if (stream.closed) return
-      stream.lastId = this.#lastId
+      const { last } = await this.#options.store.outboxBounds()
+      stream.lastId = Math.max(this.#lastId, last)
       if (lastEventId !== undefined) await this.#replay(stream, lastEventId)
       if (!stream.closed) this.#streams.add(stream)
     })
@@ -106,7 +110,7 @@ export class RealtimeHub {
     const { first, last } = await this.#options.store.outboxBounds()
     // Gone: the next id the client needs was pruned. Unknown: an id this outbox never issued.
     if ((first > lastEventId + 1 && last > lastEventId) || lastEventId > last) {
-      stream.sendReset(this.#lastId, lastEventId > last ? 'unknown_id' : 'outside_retention')
+      stream.sendReset(stream.lastId, lastEventId > last ? 'unknown_id' : 'outside_retention')
       return
     }
     // A node whose bus is behind may be asked for an id it has not seen live: skip up to it.
