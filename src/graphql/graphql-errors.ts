@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql'
 import { EngineError } from '../core/errors/index.js'
-import type { ErrorCode } from '../core/errors/codes.js'
+import { errorCatalogue, type ErrorCode } from '../core/errors/codes.js'
 
 /** A GraphQL error with the engine's stable code (and HTTP-equivalent status) in `extensions`. */
 export function graphqlError(
@@ -8,7 +8,7 @@ export function graphqlError(
   message: string,
   options: { nodes?: GraphQLError['nodes']; extensions?: Record<string, unknown> } = {},
 ): GraphQLError {
-  const { status } = new EngineError(code, message)
+  const { status } = errorCatalogue[code]
   return new GraphQLError(message, {
     ...(options.nodes ? { nodes: options.nodes } : {}),
     extensions: { code, status, ...options.extensions },

@@ -203,13 +203,12 @@ export async function buildServer(
     const documents = createDocumentCache()
     const explorer = options.graphql?.explorer !== false
     if (explorer) await app.register(explorerAssetRoutes)
-    const page = explorer ? explorerHtml({ endpoint: '/graphql' }) : undefined
     await app.register(graphqlRoutes, {
       schema,
       auth,
       limits: graphqlLimits,
       documents,
-      explorerPage: page === undefined ? undefined : () => page,
+      explorerPage: explorer ? explorerHtml({ endpoint: '/graphql' }) : undefined,
     })
     registerGraphqlWs(app, {
       schema,

@@ -22,7 +22,7 @@ export interface GraphqlRoutesOptions {
   limits: GraphqlLimits
   documents: DocumentCache
   /** The explorer page for browsers at `GET /graphql`; absent when turned off. */
-  explorerPage?: (() => string) | undefined
+  explorerPage?: string | undefined
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -122,7 +122,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
     },
     handler: async (request, reply) => {
       if (options.explorerPage && wantsExplorer(request)) {
-        return reply.type('text/html; charset=utf-8').send(options.explorerPage())
+        return reply.type('text/html; charset=utf-8').send(options.explorerPage)
       }
       const batch = request.method === 'POST' ? batchOf(request) : undefined
       if (batch) {
@@ -139,7 +139,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
         }
         const results: unknown[] = []
         for (const operation of batch) {
-          const [text] = await run(request, reply, JSON.stringify(operation))
+          const [text] = await run(request, reply, operation)
           results.push(text ? JSON.parse(text) : null)
         }
         return reply.type(JSON_TYPE).send(JSON.stringify(results))

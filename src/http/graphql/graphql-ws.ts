@@ -17,6 +17,7 @@ import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
 import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
 import type { GraphqlContext } from '../../graphql/operations.js'
+import { bearerTokenOf } from '../plugins/request-context.js'
 
 export interface GraphqlWsOptions {
   schema: GraphqlSchemaSource
@@ -28,8 +29,6 @@ export interface GraphqlWsOptions {
   /** Operations one connection may run at once. */
   maxOperations: number
 }
-
-const MAX_TOKEN_LENGTH = 4096
 
 type Ctx = Context<Record<string, unknown> | undefined, Extra & { token?: string }>
 
@@ -149,8 +148,7 @@ function tokenOf(ctx: Ctx): string | undefined | null {
         ? params.Authorization
         : ctx.extra.request.headers.authorization
   if (raw === undefined) return undefined
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(raw)
-  return match && raw.length <= MAX_TOKEN_LENGTH ? (match[1] as string) : null
+  return bearerTokenOf(raw)
 }
 
 async function contextFor(auth: AuthService, ctx: Ctx, id: string): Promise<GraphqlContext> {

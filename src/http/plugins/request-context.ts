@@ -13,6 +13,12 @@ declare module 'fastify' {
 
 const MAX_TOKEN_LENGTH = 4096
 
+/** The token of an `Authorization: Bearer <token>` value, or null when it is not one. */
+export function bearerTokenOf(header: string): string | null {
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header)
+  return match && header.length <= MAX_TOKEN_LENGTH ? (match[1] as string) : null
+}
+
 /** Accepts a client's `X-Request-Id` when it is short and plain; otherwise makes one. */
 export function requestIdFrom(header: unknown): string {
   return typeof header === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(header)
@@ -35,14 +41,14 @@ export async function contextOf(
     (request.authCookieToken ? `Bearer ${request.authCookieToken}` : undefined)
   let identity: RequestContext['auth'] = null
   if (header !== undefined) {
-    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header)
-    if (!match || header.length > MAX_TOKEN_LENGTH) {
+    const token = bearerTokenOf(header)
+    if (token === null) {
       throw new EngineError(
         'ER_AUTH_TOKEN_INVALID',
         'Send the token as "Authorization: Bearer <token>".',
       )
     }
-    identity = await auth.identify(match[1] as string)
+    identity = await auth.identify(token)
   }
   const query: Record<string, string> = {}
   for (const [key, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
