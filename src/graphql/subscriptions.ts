@@ -82,7 +82,7 @@ export function subscriptionFields(
           lastEventId: undefined,
           requestId: context.ctx.requestId,
         })
-        return changeStream(subscription)
+        return await changeStream(subscription)
       },
       resolve: async (source, _args, { ctx }, info) => {
         const message = source as ChangeMessage
@@ -107,7 +107,9 @@ export function subscriptionFields(
  * Opens a hub stream whose frames become an async iterator. The queue's size is what the hub
  * sees as unread bytes, so a consumer that stops pulling is cut off like a slow SSE client.
  */
-function changeStream(subscription: Subscription): AsyncGenerator<ChangeMessage> {
+async function changeStream(
+  subscription: Subscription,
+): Promise<AsyncIterableIterator<ChangeMessage>> {
   const queue: { message: ChangeMessage; bytes: number }[] = []
   let queued = 0
   let ended = false
@@ -117,7 +119,7 @@ function changeStream(subscription: Subscription): AsyncGenerator<ChangeMessage>
     queued += bytes
     wake?.()
   }
-  const stream = subscription.open({
+  const { stream, attached } = subscription.open({
     write(frame) {
       const parsed = parseFrame(frame)
       if (parsed) push(parsed, frame.length)
@@ -128,6 +130,8 @@ function changeStream(subscription: Subscription): AsyncGenerator<ChangeMessage>
       wake?.()
     },
   })
+  // Returned once attached: a change committed after the subscription starts reaches it.
+  await attached
   async function* iterate(): AsyncGenerator<ChangeMessage> {
     try {
       for (;;) {
@@ -146,7 +150,17 @@ function changeStream(subscription: Subscription): AsyncGenerator<ChangeMessage>
       stream.close()
     }
   }
-  return iterate()
+  const generator = iterate()
+  // A generator that never started skips its `finally`: close the stream on `return` as well.
+  const iterator: AsyncIterableIterator<ChangeMessage> = {
+    next: () => generator.next(),
+    return: (value?: unknown) => {
+      stream.close()
+      return generator.return(value as undefined)
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  }
+  return iterator
 }
 
 /** An event frame as a change, an `event: error` frame as the reason; null for the rest. */

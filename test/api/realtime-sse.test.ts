@@ -160,6 +160,26 @@ describe.each(dialects)('realtime change feeds on %s', (dialect) => {
     client.close()
   })
 
+  it('answers 200 only once subscribed: a write made at once still arrives', async () => {
+    // A slow outbox read widens the window between opening and attaching the stream.
+    const store = t.engine.store
+    const outboxBounds = store.outboxBounds.bind(store)
+    store.outboxBounds = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      return outboxBounds()
+    }
+    try {
+      const client = await subscribe('topic=posts')
+      expect(client.status).toBe(200)
+      const post = await createRecord(t, 'posts', { title: 'at once', status: 'draft' })
+      const events = await client.waitFor((e) => e.length >= 1)
+      expect(events.map((e) => data(e).record.id)).toEqual([post.id])
+      client.close()
+    } finally {
+      store.outboxBounds = outboxBounds
+    }
+  })
+
   it('judges each event on its own record state, even when the record is gone by delivery', async () => {
     const filtered = await subscribe(
       `topic=posts&filter=${encodeURIComponent('status = "published"')}`,

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RealtimeHub } from '../../services/realtime/realtime-hub.js'
 import type { RealtimeService } from '../../services/realtime/realtime-service.js'
-import { contextOf } from '../plugins/request-context.js'
+import { bearerTokenOf, contextOf } from '../plugins/request-context.js'
 
 const realtimeQuery = Type.Object({
   topic: Type.Optional(Type.Union([Type.String(), Type.Array(Type.String(), { maxItems: 100 })])),
@@ -49,6 +49,8 @@ export const realtimeRoutes: FastifyPluginAsync<{
       })
       reply.hijack()
       const raw = reply.raw
+      // Node sends these headers with the first write: a replay's first frame, or the preface
+      // below once the hub has attached the stream, so a 200 means "subscribed".
       raw.writeHead(200, {
         ...(reply.getHeaders() as Record<string, string>),
         'content-type': 'text/event-stream; charset=utf-8',
@@ -57,21 +59,21 @@ export const realtimeRoutes: FastifyPluginAsync<{
         // nginx would otherwise buffer the stream and deliver events late, in clumps.
         'x-accel-buffering': 'no',
       })
-      // `retry` tells EventSource how long to wait before reconnecting (ms).
-      raw.write('retry: 2000\n: connected\n\n')
-      const stream = subscription.open({
+      const { stream, attached } = subscription.open({
         write: (chunk) => void raw.write(chunk),
         bufferedBytes: () => raw.writableLength,
         end: () => raw.end(),
       })
       raw.on('close', () => stream.close())
+      await attached
+      // `retry` tells EventSource how long to wait before reconnecting (ms).
+      if (!stream.closed) raw.write('retry: 2000\n: connected\n\n')
     },
   )
 }
 
 function bearerToken(request: FastifyRequest): string | undefined {
-  const match = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')
-  return match?.[1]
+  return bearerTokenOf(request.headers.authorization ?? '') ?? undefined
 }
 
 async function tokenOf(request: FastifyRequest, auth: AuthService): Promise<string | undefined> {

@@ -40,7 +40,12 @@ export interface SubscribeInput {
 
 /** A checked subscription, ready to stream; every error was raised before the stream begins. */
 export interface Subscription {
-  open(sink: StreamSink): SseStream
+  /**
+   * Opens the stream. `attached` settles once the hub delivers to it: every change committed
+   * before then is behind it (or replayed), every later one reaches it. Tell the client it is
+   * subscribed only then, or a write it makes at once could fall before the stream's start.
+   */
+  open(sink: StreamSink): { stream: SseStream; attached: Promise<void> }
 }
 
 export type RealtimeService = ReturnType<typeof createRealtimeService>
@@ -98,8 +103,7 @@ export function createRealtimeService(deps: RealtimeDeps) {
     return {
       open(sink) {
         const opened = stream(sink)
-        void hub.attach(opened, lastEventId)
-        return opened
+        return { stream: opened, attached: hub.attach(opened, lastEventId) }
       },
     }
   }
