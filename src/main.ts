@@ -74,6 +74,7 @@ export async function openEngine(
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,
       sessionTtlSeconds: config.sessionTtlSeconds,
+      callerRecheckMs: config.authRecheckMs,
       appUrl: config.appUrl,
       mailer: config.smtpUrl
         ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom })

@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       /^OTEL_EXPORTER_OTLP_ENDPOINT: expected a http: or https: URL/,
     ],
     [{ ER_SESSION_TTL: '10' }, /^ER_SESSION_TTL: expected a whole number from 300/],
+    [{ ER_AUTH_RECHECK_MS: '120000' }, /^ER_AUTH_RECHECK_MS: expected a whole number from 0/],
     [{ ER_AUTH_COOKIE: 'none' }, /^ER_AUTH_COOKIE: expected one of off, lax, strict/],
     [{ ER_TRUSTED_ORIGINS: 'https://a.example/path' }, /^ER_TRUSTED_ORIGINS: expected comma/],
     [{ ER_TRUSTED_ORIGINS: 'ftp://a.example' }, /^ER_TRUSTED_ORIGINS: expected comma/],
@@ -87,6 +88,8 @@ describe('loadConfig', () => {
     })
     expect(loadConfig({}, {}).appUrl).toBe('http://127.0.0.1:8090')
     expect(loadConfig({}, {}).authCookie).toBe('off')
+    expect(loadConfig({}, {}).authRecheckMs).toBe(1000)
+    expect(loadConfig({}, { ER_AUTH_RECHECK_MS: '0' }).authRecheckMs).toBe(0)
   })
 
   it('never echoes an SMTP password', () => {

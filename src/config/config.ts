@@ -30,6 +30,11 @@ export interface Config {
   ops: OpsConfig
   /** `ER_SESSION_TTL`: absolute sign-in session (refresh token) lifetime in seconds (default 30 days). */
   sessionTtlSeconds: number
+  /**
+   * `ER_AUTH_RECHECK_MS`: how long a node trusts a checked caller before reading its session
+   * again (default 1000; 0 = every request). Revocations on the same node act at once.
+   */
+  authRecheckMs: number
   /** `ER_AUTH_COOKIE`: `off` (default), or `lax`/`strict` to offer HttpOnly cookie sessions with that SameSite. */
   authCookie: 'off' | 'lax' | 'strict'
   /** `ER_TRUSTED_ORIGINS`: comma-separated origins allowed to send cookie-authenticated writes. */
@@ -173,6 +178,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       300,
       400 * 24 * 3600,
     ),
+    authRecheckMs: parseInteger(env.ER_AUTH_RECHECK_MS, 'ER_AUTH_RECHECK_MS', 1000, 0, 60_000),
     authCookie: parseChoice(
       env.ER_AUTH_COOKIE?.toLowerCase(),
       'ER_AUTH_COOKIE',

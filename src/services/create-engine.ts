@@ -37,6 +37,11 @@ export interface EngineOptions {
   sessionTtlSeconds?: number
   /** How long a node remembers a verified token signature (default 60000 ms; never past expiry). */
   tokenCacheMs?: number
+  /**
+   * How long a node trusts a checked caller (live session, unchanged record) before reading it
+   * again (default 1000 ms; 0 = every request). Changes made through this engine act at once.
+   */
+  callerRecheckMs?: number
   /** Login throttle limits (defaults in auth-throttle.ts). */
   throttle?: ThrottlePolicy
   /** Sends the auth e-mails (main.ts picks SMTP or the file outbox). */
@@ -127,6 +132,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       tokens,
       clock,
       sessionTtlSeconds: options.sessionTtlSeconds ?? 30 * 24 * 3600,
+      ...(options.callerRecheckMs !== undefined
+        ? { callerRecheckMs: options.callerRecheckMs }
+        : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
       mailer: options.mailer,
       secret,

@@ -15,10 +15,12 @@ describe.each(await availableDialects())('GraphQL API on %s', (dialect) => {
   let statements = 0
   beforeAll(async () => {
     // Statements on the blog's record tables only: the dispatcher and pruning run beside the
-    // request on their own timers and would make the count depend on timing.
+    // request on their own timers and would make the count depend on timing. So does the
+    // caller's session check (re-read once its cache entry is a second old): left out too.
     blog = await createBlog(dialect, {
       onQuery: (event) => {
-        if (/"(posts|comments|users)"/.test(event.sql)) statements++
+        if (/"(posts|comments|users)"/.test(event.sql) && !event.sql.includes('_auth_sessions'))
+          statements++
       },
     })
   })
@@ -77,9 +79,9 @@ describe.each(await availableDialects())('GraphQL API on %s', (dialect) => {
     const small = await count(2)
     const large = await count(50)
     expect(large).toBe(small)
-    // The page, its total, authors, comments and their authors, and the caller: not 1 + N.
-    expect(large).toBeLessThanOrEqual(6)
-    expect(large).toBeGreaterThanOrEqual(5)
+    // The page, its total, authors, comments and their authors: not 1 + N.
+    expect(large).toBeLessThanOrEqual(5)
+    expect(large).toBeGreaterThanOrEqual(4)
   })
 
   it('pages with cursors to the end, without gaps or repeats', async () => {

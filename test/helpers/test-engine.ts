@@ -32,6 +32,11 @@ export interface TestEngine {
   app: FastifyInstance
   dir: string
   token: string
+  /**
+   * A second, independent store on the same database, as another process would have it: its
+   * writes are not seen by this engine's caches. Closing it is the caller's job.
+   */
+  openAnotherStore(): Promise<Store>
   /** `app.inject` with the superuser's token unless `headers.authorization` is given. */
   call(options: InjectOptions & { anonymous?: boolean }): Promise<InjectResponse>
   close(): Promise<void>
@@ -41,16 +46,19 @@ export async function openTestStore(
   dialect: DialectName,
   dir: string,
   onQuery?: QueryObserver,
-): Promise<{ store: Store; drop(): Promise<void> }> {
+): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void> }> {
   if (dialect === 'sqlite') {
+    const file = join(dir, 'data.db')
     return {
-      store: await openSqliteStore({ file: join(dir, 'data.db'), onQuery }),
+      store: await openSqliteStore({ file, onQuery }),
+      reopen: () => openSqliteStore({ file }),
       drop: async () => {},
     }
   }
   const schema = await createPostgresSchema()
   return {
     store: await openPostgresStore({ url: schema.url, maxConnections: 4, onQuery }),
+    reopen: () => openPostgresStore({ url: schema.url, maxConnections: 2 }),
     drop: () => schema.drop(),
   }
 }
@@ -72,7 +80,7 @@ export async function createTestEngine(
     ...serverOptions
   } = options
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
-  const { store, drop } = await openTestStore(dialect, dir, options.onQuery)
+  const { store, reopen, drop } = await openTestStore(dialect, dir, options.onQuery)
   const bus = options.bus ?? createInProcessBus()
   const engine = await createEngine({
     store,
@@ -102,6 +110,7 @@ export async function createTestEngine(
     app,
     dir,
     token,
+    openAnotherStore: reopen,
     call({ anonymous, ...options }) {
       const headers = {
         ...(anonymous ? {} : { authorization: `Bearer ${token}` }),

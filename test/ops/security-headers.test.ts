@@ -33,6 +33,14 @@ describe('security headers and CORS', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff')
     expect(page.headers['x-frame-options']).toBe('SAMEORIGIN')
     expect(page.headers['strict-transport-security']).toMatch(/max-age=/)
+    // The same set on an API error and on a route no one matched.
+    for (const url of ['/api/collections/nope/records', '/no/such/route']) {
+      const res = await t.call({ method: 'GET', url })
+      expect(res.statusCode).toBe(404)
+      expect(res.headers['content-security-policy']).toBe(csp)
+      expect(res.headers['x-content-type-options']).toBe('nosniff')
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin')
+    }
   })
 
   it('answers CORS only for the exact listed origins, with credentials when enabled', async () => {

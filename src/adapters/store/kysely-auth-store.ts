@@ -53,9 +53,12 @@ const toApiKey = (r: DbRow): ApiKeyRow => ({
 /** The `_auth_*` tables on Kysely; the SQL is the same on SQLite and PostgreSQL. */
 export class KyselyAuthStore implements AuthStore {
   readonly #db: DynamicDb
+  readonly #sessionsRevoked: () => void
 
-  constructor(db: DynamicDb) {
+  /** `sessionsRevoked` is told after sessions were revoked (caller caches drop them). */
+  constructor(db: DynamicDb, sessionsRevoked: () => void = () => {}) {
     this.#db = db
+    this.#sessionsRevoked = sessionsRevoked
   }
 
   async insertSession(row: SessionRow): Promise<void> {
@@ -121,6 +124,7 @@ export class KyselyAuthStore implements AuthStore {
             .where('collection_id', '=', target.collectionId)
             .where('record_id', '=', target.recordId)
     const rows = await query.returning('id').execute()
+    if (rows.length > 0) this.#sessionsRevoked()
     return rows.map((r) => r.id as string)
   }
 

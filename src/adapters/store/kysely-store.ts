@@ -57,8 +57,14 @@ export class KyselySession implements StoreSession {
     this.db = db
     this.adapter = adapter
     this.dialect = adapter.dialect
-    this.auth = new KyselyAuthStore(db)
+    this.auth = new KyselyAuthStore(db, () => this.callersChanged())
   }
+
+  /**
+   * Told after a write that can change a caller's identity (see `Store.callerGeneration`): the
+   * store moves the generation at once, a transaction when it commits.
+   */
+  protected callersChanged(): void {}
 
   async listCollections(): Promise<CollectionDef[]> {
     const rows = await this.db
@@ -91,10 +97,13 @@ export class KyselySession implements StoreSession {
       .set({ name: def.name, definition: JSON.stringify(def), updated: def.updated })
       .where('id', '=', def.id)
       .execute()
+    // A caller's identity holds its collection's definition.
+    this.callersChanged()
   }
 
   async deleteCollection(id: string): Promise<void> {
     await this.db.deleteFrom('_collections').where('id', '=', id).execute()
+    this.callersChanged()
   }
 
   async migrateCollectionTable(
@@ -331,6 +340,7 @@ export class KyselySession implements StoreSession {
     const result = await this.#write(collection, () =>
       this.db.updateTable(collection.name).set(encoded).where('id', '=', id).executeTakeFirst(),
     )
+    if (collection.type === 'auth') this.callersChanged()
     return Number(result.numUpdatedRows)
   }
 
@@ -338,6 +348,7 @@ export class KyselySession implements StoreSession {
     const result = await this.#write(collection, () =>
       this.db.deleteFrom(collection.name).where('id', '=', id).executeTakeFirst(),
     )
+    if (collection.type === 'auth') this.callersChanged()
     return Number(result.numDeletedRows)
   }
 
@@ -404,6 +415,15 @@ export class KyselySession implements StoreSession {
 
 export class KyselyStore extends KyselySession implements Store {
   readonly #onClose: () => Promise<void>
+  #callerGeneration = 0
+
+  get callerGeneration(): number {
+    return this.#callerGeneration
+  }
+
+  protected override callersChanged(): void {
+    this.#callerGeneration++
+  }
 
   constructor(
     db: DynamicDb,
@@ -426,10 +446,16 @@ export class KyselyStore extends KyselySession implements Store {
     _lock: 'dispatcher',
     work: (tx: StoreSession) => Promise<T>,
   ): Promise<T | undefined> {
-    return this.db.transaction().execute(async (trx) => {
+    let session: TransactionSession | undefined
+    const result = await this.db.transaction().execute(async (trx) => {
       if (!(await this.adapter.tryLockDispatcher(trx))) return undefined
-      return work(new TransactionSession(trx, this.adapter))
+      session = new TransactionSession(trx, this.adapter)
+      return work(session)
     })
+    // After the commit: moved earlier, a request could read the old rows and cache them under
+    // the new generation.
+    if (session?.changedCallers) this.#callerGeneration++
+    return result
   }
 
   async #transaction<T>(work: (tx: StoreSession) => Promise<T>, lockSchema: boolean): Promise<T> {
@@ -450,15 +476,19 @@ export class KyselyStore extends KyselySession implements Store {
     work: (tx: StoreSession) => Promise<T>,
     lockSchema: boolean,
   ): Promise<T> {
+    let session: TransactionSession | undefined
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      const result = await this.db.transaction().execute(async (trx) => {
         if (lockSchema) await this.adapter.lockSchema(trx)
-        const session = new TransactionSession(trx, this.adapter)
+        session = new TransactionSession(trx, this.adapter)
         const result = await work(session)
         // Last, so the outbox lock is held only for the insert and the commit.
         await appendChanges(trx, this.adapter, session.changes, new Date().toISOString())
         return result
       })
+      // After the commit, as in exclusiveTransaction.
+      if (session?.changedCallers) this.#callerGeneration++
+      return result
     } catch (error) {
       throw this.adapter.translateError(error, undefined) ?? error
     }
@@ -488,6 +518,12 @@ export class KyselyStore extends KyselySession implements Store {
 class TransactionSession extends KyselySession {
   /** Change events waiting for the commit. */
   readonly changes: ChangeInput[] = []
+  /** Whether the commit changes a caller (the store moves its generation then). */
+  changedCallers = false
+
+  protected override callersChanged(): void {
+    this.changedCallers = true
+  }
 
   override recordChange(change: ChangeInput): void {
     this.changes.push(change)

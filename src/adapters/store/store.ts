@@ -352,6 +352,13 @@ export interface Store extends StoreSession {
     lock: 'dispatcher',
     work: (tx: StoreSession) => Promise<T>,
   ): Promise<T | undefined>
+  /**
+   * A number that grows each time this process commits a change that can alter who a caller is
+   * or may be: an auth record updated or deleted, sessions revoked, a collection changed. A
+   * cached caller read before the number last grew is stale. Changes made by other processes do
+   * not move it (see the auth service's caller cache for how long they may take to show).
+   */
+  readonly callerGeneration: number
   /** Tables, columns and indexes as they are in the database (for checks and tests). */
   introspect(): Promise<TableShape[]>
   /** Throws when the database does not answer. */

@@ -10,6 +10,7 @@ import { API_KEY_PREFIX, createApiKeys } from './auth-api-keys.js'
 import { createEmailFlows } from './auth-email-flows.js'
 import { createMfa } from './auth-mfa.js'
 import { createSessionService, type ClientInfo } from './auth-sessions.js'
+import { createCallerCache } from './caller-cache.js'
 import { createLoginThrottle, type ThrottlePolicy } from './auth-throttle.js'
 import type { PasswordHasher } from './password-hasher.js'
 import type { TokenSigner } from './token-signer.js'
@@ -36,6 +37,11 @@ export interface AuthDeps {
   logError(error: unknown, message: string): void
   /** The server secret (TOTP secrets are encrypted under a key derived from it). */
   secret: string
+  /**
+   * How long a checked caller is trusted before its session and record are read again; see
+   * `createCallerCache`. Default 1000 ms, 0 for every request.
+   */
+  callerRecheckMs?: number
 }
 
 /** What a successful sign-in or refresh answers. */
@@ -59,6 +65,7 @@ export function createAuthService(deps: AuthDeps) {
   const sessions = createSessionService(deps)
   const throttle = createLoginThrottle(store, clock, deps.throttle)
   const apiKeys = createApiKeys({ store, registry, clock, authCollection })
+  const callers = createCallerCache({ recheckMs: deps.callerRecheckMs ?? 1000, maxEntries: 10_000 })
   const mfa = createMfa({ store, clock, secret: deps.secret, throttle, authCollection })
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
   // so response time does not reveal which e-mails have accounts.
@@ -149,6 +156,11 @@ export function createAuthService(deps: AuthDeps) {
     // Cached by the engine's signer (see withVerifyCache).
     const claims = await tokens.verify(token)
     await registry.refreshIfStale()
+    // Taken before the session is read: a change committed meanwhile makes the entry stale.
+    const stamp = { generation: store.callerGeneration, catalogue: registry.catalogue }
+    const now = Date.now()
+    const known = callers.get(token, now, stamp)
+    if (known) return known
     const collection = registry.findById(claims.cid)
     // The session check also covers the password: it compares the record's tokenKey.
     const row =
@@ -167,7 +179,7 @@ export function createAuthService(deps: AuthDeps) {
       isSuperuser: collection.name === SUPERUSERS_COLLECTION,
       sessionId: claims.sid,
     }
-    return identity
+    return callers.set(token, identity, stamp, now)
   }
 
   /** `POST /auth/logout`: by the caller's token, or by `{ refreshToken }`. */

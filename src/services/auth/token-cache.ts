@@ -4,9 +4,8 @@ type Claims = Required<AccessClaims>
 
 /**
  * Access tokens whose signature was already verified, with their claims. An EdDSA verify costs
- * ~600 µs (measured), far more than the primary-key lookup that follows it, so only the
- * verify is cached: the record and session are still read on every request, which keeps
- * log-out, session revocation and password changes effective at once on every node.
+ * ~600 µs (measured), far more than the primary-key lookup that follows it. The session and
+ * record behind a token are cached apart, for a much shorter time (caller-cache.ts).
  * A token's claims never change, so an entry is good until the token expires; `ttlMs` only
  * bounds how long memory is held. At `maxEntries` the oldest entry goes (Map insertion order).
  *

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest'
+import type { CollectionDef } from '../../core/schema/types.js'
+import type { AuthIdentity } from '../context.js'
+import { createCallerCache } from './caller-cache.js'
+
+const users = { id: 'c1', name: 'users', type: 'auth' } as unknown as CollectionDef
+const catalogue = new Map([['users', users]])
+const identity = (id: string): AuthIdentity => ({
+  collection: users,
+  record: { id },
+  isSuperuser: false,
+  sessionId: `s-${id}`,
+})
+
+describe('createCallerCache', () => {
+  it('answers within recheckMs, under the generation and catalogue it was read with', () => {
+    const cache = createCallerCache({ recheckMs: 1000, maxEntries: 10 })
+    const stamp = { generation: 3, catalogue }
+    const ann = cache.set('t1', identity('ann'), stamp, 0)
+    expect(cache.get('t1', 999, stamp)).toBe(ann)
+    expect(cache.get('t1', 1000, stamp)).toBeUndefined()
+    cache.set('t1', ann, stamp, 0)
+    expect(cache.get('t1', 10, { generation: 4, catalogue })).toBeUndefined()
+    cache.set('t1', ann, stamp, 0)
+    expect(cache.get('t1', 10, { generation: 3, catalogue: new Map(catalogue) })).toBeUndefined()
+    expect(cache.get('t2', 10, stamp)).toBeUndefined()
+  })
+
+  it('freezes what it hands out, and keeps nothing when recheckMs is 0', () => {
+    const cache = createCallerCache({ recheckMs: 0, maxEntries: 10 })
+    const stamp = { generation: 0, catalogue }
+    const ann = cache.set('t1', identity('ann'), stamp, 0)
+    expect(Object.isFrozen(ann) && Object.isFrozen(ann.record)).toBe(true)
+    expect(() => {
+      ;(ann.record as Record<string, unknown>).role = 'admin'
+    }).toThrow(TypeError)
+    expect(cache.get('t1', 0, stamp)).toBeUndefined()
+    expect(cache.size).toBe(0)
+  })
+
+  it('holds at most maxEntries, dropping the oldest', () => {
+    const cache = createCallerCache({ recheckMs: 1000, maxEntries: 2 })
+    const stamp = { generation: 0, catalogue }
+    for (const name of ['a', 'b', 'c']) cache.set(name, identity(name), stamp, 0)
+    expect(cache.size).toBe(2)
+    expect(cache.get('a', 1, stamp)).toBeUndefined()
+    expect(cache.get('c', 1, stamp)?.record.id).toBe('c')
+  })
+})
