@@ -15,7 +15,7 @@ import {
   takeTicket,
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
-import { selectOneById, selectSessionCaller } from './record-lookups.js'
+import { insertOne, selectOneById, selectSessionCaller } from './record-lookups.js'
 import {
   keysetCondition,
   keysetSeek,
@@ -316,9 +316,7 @@ export class KyselySession implements StoreSession {
 
   async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
-    await this.#write(collection, () =>
-      this.db.insertInto(collection.name).values(encoded).execute(),
-    )
+    await this.#write(collection, () => insertOne(this.db, this.adapter, collection, encoded))
   }
 
   async insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void> {

@@ -1,3 +1,4 @@
+import { CompiledQuery, sql } from 'kysely'
 import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
 import type { ChangeEvent, ChangeInput, OutboxBounds } from './store.js'
@@ -21,6 +22,7 @@ export async function appendChanges(
 ): Promise<void> {
   if (changes.length === 0) return
   await adapter.lockOutbox(db)
+  if (changes.length === 1) return appendOne(db, adapter, changes[0] as ChangeInput, now)
   const last = await db
     .selectFrom('_outbox')
     .select((eb) => eb.fn.max('id').as('last'))
@@ -39,6 +41,36 @@ export async function appendChanges(
       })),
     )
     .execute()
+}
+
+/** SQL of `appendOne` per dialect: built once, run with fresh values. */
+const appendOneSql = new Map<string, string>()
+
+/** One change (the common case, a single write) in one statement: id and insert together. */
+async function appendOne(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  change: ChangeInput,
+  now: string,
+): Promise<void> {
+  const dialect = adapter.dialect
+  let text = appendOneSql.get(dialect)
+  if (text === undefined) {
+    const value = sql`cast(${''} as text)`
+    text = sql`insert into ${sql.table('_outbox')}
+        (${sql.join(['id', 'collection', 'record_id', 'action', 'record', 'created'].map((c) => sql.id(c)))})
+      select coalesce(max(${sql.ref('id')}), 0) + 1, ${sql.join([value, value, value, value, value])}
+      from ${sql.table('_outbox')}`.compile(db).sql
+    appendOneSql.set(dialect, text)
+  }
+  const values = [
+    change.collection,
+    change.recordId,
+    change.action,
+    JSON.stringify(change.record),
+    now,
+  ]
+  await db.executeQuery(CompiledQuery.raw(text, values))
 }
 
 /** Events with `id > afterId`, oldest first. */

@@ -30,6 +30,37 @@ function sqlFor(
   return text
 }
 
+/** Column sets remembered per collection for inserts; past it, the SQL is built each time. */
+const MAX_INSERT_SHAPES = 64
+
+/**
+ * `insert into <collection> (<columns>) values (?, …)` for one encoded row. The columns are the
+ * row's keys, which the codec takes from the collection's fields; the SQL text is kept per
+ * collection version and column set.
+ */
+export async function insertOne(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  encoded: Row,
+): Promise<void> {
+  const columns = Object.keys(encoded)
+  const build = () =>
+    sql`insert into ${sql.table(collection.name)} (${sql.join(columns.map((c) => sql.id(c)))})
+      values (${sql.join(columns.map((c) => sql`${encoded[c]}`))})`
+  const shapes = compiled.get(collection)?.size ?? 0
+  const text =
+    shapes < MAX_INSERT_SHAPES
+      ? sqlFor(db, adapter, collection, `insert:${columns.join('\n')}`, build)
+      : build().compile(db).sql
+  await db.executeQuery(
+    CompiledQuery.raw(
+      text,
+      columns.map((c) => encoded[c]),
+    ),
+  )
+}
+
 /** `select * from <collection> where id = ?`: one record by id, decoded. */
 export async function selectOneById(
   db: DynamicDb,
