@@ -90,7 +90,7 @@ function procRss(pid) {
 }
 
 /** Samples a server's RSS every 100 ms (from /proc, or by asking the child) and keeps the peak. */
-function rssSampler(server) {
+export function rssSampler(server) {
   let peak = 0
   let busy = false
   const sample = async () => {

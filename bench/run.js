@@ -257,7 +257,7 @@ function printTable(results) {
   ]
   const rows = results.map((r) => [
     r.scenario,
-    r.server,
+    r.loadGenerator === 'wrk' ? `${r.server} (wrk)` : r.server,
     fmt(r.reqPerSec, 0),
     fmt(r.latencyMs.p50, 2),
     fmt(r.latencyMs.p99, 2),
@@ -392,6 +392,7 @@ async function main() {
         dir: dirname(seeded.engineFile),
         workers: settings.workers,
         scenario: getById,
+        paths: seeded.sampleIds.map((id) => `${POSTS}/${id}`),
         login: (server) => login(server),
         ...loadOptions,
       })),

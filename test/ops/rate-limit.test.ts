@@ -76,6 +76,32 @@ describe.each(await availableDialects())('rate limits on %s', (dialect) => {
     expect(read.headers['ratelimit-limit']).toBe('5')
   })
 
+  it('leaves a class that is off unlimited, and adds nothing when every class is off', async () => {
+    const t = await engine(dialect, { budgets: { ...budgets, read: null } })
+    for (let i = 0; i < budgets.read.max + 3; i++) {
+      const res = await t.call({
+        method: 'GET',
+        url: '/api/collections',
+        remoteAddress: '10.0.0.7',
+      })
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['ratelimit-limit']).toBeUndefined()
+    }
+    const write = await t.call({ method: 'POST', url: '/api/collections', payload: {} })
+    expect(write.headers['ratelimit-limit']).toBe('3')
+    const none = await engine(dialect, { budgets: { read: null, write: null, auth: null } })
+    for (let i = 0; i < budgets.auth.max + 2; i++) {
+      const login = await none.call({
+        method: 'POST',
+        url: '/api/collections/_superusers/auth/password',
+        payload: { identity: 'root@example.com', password: 'wrong password' },
+        anonymous: true,
+      })
+      expect(login.statusCode).toBe(400)
+      expect(login.headers['ratelimit-limit']).toBeUndefined()
+    }
+  })
+
   it('classes GraphQL requests by their document: sign-in, mutation or query', async () => {
     const t = await engine(dialect)
     const from = { remoteAddress: '10.0.0.4', anonymous: true }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { EngineError } from '../../core/errors/index.js'
-import { openEngine } from '../../main.js'
+import { loadMain } from './load-main.js'
 import { cliContext } from '../../services/context.js'
 import { importRecords, type ImportItem } from '../../services/records/import-records.js'
 import { readCsv, readJsonLines } from '../import-readers.js'
@@ -41,7 +41,7 @@ export function registerImportCommand(program: Command): void {
           '--from-line: expected a whole number from 1.',
         )
       }
-      const { engine } = await openEngine(configFrom(options))
+      const { engine } = await (await loadMain()).openEngine(configFrom(options))
       try {
         const collection = engine.registry.get(name)
         const source = format === 'csv' ? readCsv(file, collection) : readJsonLines(file)

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { openStore } from '../../main.js'
+import { loadMain } from './load-main.js'
 import {
   listSigningKeys,
   removeSigningKey,
@@ -13,7 +13,7 @@ export function registerKeysCommands(program: Command): void {
 
   withDirOption(keys.command('list').description('List signing keys (newest signs).')).action(
     async (options: { dir?: string }) => {
-      const { store } = await openStore(configFrom(options))
+      const { store } = await (await loadMain()).openStore(configFrom(options))
       try {
         for (const key of await listSigningKeys(store)) {
           console.log(`${key.kid}\tcreated ${key.created}${key.signing ? '\tsigning' : ''}`)
@@ -29,7 +29,7 @@ export function registerKeysCommands(program: Command): void {
       .command('rotate')
       .description('Add a new signing key; older keys keep verifying until removed.'),
   ).action(async (options: { dir?: string }) => {
-    const { store } = await openStore(configFrom(options))
+    const { store } = await (await loadMain()).openStore(configFrom(options))
     try {
       const kid = await rotateSigningKey(store)
       console.log(
@@ -43,7 +43,7 @@ export function registerKeysCommands(program: Command): void {
   withDirOption(
     keys.command('remove <kid>').description('Remove a retired key; its tokens stop verifying.'),
   ).action(async (kid: string, options: { dir?: string }) => {
-    const { store } = await openStore(configFrom(options))
+    const { store } = await (await loadMain()).openStore(configFrom(options))
     try {
       await removeSigningKey(store, kid)
       console.log(`Removed signing key ${kid}.`)

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { dataPaths } from '../../config/config.js'
 import { systemClock } from '../../core/clock.js'
-import { openStore } from '../../main.js'
+import { loadMain } from './load-main.js'
 import { applyMigrationFiles } from '../../services/schema/apply-migration-files.js'
 import { configFrom, withDirOption } from './options.js'
 
@@ -16,7 +16,7 @@ export function registerMigrateCommand(program: Command): void {
   ).action(async (options: { dir?: string; from?: string }) => {
     const config = configFrom(options)
     const folder = options.from ?? dataPaths(config).migrationsDir
-    const { store, description } = await openStore(config)
+    const { store, description } = await (await loadMain()).openStore(config)
     try {
       console.log(`Migrating ${description} from ${folder}`)
       const applied = await applyMigrationFiles(store, folder, systemClock, (p) =>

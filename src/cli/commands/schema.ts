@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { openEngine } from '../../main.js'
+import { loadMain } from './load-main.js'
 import { cliContext } from '../../services/context.js'
 import { configFrom, withDirOption } from './options.js'
 
@@ -14,7 +14,7 @@ export function registerSchemaCommands(program: Command): void {
       .command('export <file>')
       .description('Write every collection definition to <file> ("-" for stdout).'),
   ).action(async (file: string, options: { dir?: string }) => {
-    const { engine } = await openEngine(configFrom(options))
+    const { engine } = await (await loadMain()).openEngine(configFrom(options))
     try {
       const collections = engine.schema.exportSchema(cliContext(engine.registry.get('_superusers')))
       const text = JSON.stringify(collections, null, 2) + '\n'
@@ -39,7 +39,7 @@ export function registerSchemaCommands(program: Command): void {
     } catch (error) {
       throw new Error(`cannot read ${file} as JSON: ${(error as Error).message}`, { cause: error })
     }
-    const { engine } = await openEngine(configFrom(options))
+    const { engine } = await (await loadMain()).openEngine(configFrom(options))
     try {
       const result = await engine.schema.importSchema(
         cliContext(engine.registry.get('_superusers')),

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster'
 import type { Command } from 'commander'
-import { startServer } from '../../main.js'
-import { startCluster } from '../../main-cluster.js'
+import { PREPARE_ROLE, startCluster } from '../../main-cluster.js'
+import { loadMain } from './load-main.js'
 import { configFrom, withDirOption } from './options.js'
 
 export function registerServeCommand(program: Command): void {
@@ -18,6 +18,16 @@ export function registerServeCommand(program: Command): void {
     if (config.workers > 1 && cluster.isPrimary) {
       const { url } = await startCluster(config)
       console.log(`Engine Room is serving at ${url} with ${config.workers} workers`)
+      return
+    }
+    const { openEngine, startServer } = await loadMain()
+    if (process.env.ER_WORKER_ROLE === PREPARE_ROLE) {
+      // The cluster's first worker: migrations, secret and signing keys, then it ends.
+      try {
+        await (await openEngine(config)).engine.close()
+      } finally {
+        cluster.worker?.disconnect()
+      }
       return
     }
     const { engine, url } = await startServer(config)

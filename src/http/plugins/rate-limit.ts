@@ -61,14 +61,20 @@ export async function registerRateLimit(
   options: RateLimitOptions,
 ): Promise<void> {
   const { budgets } = options
+  // Every class off: no hook at all, rather than one that lets everything through.
+  if (budgets.read === null && budgets.write === null && budgets.auth === null) return
   const budgetOf = (request: FastifyRequest) => budgets[budgetClassOf(request)] as Budget
   await app.register(rateLimit, {
     global: true,
     enableDraftSpec: true,
     skipOnError: true,
     ...(options.redis ? { redis: options.redis, nameSpace: options.redisPrefix ?? 'er:rl:' } : {}),
-    keyGenerator: async (request) =>
-      `${budgetClassOf(request)}:${await callerOf(request, options)}`,
+    // The key is made before the allow list is asked: an unlimited class skips the caller.
+    keyGenerator: async (request) => {
+      const budgetClass = budgetClassOf(request)
+      if (budgets[budgetClass] === null) return `${budgetClass}:unlimited`
+      return `${budgetClass}:${await callerOf(request, options)}`
+    },
     allowList: (request) => budgets[budgetClassOf(request)] === null,
     max: (request) => budgetOf(request).max,
     timeWindow: (request) => budgetOf(request).windowMs,
