@@ -7,10 +7,8 @@ import cluster from 'node:cluster'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
 import { createOutboxMailer } from './adapters/mailer/outbox/outbox-mailer.js'
-import { createSmtpMailer } from './adapters/mailer/smtp/smtp-mailer.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
 import type { QueryObserver, Store } from './adapters/store/store.js'
-import { startTracing } from './adapters/telemetry/otel-tracing.js'
 import { createQueryTracer } from './adapters/telemetry/trace-queries.js'
 import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.js'
 import { createMetrics } from './http/ops/metrics.js'
@@ -75,9 +73,14 @@ export async function openEngine(
       tokenTtlSeconds: config.tokenTtlSeconds,
       sessionTtlSeconds: config.sessionTtlSeconds,
       callerRecheckMs: config.authRecheckMs,
+      tracing: config.ops.otlpEndpoint !== undefined,
       appUrl: config.appUrl,
       mailer: config.smtpUrl
-        ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom })
+        ? // nodemailer is loaded only when SMTP is configured.
+          (await import('./adapters/mailer/smtp/smtp-mailer.js')).createSmtpMailer({
+            url: config.smtpUrl,
+            from: config.mailFrom,
+          })
         : createOutboxMailer({
             dir: dataPaths(config).outboxDir,
             from: config.mailFrom,
@@ -104,7 +107,11 @@ export async function startServer(
 ): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
   const { ops } = config
   const tracing = ops.otlpEndpoint
-    ? startTracing({ serviceName: ops.serviceName, endpoint: ops.otlpEndpoint })
+    ? // The OpenTelemetry SDK and exporter are loaded only when tracing is configured.
+      (await import('./adapters/telemetry/otel-tracing.js')).startTracing({
+        serviceName: ops.serviceName,
+        endpoint: ops.otlpEndpoint,
+      })
     : undefined
   const metrics = createMetrics({ processMetrics: true })
   const traceQuery = tracing

@@ -1,6 +1,5 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
-import { createOAuthService } from '../services/auth/auth-oauth.js'
 import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
@@ -19,7 +18,6 @@ import { authApiKeyRoutes } from './rest/auth-api-key-routes.js'
 import { authEmailRoutes } from './rest/auth-email-routes.js'
 import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
-import { authOAuthRoutes } from './rest/auth-oauth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { recordsRoutes } from './rest/records-routes.js'
@@ -172,6 +170,9 @@ export async function buildServer(
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })
   if (options.oauth) {
     const { store, recordsDeps } = engine
+    // openid-client is loaded only when a provider is configured.
+    const { createOAuthService } = await import('../services/auth/auth-oauth.js')
+    const { authOAuthRoutes } = await import('./rest/auth-oauth-routes.js')
     const oauth = createOAuthService({
       ...options.oauth,
       store,

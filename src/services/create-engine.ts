@@ -10,7 +10,7 @@ import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import { withVerifyCache } from './auth/token-cache.js'
 import type { RecordsDeps } from './records/records-deps.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
-import { traced } from './traced.js'
+import { traced as tracedService } from './traced.js'
 import {
   createChangeDispatcher,
   type ChangeDispatcher,
@@ -52,6 +52,11 @@ export interface EngineOptions {
   logError?: (error: unknown, message: string) => void
   /** How often a node checks whether another node changed the schema (default 1000 ms). */
   schemaRecheckMs?: number
+  /**
+   * Each service call a span (`records.create`). Off by default: even with no tracer provider
+   * the wrapper costs a span object and a context switch per call.
+   */
+  tracing?: boolean
   /** The bus that carries change events between processes; without one, no realtime. */
   bus?: Bus
   realtime?: Partial<RealtimeSettings>
@@ -121,7 +126,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     secret,
     onCommit: () => void late.dispatcher?.wake(),
   }
-  // Each service call is a span (a no-op unless a tracer provider is registered).
+  // Each service call is a span when tracing is on.
+  const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
   const records = traced('records', createRecordsService(recordsDeps))
   const auth = traced(
     'auth',

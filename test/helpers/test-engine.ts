@@ -87,6 +87,7 @@ export async function createTestEngine(
     migrationsDir: join(dir, 'migrations'),
     passwords: testPasswords,
     schemaRecheckMs: 0,
+    tracing: serverOptions.tracing === true,
     bus,
     realtime: { dispatchPollMs: 200, ...options.realtime },
     onBackgroundError: (error) => console.error('[test engine background error]', error),

@@ -123,10 +123,12 @@ export function createRecordsService(deps: RecordsDeps) {
     const hasMore = result.rows.length > perPage
     const rows = result.rows.slice(0, perPage)
     for (const row of rows) toApiRecord(collection, row, showHidden)
-    await expandRelations(store, rows, expand, {
-      showHidden,
-      visible: viewConditions(ctx, values),
-    })
+    if (expand.length > 0) {
+      await expandRelations(store, rows, expand, {
+        showHidden,
+        visible: viewConditions(ctx, values),
+      })
+    }
     const lastSort = result.sortValues[rows.length - 1]
     const out: RecordPage = {
       items: rows.map((row) => projectRecord(row, projection)),
@@ -155,10 +157,12 @@ export function createRecordsService(deps: RecordsDeps) {
     const [row] = await store.selectByIds(collection, [id], ruleConditions(access, values))
     if (!row) throw recordNotFound(collection, id)
     toApiRecord(collection, row, showHidden)
-    await expandRelations(store, [row], expand, {
-      showHidden,
-      visible: viewConditions(ctx, values),
-    })
+    if (expand.length > 0) {
+      await expandRelations(store, [row], expand, {
+        showHidden,
+        visible: viewConditions(ctx, values),
+      })
+    }
     return projectRecord(row, projection)
   }
 
