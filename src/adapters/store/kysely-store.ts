@@ -15,7 +15,7 @@ import {
   takeTicket,
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
-import { insertOne, selectOneById, selectSessionCaller } from './record-lookups.js'
+import { insertOne, selectOneById, selectSessionCaller, updateOne } from './record-lookups.js'
 import {
   keysetCondition,
   keysetSeek,
@@ -335,11 +335,11 @@ export class KyselySession implements StoreSession {
 
   async updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
-    const result = await this.#write(collection, () =>
-      this.db.updateTable(collection.name).set(encoded).where('id', '=', id).executeTakeFirst(),
+    const changed = await this.#write(collection, () =>
+      updateOne(this.db, this.adapter, collection, id, encoded),
     )
     if (collection.type === 'auth') this.callersChanged()
-    return Number(result.numUpdatedRows)
+    return changed
   }
 
   async deleteRecord(collection: CollectionDef, id: string): Promise<number> {

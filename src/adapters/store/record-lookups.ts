@@ -30,7 +30,7 @@ function sqlFor(
   return text
 }
 
-/** Column sets remembered per collection for inserts; past it, the SQL is built each time. */
+/** Statements remembered per collection for inserts and updates; past it, SQL is built each time. */
 const MAX_INSERT_SHAPES = 64
 
 /**
@@ -59,6 +59,33 @@ export async function insertOne(
       columns.map((c) => encoded[c]),
     ),
   )
+}
+
+/**
+ * `update <collection> set <column> = ?, … where id = ?` for one encoded row, SQL kept per
+ * collection version and column set like `insertOne`. Returns the number of rows changed.
+ */
+export async function updateOne(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  id: string,
+  encoded: Row,
+): Promise<number> {
+  const columns = Object.keys(encoded)
+  const build = () =>
+    sql`update ${sql.table(collection.name)}
+      set ${sql.join(columns.map((c) => sql`${sql.id(c)} = ${encoded[c]}`))}
+      where ${sql.ref('id')} = ${id}`
+  const shapes = compiled.get(collection)?.size ?? 0
+  const text =
+    shapes < MAX_INSERT_SHAPES
+      ? sqlFor(db, adapter, collection, `update:${columns.join('\n')}`, build)
+      : build().compile(db).sql
+  const result = await db.executeQuery(
+    CompiledQuery.raw(text, [...columns.map((c) => encoded[c]), id]),
+  )
+  return Number(result.numAffectedRows ?? 0)
 }
 
 /** `select * from <collection> where id = ?`: one record by id, decoded. */
