@@ -122,8 +122,9 @@ const SESSION_COLUMNS = [
 const SESSION_PREFIX = 'er:session:'
 
 /**
- * The auth record `recordId` and its session `sessionId`, in one statement: every request with
- * an access token needs both, fresh, so that revocation and password changes act at once.
+ * The auth record `recordId` and its session `sessionId`, in one statement: a request with an
+ * access token needs both, fresh (the auth service keeps the result for a second at most, see
+ * caller-cache.ts), so that revocation and password changes act at once.
  *
  * ```sql
  * select r.*, s.id as "er:session:id", … from users as r
