@@ -42,9 +42,9 @@ describe.runIf(browserTestsRun())('the explorer on the real engine', () => {
     const query = page.getByLabel('Query', { exact: true })
     await query.fill('{ posts(sort: "title") { totalItems items { title } } }')
     await query.press('Control+Enter')
-    await page.waitForFunction(
-      `(document.getElementById('er-status')?.textContent ?? '').startsWith('HTTP')`,
-    )
+    // A locator wait runs in Playwright's own world: a string predicate would be eval'd in the
+    // page, which the explorer's CSP (no 'unsafe-eval') refuses whenever it has to poll.
+    await page.locator('#er-status').filter({ hasText: /^HTTP/ }).waitFor()
     const result = JSON.parse((await page.locator('#er-result').textContent()) ?? '')
     expect(result).toEqual({
       data: { posts: { totalItems: 1, items: [{ title: 'from the engine' }] } },

@@ -133,9 +133,9 @@ describe.runIf(runs)('GraphQL explorer in Chromium', () => {
 
   /** The result pane's status line once a run has finished. */
   async function finishedStatus(page: Page): Promise<string> {
-    await page.waitForFunction(
-      `(document.getElementById('er-status')?.textContent ?? '').startsWith('HTTP')`,
-    )
+    // A locator wait runs in Playwright's own world: a string predicate would be eval'd in the
+    // page, which the explorer's CSP (no 'unsafe-eval') refuses whenever it has to poll.
+    await page.locator('#er-status').filter({ hasText: /^HTTP/ }).waitFor()
     return (await page.locator('#er-status').textContent()) ?? ''
   }
 
