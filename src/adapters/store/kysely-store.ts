@@ -1,4 +1,4 @@
-import { sql, type RawBuilder, type SqlBool } from 'kysely'
+import { CompiledQuery, sql, type RawBuilder, type SqlBool } from 'kysely'
 import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
@@ -46,6 +46,12 @@ const SNAPSHOT_INDEX = 'er:snapshot'
 /** Bound values per snapshot statement, well under SQLite's and PostgreSQL's limits. */
 const MAX_BOUND_VALUES = 10_000
 
+/** Runs a compiled read (SQL text and bound values) and returns its rows. */
+export type ReadRows = (text: string, parameters: readonly unknown[]) => Promise<Row[]>
+
+/** A read run at once, or undefined when it must go through Kysely (see `KyselyStore`). */
+export type DirectRead = (text: string, parameters: readonly unknown[]) => Row[] | undefined
+
 /** The store on Kysely, for either dialect: the adapter supplies what differs. */
 export class KyselySession implements StoreSession {
   readonly dialect: Dialect
@@ -65,6 +71,10 @@ export class KyselySession implements StoreSession {
    * store moves the generation at once, a transaction when it commits.
    */
   protected callersChanged(): void {}
+
+  /** Runs a compiled read; the store overrides it with a direct path where it has one. */
+  protected readRows: ReadRows = async (text, parameters) =>
+    (await this.db.executeQuery<Row>(CompiledQuery.raw(text, [...parameters]))).rows
 
   async listCollections(): Promise<CollectionDef[]> {
     const rows = await this.db
@@ -163,14 +173,15 @@ export class KyselySession implements StoreSession {
       'relation' in term.path ? [sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`] : [],
     )
     const columns = [sql`${sql.ref(RECORD_ALIAS)}.*`, ...extra]
-    const result = await sql<Row>`select ${sql.join(columns)}
+    const query = sql<Row>`select ${sql.join(columns)}
       from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
       where ${sql.join(conditions, sql` and `)}
       order by ${orderByClause(sort)}
-      limit ${limit} offset ${offset}`.execute(this.db)
+      limit ${limit} offset ${offset}`.compile(this.db)
+    const found = await this.readRows(query.sql, query.parameters)
     const codec = recordCodec(collection, this.adapter)
     const sortValues: unknown[][] = []
-    const rows = result.rows.map((row) => {
+    const rows = found.map((row) => {
       // Raw column values, before decoding: the keyset compares them with the columns again.
       sortValues.push(
         sort.map((term, i) => ('relation' in term.path ? row[`__s${i}`] : row[term.path.field])),
@@ -196,18 +207,23 @@ export class KyselySession implements StoreSession {
   ): Promise<Row[]> {
     if (ids.length === 0) return []
     if (ids.length === 1 && where.length === 0) {
-      const row = await selectOneById(this.db, this.adapter, collection, ids[0] as string)
+      const row = await selectOneById(
+        this.db,
+        this.adapter,
+        collection,
+        ids[0] as string,
+        this.readRows,
+      )
       return row ? [row] : []
     }
     if (where.length > 0) {
       const id = sql.ref(`${RECORD_ALIAS}.id`)
-      const result =
-        await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-        where ${id} in (${sql.join([...ids])}) and ${whereClause(this.adapter, where)}`.execute(
-          this.db,
-        )
+      const query = sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+        where ${id} in (${sql.join([...ids])}) and ${whereClause(this.adapter, where)}`.compile(
+        this.db,
+      )
       const codec = recordCodec(collection, this.adapter)
-      return result.rows.map((row) => codec.decode(row))
+      return (await this.readRows(query.sql, query.parameters)).map((row) => codec.decode(row))
     }
     const rows = await this.db
       .selectFrom(collection.name)
@@ -223,7 +239,14 @@ export class KyselySession implements StoreSession {
     recordId: string,
     sessionId: string,
   ): Promise<{ row: Row; session: SessionRow } | undefined> {
-    return selectSessionCaller(this.db, this.adapter, collection, recordId, sessionId)
+    return selectSessionCaller(
+      this.db,
+      this.adapter,
+      collection,
+      recordId,
+      sessionId,
+      this.readRows,
+    )
   }
 
   async selectByColumn(
@@ -423,13 +446,26 @@ export class KyselyStore extends KyselySession implements Store {
     this.#callerGeneration++
   }
 
+  /**
+   * `directRead`: runs a read on the connection at once when nothing stands in its way (SQLite
+   * with no transaction open), skipping Kysely's executor and its connection lock; undefined
+   * sends the read through Kysely.
+   */
   constructor(
     db: DynamicDb,
     adapter: DialectAdapter,
     onClose: () => Promise<void> = async () => {},
+    directRead?: DirectRead,
   ) {
     super(db, adapter)
     this.#onClose = onClose
+    if (directRead) {
+      const throughKysely = this.readRows
+      this.readRows = (text, parameters) => {
+        const rows = directRead(text, parameters)
+        return rows ? Promise.resolve(rows) : throughKysely(text, parameters)
+      }
+    }
   }
 
   transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {

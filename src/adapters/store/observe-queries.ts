@@ -15,3 +15,20 @@ export function kyselyLogFor(observer: QueryObserver | undefined) {
     })
   }
 }
+
+/**
+ * Runs one statement outside Kysely and tells `observer` of it, as Kysely's log hook would: the
+ * same event, in the caller's context.
+ */
+export function observed<T>(observer: QueryObserver | undefined, sql: string, run: () => T): T {
+  if (!observer) return run()
+  const started = performance.now()
+  try {
+    const result = run()
+    observer({ sql, durationMs: performance.now() - started, failed: false })
+    return result
+  } catch (error) {
+    observer({ sql, durationMs: performance.now() - started, failed: true })
+    throw error
+  }
+}

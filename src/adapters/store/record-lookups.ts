@@ -5,6 +5,7 @@ import type { DynamicDb } from './dynamic-db.js'
 import { toSession } from './kysely-auth-store.js'
 import { recordCodec } from './record-codec.js'
 import { RECORD_ALIAS } from './record-sql.js'
+import type { ReadRows } from './kysely-store.js'
 import type { Row, SessionRow } from './store.js'
 
 /**
@@ -94,6 +95,7 @@ export async function selectOneById(
   adapter: DialectAdapter,
   collection: CollectionDef,
   id: string,
+  read: ReadRows,
 ): Promise<Row | undefined> {
   const text = sqlFor(
     db,
@@ -102,8 +104,8 @@ export async function selectOneById(
     'by-id',
     () => sql`select * from ${sql.table(collection.name)} where ${sql.ref('id')} = ${''}`,
   )
-  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, [id]))
-  return rows[0] ? recordCodec(collection, adapter).decode(rows[0]) : undefined
+  const [row] = await read(text, [id])
+  return row ? recordCodec(collection, adapter).decode(row) : undefined
 }
 
 /** Session columns, aliased so they cannot collide with a field (no field name has a colon). */
@@ -137,6 +139,7 @@ export async function selectSessionCaller(
   collection: CollectionDef,
   recordId: string,
   sessionId: string,
+  read: ReadRows,
 ): Promise<{ row: Row; session: SessionRow } | undefined> {
   const text = sqlFor(db, adapter, collection, 'session-caller', () => {
     const sessionColumns = SESSION_COLUMNS.map(
@@ -148,8 +151,7 @@ export async function selectSessionCaller(
         on ${sql.ref('s.record_id')} = ${sql.ref(`${RECORD_ALIAS}.id`)}
       where ${sql.ref(`${RECORD_ALIAS}.id`)} = ${''} and ${sql.ref('s.id')} = ${''}`
   })
-  const { rows } = await db.executeQuery<Row>(CompiledQuery.raw(text, [recordId, sessionId]))
-  const row = rows[0]
+  const [row] = await read(text, [recordId, sessionId])
   if (!row) return undefined
   const sessionRow: Row = {}
   for (const column of SESSION_COLUMNS) {

@@ -9,18 +9,19 @@ import {
   sql,
   type DatabaseConnection,
   type Driver,
+  type SqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely'
 import type { DialectAdapter } from '../dialect-adapter.js'
-import { KyselyStore } from '../kysely-store.js'
+import { KyselyStore, type DirectRead } from '../kysely-store.js'
 import { applySystemMigrations } from '../migrations/system-migrations.js'
 import { sqliteColumnType, sqliteSystemColumnTypes } from './sqlite-ddl.js'
 import { introspectSqlite } from './sqlite-introspector.js'
 import { translateSqliteError } from './sqlite-errors.js'
 import { withStatementCache } from './sqlite-statement-cache.js'
 import type { DynamicDb } from '../dynamic-db.js'
-import { kyselyLogFor } from '../observe-queries.js'
-import type { QueryObserver } from '../store.js'
+import { kyselyLogFor, observed } from '../observe-queries.js'
+import type { QueryObserver, Row } from '../store.js'
 
 export interface SqliteStoreOptions {
   /** Path of the database file, or `:memory:`. */
@@ -91,10 +92,29 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
   database.pragma('foreign_keys = ON')
   database.pragma('temp_store = MEMORY')
   database.pragma('cache_size = -32000')
+  const statements = withStatementCache(database)
   const db: DynamicDb = new Kysely({
-    dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
+    dialect: new ImmediateSqliteDialect({ database: statements }),
     log: kyselyLogFor(options.onQuery),
   })
   await applySystemMigrations(db, sqliteAdapter)
-  return new KyselyStore(db, sqliteAdapter)
+  return new KyselyStore(db, sqliteAdapter, undefined, directReads(database, statements, options))
+}
+
+/**
+ * better-sqlite3 runs a statement synchronously, so a read needs no turn at Kysely's connection
+ * lock, and none of the promise hops it takes, unless a transaction is open on the connection:
+ * then the read would see that transaction's uncommitted rows, and it waits its turn instead.
+ */
+function directReads(
+  database: Database.Database,
+  statements: SqliteDatabase,
+  options: SqliteStoreOptions,
+): DirectRead {
+  return (text, parameters) => {
+    if (database.inTransaction) return undefined
+    const statement = statements.prepare(text) as unknown as Database.Statement
+    if (!statement.reader) return undefined
+    return observed(options.onQuery, text, () => statement.all(parameters) as Row[])
+  }
 }
