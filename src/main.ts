@@ -185,36 +185,37 @@ export async function startServer(
           },
         }),
   })
-  const url = await app.listen({ host: config.http.host, port: config.http.port })
   const apps = [app]
+  let metricsApp: FastifyInstance | undefined
   if (ops.metricsHttp) {
-    const metricsApp = Fastify({ logger: false })
+    metricsApp = Fastify({ logger: false })
     await metricsApp.register(metricsRoutes, { metrics, token: ops.metricsToken, anyClient: true })
-    await metricsApp.listen(ops.metricsHttp)
     apps.push(metricsApp)
   }
-  redis?.on('error', (err) => app.log.warn({ err }, 'redis connection error'))
-  app.log.info(
-    { store: description, url, tracing: tracing !== undefined },
-    'Engine Room is serving',
-  )
-
   const afterClose: ShutdownStep[] = [
     { name: 'store', run: () => engine.close() },
     { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),
     ...(tracing ? [{ name: 'tracing', run: () => tracing.shutdown() }] : []),
   ]
+  // Before listening: shutdown keeps track of every connection the servers accept.
   const shutdown = createShutdown({
     apps,
     drainMs: ops.shutdownDrainMs,
     timeoutMs: ops.shutdownTimeoutMs,
-    // Realtime streams and the outbox dispatcher will stop here once they exist.
+    // Realtime streams and GraphQL sockets end in the app's own preClose hooks.
     beforeClose: [],
     afterClose,
     log: app.log,
     exit: (code) => process.exit(code),
   })
+  const url = await app.listen({ host: config.http.host, port: config.http.port })
+  if (metricsApp) await metricsApp.listen(ops.metricsHttp)
+  redis?.on('error', (err) => app.log.warn({ err }, 'redis connection error'))
+  app.log.info(
+    { store: description, url, tracing: tracing !== undefined },
+    'Engine Room is serving',
+  )
   isShuttingDown = shutdown.isShuttingDown
   process.on('SIGTERM', () => void shutdown.begin('SIGTERM'))
   process.on('SIGINT', () => void shutdown.begin('SIGINT'))

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 
 /** A named piece of work run during shutdown; a failure is logged and the shutdown goes on. */
@@ -42,6 +44,7 @@ export interface ShutdownOptions {
  *   process.on('SIGTERM', () => shutdown.begin('SIGTERM'))
  */
 export function createShutdown(options: ShutdownOptions) {
+  const connections = trackConnections(options.apps)
   let started = false
   const { log } = options
   return {
@@ -56,7 +59,7 @@ export function createShutdown(options: ShutdownOptions) {
       log.info({ signal, drainMs: options.drainMs }, 'shutting down: draining')
       if (options.drainMs > 0) await sleep(options.drainMs)
       await runSteps(options.beforeClose ?? [], log)
-      const forced = await closeWithin(options.apps, options.timeoutMs)
+      const forced = await closeWithin(options.apps, connections, options.timeoutMs)
       if (forced) log.warn({ timeoutMs: options.timeoutMs }, 'shutdown: cut connections in flight')
       const failed = await runSteps(options.afterClose ?? [], log)
       log.info('shutdown complete')
@@ -65,24 +68,51 @@ export function createShutdown(options: ShutdownOptions) {
   }
 }
 
+/** The servers' open connections, from the moment shutdown is set up (right after listen). */
+function trackConnections(apps: FastifyInstance[]): Set<Socket> {
+  const open = new Set<Socket>()
+  for (const app of apps) {
+    app.server.on('connection', (socket: Socket) => {
+      open.add(socket)
+      socket.once('close', () => open.delete(socket))
+    })
+  }
+  return open
+}
+
+/** Whether a response is being produced on the connection (Node clears this when it ends). */
+function inFlight(socket: Socket): boolean {
+  return (socket as Socket & { _httpMessage?: unknown })._httpMessage != null
+}
+
 /**
  * Closes the listeners and waits for the connections to end. Idle connections are not cut at
  * once: a client may have connected just before the listener closed with its request still on
  * the wire, and cutting that socket would reset a request the server had accepted. Instead each
- * remaining request is answered (with `Connection: close`), and only connections still idle a
- * grace period later are closed, then everything at the deadline.
+ * remaining request is answered (with `Connection: close`), and a connection is closed only once
+ * it has been idle for a whole grace period: one whose response just went out gets that long for
+ * the client's next request, rather than a reset while that request is on its way. Everything
+ * still open at the deadline is cut.
  */
-async function closeWithin(apps: FastifyInstance[], timeoutMs: number): Promise<boolean> {
+async function closeWithin(
+  apps: FastifyInstance[],
+  connections: Set<Socket>,
+  timeoutMs: number,
+): Promise<boolean> {
   const graceMs = Math.min(1000, Math.floor(timeoutMs / 2))
   // Node ≥ 19's server.close() also closes idle keep-alive connections at once, resetting any
   // request a client was sending on one at that instant; the sweeper below does it later.
-  const closeIdle = apps.map((app) => {
-    const original = app.server.closeIdleConnections.bind(app.server)
-    app.server.closeIdleConnections = () => {}
-    return original
-  })
+  for (const app of apps) app.server.closeIdleConnections = () => {}
+  const busySinceSweep = new WeakSet<Socket>()
+  for (const socket of connections) if (inFlight(socket)) busySinceSweep.add(socket)
+  const markBusy = (request: IncomingMessage) => busySinceSweep.add(request.socket)
+  for (const app of apps) app.server.on('request', markBusy)
   const sweeper = setInterval(() => {
-    for (const close of closeIdle) close()
+    for (const socket of connections) {
+      if (inFlight(socket)) busySinceSweep.add(socket)
+      else if (busySinceSweep.has(socket)) busySinceSweep.delete(socket)
+      else socket.destroy()
+    }
   }, graceMs)
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<true>((resolve) => {
@@ -92,6 +122,7 @@ async function closeWithin(apps: FastifyInstance[], timeoutMs: number): Promise<
   const forced = await Promise.race([closed, deadline])
   clearTimeout(timer)
   clearInterval(sweeper)
+  for (const app of apps) app.server.off('request', markBusy)
   if (forced) {
     for (const app of apps) app.server.closeAllConnections()
     await closed
