@@ -16,6 +16,9 @@ import type { Row, SessionRow } from './store.js'
  */
 const compiled = new WeakMap<CollectionDef, Map<string, string>>()
 
+/** Statements remembered per collection (writes vary by column set); past it, SQL is built. */
+const MAX_STATEMENTS_PER_COLLECTION = 64
+
 function sqlFor(
   db: DynamicDb,
   adapter: DialectAdapter,
@@ -27,12 +30,11 @@ function sqlFor(
   if (!byName) compiled.set(collection, (byName = new Map()))
   const key = `${adapter.dialect}:${name}`
   let text = byName.get(key)
-  if (text === undefined) byName.set(key, (text = build().compile(db).sql))
+  if (text !== undefined) return text
+  text = build().compile(db).sql
+  if (byName.size < MAX_STATEMENTS_PER_COLLECTION) byName.set(key, text)
   return text
 }
-
-/** Statements remembered per collection for inserts and updates; past it, SQL is built each time. */
-const MAX_INSERT_SHAPES = 64
 
 /**
  * `insert into <collection> (<columns>) values (?, …)` for one encoded row. The columns are the
@@ -49,11 +51,7 @@ export async function insertOne(
   const build = () =>
     sql`insert into ${sql.table(collection.name)} (${sql.join(columns.map((c) => sql.id(c)))})
       values (${sql.join(columns.map((c) => sql`${encoded[c]}`))})`
-  const shapes = compiled.get(collection)?.size ?? 0
-  const text =
-    shapes < MAX_INSERT_SHAPES
-      ? sqlFor(db, adapter, collection, `insert:${columns.join('\n')}`, build)
-      : build().compile(db).sql
+  const text = sqlFor(db, adapter, collection, `insert:${columns.join('\n')}`, build)
   await db.executeQuery(
     CompiledQuery.raw(
       text,
@@ -78,11 +76,7 @@ export async function updateOne(
     sql`update ${sql.table(collection.name)}
       set ${sql.join(columns.map((c) => sql`${sql.id(c)} = ${encoded[c]}`))}
       where ${sql.ref('id')} = ${id}`
-  const shapes = compiled.get(collection)?.size ?? 0
-  const text =
-    shapes < MAX_INSERT_SHAPES
-      ? sqlFor(db, adapter, collection, `update:${columns.join('\n')}`, build)
-      : build().compile(db).sql
+  const text = sqlFor(db, adapter, collection, `update:${columns.join('\n')}`, build)
   const result = await db.executeQuery(
     CompiledQuery.raw(text, [...columns.map((c) => encoded[c]), id]),
   )
