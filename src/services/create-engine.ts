@@ -4,7 +4,8 @@ import type { Mailer } from '../adapters/mailer/mailer.js'
 import type { Bus } from '../adapters/bus/bus.js'
 import type { Store } from '../adapters/store/store.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
-import type { ThrottlePolicy } from './auth/auth-throttle.js'
+import { defaultThrottlePolicy, type ThrottlePolicy } from './auth/auth-throttle.js'
+import { startAuthHousekeeping, type AuthHousekeeping } from './auth/auth-housekeeping.js'
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import { withVerifyCache } from './auth/token-cache.js'
@@ -44,6 +45,11 @@ export interface EngineOptions {
   callerRecheckMs?: number
   /** Login throttle limits (defaults in auth-throttle.ts). */
   throttle?: ThrottlePolicy
+  /**
+   * How often expired sessions, one-time tokens and quiet throttle counters are deleted
+   * (default 10 minutes; 0 = never on a timer).
+   */
+  housekeepingMs?: number
   /** Sends the auth e-mails (main.ts picks SMTP or the file outbox). */
   mailer?: Mailer
   /** Public URL of the app that opens e-mailed links (default http://127.0.0.1:8090). */
@@ -95,6 +101,8 @@ export interface Engine {
   recordsDeps: RecordsDeps
   /** Present when the engine was given a bus. */
   realtime?: { service: RealtimeService; hub: RealtimeHub; dispatcher: ChangeDispatcher }
+  /** Deletes expired auth rows on a timer; `run()` sweeps at once. */
+  housekeeping: AuthHousekeeping
   close(): Promise<void>
 }
 
@@ -152,6 +160,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
+  const housekeeping = startAuthHousekeeping({
+    store,
+    clock,
+    ...(options.housekeepingMs !== undefined ? { intervalMs: options.housekeepingMs } : {}),
+    forgetThrottleMs: (options.throttle ?? defaultThrottlePolicy).forgetAfterSeconds * 1000,
+    onError: options.onBackgroundError ?? (() => {}),
+  })
   return {
     store,
     registry,
@@ -164,7 +179,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     records,
     auth,
     ...(realtime ? { realtime } : {}),
+    housekeeping,
     async close() {
+      await housekeeping.stop()
       await realtime?.dispatcher.stop()
       await realtime?.hub.stop()
       await options.mailer?.close()

@@ -1,4 +1,4 @@
-import { sql } from 'kysely'
+import { sql, type ExpressionBuilder } from 'kysely'
 import type { DynamicDb } from './dynamic-db.js'
 import type {
   ApiKeyRow,
@@ -126,6 +126,37 @@ export class KyselyAuthStore implements AuthStore {
     const rows = await query.returning('id').execute()
     if (rows.length > 0) this.#sessionsRevoked()
     return rows.map((r) => r.id as string)
+  }
+
+  async purgeExpired(cutoff: { now: string; revokedBefore: string; quietBefore: string }) {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const ended = (eb: ExpressionBuilder<any, '_auth_sessions'>) =>
+      eb.or([
+        eb('expires', '<', cutoff.now),
+        eb.and([eb('revoked', 'is not', null), eb('revoked', '<', cutoff.revokedBefore)]),
+      ])
+    // Refresh tokens first: they are found through the sessions about to go.
+    const refreshTokens = await this.#db
+      .deleteFrom('_auth_refresh_tokens')
+      .where('session_id', 'in', this.#db.selectFrom('_auth_sessions').select('id').where(ended))
+      .executeTakeFirst()
+    const sessions = await this.#db.deleteFrom('_auth_sessions').where(ended).executeTakeFirst()
+    const oneTimeTokens = await this.#db
+      .deleteFrom('_auth_onetime_tokens')
+      .where('expires', '<', cutoff.now)
+      .executeTakeFirst()
+    // The same counters the throttle itself forgives on the next failure (auth-throttle.ts).
+    const throttle = await this.#db
+      .deleteFrom('_auth_throttle')
+      .where('locked_until', '<=', cutoff.now)
+      .where('updated', '<', cutoff.quietBefore)
+      .executeTakeFirst()
+    return {
+      sessions: Number(sessions.numDeletedRows),
+      refreshTokens: Number(refreshTokens.numDeletedRows),
+      oneTimeTokens: Number(oneTimeTokens.numDeletedRows),
+      throttle: Number(throttle.numDeletedRows),
+    }
   }
 
   async insertRefreshToken(row: RefreshTokenRow): Promise<void> {

@@ -313,6 +313,17 @@ export interface AuthStore {
   ): Promise<OAuthLinkRow | undefined>
   /** Links a subject to a record, replacing a link to a record since deleted. */
   putOAuthLink(row: OAuthLinkRow): Promise<void>
+  /**
+   * Deletes what can no longer be used: sessions past their expiry or revoked before
+   * `revokedBefore` (with their refresh tokens), expired one-time tokens, and throttle counters
+   * unlocked and quiet since `quietBefore`. Times are ISO-8601.
+   */
+  purgeExpired(cutoff: { now: string; revokedBefore: string; quietBefore: string }): Promise<{
+    sessions: number
+    refreshTokens: number
+    oneTimeTokens: number
+    throttle: number
+  }>
   /** Invalidates a record's unused tokens of one purpose (a new request replaces older links). */
   expireOneTimeTokens(
     collectionId: string,
