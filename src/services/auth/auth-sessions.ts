@@ -156,7 +156,8 @@ export function createSessionService(deps: SessionDeps) {
 
   /**
    * The record behind an access token when its session is live (used by `identify`): record
-   * and session are read fresh, in one statement, so revocation acts on the next request.
+   * and session are read fresh, in one statement. `identify` keeps the answer for at most
+   * `ER_AUTH_RECHECK_MS`, and drops it at once when this process changes either (caller-cache.ts).
    */
   async function liveCaller(
     collection: CollectionDef,
