@@ -27,7 +27,7 @@ export async function startCluster(config: Config): Promise<{ url: string }> {
   }
   relayClusterBus(cluster)
   let stopping = false
-  const fork = () => cluster.fork({ ER_WORKER: '1', ER_WORKER_ROLE: 'serve' })
+  const fork = () => cluster.fork()
   const listening = Array.from(
     { length: config.workers },
     () => new Promise<void>((done) => fork().once('listening', () => done())),
