@@ -5,13 +5,12 @@ import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
-import { registerHttpMetrics } from './plugins/http-metrics.js'
 import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
 import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit.js'
-import { registerRequestId, requestIdFrom } from './plugins/request-context.js'
-import { registerRequestLogging } from './plugins/request-logging.js'
+import { requestIdFrom } from './plugins/request-context.js'
+import { registerResponseObservers } from './plugins/response-observers.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerTracing } from './plugins/tracing.js'
 import { authApiKeyRoutes } from './rest/auth-api-key-routes.js'
@@ -93,7 +92,7 @@ export async function buildServer(
   const { limits } = options
   const app = Fastify({
     logger: options.logger ?? false,
-    // One line per request from registerRequestLogging instead of Fastify's two.
+    // One line per request from registerResponseObservers instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
@@ -120,10 +119,9 @@ export async function buildServer(
   // Tracing first, so the server span covers every other hook.
   if (options.tracing) registerTracing(app)
   registerProblemDetails(app)
-  registerRequestId(app)
-  registerRequestLogging(app)
   const metrics = options.metrics ?? createMetrics()
-  registerHttpMetrics(app, metrics)
+  // No logger, no log line: building one only for Fastify's no-op logger costs every request.
+  registerResponseObservers(app, { metrics, logging: Boolean(options.logger) })
   registerEngineGauges(metrics, engine)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])

@@ -7,7 +7,7 @@
  * Skipped when /usr/bin/chromium is missing, unless ER_REQUIRE_BROWSER=1 (CI), which fails instead.
  */
 import type { AddressInfo } from 'node:net'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 // The CommonJS build, the one Node (and so graphql-http) loads: Vite would otherwise resolve bare
 // `graphql` to the ESM build, and two copies of graphql refuse each other's schemas.
 import { buildSchema } from 'graphql/index.js'
@@ -61,9 +61,12 @@ async function buildToyServer(received: ReceivedRequest[]): Promise<FastifyInsta
   await registerSecurityHeaders(app, { corsOrigins: undefined, corsCredentials: undefined })
   await app.register(explorerAssetRoutes)
   const graphql = createHandler({ schema, rootValue })
-  app.get('/graphql', async (request, reply) => {
-    const query = request.query as { query?: string }
-    if (String(request.headers.accept).includes('text/html') && query.query === undefined) {
+  const wantsPage = (request: FastifyRequest) =>
+    String(request.headers.accept).includes('text/html') &&
+    (request.query as { query?: string }).query === undefined
+  // The page gets the document security headers, as graphql-routes.ts marks it.
+  app.get('/graphql', { config: { htmlDocument: wantsPage } }, async (request, reply) => {
+    if (wantsPage(request)) {
       return reply.type('text/html; charset=utf-8').send(explorerHtml({ endpoint: '/graphql' }))
     }
     return graphql.call(app, request, reply)

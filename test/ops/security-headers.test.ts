@@ -33,14 +33,44 @@ describe('security headers and CORS', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff')
     expect(page.headers['x-frame-options']).toBe('SAMEORIGIN')
     expect(page.headers['strict-transport-security']).toMatch(/max-age=/)
-    // The same set on an API error and on a route no one matched.
-    for (const url of ['/api/collections/nope/records', '/no/such/route']) {
-      const res = await t.call({ method: 'GET', url })
-      expect(res.statusCode).toBe(404)
-      expect(res.headers['content-security-policy']).toBe(csp)
+    expect(page.headers['cross-origin-opener-policy']).toBe('same-origin')
+  })
+
+  it('send API answers the headers that keep them from ever acting as a page', async () => {
+    const t = await createTestEngine('sqlite')
+    engines.push(t)
+    // A record, an API error, a route no one matched, and GraphQL's JSON answers.
+    const answers = [
+      await t.call({ method: 'GET', url: '/api/collections' }),
+      await t.call({ method: 'GET', url: '/api/collections/nope/records' }),
+      await t.call({ method: 'GET', url: '/no/such/route' }),
+      await t.call({ method: 'POST', url: '/graphql', payload: { query: '{ __typename }' } }),
+      await t.call({ method: 'GET', url: '/graphql?query=%7B__typename%7D' }),
+    ]
+    expect(answers.map((res) => res.statusCode)).toEqual([200, 404, 404, 200, 200])
+    for (const res of answers) {
+      expect(res.headers['content-security-policy']).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      )
       expect(res.headers['x-content-type-options']).toBe('nosniff')
+      expect(res.headers['x-frame-options']).toBe('DENY')
       expect(res.headers['cross-origin-resource-policy']).toBe('same-origin')
+      expect(res.headers['referrer-policy']).toBe('no-referrer')
+      expect(res.headers['strict-transport-security']).toMatch(/max-age=/)
+      expect(res.headers['x-request-id']).toBeTruthy()
+      // Page-only headers are left out of JSON.
+      expect(res.headers['cross-origin-opener-policy']).toBeUndefined()
     }
+    // The explorer page, on the same route as GET queries, is a page.
+    const explorer = await t.call({
+      method: 'GET',
+      url: '/graphql',
+      anonymous: true,
+      headers: { accept: 'text/html' },
+    })
+    expect(explorer.statusCode).toBe(200)
+    expect(String(explorer.headers['content-security-policy'])).toContain("script-src 'self'")
+    expect(explorer.headers['x-frame-options']).toBe('SAMEORIGIN')
   })
 
   it('answers CORS only for the exact listed origins, with credentials when enabled', async () => {

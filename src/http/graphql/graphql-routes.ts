@@ -107,7 +107,11 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
     method: ['GET', 'POST'],
     url: '/graphql',
     // Rate limits (when on) are checked once the body is read: the document decides the budget.
-    config: { rateLimit: { hook: 'preHandler' } },
+    config: {
+      rateLimit: { hook: 'preHandler' },
+      // The explorer page gets the document security headers; every other answer the API's.
+      ...(options.explorerPage ? { htmlDocument: wantsExplorer } : {}),
+    },
     // A JSON body is parsed here, once: the rate limiter reads the operations it holds (after
     // JSON unescaping, so `\u0041` cannot hide a sign-in), and graphql-http takes the object.
     // A body that does not parse stays text, for graphql-http to refuse as the spec says.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RequestContext } from '../../services/context.js'
@@ -29,40 +29,38 @@ export function requestIdFrom(header: unknown): string {
 /**
  * The RequestContext of a request: who calls (from `Authorization: Bearer <token>`), its id and
  * query. A malformed or invalid token is a 401, never a silent fall back to anonymous.
+ * Synchronous when the caller is anonymous or already known to this node (the common case):
+ * only a token to check takes an async step.
  */
-export async function contextOf(
+export function contextOf(
   request: FastifyRequest,
   auth: AuthService,
-): Promise<RequestContext> {
+): RequestContext | Promise<RequestContext> {
   if (request.engineContext) return request.engineContext
   // A header wins over the cookie; the cookie is only read when cookie mode is on.
   const header =
     request.headers.authorization ??
     (request.authCookieToken ? `Bearer ${request.authCookieToken}` : undefined)
-  let identity: RequestContext['auth'] = null
-  if (header !== undefined) {
-    const token = bearerTokenOf(header)
-    if (token === null) {
-      throw new EngineError(
-        'ER_AUTH_TOKEN_INVALID',
-        'Send the token as "Authorization: Bearer <token>".',
-      )
-    }
-    identity = await auth.identify(token)
+  if (header === undefined) return remember(request, null)
+  const token = bearerTokenOf(header)
+  if (token === null) {
+    throw new EngineError(
+      'ER_AUTH_TOKEN_INVALID',
+      'Send the token as "Authorization: Bearer <token>".',
+    )
   }
+  const known = auth.knownCaller(token)
+  if (known) return remember(request, known)
+  return auth.identify(token).then((identity) => remember(request, identity))
+}
+
+function remember(request: FastifyRequest, identity: RequestContext['auth']): RequestContext {
   const query: Record<string, string> = {}
-  for (const [key, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
+  const given = (request.query ?? {}) as Record<string, unknown>
+  for (const key in given) {
+    const value = given[key]
     if (typeof value === 'string') query[key] = value
   }
   request.engineContext = { auth: identity, requestId: String(request.id), query }
   return request.engineContext
-}
-
-/** Echoes the request id so clients can quote it when reporting a problem. */
-export function registerRequestId(app: FastifyInstance): void {
-  // A callback hook: an async one costs a promise per request for one header.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
 }

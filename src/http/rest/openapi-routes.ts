@@ -74,7 +74,9 @@ export const openApiRoutes: FastifyPluginAsync<OpenApiRoutesOptions> = async (ap
   })
 
   // Asset URLs are absolute, so `/api/docs/` also works where the app ignores trailing slashes.
-  app.get(DOCS_URL, async (_request, reply) => reply.type('text/html; charset=utf-8').send(PAGE))
+  app.get(DOCS_URL, { config: { htmlDocument: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(PAGE),
+  )
 
   app.get(`${DOCS_URL}/swagger-initializer.js`, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').send(INITIALIZER),

@@ -33,9 +33,17 @@ export interface CallerStamp {
  *   const callers = createCallerCache({ recheckMs: 1000, maxEntries: 10_000 })
  */
 export function createCallerCache(options: CallerCacheOptions) {
-  const entries = new Map<string, CallerStamp & { identity: AuthIdentity; until: number }>()
+  const entries = new Map<
+    string,
+    CallerStamp & { identity: AuthIdentity; kid: string; until: number }
+  >()
   return {
-    get(token: string, now: number, current: CallerStamp): AuthIdentity | undefined {
+    /** The identity, when checked under `current` and not past its time; `kid` to re-check. */
+    get(
+      token: string,
+      now: number,
+      current: CallerStamp,
+    ): { identity: AuthIdentity; kid: string } | undefined {
       const entry = entries.get(token)
       if (!entry) return undefined
       if (
@@ -46,9 +54,19 @@ export function createCallerCache(options: CallerCacheOptions) {
         entries.delete(token)
         return undefined
       }
-      return entry.identity
+      return entry
     },
-    set(token: string, identity: AuthIdentity, stamp: CallerStamp, now: number): AuthIdentity {
+    /**
+     * Keeps `identity` for `token`, whose claims give the signing key (`kid`) and expiry (`exp`,
+     * seconds): an entry never outlives its token.
+     */
+    set(
+      token: string,
+      identity: AuthIdentity,
+      stamp: CallerStamp,
+      now: number,
+      claims: { kid: string; exp: number },
+    ): AuthIdentity {
       Object.freeze(identity.record)
       Object.freeze(identity)
       if (options.recheckMs <= 0) return identity
@@ -56,7 +74,8 @@ export function createCallerCache(options: CallerCacheOptions) {
         const oldest = entries.keys().next().value
         if (oldest !== undefined) entries.delete(oldest)
       }
-      entries.set(token, { ...stamp, identity, until: now + options.recheckMs })
+      const until = Math.min(now + options.recheckMs, claims.exp * 1000)
+      entries.set(token, { ...stamp, identity, kid: claims.kid, until })
       return identity
     },
     get size() {

@@ -4,7 +4,7 @@ import { parseFilter } from '../../core/filter/parser.js'
 import type { CollectionDef, RuleName } from '../../core/schema/types.js'
 import type { Condition } from '../../adapters/store/store.js'
 import type { FilterValues } from '../../adapters/store/compile-filter-values.js'
-import type { RequestContext } from '../context.js'
+import type { AuthIdentity, RequestContext } from '../context.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 
 /**
@@ -94,14 +94,28 @@ export function ruleValues(
   body: Record<string, unknown> = {},
   stored?: Record<string, unknown>,
 ): FilterValues {
-  const auth = ctx.auth
-    ? {
-        ...ctx.auth.record,
-        collectionName: ctx.auth.collection.name,
-        collectionId: ctx.auth.collection.id,
-      }
-    : null
+  const auth = ctx.auth ? authValues(ctx.auth) : null
   return { now, auth, body, query: ctx.query, ...(stored ? { stored } : {}) }
+}
+
+const authValuesOf = new WeakMap<AuthIdentity, Readonly<Record<string, unknown>>>()
+
+/**
+ * `@request.auth`'s values. A frozen identity (every one the auth service hands out) cannot
+ * change, so its values are built once and shared by its requests.
+ */
+function authValues(identity: AuthIdentity): Readonly<Record<string, unknown>> {
+  let values = authValuesOf.get(identity)
+  if (values) return values
+  values = Object.freeze({
+    ...identity.record,
+    collectionName: identity.collection.name,
+    collectionId: identity.collection.id,
+  })
+  if (Object.isFrozen(identity) && Object.isFrozen(identity.record)) {
+    authValuesOf.set(identity, values)
+  }
+  return values
 }
 
 /**

@@ -66,8 +66,8 @@ export function createRecordsService(deps: RecordsDeps) {
    * The live definition. Inside a caller's transaction (batch) the schema was refreshed when it
    * began: a read on the store beside an open SQLite transaction would wait for it forever.
    */
-  async function collectionFor(name: string, tx?: StoreSession): Promise<CollectionDef> {
-    if (!tx) await registry.refreshIfStale()
+  function collectionFor(name: string, tx?: StoreSession): CollectionDef | Promise<CollectionDef> {
+    if (!tx && registry.stale) return registry.refreshIfStale().then(() => registry.get(name))
     return registry.get(name)
   }
 

@@ -36,9 +36,17 @@ export class SchemaRegistry {
     this.#checkedAt = Date.now()
   }
 
+  /**
+   * Whether `refreshIfStale` would look at the store now. Hot paths test it first and skip the
+   * await (an async call and a microtask per request) while the schema is fresh.
+   */
+  get stale(): boolean {
+    return Date.now() - this.#checkedAt >= this.#recheckMs
+  }
+
   /** Reloads when another node changed the schema since the last check. */
   async refreshIfStale(): Promise<void> {
-    if (Date.now() - this.#checkedAt < this.#recheckMs) return
+    if (!this.stale) return
     this.#pending ??= (async () => {
       try {
         const version = (await this.#store.getSetting(SCHEMA_VERSION_KEY)) ?? ''
