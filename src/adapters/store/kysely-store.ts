@@ -15,6 +15,7 @@ import {
   takeTicket,
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
+import { cachedPageQuery, type CompiledPage } from './page-query-cache.js'
 import { insertOne, selectOneById, selectSessionCaller, updateOne } from './record-lookups.js'
 import {
   keysetCondition,
@@ -136,6 +137,20 @@ export class KyselySession implements StoreSession {
 
   async selectRecords(query: SelectQuery): Promise<SelectResult> {
     const { collection, sort, limit } = query
+    if (!query.after && !query.ids) {
+      const offset = query.offset ?? 0
+      const page = cachedPageQuery(
+        this.dialect,
+        collection,
+        query.where,
+        sort,
+        limit,
+        offset,
+        (where) =>
+          this.#compilePage(collection, [whereClause(this.adapter, where)], sort, limit, offset),
+      )
+      return this.#runPage(collection, page, sort)
+    }
     const base = [whereClause(this.adapter, query.where)]
     if (query.ids) base.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
     if (!query.after) return this.#selectPage(collection, base, sort, limit, query.offset ?? 0)
@@ -159,13 +174,27 @@ export class KyselySession implements StoreSession {
     }
   }
 
-  async #selectPage(
+  #selectPage(
     collection: CollectionDef,
     conditions: RawBuilder<SqlBool>[],
     sort: readonly SortTerm[],
     limit: number,
     offset: number,
   ): Promise<SelectResult> {
+    return this.#runPage(
+      collection,
+      this.#compilePage(collection, conditions, sort, limit, offset),
+      sort,
+    )
+  }
+
+  #compilePage(
+    collection: CollectionDef,
+    conditions: RawBuilder<SqlBool>[],
+    sort: readonly SortTerm[],
+    limit: number,
+    offset: number,
+  ): CompiledPage {
     // A plain field's sort value is already in `r.*`; only a relation's needs its own column.
     // Leaving plain ones out also spares deleting keys from every row (which turns the object
     // into a slow dictionary for the serialiser).
@@ -173,20 +202,28 @@ export class KyselySession implements StoreSession {
       'relation' in term.path ? [sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`] : [],
     )
     const columns = [sql`${sql.ref(RECORD_ALIAS)}.*`, ...extra]
-    const query = sql<Row>`select ${sql.join(columns)}
+    return sql<Row>`select ${sql.join(columns)}
       from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
       where ${sql.join(conditions, sql` and `)}
       order by ${orderByClause(sort)}
       limit ${limit} offset ${offset}`.compile(this.db)
-    const found = await this.readRows(query.sql, query.parameters)
+  }
+
+  async #runPage(
+    collection: CollectionDef,
+    page: CompiledPage,
+    sort: readonly SortTerm[],
+  ): Promise<SelectResult> {
+    const found = await this.readRows(page.sql, page.parameters)
     const codec = recordCodec(collection, this.adapter)
+    const hasExtra = sort.some((term) => 'relation' in term.path)
     const sortValues: unknown[][] = []
     const rows = found.map((row) => {
       // Raw column values, before decoding: the keyset compares them with the columns again.
       sortValues.push(
         sort.map((term, i) => ('relation' in term.path ? row[`__s${i}`] : row[term.path.field])),
       )
-      for (let i = 0; extra.length > 0 && i < sort.length; i++) delete row[`__s${i}`]
+      for (let i = 0; hasExtra && i < sort.length; i++) delete row[`__s${i}`]
       return codec.decode(row)
     })
     return { rows, sortValues }

@@ -1,0 +1,91 @@
+/**
+ * List statements are compiled once and reused (adapters/store/page-query-cache.ts). Reuse must
+ * never cross what a statement was built from: each caller's owner rule, each request's
+ * `@request.query` values, and `@now`, which moves on every request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createCollection, createRecord } from '../helpers/api-assertions.js'
+import { availableDialects } from '../helpers/dialects.js'
+import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
+
+const PASSWORD = 'a long enough password'
+
+describe.each(await availableDialects())('reused list statements on %s', (dialect) => {
+  let t: TestEngine
+  const tokens: Record<string, string> = {}
+  const ids: Record<string, string> = {}
+
+  const list = async (token: string | null, query: string, collection = 'notes') => {
+    const res = await t.call({
+      method: 'GET',
+      url: `/api/collections/${collection}/records?${query}`,
+      ...(token ? { headers: { authorization: `Bearer ${token}` } } : { anonymous: true }),
+    })
+    expect(res.statusCode, res.body).toBe(200)
+    return (res.json() as { items: { title: string }[] }).items.map((item) => item.title).sort()
+  }
+
+  beforeAll(async () => {
+    t = await createTestEngine(dialect)
+    await createCollection(t, { name: 'users', type: 'auth', fields: [] })
+    for (const name of ['ann', 'bob']) {
+      const user = await createRecord(t, 'users', {
+        email: `${name}@example.com`,
+        password: PASSWORD,
+      })
+      ids[name] = user.id as string
+      const res = await t.call({
+        method: 'POST',
+        url: '/api/collections/users/auth/password',
+        payload: { identity: `${name}@example.com`, password: PASSWORD },
+        anonymous: true,
+      })
+      tokens[name] = (res.json() as { token: string }).token
+    }
+    await createCollection(t, {
+      name: 'notes',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'owner', type: 'text' },
+        { name: 'tag', type: 'text' },
+      ],
+      rules: { list: 'owner = @request.auth.id && tag = @request.query.tag' },
+    })
+    for (const owner of ['ann', 'bob']) {
+      for (const tag of ['red', 'blue']) {
+        await createRecord(t, 'notes', { title: `${owner}-${tag}`, owner: ids[owner], tag })
+      }
+    }
+    await createCollection(t, {
+      name: 'bulletins',
+      fields: [
+        { name: 'title', type: 'text' },
+        { name: 'shownFrom', type: 'date' },
+      ],
+      rules: { list: 'shownFrom <= @now' },
+    })
+    await createRecord(t, 'bulletins', {
+      title: 'old',
+      shownFrom: new Date(Date.now() - 60_000).toISOString(),
+    })
+  })
+  afterAll(() => t.close())
+
+  it('gives each caller, and each request value, its own statement', async () => {
+    for (let round = 0; round < 3; round++) {
+      expect(await list(tokens.ann!, 'tag=red')).toEqual(['ann-red'])
+      expect(await list(tokens.bob!, 'tag=red')).toEqual(['bob-red'])
+      expect(await list(tokens.ann!, 'tag=blue')).toEqual(['ann-blue'])
+      expect(await list(tokens.bob!, 'tag=blue&sort=-title')).toEqual(['bob-blue'])
+      expect(await list(null, 'tag=red')).toEqual([])
+    }
+  })
+
+  it('binds @now afresh on every request', async () => {
+    const soon = new Date(Date.now() + 1500).toISOString()
+    await createRecord(t, 'bulletins', { title: 'new', shownFrom: soon })
+    expect(await list(null, '', 'bulletins')).toEqual(['old'])
+    await new Promise((resolve) => setTimeout(resolve, 1600))
+    expect(await list(null, '', 'bulletins')).toEqual(['new', 'old'])
+  })
+})
