@@ -12,10 +12,13 @@ import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 describe.each(await availableDialects())('reads beside an open transaction on %s', (dialect) => {
   let t: TestEngine
   let reads = 0
+  let writes = 0
   beforeAll(async () => {
     t = await createTestEngine(dialect, {
       onQuery: (event) => {
-        if (/^\s*select/i.test(event.sql) && event.sql.includes('"notes"')) reads++
+        if (!event.sql.includes('"notes"')) return
+        if (/^\s*select/i.test(event.sql)) reads++
+        if (/^\s*(insert|update)/i.test(event.sql)) writes++
       },
     })
     await createCollection(t, { name: 'notes', fields: [{ name: 'text', type: 'text' }] })
@@ -65,5 +68,21 @@ describe.each(await availableDialects())('reads beside an open transaction on %s
     const [found] = await t.engine.store.selectByIds(notes, ['kept'])
     expect(found).toMatchObject({ id: 'kept', text: 'uncommitted' })
     expect(reads - before).toBe(1)
+  })
+
+  it('runs the statements of a transaction on its connection, reading its own writes', async () => {
+    // On SQLite they skip Kysely's executor (sqlite-store.ts `heldConnection`).
+    const notes = t.engine.registry.get('notes')
+    const [readsBefore, writesBefore] = [reads, writes]
+    await t.engine.store.transaction(async (tx) => {
+      await tx.insertRecord(notes, row('own'))
+      const [seen] = await tx.selectByIds(notes, ['own'])
+      expect(seen).toMatchObject({ id: 'own', text: 'uncommitted' })
+      expect(await tx.updateRecord(notes, 'own', { text: 'changed' })).toBe(1)
+      expect(await tx.updateRecord(notes, 'nobody', { text: 'changed' })).toBe(0)
+    })
+    expect([reads - readsBefore, writes - writesBefore]).toEqual([1, 3])
+    const [after] = await t.engine.store.selectByIds(notes, ['own'])
+    expect(after).toMatchObject({ id: 'own', text: 'changed' })
   })
 })

@@ -53,6 +53,19 @@ export type ReadRows = (text: string, parameters: readonly unknown[]) => Promise
 /** A read run at once, or undefined when it must go through Kysely (see `KyselyStore`). */
 export type DirectRead = (text: string, parameters: readonly unknown[]) => Row[] | undefined
 
+/** Runs a compiled write and returns how many rows it changed. */
+export type RunWrite = (text: string, parameters: readonly unknown[]) => Promise<number>
+
+/**
+ * Statements run at once on the connection a transaction holds (SQLite: better-sqlite3 is
+ * synchronous, and while Kysely holds the connection for the transaction nothing else can use
+ * it), skipping Kysely's executor for each statement of the transaction.
+ */
+export interface HeldConnection {
+  read(text: string, parameters: readonly unknown[]): Row[]
+  write(text: string, parameters: readonly unknown[]): number
+}
+
 /** The store on Kysely, for either dialect: the adapter supplies what differs. */
 export class KyselySession implements StoreSession {
   readonly dialect: Dialect
@@ -76,6 +89,12 @@ export class KyselySession implements StoreSession {
   /** Runs a compiled read; the store overrides it with a direct path where it has one. */
   protected readRows: ReadRows = async (text, parameters) =>
     (await this.db.executeQuery<Row>(CompiledQuery.raw(text, [...parameters]))).rows
+
+  /** Runs a compiled write; a transaction on a held connection overrides it. */
+  protected runWrite: RunWrite = async (text, parameters) =>
+    Number(
+      (await this.db.executeQuery(CompiledQuery.raw(text, [...parameters]))).numAffectedRows ?? 0,
+    )
 
   async listCollections(): Promise<CollectionDef[]> {
     const rows = await this.db
@@ -376,7 +395,9 @@ export class KyselySession implements StoreSession {
 
   async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
-    await this.#write(collection, () => insertOne(this.db, this.adapter, collection, encoded))
+    await this.#write(collection, () =>
+      insertOne(this.db, this.adapter, collection, encoded, this.runWrite),
+    )
   }
 
   async insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void> {
@@ -396,7 +417,7 @@ export class KyselySession implements StoreSession {
   async updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
     const changed = await this.#write(collection, () =>
-      updateOne(this.db, this.adapter, collection, id, encoded),
+      updateOne(this.db, this.adapter, collection, id, encoded, this.runWrite),
     )
     if (collection.type === 'auth') this.callersChanged()
     return changed
@@ -488,14 +509,18 @@ export class KyselyStore extends KyselySession implements Store {
    * with no transaction open), skipping Kysely's executor and its connection lock; undefined
    * sends the read through Kysely.
    */
+  readonly #held: HeldConnection | undefined
+
   constructor(
     db: DynamicDb,
     adapter: DialectAdapter,
     onClose: () => Promise<void> = async () => {},
-    directRead?: DirectRead,
+    direct?: { read: DirectRead; held: HeldConnection },
   ) {
     super(db, adapter)
     this.#onClose = onClose
+    this.#held = direct?.held
+    const directRead = direct?.read
     if (directRead) {
       const throughKysely = this.readRows
       this.readRows = (text, parameters) => {
@@ -520,7 +545,7 @@ export class KyselyStore extends KyselySession implements Store {
     let session: TransactionSession | undefined
     const result = await this.db.transaction().execute(async (trx) => {
       if (!(await this.adapter.tryLockDispatcher(trx))) return undefined
-      session = new TransactionSession(trx, this.adapter)
+      session = new TransactionSession(trx, this.adapter, this.#held)
       return work(session)
     })
     // After the commit: moved earlier, a request could read the old rows and cache them under
@@ -551,10 +576,11 @@ export class KyselyStore extends KyselySession implements Store {
     try {
       const result = await this.db.transaction().execute(async (trx) => {
         if (lockSchema) await this.adapter.lockSchema(trx)
-        session = new TransactionSession(trx, this.adapter)
-        const result = await work(session)
+        const tx = new TransactionSession(trx, this.adapter, this.#held)
+        session = tx
+        const result = await work(tx)
         // Last, so the outbox lock is held only for the insert and the commit.
-        await appendChanges(trx, this.adapter, session.changes, new Date().toISOString())
+        await appendChanges(trx, this.adapter, tx.changes, new Date().toISOString(), tx.write)
         return result
       })
       // After the commit, as in exclusiveTransaction.
@@ -591,6 +617,19 @@ class TransactionSession extends KyselySession {
   readonly changes: ChangeInput[] = []
   /** Whether the commit changes a caller (the store moves its generation then). */
   changedCallers = false
+
+  constructor(db: DynamicDb, adapter: DialectAdapter, held: HeldConnection | undefined) {
+    super(db, adapter)
+    if (held) {
+      this.readRows = async (text, parameters) => held.read(text, parameters)
+      this.runWrite = async (text, parameters) => held.write(text, parameters)
+    }
+  }
+
+  /** This transaction's way to run a compiled write (for the outbox rows). */
+  get write(): RunWrite {
+    return this.runWrite
+  }
 
   protected override callersChanged(): void {
     this.changedCallers = true

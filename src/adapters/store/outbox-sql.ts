@@ -1,6 +1,7 @@
-import { CompiledQuery, sql } from 'kysely'
+import { sql } from 'kysely'
 import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
+import type { RunWrite } from './kysely-store.js'
 import type { ChangeEvent, ChangeInput, OutboxBounds } from './store.js'
 
 /**
@@ -19,10 +20,11 @@ export async function appendChanges(
   adapter: DialectAdapter,
   changes: readonly ChangeInput[],
   now: string,
+  run: RunWrite,
 ): Promise<void> {
   if (changes.length === 0) return
   await adapter.lockOutbox(db)
-  if (changes.length === 1) return appendOne(db, adapter, changes[0] as ChangeInput, now)
+  if (changes.length === 1) return appendOne(db, adapter, changes[0] as ChangeInput, now, run)
   const last = await db
     .selectFrom('_outbox')
     .select((eb) => eb.fn.max('id').as('last'))
@@ -52,6 +54,7 @@ async function appendOne(
   adapter: DialectAdapter,
   change: ChangeInput,
   now: string,
+  run: RunWrite,
 ): Promise<void> {
   const dialect = adapter.dialect
   let text = appendOneSql.get(dialect)
@@ -70,7 +73,7 @@ async function appendOne(
     JSON.stringify(change.record),
     now,
   ]
-  await db.executeQuery(CompiledQuery.raw(text, values))
+  await run(text, values)
 }
 
 /** Events with `id > afterId`, oldest first. */

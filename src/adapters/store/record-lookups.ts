@@ -1,11 +1,11 @@
-import { CompiledQuery, sql, type RawBuilder } from 'kysely'
+import { sql, type RawBuilder } from 'kysely'
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
 import { toSession } from './kysely-auth-store.js'
 import { recordCodec } from './record-codec.js'
 import { RECORD_ALIAS } from './record-sql.js'
-import type { ReadRows } from './kysely-store.js'
+import type { ReadRows, RunWrite } from './kysely-store.js'
 import type { Row, SessionRow } from './store.js'
 
 /**
@@ -46,17 +46,16 @@ export async function insertOne(
   adapter: DialectAdapter,
   collection: CollectionDef,
   encoded: Row,
+  run: RunWrite,
 ): Promise<void> {
   const columns = Object.keys(encoded)
   const build = () =>
     sql`insert into ${sql.table(collection.name)} (${sql.join(columns.map((c) => sql.id(c)))})
       values (${sql.join(columns.map((c) => sql`${encoded[c]}`))})`
   const text = sqlFor(db, adapter, collection, `insert:${columns.join('\n')}`, build)
-  await db.executeQuery(
-    CompiledQuery.raw(
-      text,
-      columns.map((c) => encoded[c]),
-    ),
+  await run(
+    text,
+    columns.map((c) => encoded[c]),
   )
 }
 
@@ -70,6 +69,7 @@ export async function updateOne(
   collection: CollectionDef,
   id: string,
   encoded: Row,
+  run: RunWrite,
 ): Promise<number> {
   const columns = Object.keys(encoded)
   const build = () =>
@@ -77,10 +77,7 @@ export async function updateOne(
       set ${sql.join(columns.map((c) => sql`${sql.id(c)} = ${encoded[c]}`))}
       where ${sql.ref('id')} = ${id}`
   const text = sqlFor(db, adapter, collection, `update:${columns.join('\n')}`, build)
-  const result = await db.executeQuery(
-    CompiledQuery.raw(text, [...columns.map((c) => encoded[c]), id]),
-  )
-  return Number(result.numAffectedRows ?? 0)
+  return run(text, [...columns.map((c) => encoded[c]), id])
 }
 
 /** `select * from <collection> where id = ?`: one record by id, decoded. */
