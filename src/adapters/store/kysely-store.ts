@@ -15,7 +15,7 @@ import {
   takeTicket,
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
-import { cachedPageQuery, type CompiledPage } from './page-query-cache.js'
+import { cachedPageQuery, fillSlots, slot, type CompiledPage } from './page-query-cache.js'
 import { insertOne, selectOneById, selectSessionCaller, updateOne } from './record-lookups.js'
 import {
   keysetCondition,
@@ -155,21 +155,48 @@ export class KyselySession implements StoreSession {
   }
 
   async selectRecords(query: SelectQuery): Promise<SelectResult> {
-    const { collection, sort, limit } = query
-    if (!query.after && !query.ids) {
-      const offset = query.offset ?? 0
-      const page = cachedPageQuery(
-        this.dialect,
-        collection,
-        query.where,
-        sort,
-        limit,
-        offset,
-        (where) =>
-          this.#compilePage(collection, [whereClause(this.adapter, where)], sort, limit, offset),
+    if (query.ids) return this.#selectUncached(query)
+    const { collection, sort, limit, after } = query
+    const offset = query.offset ?? 0
+    const cached = <T>(variant: string, compile: (where: Condition[]) => T): T =>
+      cachedPageQuery(this.dialect, collection, query.where, sort, limit, offset, variant, compile)
+    if (!after) {
+      const page = cached('page', (where) =>
+        this.#compilePage(collection, [whereClause(this.adapter, where)], sort, limit, offset),
       )
       return this.#runPage(collection, page, sort)
     }
+    // A keyset page is compiled with slots for its start values, which are filled per request:
+    // the statement's shape depends only on which of them are null.
+    const slots = after.map((value, i) => (value === null || value === undefined ? null : slot(i)))
+    const plan = cached(`after:${slots.map((s) => (s ? 'v' : 'n')).join('')}`, (where) => {
+      const seek = offset ? null : keysetSeek(sort, slots, where)
+      const conditions = [whereClause(this.adapter, where), keysetCondition(sort, slots)]
+      if (seek) conditions.push(seek.bound)
+      const page = this.#compilePage(collection, conditions, sort, limit, seek ? 0 : offset)
+      return { page, nullsAfter: seek?.nulls !== null && seek?.nulls !== undefined }
+    })
+    const page = await this.#runPage(collection, fillSlots(plan.page, after), sort)
+    if (!plan.nullsAfter || page.rows.length >= limit) return page
+    // The rows whose first key is null come last in a descending order, all after the start.
+    const nulls = keysetSeek(sort, after, query.where)?.nulls
+    if (!nulls) return page
+    const rest = await this.#selectPage(
+      collection,
+      [whereClause(this.adapter, query.where), nulls],
+      sort,
+      limit - page.rows.length,
+      0,
+    )
+    return {
+      rows: [...page.rows, ...rest.rows],
+      sortValues: [...page.sortValues, ...rest.sortValues],
+    }
+  }
+
+  /** Pages of given records (realtime's checks of an event batch): built for each call. */
+  async #selectUncached(query: SelectQuery): Promise<SelectResult> {
+    const { collection, sort, limit } = query
     const base = [whereClause(this.adapter, query.where)]
     if (query.ids) base.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
     if (!query.after) return this.#selectPage(collection, base, sort, limit, query.offset ?? 0)
@@ -179,7 +206,6 @@ export class KyselySession implements StoreSession {
       return this.#selectPage(collection, [...base, keyset], sort, limit, query.offset ?? 0)
     const page = await this.#selectPage(collection, [...base, keyset, seek.bound], sort, limit, 0)
     if (!seek.nulls || page.rows.length >= limit) return page
-    // The rows whose first key is null come last in a descending order, all after the start.
     const rest = await this.#selectPage(
       collection,
       [...base, seek.nulls],

@@ -15,7 +15,7 @@ export interface CompiledPage {
  */
 interface ShapeEntry {
   reads: Set<string>[]
-  byValues: Map<string, CompiledPage>
+  byValues: Map<string, unknown>
 }
 
 const MAX_SHAPES_PER_COLLECTION = 128
@@ -40,25 +40,27 @@ let nextExprId = 1
  *   reads, and the entry is keyed by exactly those. An owner rule is thus cached per caller, and
  *   a filter on `@now` is not kept at all (it never repeats).
  *
- * Keyset pages (after a cursor) are not cached: their start values are part of the statement.
+ * `variant` names anything else the compile's shape depends on (which keyset start values are
+ * null). Values that change with every request are bound through slots (`slot`, `fillSlots`).
  */
-export function cachedPageQuery(
+export function cachedPageQuery<T>(
   dialect: Dialect,
   collection: CollectionDef,
   where: readonly Condition[],
   sort: readonly SortTerm[],
   limit: number,
   offset: number,
-  compile: (where: Condition[]) => CompiledPage,
-): CompiledPage {
+  variant: string,
+  compile: (where: Condition[]) => T,
+): T {
   let shapes = shapesByCollection.get(collection)
   if (!shapes) shapesByCollection.set(collection, (shapes = new Map()))
-  const shape = shapeKey(dialect, where, sort, limit, offset)
+  const shape = `${variant}|${shapeKey(dialect, where, sort, limit, offset)}`
   let entry = shapes.get(shape)
   if (entry) {
     const key = valuesKey(entry.reads, where)
     const hit = key === undefined ? undefined : entry.byValues.get(key)
-    if (hit) return hit
+    if (hit !== undefined) return hit as T
   }
   const reads = where.map(() => new Set<string>())
   const compiled = compile(
@@ -203,4 +205,24 @@ function recordingReads(values: FilterValues, into: Set<string>): FilterValues {
       return Reflect.getOwnPropertyDescriptor(target, name)
     },
   })
+}
+
+/** A bound value left open in a cached statement, filled per request by `fillSlots`. */
+class Slot {
+  constructor(readonly index: number) {}
+}
+
+const SLOTS: Slot[] = []
+
+/** The slot for the `index`-th value given to `fillSlots`. */
+export function slot(index: number): Slot {
+  return (SLOTS[index] ??= new Slot(index))
+}
+
+/** `page` with each slot replaced by its value. */
+export function fillSlots(page: CompiledPage, values: readonly unknown[]): CompiledPage {
+  return {
+    sql: page.sql,
+    parameters: page.parameters.map((p) => (p instanceof Slot ? values[p.index] : p)),
+  }
 }
