@@ -1,9 +1,12 @@
 /**
  * List statements are compiled once and reused (adapters/store/page-query-cache.ts). Reuse must
  * never cross what a statement was built from: each caller's owner rule, each request's
- * `@request.query` values, and `@now`, which moves on every request.
+ * `@request.query` values, and `@now`, which moves on every request. Records by id bind their
+ * ids as one value, so that statement is reused too, whatever the number of ids.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkFilter } from '../../src/core/filter/check.js'
+import { parseFilter } from '../../src/core/filter/parser.js'
 import { createCollection, createRecord } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
@@ -87,5 +90,48 @@ describe.each(await availableDialects())('reused list statements on %s', (dialec
     expect(await list(null, '', 'bulletins')).toEqual(['old'])
     await new Promise((resolve) => setTimeout(resolve, 1600))
     expect(await list(null, '', 'bulletins')).toEqual(['new', 'old'])
+  })
+})
+
+describe.each(await availableDialects())('records by id on %s', (dialect) => {
+  it('binds any number of ids as one value, with or without a rule', async () => {
+    const t = await createTestEngine(dialect)
+    try {
+      await createCollection(t, {
+        name: 'items',
+        fields: [{ name: 'n', type: 'number' }],
+      })
+      const items = t.engine.registry.get('items')
+      const at = new Date().toISOString()
+      const rows = Array.from({ length: 2500 }, (_, i) => ({
+        id: `item${i}`,
+        created: at,
+        updated: at,
+        n: i,
+      }))
+      await t.engine.store.transaction((tx) => tx.insertRecords(items, rows))
+      // More ids than SQLite allows bound parameters in one statement (32,766), some unknown.
+      const ids = [...rows.map((r) => r.id), ...Array.from({ length: 40_000 }, (_, i) => `x${i}`)]
+      const all = await t.engine.store.selectByIds(items, ids)
+      expect(all.map((r) => r.id).sort()).toEqual(rows.map((r) => r.id).sort())
+      const expr = checkFilter(parseFilter('n >= 2490'), {
+        collection: items,
+        findCollection: (name) => t.engine.registry.find(name),
+        mode: 'filter',
+      })
+      const values = { now: at, auth: null, body: {}, query: {} }
+      const some = await t.engine.store.selectByIds(items, ids, [{ expr: expr!, values }])
+      expect(some.map((r) => r.n).sort((a, b) => Number(a) - Number(b))).toEqual([
+        2490, 2491, 2492, 2493, 2494, 2495, 2496, 2497, 2498, 2499,
+      ])
+      const again = await t.engine.store.selectByIds(
+        items,
+        ['item1', 'item2495'],
+        [{ expr: expr!, values }],
+      )
+      expect(again.map((r) => r.id)).toEqual(['item2495'])
+    } finally {
+      await t.close()
+    }
   })
 })

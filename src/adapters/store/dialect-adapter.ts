@@ -18,6 +18,13 @@ export interface DialectAdapter {
   encodeBool(value: boolean): unknown
   /** Turns a driver error into an EngineError naming the collection and field, or returns undefined. */
   translateError(error: unknown, collection: CollectionDef | undefined): Error | undefined
+  /**
+   * True when `column` is one of a list bound as the single parameter `list` (made by
+   * `listParameter`): one statement text for any number of ids, so it can be kept and reused.
+   */
+  inList(column: RawBuilder<unknown>, list: unknown): RawBuilder<SqlBool>
+  /** The bound value of `inList`'s parameter for these values. */
+  listParameter(values: readonly string[]): unknown
   /** True when the JSON-array text column holds any of `values`. */
   jsonArrayOverlaps(column: RawBuilder<unknown>, values: readonly string[]): RawBuilder<SqlBool>
   /** Lists tables, columns and indexes. */

@@ -16,7 +16,13 @@ import {
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
 import { cachedPageQuery, fillSlots, slot, type CompiledPage } from './page-query-cache.js'
-import { insertOne, selectOneById, selectSessionCaller, updateOne } from './record-lookups.js'
+import {
+  insertOne,
+  selectManyByIds,
+  selectOneById,
+  selectSessionCaller,
+  updateOne,
+} from './record-lookups.js'
 import {
   keysetCondition,
   keysetSeek,
@@ -298,22 +304,18 @@ export class KyselySession implements StoreSession {
       )
       return row ? [row] : []
     }
-    if (where.length > 0) {
-      const id = sql.ref(`${RECORD_ALIAS}.id`)
-      const query = sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-        where ${id} in (${sql.join([...ids])}) and ${whereClause(this.adapter, where)}`.compile(
-        this.db,
-      )
-      const codec = recordCodec(collection, this.adapter)
-      return (await this.readRows(query.sql, query.parameters)).map((row) => codec.decode(row))
+    if (where.length === 0) {
+      return selectManyByIds(this.db, this.adapter, collection, ids, this.readRows)
     }
-    const rows = await this.db
-      .selectFrom(collection.name)
-      .selectAll()
-      .where('id', 'in', [...ids])
-      .execute()
+    // Kept like a list page, keyed by the rule's macro values; the ids fill a slot.
+    const page = cachedPageQuery(this.dialect, collection, where, [], 0, 0, 'by-ids', (w) =>
+      sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+        where ${this.adapter.inList(sql.ref(`${RECORD_ALIAS}.id`), slot(0))}
+        and ${whereClause(this.adapter, w)}`.compile(this.db),
+    )
+    const { sql: text, parameters } = fillSlots(page, [this.adapter.listParameter(ids)])
     const codec = recordCodec(collection, this.adapter)
-    return rows.map((row) => codec.decode(row as Row))
+    return (await this.readRows(text, parameters)).map((row) => codec.decode(row))
   }
 
   selectSessionCaller(

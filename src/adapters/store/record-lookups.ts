@@ -99,6 +99,26 @@ export async function selectOneById(
   return row ? recordCodec(collection, adapter).decode(row) : undefined
 }
 
+/** `select * from <collection> where id in (<list>)`: records by id, decoded, in no order. */
+export async function selectManyByIds(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  ids: readonly string[],
+  read: ReadRows,
+): Promise<Row[]> {
+  const text = sqlFor(
+    db,
+    adapter,
+    collection,
+    'by-ids',
+    () =>
+      sql`select * from ${sql.table(collection.name)} where ${adapter.inList(sql.ref('id'), '')}`,
+  )
+  const codec = recordCodec(collection, adapter)
+  return (await read(text, [adapter.listParameter(ids)])).map((row) => codec.decode(row))
+}
+
 /** Session columns, aliased so they cannot collide with a field (no field name has a colon). */
 const SESSION_COLUMNS = [
   'id',

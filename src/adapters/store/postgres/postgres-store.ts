@@ -37,6 +37,8 @@ export const postgresAdapter: DialectAdapter = {
   encodeBool: (value) => value,
   introspect: introspectPostgres,
   translateError: translatePostgresError,
+  inList: (column, list) => sql`${column} = any(cast(${list} as text[]))`,
+  listParameter: (values) => [...values],
   jsonArrayOverlaps: (column, values) =>
     sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v in (${sql.join([...values])}))`,
   lockSchema: async (trx) => {

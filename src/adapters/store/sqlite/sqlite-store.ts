@@ -44,6 +44,8 @@ export const sqliteAdapter: DialectAdapter = {
   encodeBool: (value) => (value ? 1 : 0),
   introspect: introspectSqlite,
   translateError: translateSqliteError,
+  inList: (column, list) => sql`${column} in (select value from json_each(${list}))`,
+  listParameter: (values) => JSON.stringify(values),
   jsonArrayOverlaps: (column, values) =>
     sql`exists (select 1 from json_each(${column}) as j where j.value in (${sql.join([...values])}))`,
   // SQLite has one writer at a time; a write transaction already excludes every other one.
