@@ -15,6 +15,7 @@ import {
   takeTicket,
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
+import { fixedSql } from './fixed-sql.js'
 import { cachedPageQuery, fillSlots, slot, type CompiledPage } from './page-query-cache.js'
 import {
   insertOne,
@@ -465,7 +466,7 @@ export class KyselySession implements StoreSession {
   }
 
   readChanges(afterId: number, limit: number): Promise<ChangeEvent[]> {
-    return readChanges(this.db, afterId, limit)
+    return readChanges(this.db, this.dialect, afterId, limit, this.readRows)
   }
 
   outboxBounds(): Promise<OutboxBounds> {
@@ -485,20 +486,28 @@ export class KyselySession implements StoreSession {
   }
 
   async getSetting(key: string): Promise<string | undefined> {
-    const row = await this.db
-      .selectFrom('_settings')
-      .select('value')
-      .where('key', '=', key)
-      .executeTakeFirst()
+    const text = fixedSql(
+      this.db,
+      this.dialect,
+      'get-setting',
+      () =>
+        sql`select ${sql.ref('value')} from ${sql.table('_settings')} where ${sql.ref('key')} = ${''}`,
+    )
+    const [row] = await this.readRows(text, [key])
     return row?.value as string | undefined
   }
 
   async setSetting(key: string, value: string): Promise<void> {
-    await this.db
-      .insertInto('_settings')
-      .values({ key, value })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-      .execute()
+    const text = fixedSql(
+      this.db,
+      this.dialect,
+      'set-setting',
+      () =>
+        sql`insert into ${sql.table('_settings')} (${sql.ref('key')}, ${sql.ref('value')})
+        values (${''}, ${''})
+        on conflict (${sql.ref('key')}) do update set ${sql.ref('value')} = excluded.${sql.ref('value')}`,
+    )
+    await this.runWrite(text, [key, value])
   }
 
   async initSetting(key: string, value: string): Promise<string> {

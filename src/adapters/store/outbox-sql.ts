@@ -1,8 +1,9 @@
 import { sql } from 'kysely'
 import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
-import type { RunWrite } from './kysely-store.js'
-import type { ChangeEvent, ChangeInput, OutboxBounds } from './store.js'
+import { fixedSql } from './fixed-sql.js'
+import type { ReadRows, RunWrite } from './kysely-store.js'
+import type { ChangeEvent, ChangeInput, Dialect, OutboxBounds } from './store.js'
 
 /**
  * Writes change events to the outbox inside the caller's transaction, just before it commits.
@@ -79,16 +80,20 @@ async function appendOne(
 /** Events with `id > afterId`, oldest first. */
 export async function readChanges(
   db: DynamicDb,
+  dialect: Dialect,
   afterId: number,
   limit: number,
+  read: ReadRows,
 ): Promise<ChangeEvent[]> {
-  const rows = await db
-    .selectFrom('_outbox')
-    .selectAll()
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
-    .execute()
+  const text = fixedSql(
+    db,
+    dialect,
+    'read-changes',
+    () =>
+      sql`select * from ${sql.table('_outbox')} where ${sql.ref('id')} > ${0}
+      order by ${sql.ref('id')} limit ${0}`,
+  )
+  const rows = await read(text, [afterId, limit])
   return rows.map((row) => ({
     id: Number(row.id),
     collection: row.collection as string,

@@ -116,8 +116,9 @@ export function parseExpand(
   text: string | undefined,
 ): ExpandNode[] {
   const roots: ExpandNode[] = []
+  if (text === undefined || text === '') return roots
   let count = 0
-  for (const raw of (text ?? '')
+  for (const raw of text
     .split(',')
     .map((p) => p.trim())
     .filter((p) => p !== '')) {

@@ -86,16 +86,26 @@ function checkedRule(
 /**
  * The macro values a rule sees. `@request.auth` is the caller's record plus its collection's
  * name and id, or `null` for anonymous callers (unbound: it equals nothing, see
- * docs/reference/query-language.md).
+ * docs/reference/query-language.md). `@now` is read from `now` only if a rule uses it: turning
+ * the clock into text is a visible part of a cheap request.
  */
 export function ruleValues(
   ctx: RequestContext,
-  now: string,
+  now: () => string,
   body: Record<string, unknown> = {},
   stored?: Record<string, unknown>,
 ): FilterValues {
   const auth = ctx.auth ? authValues(ctx.auth) : null
-  return { now, auth, body, query: ctx.query, ...(stored ? { stored } : {}) }
+  let at: string | undefined
+  return {
+    get now() {
+      return (at ??= now())
+    },
+    auth,
+    body,
+    query: ctx.query,
+    ...(stored ? { stored } : {}),
+  }
 }
 
 const authValuesOf = new WeakMap<AuthIdentity, Readonly<Record<string, unknown>>>()

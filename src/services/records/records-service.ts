@@ -102,7 +102,7 @@ export function createRecordsService(deps: RecordsDeps) {
         errors: { count: [{ code: 'invalid', message: 'must be true or false' }] },
       })
     }
-    const values = ruleValues(ctx, now())
+    const values = ruleValues(ctx, now)
     // The rule is one more SQL condition: counts, pages and cursors only ever see what it allows.
     const where = [...ruleConditions(access, values), ...(filter ? [{ expr: filter, values }] : [])]
     const scope = `${collection.id}\n${params.filter ?? ''}\n${params.sort ?? ''}`
@@ -152,7 +152,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const showHidden = ctx.auth?.isSuperuser === true
     const expand = parseExpand(collection, registry, params.expand)
     const projection = parseFields(collection, expand, params.fields, showHidden)
-    const values = ruleValues(ctx, now())
+    const values = ruleValues(ctx, now)
     // Selected by id AND the rule: a record the caller may not see is simply not found.
     const [row] = await store.selectByIds(collection, [id], ruleConditions(access, values))
     if (!row) throw recordNotFound(collection, id)
@@ -184,10 +184,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const values = await hashInputPassword(collection, input, deps.passwords)
     const row = newRow(collection, input, values, now())
     const id = row.id as string
-    const rule = ruleConditions(
-      access,
-      ruleValues(ctx, now(), ruleBody({ ...input, values: sent })),
-    )
+    const rule = ruleConditions(access, ruleValues(ctx, now, ruleBody({ ...input, values: sent })))
     return inTransaction(tx, async (session) => {
       await session.insertRecord(collection, row)
       // The rule may name the record's own fields, so it is checked on the row as inserted;
@@ -289,7 +286,7 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     request: { body?: Record<string, unknown>; stored?: Row },
   ): Promise<Condition[]> {
-    const values = ruleValues(ctx, now(), request.body, request.stored)
+    const values = ruleValues(ctx, now, request.body, request.stored)
     if (access.kind === 'granted') {
       const rule = ruleConditions(access, values)
       if (rule.length === 0 || (await session.selectByIds(collection, [id], rule)).length > 0)
@@ -334,7 +331,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const collection = await collectionFor(name)
     const access = requireRule(ctx, collection, 'view')
     const checked = checkListFilter(collection, registry, filter, traversalGuard(ctx))
-    const values = ruleValues(ctx, now())
+    const values = ruleValues(ctx, now)
     return store.snapshotsMatching(collection, snapshots, [
       ...ruleConditions(access, values),
       ...(checked ? [{ expr: checked, values }] : []),
