@@ -135,3 +135,62 @@ describe.each(await availableDialects())('records by id on %s', (dialect) => {
     }
   })
 })
+
+describe.each(await availableDialects())(
+  'checked filters after a schema change on %s',
+  (dialect) => {
+    it('follows a change to a related collection, not only to the listed one', async () => {
+      const t = await createTestEngine(dialect)
+      try {
+        await createCollection(t, { name: 'users', type: 'auth', fields: [] })
+        await createRecord(t, 'users', { email: 'ann@example.com', password: PASSWORD })
+        const signIn = await t.call({
+          method: 'POST',
+          url: '/api/collections/users/auth/password',
+          payload: { identity: 'ann@example.com', password: PASSWORD },
+          anonymous: true,
+        })
+        const token = (signIn.json() as { token: string }).token
+        const writers = await createCollection(t, {
+          name: 'writers',
+          fields: [{ name: 'secret', type: 'text' }],
+          rules: { list: '', view: '' },
+        })
+        await createCollection(t, {
+          name: 'posts',
+          fields: [{ name: 'writer', type: 'relation', collection: 'writers' }],
+          rules: { list: '', view: '' },
+        })
+        const writer = await createRecord(t, 'writers', { secret: 'swordfish' })
+        await createRecord(t, 'posts', { writer: writer.id })
+        const probe = () =>
+          t.call({
+            method: 'GET',
+            url: `/api/collections/posts/records?filter=${encodeURIComponent('writer.secret = "swordfish"')}`,
+            headers: { authorization: `Bearer ${token}` },
+          })
+        expect((await probe()).statusCode).toBe(200)
+        // The field becomes hidden: no filter may probe it any more, cached check or not.
+        const hidden = await t.call({
+          method: 'PATCH',
+          url: '/api/collections/writers',
+          payload: {
+            fields: [
+              {
+                id: (writers.fields as { id: string }[])[0]?.id,
+                name: 'secret',
+                type: 'text',
+                hidden: true,
+              },
+            ],
+          },
+        })
+        expect(hidden.statusCode, hidden.body).toBe(200)
+        const refused = await probe()
+        expect(refused.statusCode, refused.body).toBe(400)
+      } finally {
+        await t.close()
+      }
+    })
+  },
+)

@@ -396,4 +396,31 @@ describe.each(dialects)('compileFilter on %s', (dialect) => {
     expect(compiled.parameters).toContain("'); drop")
     expect(compiled.parameters).toContain(3)
   })
+
+  it('reads only the macro values an expression names', () => {
+    // page-query-cache.ts keys a compiled statement by what its compile read: a filter that
+    // names no caller must compile the same for everyone, so it must not read the caller.
+    const read: string[] = []
+    const watched = new Proxy(baseValues, {
+      get(target, name, receiver) {
+        read.push(String(name))
+        return Reflect.get(target, name, receiver) as unknown
+      },
+    })
+    const compile = (text: string) => {
+      read.length = 0
+      const checked = checkFilter(parseFilter(text), {
+        collection: posts,
+        findCollection: findTestCollection,
+        mode: 'rule',
+        authCollection: users,
+      })
+      compileFilter(checked, { dialect, alias: 'p', values: watched }).compile(db)
+      return [...new Set(read)].sort()
+    }
+    expect(compile('title = "x" && views > 3')).toEqual([])
+    expect(compile('author = @request.auth.id')).toEqual(['auth'])
+    expect(compile('created < @now')).toEqual(['now'])
+    expect(compile('title = @request.query.title')).toEqual(['query'])
+  })
 })

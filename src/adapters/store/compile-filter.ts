@@ -130,15 +130,14 @@ class FilterCompiler {
    * comparison false can only narrow what a rule grants: safe by construction.
    */
   #readsUnboundAuth(expr: CheckedCompare): boolean {
-    if (this.#ctx.values.auth !== null) return false
     const isAuth = (o: CheckedOperand) =>
       (o.kind === 'request' && o.source === 'auth') ||
       (o.kind === 'field' && o.root.kind === 'auth')
-    const isEmptyLiteral = (o: CheckedOperand) =>
-      o.kind === 'literal' && (o.value === null || o.value === '')
-    if (isAuth(expr.left)) return !isEmptyLiteral(expr.right)
-    if (isAuth(expr.right)) return !isEmptyLiteral(expr.left)
-    return false
+    const other = isAuth(expr.left) ? expr.right : isAuth(expr.right) ? expr.left : undefined
+    // Only a comparison that reads the caller looks at the caller: a statement compiled for a
+    // filter that never names it is the same for everyone (see page-query-cache.ts).
+    if (other === undefined || this.#ctx.values.auth !== null) return false
+    return !(other.kind === 'literal' && (other.value === null || other.value === ''))
   }
 
   /** A literal or request value that is a non-empty string once bound as text. */

@@ -31,7 +31,7 @@ export interface SelectQuery {
   /** Only these records (realtime asks about the ids of an event batch). */
   ids?: readonly string[]
   /** Ends with `id` so the order is total; the service appends it. */
-  sort: SortTerm[]
+  sort: readonly SortTerm[]
   limit: number
   offset?: number
   /** Keyset pagination: the sort values of the last row already seen, in `sort` order. */

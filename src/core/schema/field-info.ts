@@ -38,8 +38,25 @@ export interface ResolvedField {
   def?: FieldDef
 }
 
-/** Every addressable field of a collection by name, system fields included. */
-export function resolveFields(collection: CollectionDef): Map<string, ResolvedField> {
+const resolved = new WeakMap<CollectionDef, ReadonlyMap<string, ResolvedField>>()
+
+/**
+ * Every addressable field of a collection by name, system fields included. Kept per definition
+ * (definitions are immutable: a schema change makes a new one); parsing a sort asks for it on
+ * every list request.
+ */
+export function resolveFields(collection: CollectionDef): ReadonlyMap<string, ResolvedField> {
+  let fields = resolved.get(collection)
+  if (!fields) {
+    const built = buildFields(collection)
+    // Shared by every caller from now on.
+    for (const field of built.values()) Object.freeze(field)
+    resolved.set(collection, (fields = built))
+  }
+  return fields
+}
+
+function buildFields(collection: CollectionDef): Map<string, ResolvedField> {
   const out = new Map<string, ResolvedField>()
   const sys = (name: string, kind: ValueKind, hidden = false) =>
     out.set(name, { name, kind, multi: false, system: true, hidden })

@@ -62,12 +62,36 @@ export function checkListFilter(
   return checked
 }
 
-/** `sort=-created,title,author.name` → sort terms, with `id` appended as the tiebreaker. */
+const sortCache = new WeakMap<CollectionDef, Map<string, readonly SortTerm[]>>()
+
+/**
+ * `sort=-created,title,author.name` → sort terms, with `id` appended as the tiebreaker. Kept
+ * per collection definition and guard kind like filters (every schema change replaces every
+ * definition, so a related collection's change cannot leave a stale term behind).
+ */
 export function parseSort(
   collection: CollectionDef,
   registry: SchemaRegistry,
   text: string | undefined,
   guard: TraversalGuard = null,
+): readonly SortTerm[] {
+  let cache = sortCache.get(collection)
+  if (!cache) sortCache.set(collection, (cache = new Map()))
+  const key = `${guard ? 'g' : 's'}${text ?? ''}`
+  let terms = cache.get(key)
+  if (!terms) {
+    terms = Object.freeze(buildSort(collection, registry, text, guard))
+    if (cache.size >= FILTER_CACHE_SIZE) cache.delete(cache.keys().next().value as string)
+    cache.set(key, terms)
+  }
+  return terms
+}
+
+function buildSort(
+  collection: CollectionDef,
+  registry: SchemaRegistry,
+  text: string | undefined,
+  guard: TraversalGuard,
 ): SortTerm[] {
   const terms: SortTerm[] = []
   const parts = (text ?? '')
