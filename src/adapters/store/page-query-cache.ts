@@ -57,7 +57,7 @@ export function cachedPageQuery<T>(
   if (!shapes) shapesByCollection.set(collection, (shapes = new Map()))
   const shape = `${variant}|${shapeKey(dialect, where, sort, limit, offset)}`
   let entry = shapes.get(shape)
-  if (entry) {
+  if (entry && !readsNow(entry)) {
     const key = valuesKey(entry.reads, where)
     const hit = key === undefined ? undefined : entry.byValues.get(key)
     if (hit !== undefined) return hit as T
@@ -75,8 +75,7 @@ export function cachedPageQuery<T>(
     shapes.set(shape, entry)
   }
   if (mergeReads(entry.reads, reads)) entry.byValues.clear()
-  // `@now` changes every millisecond: a statement that bound it is never asked for again.
-  if (entry.reads.some((names) => names.has('now'))) return compiled
+  if (readsNow(entry)) return compiled
   const key = valuesKey(entry.reads, where)
   if (key === undefined) return compiled
   if (entry.byValues.size >= MAX_VALUES_PER_SHAPE) {
@@ -84,6 +83,11 @@ export function cachedPageQuery<T>(
   }
   entry.byValues.set(key, compiled)
   return compiled
+}
+
+/** `@now` changes every millisecond: a statement that bound it is never asked for again. */
+function readsNow(entry: ShapeEntry): boolean {
+  return entry.reads.some((names) => names.has('now'))
 }
 
 function shapeKey(
