@@ -1,4 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto'
 import { EngineError } from '../../core/errors/index.js'
 
 /**
@@ -34,10 +40,27 @@ export function decodeCursor(secret: string, scope: string, cursor: string): unk
   return values
 }
 
+/** The secret as a key object, made once: a string key is converted on every HMAC. */
+const keys = new Map<string, KeyObject>()
+
 function sign(secret: string, payload: string): string {
-  return createHmac('sha256', secret).update(payload).digest('base64url')
+  let key = keys.get(secret)
+  if (!key) {
+    if (keys.size >= 4) keys.clear()
+    keys.set(secret, (key = createSecretKey(Buffer.from(secret))))
+  }
+  return createHmac('sha256', key).update(payload).digest('base64url')
 }
 
+/** Scopes repeat (the same lists are paged over and over): their hashes are kept, a few hundred. */
+const scopeHashes = new Map<string, string>()
+
 function scopeHash(scope: string): string {
-  return createHash('sha256').update(scope).digest('base64url').slice(0, 16)
+  let hash = scopeHashes.get(scope)
+  if (hash === undefined) {
+    hash = createHash('sha256').update(scope).digest('base64url').slice(0, 16)
+    if (scopeHashes.size >= 256) scopeHashes.delete(scopeHashes.keys().next().value as string)
+    scopeHashes.set(scope, hash)
+  }
+  return hash
 }
