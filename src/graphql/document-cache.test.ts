@@ -22,7 +22,7 @@ describe('the GraphQL document cache', () => {
     expect(() => cache.parse(`{ ${'hello '.repeat(25_000)}}`)).toThrow(/tokens/)
   })
 
-  it('keeps the schema errors of a document and runs the extra rules every time', () => {
+  it('keeps the schema errors of a document and runs keyless extra rules every time', () => {
     const cache = createDocumentCache()
     const document = cache.parse('{ nope }')
     let runs = 0
@@ -45,5 +45,24 @@ describe('the GraphQL document cache', () => {
     // Another schema is validated on its own.
     const other = buildSchema('type Query { nope: String }')
     expect(cache.validate(other, document, [])).toEqual([])
+  })
+
+  it("keeps the extra rules' result by the key they depend on", () => {
+    const cache = createDocumentCache()
+    const document = cache.parse('{ hello }')
+    let runs = 0
+    const counting: ValidationRule = (context) => ({
+      Document() {
+        runs++
+        context.reportError(new GraphQLError(`extra ${runs}`))
+      },
+    })
+    const messages = (key: string) =>
+      cache.validate(schema, document, [counting], key).map((e) => e.message)
+    expect(messages('{"perPage":10}')).toEqual(['extra 1'])
+    expect(messages('{"perPage":10}')).toEqual(['extra 1'])
+    expect(messages('{"perPage":500}')).toEqual(['extra 2'])
+    expect(messages('{"perPage":10}')).toEqual(['extra 1'])
+    expect(runs).toBe(2)
   })
 })

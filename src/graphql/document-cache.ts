@@ -11,15 +11,23 @@ import {
 /** Tokens one document may have: stops a pathological document before it is fully parsed. */
 export const MAX_DOCUMENT_TOKENS = 20_000
 
+/** Sets of variables whose limit-rule result is kept per document. */
+const MAX_EXTRA_KEYS = 16
+
 /**
  * Parsing and GraphQL's own validation of a document depend only on its text and the schema,
  * and clients send the same few documents over and over: both are cached (parse by text, in
  * a bounded LRU; validation per schema, dropped with it). The limit rules depend on the request's
- * variables, so they run every time, on the cached document.
+ * variables too: their result is kept by the variables' JSON (`extraKey`), a few per document,
+ * and run again for any other variables.
  */
 export function createDocumentCache(maxDocuments = 500) {
   const parsed = new Map<string, DocumentNode>()
   const validated = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, readonly GraphQLError[]>>()
+  const extraValidated = new WeakMap<
+    GraphQLSchema,
+    WeakMap<DocumentNode, Map<string, readonly GraphQLError[]>>
+  >()
 
   function parseCached(source: string): DocumentNode {
     const hit = parsed.get(source)
@@ -35,11 +43,15 @@ export function createDocumentCache(maxDocuments = 500) {
     return document
   }
 
-  /** GraphQL's specified rules (cached) plus `extra` rules (run every time). */
+  /**
+   * GraphQL's specified rules (cached) plus `extra` rules: cached by `extraKey` when given (it
+   * must name everything the extra rules depend on besides schema and document), else run.
+   */
   function validateCached(
     schema: GraphQLSchema,
     document: DocumentNode,
     extra: readonly ValidationRule[],
+    extraKey?: string,
   ): readonly GraphQLError[] {
     let bySchema = validated.get(schema)
     if (!bySchema) validated.set(schema, (bySchema = new WeakMap()))
@@ -48,7 +60,28 @@ export function createDocumentCache(maxDocuments = 500) {
       errors = validate(schema, document, specifiedRules)
       bySchema.set(document, errors)
     }
-    return extra.length === 0 ? errors : [...errors, ...validate(schema, document, extra)]
+    if (extra.length === 0) return errors
+    return [...errors, ...validateExtra(schema, document, extra, extraKey)]
+  }
+
+  function validateExtra(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    extra: readonly ValidationRule[],
+    extraKey: string | undefined,
+  ): readonly GraphQLError[] {
+    if (extraKey === undefined) return validate(schema, document, extra)
+    let bySchema = extraValidated.get(schema)
+    if (!bySchema) extraValidated.set(schema, (bySchema = new WeakMap()))
+    let byKey = bySchema.get(document)
+    if (!byKey) bySchema.set(document, (byKey = new Map()))
+    let errors = byKey.get(extraKey)
+    if (!errors) {
+      errors = validate(schema, document, extra)
+      if (byKey.size >= MAX_EXTRA_KEYS) byKey.delete(byKey.keys().next().value as string)
+      byKey.set(extraKey, errors)
+    }
+    return errors
   }
 
   return { parse: parseCached, validate: validateCached }

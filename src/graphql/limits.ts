@@ -63,6 +63,20 @@ export function limitRules(
   return rules
 }
 
+/** Variables longer than this as JSON are checked against the limits every time. */
+const MAX_VARIABLES_KEY = 2048
+
+/**
+ * What `limitRules`' result depends on besides the schema and the document (the variables, as
+ * JSON), for `DocumentCache.validate` to keep it by; undefined for very long variables.
+ */
+export function limitRulesKey(
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): string | undefined {
+  const key = JSON.stringify(variables ?? {})
+  return key.length <= MAX_VARIABLES_KEY ? key : undefined
+}
+
 function aliasRule(maxAliases: number): ValidationRule {
   return (context) => {
     let count = 0

@@ -51,6 +51,9 @@ describe.each(await availableDialects())('GraphQL limits on %s', (dialect) => {
     expect(errorCode(tooMuch)).toBe('ER_GRAPHQL_COST_LIMIT')
     expect(tooMuch.errors?.[0]?.extensions).toMatchObject({ cost: 521, limit: 500 })
     expect(recordStatements).toBe(before)
+    // The checks are kept by variables: each set keeps its own answer.
+    expect((await gql(blog.t, query, { n: 38 })).errors).toBeUndefined()
+    expect(errorCode(await gql(blog.t, query, { n: 40 }))).toBe('ER_GRAPHQL_COST_LIMIT')
   })
 
   it('refuses a mutation over a limit without writing', async () => {

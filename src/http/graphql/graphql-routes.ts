@@ -12,7 +12,7 @@ import {
 import { createCompiledExecution } from '../../graphql/compiled-execution.js'
 import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
-import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
+import { limitRules, limitRulesKey, type GraphqlLimits } from '../../graphql/limits.js'
 import type { GraphqlContext } from '../../graphql/operations.js'
 import { contextOf } from '../plugins/request-context.js'
 
@@ -38,15 +38,27 @@ type HandlerContext = { reply: FastifyReply }
  */
 export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (app, options) => {
   const { schema, auth, limits, documents } = options
+  const limitKeys = new WeakMap<readonly unknown[], string>()
 
   const handle = createHandler<RawRequest, HandlerContext, GraphqlContext>({
     schema: () => schema(),
     execute: createCompiledExecution(),
     parse: (source) => documents.parse(typeof source === 'string' ? source : source.body),
     // GraphQL's specified rules run (cached) inside `documents.validate`; these are the limits.
-    validationRules: (_req, args) => limitRules(limits, args.variableValues),
+    validationRules: (_req, args) => {
+      const rules = limitRules(limits, args.variableValues)
+      // Their result depends only on the variables: kept by them (see DocumentCache).
+      const key = limitRulesKey(args.variableValues)
+      if (key !== undefined) limitKeys.set(rules, key)
+      return rules
+    },
     validate: (current, document, rules) => {
-      const errors = documents.validate(current, document, rules ?? [])
+      const errors = documents.validate(
+        current,
+        document,
+        rules ?? [],
+        rules ? limitKeys.get(rules) : undefined,
+      )
       return limits.introspection ? errors : withoutSuggestions(errors)
     },
     context: async (req) => {

@@ -15,7 +15,7 @@ import {
 } from '../../graphql/graphql-errors.js'
 import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
-import { limitRules, type GraphqlLimits } from '../../graphql/limits.js'
+import { limitRules, limitRulesKey, type GraphqlLimits } from '../../graphql/limits.js'
 import type { GraphqlContext } from '../../graphql/operations.js'
 import { bearerTokenOf } from '../plugins/request-context.js'
 
@@ -92,7 +92,12 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
           return [formatGraphqlError(error as GraphQLError)]
         }
         const variables = payload.variables ?? {}
-        const errors = options.documents.validate(current, document, limitRules(limits, variables))
+        const errors = options.documents.validate(
+          current,
+          document,
+          limitRules(limits, variables),
+          limitRulesKey(variables),
+        )
         if (errors.length > 0) {
           const shown = limits.introspection ? errors : withoutSuggestions(errors)
           return shown.map(formatGraphqlError)
