@@ -19,7 +19,7 @@ import { measureFanout } from './fanout.js'
 import { measureGraphql } from './graphql.js'
 import { measureLargeKeyset } from './large-keyset.js'
 import { killChildren, measure, measureAgainst, startServer } from './measure.js'
-import { killServes } from './serve-process.js'
+import { killServes, SERVE_NODE_ARGS } from './serve-process.js'
 import { measureWorkers } from './workers.js'
 import { BENCH_USER, seed, SUPERUSER } from './seed.js'
 
@@ -315,8 +315,12 @@ async function main() {
     'engine',
     join(here, 'engine-server.js'),
     { file: seeded.engineFile, migrationsDir: join(dir, 'migrations') },
-    // `BENCH_PROF=<dir>`: a .cpuprofile of the engine, written when it exits (open in DevTools).
-    settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : [],
+    [
+      // Node's flags as `npm start` passes them (the young-generation cap).
+      ...SERVE_NODE_ARGS,
+      // `BENCH_PROF=<dir>`: a .cpuprofile of the engine, written when it exits (open in DevTools).
+      ...(settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : []),
+    ],
   )
   servers.push(engine)
   const token = await login(engine)

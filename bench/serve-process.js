@@ -9,9 +9,19 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { YOUNG_GENERATION_FLAG } from '../dist/young-generation.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const CLI = join(here, '..', 'dist', 'cli', 'main.js')
+/**
+ * Node's flags for a server, as `npm start` passes them: the young-generation cap (see
+ * src/young-generation.ts). `BENCH_NODE_ARGS` replaces them (`BENCH_NODE_ARGS=` for Node's
+ * defaults).
+ */
+export const SERVE_NODE_ARGS =
+  process.env.BENCH_NODE_ARGS === undefined
+    ? [YOUNG_GENERATION_FLAG]
+    : process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean)
 /** Linux's USER_HZ: /proc reports CPU time in these ticks. */
 const TICKS_PER_SECOND = 100
 const running = new Set()
@@ -103,7 +113,12 @@ async function waitForHealth(url, child, timeoutMs) {
  * took (spawn → first 200, so it includes node's start, module loading, migrations and, on a
  * fresh directory, creating the database, secret and signing keys).
  */
-export async function spawnServe({ dir, workers = 1, timeoutMs = 30_000, nodeArgs = [] }) {
+export async function spawnServe({
+  dir,
+  workers = 1,
+  timeoutMs = 30_000,
+  nodeArgs = SERVE_NODE_ARGS,
+}) {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   const args = [...nodeArgs, CLI, 'serve', '--dir', dir, '--http', `127.0.0.1:${port}`]

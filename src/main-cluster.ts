@@ -10,12 +10,14 @@
 import cluster from 'node:cluster'
 import { relayClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import type { Config } from './config/config.js'
+import { withYoungGenerationCap } from './young-generation.js'
 
 /** `ER_WORKER_ROLE` of the worker that prepares the database and ends. */
 export const PREPARE_ROLE = 'prepare'
 
 /** Runs in the primary; resolves with the URL once every worker listens. */
 export async function startCluster(config: Config): Promise<{ url: string }> {
+  cluster.setupPrimary({ execArgv: withYoungGenerationCap(process.execArgv) })
   // Migrations, the server secret and signing keys are created once, before any worker races
   // for them. Its error, if any, is on stderr already (the worker shares it).
   const prepared = await new Promise<number | null>((done) =>

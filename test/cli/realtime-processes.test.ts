@@ -3,7 +3,7 @@
  * with SIGKILL in the middle of a stream of writes.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -164,6 +164,14 @@ describe('realtime across processes', () => {
     await setUp({}, dir)
     const server = await startServerProcess(['--dir', dir, '--workers', '2'], {})
     servers.push(server)
+    // Each serving worker runs with the young-generation cap (src/young-generation.ts).
+    const pid = server.child.pid as number
+    const workers = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
+    expect(workers).toHaveLength(2)
+    for (const worker of workers) {
+      const argv = readFileSync(`/proc/${worker}/cmdline`, 'utf8').split('\0')
+      expect(argv).toContain('--max-semi-space-size=8')
+    }
     const token = await loginSuperuser(server.url, EMAIL, PASSWORD)
     const created = await call(server.url, token, 'POST', '/api/collections', {
       name: 'posts',
