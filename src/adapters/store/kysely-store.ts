@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type RawBuilder, type SqlBool } from 'kysely'
+import { CompiledQuery, sql } from 'kysely'
 import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
@@ -16,22 +16,9 @@ import {
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
 import { fixedSql } from './fixed-sql.js'
-import { cachedPageQuery, fillSlots, slot, type CompiledPage } from './page-query-cache.js'
-import {
-  insertOne,
-  selectManyByIds,
-  selectOneById,
-  selectSessionCaller,
-  updateOne,
-} from './record-lookups.js'
-import {
-  keysetCondition,
-  keysetSeek,
-  orderByClause,
-  RECORD_ALIAS,
-  sortExpression,
-  whereClause,
-} from './record-sql.js'
+import { insertOne, selectSessionCaller, updateOne } from './record-lookups.js'
+import { selectRecordPage, selectRecordsById, type PageReader } from './record-pages.js'
+import { RECORD_ALIAS, whereClause } from './record-sql.js'
 import type {
   ChangeEvent,
   ChangeInput,
@@ -42,7 +29,6 @@ import type {
   SelectQuery,
   SelectResult,
   SessionRow,
-  SortTerm,
   AuthStore,
   Store,
   StoreSession,
@@ -161,124 +147,13 @@ export class KyselySession implements StoreSession {
     await this.db.insertInto('_migrations').values({ name, applied: appliedAt }).execute()
   }
 
-  async selectRecords(query: SelectQuery): Promise<SelectResult> {
-    if (query.ids) return this.#selectUncached(query)
-    const { collection, sort, limit, after } = query
-    const offset = query.offset ?? 0
-    const cached = <T>(variant: string, compile: (where: Condition[]) => T): T =>
-      cachedPageQuery(this.dialect, collection, query.where, sort, limit, offset, variant, compile)
-    if (!after) {
-      const page = cached('page', (where) =>
-        this.#compilePage(collection, [whereClause(this.adapter, where)], sort, limit, offset),
-      )
-      return this.#runPage(collection, page, sort)
-    }
-    // A keyset page is compiled with slots for its start values, which are filled per request:
-    // the statement's shape depends only on which of them are null.
-    const slots = after.map((value, i) => (value === null || value === undefined ? null : slot(i)))
-    const plan = cached(`after:${slots.map((s) => (s ? 'v' : 'n')).join('')}`, (where) => {
-      const seek = offset ? null : keysetSeek(sort, slots, where)
-      const conditions = [whereClause(this.adapter, where), keysetCondition(sort, slots)]
-      if (seek) conditions.push(seek.bound)
-      const page = this.#compilePage(collection, conditions, sort, limit, seek ? 0 : offset)
-      return { page, nullsAfter: seek?.nulls !== null && seek?.nulls !== undefined }
-    })
-    const page = await this.#runPage(collection, fillSlots(plan.page, after), sort)
-    if (!plan.nullsAfter || page.rows.length >= limit) return page
-    // The rows whose first key is null come last in a descending order, all after the start.
-    const nulls = keysetSeek(sort, after, query.where)?.nulls
-    if (!nulls) return page
-    const rest = await this.#selectPage(
-      collection,
-      [whereClause(this.adapter, query.where), nulls],
-      sort,
-      limit - page.rows.length,
-      0,
-    )
-    return {
-      rows: [...page.rows, ...rest.rows],
-      sortValues: [...page.sortValues, ...rest.sortValues],
-    }
+  selectRecords(query: SelectQuery): Promise<SelectResult> {
+    return selectRecordPage(this.#pageReader(), query)
   }
 
-  /** Pages of given records (realtime's checks of an event batch): built for each call. */
-  async #selectUncached(query: SelectQuery): Promise<SelectResult> {
-    const { collection, sort, limit } = query
-    const base = [whereClause(this.adapter, query.where)]
-    if (query.ids) base.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
-    if (!query.after) return this.#selectPage(collection, base, sort, limit, query.offset ?? 0)
-    const keyset = keysetCondition(sort, query.after)
-    const seek = query.offset ? null : keysetSeek(sort, query.after, query.where)
-    if (!seek)
-      return this.#selectPage(collection, [...base, keyset], sort, limit, query.offset ?? 0)
-    const page = await this.#selectPage(collection, [...base, keyset, seek.bound], sort, limit, 0)
-    if (!seek.nulls || page.rows.length >= limit) return page
-    const rest = await this.#selectPage(
-      collection,
-      [...base, seek.nulls],
-      sort,
-      limit - page.rows.length,
-      0,
-    )
-    return {
-      rows: [...page.rows, ...rest.rows],
-      sortValues: [...page.sortValues, ...rest.sortValues],
-    }
-  }
-
-  #selectPage(
-    collection: CollectionDef,
-    conditions: RawBuilder<SqlBool>[],
-    sort: readonly SortTerm[],
-    limit: number,
-    offset: number,
-  ): Promise<SelectResult> {
-    return this.#runPage(
-      collection,
-      this.#compilePage(collection, conditions, sort, limit, offset),
-      sort,
-    )
-  }
-
-  #compilePage(
-    collection: CollectionDef,
-    conditions: RawBuilder<SqlBool>[],
-    sort: readonly SortTerm[],
-    limit: number,
-    offset: number,
-  ): CompiledPage {
-    // A plain field's sort value is already in `r.*`; only a relation's needs its own column.
-    // Leaving plain ones out also spares deleting keys from every row (which turns the object
-    // into a slow dictionary for the serialiser).
-    const extra = sort.flatMap((term, i) =>
-      'relation' in term.path ? [sql`${sortExpression(term)} as ${sql.id(`__s${i}`)}`] : [],
-    )
-    const columns = [sql`${sql.ref(RECORD_ALIAS)}.*`, ...extra]
-    return sql<Row>`select ${sql.join(columns)}
-      from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-      where ${sql.join(conditions, sql` and `)}
-      order by ${orderByClause(sort)}
-      limit ${limit} offset ${offset}`.compile(this.db)
-  }
-
-  async #runPage(
-    collection: CollectionDef,
-    page: CompiledPage,
-    sort: readonly SortTerm[],
-  ): Promise<SelectResult> {
-    const found = await this.readRows(page.sql, page.parameters)
-    const codec = recordCodec(collection, this.adapter)
-    const hasExtra = sort.some((term) => 'relation' in term.path)
-    const sortValues: unknown[][] = []
-    const rows = found.map((row) => {
-      // Raw column values, before decoding: the keyset compares them with the columns again.
-      sortValues.push(
-        sort.map((term, i) => ('relation' in term.path ? row[`__s${i}`] : row[term.path.field])),
-      )
-      for (let i = 0; hasExtra && i < sort.length; i++) delete row[`__s${i}`]
-      return codec.decode(row)
-    })
-    return { rows, sortValues }
+  /** What record-pages.ts reads with: `readRows` as this session has it now. */
+  #pageReader(): PageReader {
+    return { db: this.db, adapter: this.adapter, read: this.readRows }
   }
 
   async countRecords(collection: CollectionDef, where: Condition[]): Promise<number> {
@@ -289,34 +164,12 @@ export class KyselySession implements StoreSession {
     return Number(result.rows[0]?.n ?? 0)
   }
 
-  async selectByIds(
+  selectByIds(
     collection: CollectionDef,
     ids: readonly string[],
     where: readonly Condition[] = [],
   ): Promise<Row[]> {
-    if (ids.length === 0) return []
-    if (ids.length === 1 && where.length === 0) {
-      const row = await selectOneById(
-        this.db,
-        this.adapter,
-        collection,
-        ids[0] as string,
-        this.readRows,
-      )
-      return row ? [row] : []
-    }
-    if (where.length === 0) {
-      return selectManyByIds(this.db, this.adapter, collection, ids, this.readRows)
-    }
-    // Kept like a list page, keyed by the rule's macro values; the ids fill a slot.
-    const page = cachedPageQuery(this.dialect, collection, where, [], 0, 0, 'by-ids', (w) =>
-      sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-        where ${this.adapter.inList(sql.ref(`${RECORD_ALIAS}.id`), slot(0))}
-        and ${whereClause(this.adapter, w)}`.compile(this.db),
-    )
-    const { sql: text, parameters } = fillSlots(page, [this.adapter.listParameter(ids)])
-    const codec = recordCodec(collection, this.adapter)
-    return (await this.readRows(text, parameters)).map((row) => codec.decode(row))
+    return selectRecordsById(this.#pageReader(), collection, ids, where)
   }
 
   selectSessionCaller(
