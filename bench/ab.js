@@ -7,7 +7,7 @@
  *
  *   npm run build
  *   git archive <rev> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/
- *   (cd /tmp/base && npx tsc -p tsconfig.build.json)
+ *   (cd /tmp/base && npm run build)
  *   node --expose-gc bench/ab.js /tmp/base .
  *
  * Needs Debian's `wrk` (the load generator: cheaper than autocannon, so the servers get the

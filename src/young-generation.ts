@@ -1,9 +1,10 @@
 /**
  * The V8 flag that caps the young generation of a server process. V8 grows each of its two
  * semi-spaces up to 16 MB under a steady request load, so a busy server holds 32 MB of young
- * generation it mostly does not need: `bench/ab.js`-style runs measured peak RSS under load
- * 180 → 121 MB (get by id) and 138 → 123 MB (GraphQL) with 8 MB, for the same CPU per request
- * within the noise (53.0 vs 53.6 µs, 319 vs 326 µs). See bench/NOTES-perf.md.
+ * generation it mostly does not need. Two bench engine processes, with and without 8 MB,
+ * loaded in turn (wrk, six rounds): peak RSS under load 180 → 121 MB (get by id) and
+ * 138 → 123 MB (GraphQL), for the same CPU per request within the noise (53.0 vs 53.6 µs,
+ * 319 vs 326 µs). See bench/NOTES-perf.md.
  *
  * V8 reads it only when the process starts (`v8.setFlagsFromString` later has no effect), so it
  * is passed where this code starts Node: `npm start` and the workers of `serve --workers`. An
