@@ -67,10 +67,7 @@ export async function selectRecordPage(
     limit - page.rows.length,
     0,
   )
-  return {
-    rows: [...page.rows, ...rest.rows],
-    sortValues: [...page.sortValues, ...rest.sortValues],
-  }
+  return joinPages(page, rest)
 }
 
 /**
@@ -121,10 +118,7 @@ async function selectUncached(reader: PageReader, query: SelectQuery): Promise<S
     limit - page.rows.length,
     0,
   )
-  return {
-    rows: [...page.rows, ...rest.rows],
-    sortValues: [...page.sortValues, ...rest.sortValues],
-  }
+  return joinPages(page, rest)
 }
 
 function selectPage(
@@ -180,4 +174,11 @@ async function runPage(
     return codec.decode(row)
   })
   return { rows, sortValues }
+}
+
+function joinPages(first: SelectResult, rest: SelectResult): SelectResult {
+  return {
+    rows: [...first.rows, ...rest.rows],
+    sortValues: [...first.sortValues, ...rest.sortValues],
+  }
 }
