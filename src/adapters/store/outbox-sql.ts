@@ -46,9 +46,6 @@ export async function appendChanges(
     .execute()
 }
 
-/** SQL of `appendOne` per dialect: built once, run with fresh values. */
-const appendOneSql = new Map<string, string>()
-
 /** One change (the common case, a single write) in one statement: id and insert together. */
 async function appendOne(
   db: DynamicDb,
@@ -57,16 +54,13 @@ async function appendOne(
   now: string,
   run: RunWrite,
 ): Promise<void> {
-  const dialect = adapter.dialect
-  let text = appendOneSql.get(dialect)
-  if (text === undefined) {
+  const text = fixedSql(db, adapter.dialect, 'append-one-change', () => {
     const value = sql`cast(${''} as text)`
-    text = sql`insert into ${sql.table('_outbox')}
+    return sql`insert into ${sql.table('_outbox')}
         (${sql.join(['id', 'collection', 'record_id', 'action', 'record', 'created'].map((c) => sql.id(c)))})
       select coalesce(max(${sql.ref('id')}), 0) + 1, ${sql.join([value, value, value, value, value])}
-      from ${sql.table('_outbox')}`.compile(db).sql
-    appendOneSql.set(dialect, text)
-  }
+      from ${sql.table('_outbox')}`
+  })
   const values = [
     change.collection,
     change.recordId,

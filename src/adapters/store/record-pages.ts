@@ -32,7 +32,6 @@ export async function selectRecordPage(
   reader: PageReader,
   query: SelectQuery,
 ): Promise<SelectResult> {
-  if (query.ids) return selectUncached(reader, query)
   const { adapter } = reader
   const { collection, sort, limit, after } = query
   const offset = query.offset ?? 0
@@ -67,7 +66,10 @@ export async function selectRecordPage(
     limit - page.rows.length,
     0,
   )
-  return joinPages(page, rest)
+  return {
+    rows: [...page.rows, ...rest.rows],
+    sortValues: [...page.sortValues, ...rest.sortValues],
+  }
 }
 
 /**
@@ -96,29 +98,6 @@ export async function selectRecordsById(
   const { sql: text, parameters } = fillSlots(page, [adapter.listParameter(ids)])
   const codec = recordCodec(collection, adapter)
   return (await read(text, parameters)).map((row) => codec.decode(row))
-}
-
-/** A page of given records (`query.ids`): built for each call. */
-async function selectUncached(reader: PageReader, query: SelectQuery): Promise<SelectResult> {
-  const { collection, sort, limit } = query
-  const base = [whereClause(reader.adapter, query.where)]
-  if (query.ids) base.push(sql`${sql.ref(`${RECORD_ALIAS}.id`)} in (${sql.join([...query.ids])})`)
-  if (!query.after) return selectPage(reader, collection, base, sort, limit, query.offset ?? 0)
-  const keyset = keysetCondition(sort, query.after)
-  const seek = query.offset ? null : keysetSeek(sort, query.after, query.where)
-  if (!seek)
-    return selectPage(reader, collection, [...base, keyset], sort, limit, query.offset ?? 0)
-  const page = await selectPage(reader, collection, [...base, keyset, seek.bound], sort, limit, 0)
-  if (!seek.nulls || page.rows.length >= limit) return page
-  const rest = await selectPage(
-    reader,
-    collection,
-    [...base, seek.nulls],
-    sort,
-    limit - page.rows.length,
-    0,
-  )
-  return joinPages(page, rest)
 }
 
 function selectPage(
@@ -174,11 +153,4 @@ async function runPage(
     return codec.decode(row)
   })
   return { rows, sortValues }
-}
-
-function joinPages(first: SelectResult, rest: SelectResult): SelectResult {
-  return {
-    rows: [...first.rows, ...rest.rows],
-    sortValues: [...first.sortValues, ...rest.sortValues],
-  }
 }

@@ -28,8 +28,6 @@ export interface SortTerm {
 export interface SelectQuery {
   collection: CollectionDef
   where: Condition[]
-  /** Only these records (realtime asks about the ids of an event batch). */
-  ids?: readonly string[]
   /** Ends with `id` so the order is total; the service appends it. */
   sort: readonly SortTerm[]
   limit: number

@@ -12,7 +12,7 @@ import { requestSpanOf } from './tracing.js'
  *    "userId":"…","userCollection":"users","traceId":"…","msg":"request"}
  *
  * The path has no query string: queries may carry filters with personal data or tickets.
- * Called from the one response hook in http-metrics.ts; a line below the logger's level is not
+ * Called from the one response hook in response-observers.ts; a line below the logger's level is not
  * built at all.
  */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {

@@ -150,7 +150,6 @@ export function createAuthService(deps: AuthDeps) {
     return { ...pair, record: view(collection, row) }
   }
 
-  /** The identity behind `Authorization: Bearer <token or API key>`, or ER_AUTH_TOKEN_INVALID. */
   /**
    * The caller of `token` when this node checked it within the recheck interval (see
    * caller-cache.ts), else undefined: a synchronous answer for the common case, so a request
@@ -169,6 +168,7 @@ export function createAuthService(deps: AuthDeps) {
     return known && tokens.knowsKey(known.kid) ? known.identity : undefined
   }
 
+  /** The identity behind `Authorization: Bearer <token or API key>`, or ER_AUTH_TOKEN_INVALID. */
   async function identify(token: string): Promise<AuthIdentity> {
     if (token.startsWith(API_KEY_PREFIX)) return apiKeys.identify(token)
     const known = knownCaller(token)
