@@ -34,6 +34,21 @@ interface ValueSet {
 
 type Compiled = { kind: 'scalar'; sql: Sql } | { kind: 'set'; set: ValueSet }
 
+/**
+ * What `@request.auth.id` is compared as when it meets ids of another collection: record ids
+ * are `[A-Za-z0-9_-]{1,64}`, so no stored id or relation value can equal (or contain) it.
+ */
+const FOREIGN_CALLER = 'caller of another collection'
+
+/** The collection whose record ids an operand holds: a relation's target, or an `id` column's. */
+function identifiedCollection(operand: CheckedOperand): string | undefined {
+  if (operand.kind === 'request') return operand.identifies
+  if (operand.kind !== 'field' || operand.modifier !== undefined) return undefined
+  const last = operand.steps[operand.steps.length - 1] as FieldStep
+  if (last.field === 'id') return last.collection
+  return last.relation
+}
+
 const ORDERING: Record<string, Sql> = {
   '>': sql.raw('>'),
   '>=': sql.raw('>='),
@@ -79,8 +94,9 @@ class FilterCompiler {
     return expr.kind === 'and' ? sql`(${left} and ${right})` : sql`(${left} or ${right})`
   }
 
-  #compare(expr: CheckedCompare): Sql {
-    if (this.#readsUnboundAuth(expr)) return sql`(1 = 0)`
+  #compare(checked: CheckedCompare): Sql {
+    if (this.#readsUnboundAuth(checked)) return sql`(1 = 0)`
+    const expr = this.#withCallerIdentity(checked)
     if (expr.left.type === 'null' || expr.right.type === 'null') return this.#compareNull(expr)
     const left = this.#operand(expr.left, expr.type)
     const right = this.#operand(expr.right, expr.type)
@@ -138,6 +154,54 @@ class FilterCompiler {
     // filter that never names it is the same for everyone (see page-query-cache.ts).
     if (other === undefined || this.#ctx.values.auth !== null) return false
     return !(other.kind === 'literal' && (other.value === null || other.value === ''))
+  }
+
+  /**
+   * A caller is its collection AND its id: two auth collections may hold the same id. When
+   * `@request.auth.id` meets a value that identifies records of another collection (a relation
+   * to it, its `id`, `@request.body.<relation>`), the caller's id is compared as a value no
+   * record id can equal, so `owner = @request.auth.id` never holds for a same-id caller of
+   * another collection, and `owner != @request.auth.id` does.
+   */
+  #withCallerIdentity(expr: CheckedCompare): CheckedCompare {
+    const left = this.#callerCollection(expr.left)
+    const right = this.#callerCollection(expr.right)
+    if (left === undefined && right === undefined) return expr
+    const other = left !== undefined ? expr.right : expr.left
+    const caller = (left ?? right) as string
+    const identifies = identifiedCollection(other)
+    if (identifies === undefined || identifies === caller) return expr
+    const foreign: CheckedOperand = {
+      kind: 'literal',
+      value: FOREIGN_CALLER,
+      type: 'text',
+      multi: false,
+      pos: expr.pos,
+    }
+    return left !== undefined ? { ...expr, left: foreign } : { ...expr, right: foreign }
+  }
+
+  /** For an `@request.auth.id` operand, the caller's collection name; else undefined. */
+  #callerCollection(operand: CheckedOperand): string | undefined {
+    if (operand.kind === 'field') {
+      const [step] = operand.steps
+      return operand.root.kind === 'auth' &&
+        operand.steps.length === 1 &&
+        step?.field === 'id' &&
+        operand.modifier === undefined
+        ? step.collection
+        : undefined
+    }
+    if (
+      operand.kind !== 'request' ||
+      operand.source !== 'auth' ||
+      operand.modifier !== undefined ||
+      operand.path.length !== 1 ||
+      operand.path[0] !== 'id'
+    )
+      return undefined
+    const name = digValue(this.#ctx.values.auth ?? {}, ['collectionName'])
+    return typeof name === 'string' ? name : undefined
   }
 
   /** A literal or request value that is a non-empty string once bound as text. */

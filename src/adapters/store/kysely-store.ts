@@ -338,6 +338,11 @@ export class KyselySession implements StoreSession {
     return takeTicket(this.db, id, now)
   }
 
+  async lockKey(key: string): Promise<void> {
+    if (this.dialect !== 'postgres') return
+    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(this.db)
+  }
+
   async getSetting(key: string): Promise<string | undefined> {
     const text = fixedSql(
       this.db,

@@ -141,6 +141,12 @@ export interface StoreSession {
   /** Consumes a ticket: its token if it existed and had not expired, and it is gone after. */
   takeTicket(id: string, now: string): Promise<string | undefined>
 
+  /**
+   * Inside a transaction, waits until no other transaction holds `key`, then holds it until
+   * this one ends (PostgreSQL advisory lock; SQLite has one writer at a time already).
+   */
+  lockKey(key: string): Promise<void>
+
   getSetting(key: string): Promise<string | undefined>
   setSetting(key: string, value: string): Promise<void>
   /** Stores `value` unless the key is set already; returns whichever value is stored. */

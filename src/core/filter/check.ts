@@ -6,6 +6,7 @@ import type {
   CheckedExpr,
   CheckedField,
   CheckedOperand,
+  CheckedRequestValue,
   FieldRoot,
   FieldStep,
   OperandType,
@@ -210,7 +211,14 @@ function checkOperand(operand: Operand, ctx: CheckContext): CheckedOperand {
           : undefined
       // A body key named like a field has that field's type; anything else is typed at run time.
       const type = field === undefined || field.multi ? 'any' : field.kind
-      return checkRequestValue('body', operand.segments, operand.modifier, type, pos)
+      const checked = checkRequestValue('body', operand.segments, operand.modifier, type, pos)
+      const identifies =
+        operand.modifier !== undefined || field === undefined
+          ? undefined
+          : field.name === 'id'
+            ? ctx.collection.name
+            : field.relation
+      return identifies === undefined ? checked : { ...checked, identifies }
     }
   }
 }
@@ -221,7 +229,7 @@ function checkRequestValue(
   modifier: Modifier | undefined,
   type: OperandType,
   pos: number,
-): CheckedOperand {
+): CheckedRequestValue {
   const base = { kind: 'request', source, path, multi: false, pos } as const
   switch (modifier) {
     case undefined:

@@ -67,6 +67,12 @@ export interface CheckedRequestValue {
   path: string[]
   modifier?: 'lower' | 'length' | 'isset' | 'changed'
   type: OperandType
+  /**
+   * The collection whose record ids this value holds, when the schema says so:
+   * `@request.body.<relation>` names its target, `@request.body.id` the rule's own collection.
+   * Comparing it with `@request.auth.id` then also compares the caller's collection.
+   */
+  identifies?: string
   multi: false
   pos: number
 }

@@ -6,6 +6,7 @@ import type { RecordInput } from '../../core/schema/validate-record.js'
 import type { Row, StoreSession } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
+import { uniqueConflict } from '../../adapters/store/unique-conflict.js'
 
 /** A fresh secret per auth record; changing it (on password change) invalidates its tokens. */
 export function newTokenKey(): string {
@@ -92,5 +93,25 @@ export async function checkRelationsExist(
     throw new EngineError('ER_RELATION_MISSING', `${first}: ${issues[first]?.[0]?.message}.`, {
       errors: issues,
     })
+  }
+}
+
+/**
+ * A caller is its collection and its id, and rules compare them so; still, an id chosen by a
+ * client for a new auth record must not be one that a record of another auth collection has, so
+ * that nothing keyed by id alone (an extension's `record.owner === caller.id`, a text field
+ * holding an id) can mistake one account for another. Generated ids are unique already.
+ * Held under a lock on the id until commit, so two collections cannot take it at once.
+ */
+export async function checkAuthIdFree(
+  tx: StoreSession,
+  registry: SchemaRegistry,
+  collection: CollectionDef,
+  id: string,
+): Promise<void> {
+  await tx.lockKey(`auth-record-id:${id}`)
+  for (const other of registry.list()) {
+    if (other.type !== 'auth' || other.id === collection.id) continue
+    if ((await tx.selectByIds(other, [id])).length > 0) throw uniqueConflict(collection, ['id'])
   }
 }

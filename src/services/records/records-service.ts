@@ -15,6 +15,7 @@ import { deleteWithRelations } from './delete-cascade.js'
 import { expandRelations } from './expand-relations.js'
 import { checkListFilter, parseExpand, parseFields, parsePaging, parseSort } from './list-query.js'
 import {
+  checkAuthIdFree,
   checkRelationsExist,
   hashInputPassword,
   newRow,
@@ -186,6 +187,9 @@ export function createRecordsService(deps: RecordsDeps) {
     const id = row.id as string
     const rule = ruleConditions(access, ruleValues(ctx, now, ruleBody({ ...input, values: sent })))
     return inTransaction(tx, async (session) => {
+      if (collection.type === 'auth' && input.id !== undefined) {
+        await checkAuthIdFree(session, registry, collection, id)
+      }
       await session.insertRecord(collection, row)
       // The rule may name the record's own fields, so it is checked on the row as inserted;
       // throwing here rolls the insert back (PocketBase does the same).
