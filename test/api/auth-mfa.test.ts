@@ -142,4 +142,26 @@ describe.each(dialects)('TOTP two-factor sign-in on %s', (dialect) => {
       'ER_AUTH_LINK_INVALID',
     )
   })
+
+  it('throttles code guessing on disable, so a stolen token cannot turn the factor off', async () => {
+    await createRecord(t, 'users', { email: 'dan@example.com', password: PASSWORD })
+    const signIn = () => post('password', { identity: 'dan@example.com', password: PASSWORD })
+    const { token } = (await signIn()).json() as { token: string }
+    const { secret } = (await post('mfa/totp', {}, token)).json() as { secret: string }
+    expect((await post('mfa/totp/confirm', { code: codeAt(secret) }, token)).statusCode).toBe(200)
+    const wrong = codeAt(secret) === '123456' ? '654321' : '123456'
+    let wrongAnswers = 0
+    while (wrongAnswers < 6) {
+      const res = await post('mfa/totp/disable', { code: wrong }, token)
+      if (res.statusCode === 429) break
+      expectProblem(res, 400, 'ER_AUTH_INVALID_CREDENTIALS')
+      wrongAnswers++
+    }
+    expect(wrongAnswers).toBe(5)
+    // Locked: even the right code is refused now, and the factor stays on.
+    const locked = await post('mfa/totp/disable', { code: codeAt(secret, 1) }, token)
+    expectProblem(locked, 429, 'ER_AUTH_THROTTLED')
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThanOrEqual(1)
+    expect((await signIn()).json()).toHaveProperty('mfaRequired', true)
+  })
 })

@@ -101,7 +101,7 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
     { schema: { params: nameParams } },
     async (request, reply) => {
       const identity = (await contextOf(request, auth)).auth
-      await auth.mfa.disable(request.params.name, identity, request.body)
+      await auth.mfa.disable(request.params.name, identity, request.body, clientOf(request))
       return reply.status(204).send()
     },
   )

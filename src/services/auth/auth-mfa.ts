@@ -215,11 +215,26 @@ export function createMfa(deps: MfaDeps) {
       return { recoveryCodes: codes }
     },
 
-    /** `DELETE /auth/mfa/totp` `{ code | recoveryCode }`: turns TOTP off with a valid code. */
-    async disable(name: string, identity: AuthIdentity | null, body: unknown) {
+    /**
+     * `POST /auth/mfa/totp/disable` `{ code | recoveryCode }`: turns TOTP off with a valid code.
+     * Throttled like the sign-in challenge, under the same key: a stolen access token must not
+     * be a way to guess the six digits that stand between it and turning the second factor off.
+     */
+    async disable(
+      name: string,
+      identity: AuthIdentity | null,
+      body: unknown,
+      client: ClientInfo,
+    ) {
       const collection = await deps.authCollection(name)
       const recordId = own(collection, identity)
-      if (!(await checkSecondFactor(collection, recordId, body))) throw codeInvalid()
+      const subject = { collectionId: collection.id, identity: `mfa:${recordId}`, ip: client.ip }
+      await deps.throttle.check(subject)
+      if (!(await checkSecondFactor(collection, recordId, body))) {
+        await deps.throttle.recordFailure(subject)
+        throw codeInvalid()
+      }
+      await deps.throttle.recordSuccess(subject)
       await store.auth.deleteMfa(collection.id, recordId)
     },
 
