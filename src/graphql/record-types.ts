@@ -191,6 +191,11 @@ function inputFields(collection: CollectionDef): GraphQLInputFieldConfigMap {
   if (collection.type === 'auth') {
     fields.email = { type: GraphQLString }
     fields.password = { type: GraphQLString, description: 'Write-only; never returned.' }
+    fields.oldPassword = {
+      type: GraphQLString,
+      description:
+        'On update, the current password: required beside `password` (not for superusers).',
+    }
     fields.verified = { type: GraphQLBoolean }
   }
   for (const field of collection.fields) {

@@ -20,6 +20,8 @@ export interface RequestContext {
   auth: AuthIdentity | null
   requestId: string
   query: Record<string, string>
+  /** The client's address (after `ER_TRUST_PROXY`), when a transport knows it. */
+  ip?: string
 }
 
 /** A context for the CLI and for internal work, acting as the engine itself. */

@@ -132,6 +132,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     clock,
     passwords,
     secret,
+    ...(options.throttle ? { throttle: options.throttle } : {}),
     onCommit: () => void late.dispatcher?.wake(),
   }
   // Each service call is a span when tracing is on.

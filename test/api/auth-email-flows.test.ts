@@ -94,6 +94,42 @@ describe.each(dialects)('e-mail flows over real SMTP on %s', (dialect) => {
     )
   })
 
+  it('password reset also revokes the API keys of the account', async () => {
+    await createRecord(t, 'users', { email: 'kay@example.com', password: PASSWORD })
+    const { token } = (await login('kay@example.com', PASSWORD)).json() as { token: string }
+    const made = await post(
+      'api-keys',
+      { name: 'script', scopes: [{ collection: '*', operations: ['list'] }] },
+      token,
+    )
+    expect(made.statusCode, made.body).toBe(201)
+    const { key } = made.json() as { key: string }
+    const useKey = () =>
+      t.app.inject({
+        method: 'GET',
+        url: '/api/collections/users/records',
+        headers: { authorization: `Bearer ${key}` },
+      })
+    expect((await useKey()).statusCode).not.toBe(401)
+    await post('request-password-reset', { email: 'kay@example.com' })
+    const { token: link } = linkIn(await smtp.next('kay@example.com'))
+    expect(
+      (await post('reset-password', { token: link, password: 'a brand new password' })).statusCode,
+    ).toBe(204)
+    expectProblem(await useKey(), 401, 'ER_AUTH_TOKEN_INVALID')
+    const fresh = (await login('kay@example.com', 'a brand new password')).json() as {
+      token: string
+    }
+    const keys = await t.app.inject({
+      method: 'GET',
+      url: '/api/collections/users/auth/api-keys',
+      headers: { authorization: `Bearer ${fresh.token}` },
+    })
+    expect((keys.json() as { items: { revoked: string | null }[] }).items).toEqual([
+      expect.objectContaining({ revoked: expect.any(String) }),
+    ])
+  })
+
   it('password reset: single use, validated before spending, ends old sessions', async () => {
     const bob = await createRecord(t, 'users', { email: 'bob@example.com', password: PASSWORD })
     const old = (await login('bob@example.com', PASSWORD)).json() as {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rotateSigningKey, removeSigningKey } from '../../src/services/auth/signing-keys.js'
 import { createCollection, createRecord, expectProblem } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
-import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
+import { createTestEngine, testPasswords, type TestEngine } from '../helpers/test-engine.js'
 
 const dialects = await availableDialects()
 const PASSWORD = 'a long enough password'
@@ -65,10 +65,17 @@ describe.each(dialects)('access and refresh tokens on %s', (dialect) => {
       password: PASSWORD,
       name: 'Ann',
     })
-    await createRecord(t, 'members', {
+    // Same id in another auth collection: the API refuses that (409), so the row is written
+    // as a database from before that check, or an import, would hold it.
+    const now = new Date().toISOString()
+    await t.engine.store.insertRecord(t.engine.registry.get('members'), {
       id: ann.id as string,
       email: 'ann@example.com',
-      password: PASSWORD,
+      password: await testPasswords.hash(PASSWORD),
+      tokenKey: 'members-ann-token-key-0123456789',
+      verified: false,
+      created: now,
+      updated: now,
     })
   })
   afterAll(async () => {

@@ -478,7 +478,7 @@ const writeRows: Row[] = [
     who: 'alice',
     method: 'PATCH',
     url: url('users', ID.alice),
-    body: { password: 'alice@example.com' },
+    body: { password: 'alice@example.com', oldPassword: 'alice password' },
     status: 400,
     code: 'ER_VALIDATION_FAILED',
     field: 'password',

@@ -67,7 +67,7 @@ export async function createTestEngine(
   dialect: DialectName,
   options: ServerOptions & {
     onQuery?: QueryObserver
-    engine?: Omit<EngineOptions, 'store' | 'migrationsDir' | 'passwords'>
+    engine?: Omit<EngineOptions, 'store' | 'migrationsDir'>
     realtime?: Partial<RealtimeSettings>
     bus?: Bus
   } = {},

@@ -438,7 +438,23 @@ export class KyselyAuthStore implements AuthStore {
       .where('record_id', '=', recordId)
       .where('revoked', 'is', null)
       .executeTakeFirst()
-    return Number(result.numUpdatedRows) === 1
+    const revoked = Number(result.numUpdatedRows) === 1
+    if (revoked) this.#sessionsRevoked()
+    return revoked
+  }
+
+  async revokeRecordApiKeys(collectionId: string, recordId: string, at: string): Promise<number> {
+    const result = await this.#db
+      .updateTable('_api_keys')
+      .set({ revoked: at })
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .where('revoked', 'is', null)
+      .executeTakeFirst()
+    const revoked = Number(result.numUpdatedRows)
+    // A node that remembers a key's caller forgets it at once (see caller-cache.ts).
+    if (revoked > 0) this.#sessionsRevoked()
+    return revoked
   }
 
   async insertOAuthState(row: OAuthStateRow, now: string): Promise<void> {

@@ -306,6 +306,8 @@ export interface AuthStore {
   listApiKeys(collectionId: string, recordId: string, limit: number): Promise<ApiKeyRow[]>
   /** Revokes the owner's key `id`; false when there is no such live key of that owner. */
   revokeApiKey(id: string, collectionId: string, recordId: string, at: string): Promise<boolean>
+  /** Revokes every live API key of a record (its password changed); returns how many. */
+  revokeRecordApiKeys(collectionId: string, recordId: string, at: string): Promise<number>
   /** Stores a pending authorization request, and drops expired ones. */
   insertOAuthState(row: OAuthStateRow, now: string): Promise<void>
   /** Deletes and returns the unexpired request with this hash: each state is spent once. */

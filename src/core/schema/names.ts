@@ -10,7 +10,11 @@ export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 /** Names every collection reserves for its system fields (or for the API's own keys). */
 export function reservedFieldNames(type: CollectionType): Set<string> {
   const names = new Set<string>([...BASE_SYSTEM_FIELDS, 'expand', 'collectionName', 'collectionId'])
-  if (type === 'auth') for (const name of AUTH_SYSTEM_FIELDS) names.add(name)
+  if (type === 'auth') {
+    for (const name of AUTH_SYSTEM_FIELDS) names.add(name)
+    // The key an update sends the current password in, beside a new `password`.
+    names.add('oldPassword')
+  }
   return names
 }
 

@@ -13,6 +13,8 @@ export interface RecordInput {
   values: Record<string, unknown>
   /** Plain password for auth collections; the service hashes it, it is never stored as sent. */
   password?: string
+  /** On update of an auth record: the current password, which a non-superuser must prove. */
+  oldPassword?: string
 }
 
 export const PASSWORD_MIN = 8
@@ -67,9 +69,20 @@ export function validateUpdateInput(
   body: unknown,
   currentId: string,
 ): RecordInput {
-  const raw = requireObject(body)
+  const { oldPassword, ...raw } = requireObject(body)
   const issues: FieldIssues = {}
   const input = readCommon(collection, raw, issues)
+  if (oldPassword !== undefined) {
+    if (collection.type !== 'auth')
+      pushIssue(issues, 'oldPassword', 'unknown', `is not a field of "${collection.name}"`)
+    else if (typeof oldPassword !== 'string' || oldPassword === '')
+      pushIssue(issues, 'oldPassword', 'type', 'must be the current password')
+    else if (oldPassword.length > PASSWORD_MAX)
+      pushIssue(issues, 'oldPassword', 'max', `must be at most ${PASSWORD_MAX} characters`)
+    else if (raw.password === undefined)
+      pushIssue(issues, 'oldPassword', 'unexpected', 'is sent only with a new password')
+    else input.oldPassword = oldPassword
+  }
   if (raw.id !== undefined && raw.id !== currentId)
     pushIssue(issues, 'id', 'readonly', 'cannot be changed')
   for (const field of collection.fields) {

@@ -61,6 +61,6 @@ function remember(request: FastifyRequest, identity: RequestContext['auth']): Re
     const value = given[key]
     if (typeof value === 'string') query[key] = value
   }
-  request.engineContext = { auth: identity, requestId: String(request.id), query }
+  request.engineContext = { auth: identity, requestId: String(request.id), query, ip: request.ip }
   return request.engineContext
 }

@@ -196,6 +196,13 @@ export function createEmailFlows(deps: EmailFlowDeps) {
         updated: clock.now().toISOString(),
       })
       await deps.revokeRecordSessions(collection.id, row.id as string)
+      // API keys were issued on the strength of the old password: they end with it, or a
+      // thief's key would outlive the reset meant to shut them out.
+      await store.auth.revokeRecordApiKeys(
+        collection.id,
+        row.id as string,
+        clock.now().toISOString(),
+      )
     },
 
     /** `POST /auth/request-email-change` `{ newEmail }` by the signed-in record: always 204. */

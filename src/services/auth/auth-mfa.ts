@@ -220,12 +220,7 @@ export function createMfa(deps: MfaDeps) {
      * Throttled like the sign-in challenge, under the same key: a stolen access token must not
      * be a way to guess the six digits that stand between it and turning the second factor off.
      */
-    async disable(
-      name: string,
-      identity: AuthIdentity | null,
-      body: unknown,
-      client: ClientInfo,
-    ) {
+    async disable(name: string, identity: AuthIdentity | null, body: unknown, client: ClientInfo) {
       const collection = await deps.authCollection(name)
       const recordId = own(collection, identity)
       const subject = { collectionId: collection.id, identity: `mfa:${recordId}`, ip: client.ip }

@@ -126,8 +126,18 @@ function buildCreateSchema(collection: CollectionDef): JsonSchema {
 function buildUpdateSchema(collection: CollectionDef): JsonSchema {
   const properties: JsonSchema = {}
   if (collection.type === 'auth') {
-    properties['email'] = { type: 'string', format: 'email' }
+    properties['email'] = {
+      type: 'string',
+      format: 'email',
+      description:
+        'Superusers only (it clears `verified` unless set too); users change it with request-email-change.',
+    }
     properties['password'] = { type: 'string', minLength: PASSWORD_MIN_LENGTH, writeOnly: true }
+    properties['oldPassword'] = {
+      type: 'string',
+      writeOnly: true,
+      description: 'The current password: required beside `password` unless a superuser sets it.',
+    }
   }
   for (const field of collection.fields) {
     const schema = fieldInputSchema(field)

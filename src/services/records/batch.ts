@@ -1,8 +1,15 @@
 import { EngineError } from '../../core/errors/index.js'
 import type { RequestContext } from '../context.js'
-import type { RecordsService } from './records-service.js'
+import type { PreparedWrite, RecordsService, WriteOp } from './records-service.js'
 
 export const MAX_BATCH_REQUESTS = 100
+
+/**
+ * Requests that set a password (each an argon2 hash, or a proof of the current password) one
+ * batch of a non-superuser may hold: hashing is deliberately slow, and a batch is one request to
+ * the rate limiter.
+ */
+export const MAX_BATCH_PASSWORD_WRITES = 5
 
 export interface BatchResult {
   status: number
@@ -16,6 +23,11 @@ const RECORDS_URL =
  * `POST /api/batch`: several record writes in one transaction. Either every request applies and
  * each answers `{ status, body }`, or the first failure's error is thrown with its `index` and
  * nothing is applied.
+ *
+ * Every request is first checked and prepared (validation, rules that need no data, password
+ * hashing) outside the transaction; the transaction then holds the database only for the
+ * statements. An anonymous caller's 99 sign-ups thus never hold SQLite's write lock while
+ * argon2 runs, and a non-superuser's batch may set at most `MAX_BATCH_PASSWORD_WRITES` passwords.
  *
  * @example
  *   { "requests": [{ "method": "POST", "url": "/api/collections/posts/records", "body": { "title": "a" } },
@@ -40,30 +52,81 @@ export async function runBatch(
       },
     )
   }
+  const ops = requests.map((request, index) => atIndex(index, () => parseRequest(request)))
+  checkPasswordBudget(ctx, ops)
+  const prepared: PreparedWrite[] = []
+  for (const [index, op] of ops.entries()) {
+    prepared.push(await atIndexAsync(index, () => records.prepare(ctx, op)))
+  }
   return records.transaction(async (tx) => {
     const results: BatchResult[] = []
-    for (const [index, request] of requests.entries()) {
-      try {
-        results.push(await runOne(records, ctx, request, tx))
-      } catch (error) {
-        if (!(error instanceof EngineError)) throw error
-        throw new EngineError(error.code, `Request ${index} failed: ${error.message}`, {
-          ...(error.errors ? { errors: error.errors } : {}),
-          extra: { ...error.extra, index },
-          cause: error,
-        })
-      }
+    for (const [index, write] of prepared.entries()) {
+      const body = await atIndexAsync(index, () => records.apply(ctx, tx, write))
+      results.push(
+        write.kind === 'create'
+          ? { status: 201, body }
+          : write.kind === 'update'
+            ? { status: 200, body }
+            : { status: 204, body: null },
+      )
     }
     return results
   })
 }
 
-async function runOne(
-  records: RecordsService,
-  ctx: RequestContext,
-  request: unknown,
-  tx: Parameters<RecordsService['create']>[3],
-): Promise<BatchResult> {
+function checkPasswordBudget(ctx: RequestContext, ops: WriteOp[]): void {
+  if (ctx.auth?.isSuperuser === true) return
+  const setting = ops.filter(
+    (op) =>
+      op.method !== 'delete' &&
+      typeof op.body === 'object' &&
+      op.body !== null &&
+      Object.hasOwn(op.body, 'password'),
+  )
+  if (setting.length <= MAX_BATCH_PASSWORD_WRITES) return
+  throw new EngineError(
+    'ER_VALIDATION_FAILED',
+    `requests: at most ${MAX_BATCH_PASSWORD_WRITES} requests of one batch may set a password; send the others in another batch.`,
+    {
+      errors: {
+        requests: [
+          {
+            code: 'password_limit',
+            message: `at most ${MAX_BATCH_PASSWORD_WRITES} requests may set a password`,
+          },
+        ],
+      },
+    },
+  )
+}
+
+/** The error of request `index`, naming it, with nothing applied. */
+function withIndex(index: number, error: unknown): unknown {
+  if (!(error instanceof EngineError)) return error
+  return new EngineError(error.code, `Request ${index} failed: ${error.message}`, {
+    ...(error.errors ? { errors: error.errors } : {}),
+    extra: { ...error.extra, index },
+    cause: error,
+  })
+}
+
+function atIndex<T>(index: number, work: () => T): T {
+  try {
+    return work()
+  } catch (error) {
+    throw withIndex(index, error)
+  }
+}
+
+async function atIndexAsync<T>(index: number, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (error) {
+    throw withIndex(index, error)
+  }
+}
+
+function parseRequest(request: unknown): WriteOp {
   const { method, url, body } = (request ?? {}) as {
     method?: unknown
     url?: unknown
@@ -83,14 +146,9 @@ async function runOne(
   }
   const [, name, id] = match as unknown as [string, string, string | undefined]
   const verb = typeof method === 'string' ? method.toUpperCase() : ''
-  if (verb === 'POST' && id === undefined)
-    return { status: 201, body: await records.create(ctx, name, body ?? {}, tx) }
-  if (verb === 'PATCH' && id !== undefined)
-    return { status: 200, body: await records.update(ctx, name, id, body ?? {}, tx) }
-  if (verb === 'DELETE' && id !== undefined) {
-    await records.remove(ctx, name, id, tx)
-    return { status: 204, body: null }
-  }
+  if (verb === 'POST' && id === undefined) return { method: 'create', name, body: body ?? {} }
+  if (verb === 'PATCH' && id !== undefined) return { method: 'update', name, id, body: body ?? {} }
+  if (verb === 'DELETE' && id !== undefined) return { method: 'delete', name, id }
   throw new EngineError(
     'ER_VALIDATION_FAILED',
     `method: ${String(method)} is not a batch operation on this url.`,

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Store } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
+import type { ThrottlePolicy } from '../auth/auth-throttle.js'
 
 /** What the record services are built from; passed in, never reached for. */
 export interface RecordsDeps {
@@ -11,6 +12,8 @@ export interface RecordsDeps {
   passwords: PasswordHasher
   /** Signs cursors. */
   secret: string
+  /** Limits on guessing: an update's `oldPassword` counts with sign-in failures. */
+  throttle?: ThrottlePolicy
   /** Called after a write transaction commits (wakes the realtime dispatcher). */
   onCommit?: () => void
 }

@@ -26,6 +26,13 @@ import type { RecordsDeps } from './records-deps.js'
 import { changeSnapshot, projectRecord, toApiRecord } from './record-view.js'
 import { checkProtectedWrites, createBaseline } from './protected-fields.js'
 import {
+  checkCredentialWrites,
+  currentPasswordRequired,
+  currentPasswordWrong,
+  needsCurrentPassword,
+} from './credential-writes.js'
+import { createLoginThrottle } from '../auth/auth-throttle.js'
+import {
   accessDenied,
   recordNotFound,
   resolveRule,
@@ -62,6 +69,7 @@ export type RecordsService = ReturnType<typeof createRecordsService>
 export function createRecordsService(deps: RecordsDeps) {
   const { store, registry, clock } = deps
   const now = () => clock.now().toISOString()
+  const throttle = createLoginThrottle(store, clock, deps.throttle)
 
   /**
    * The live definition. Inside a caller's transaction (batch) the schema was refreshed when it
@@ -167,13 +175,78 @@ export function createRecordsService(deps: RecordsDeps) {
     return projectRecord(row, projection)
   }
 
-  /** Creates a record; `tx` joins a caller's transaction (batch). */
+  /** Creates a record; `tx` joins a caller's transaction. */
   async function create(
     ctx: RequestContext,
     name: string,
     body: unknown,
     tx: StoreSession | undefined = undefined,
   ): Promise<Row> {
+    const prepared = await prepareCreate(ctx, name, body, tx)
+    return inTransaction(tx, (session) => applyCreate(ctx, session, prepared))
+  }
+
+  async function update(
+    ctx: RequestContext,
+    name: string,
+    id: string,
+    body: unknown,
+    tx: StoreSession | undefined = undefined,
+  ): Promise<Row> {
+    const prepared = await prepareUpdate(ctx, name, id, body, tx)
+    return inTransaction(tx, (session) => applyUpdate(ctx, session, prepared))
+  }
+
+  /** Deletes a record; cascades (`onDelete`) then run with the engine's powers, not the caller's. */
+  async function remove(
+    ctx: RequestContext,
+    name: string,
+    id: string,
+    tx: StoreSession | undefined = undefined,
+  ): Promise<void> {
+    const prepared = await prepareRemove(ctx, name, id, tx)
+    await inTransaction(tx, (session) => applyRemove(ctx, session, prepared))
+  }
+
+  /**
+   * Everything a write needs that does not read the data it changes: scope, rule, validation,
+   * and the slow part, password hashing. Done before the write's transaction begins, so a
+   * transaction holds the database (SQLite has one writer) only for its statements.
+   */
+  async function prepare(ctx: RequestContext, op: WriteOp): Promise<PreparedWrite> {
+    switch (op.method) {
+      case 'create':
+        return prepareCreate(ctx, op.name, op.body)
+      case 'update':
+        return prepareUpdate(ctx, op.name, op.id, op.body)
+      case 'delete':
+        return prepareRemove(ctx, op.name, op.id)
+    }
+  }
+
+  /** The transactional part of a prepared write, on `session`. */
+  async function apply(
+    ctx: RequestContext,
+    session: StoreSession,
+    prepared: PreparedWrite,
+  ): Promise<Row | null> {
+    switch (prepared.kind) {
+      case 'create':
+        return applyCreate(ctx, session, prepared)
+      case 'update':
+        return applyUpdate(ctx, session, prepared)
+      case 'delete':
+        await applyRemove(ctx, session, prepared)
+        return null
+    }
+  }
+
+  async function prepareCreate(
+    ctx: RequestContext,
+    name: string,
+    body: unknown,
+    tx?: StoreSession,
+  ): Promise<PreparedCreate> {
     requireScope(ctx, name, 'create')
     const collection = await collectionFor(name, tx)
     const access = requireRule(ctx, collection, 'create')
@@ -184,46 +257,128 @@ export function createRecordsService(deps: RecordsDeps) {
     checkProtectedWrites(ctx, collection, sent, createBaseline(collection))
     const values = await hashInputPassword(collection, input, deps.passwords)
     const row = newRow(collection, input, values, now())
-    const id = row.id as string
     const rule = ruleConditions(access, ruleValues(ctx, now, ruleBody({ ...input, values: sent })))
-    return inTransaction(tx, async (session) => {
-      if (collection.type === 'auth' && input.id !== undefined) {
-        await checkAuthIdFree(session, registry, collection, id)
-      }
-      await session.insertRecord(collection, row)
-      // The rule may name the record's own fields, so it is checked on the row as inserted;
-      // throwing here rolls the insert back (PocketBase does the same).
-      return finishWrite(ctx, session, collection, id, row, rule, 'create')
-    })
+    return { kind: 'create', collection, input, row, rule }
   }
 
-  async function update(
+  async function applyCreate(
+    ctx: RequestContext,
+    session: StoreSession,
+    { collection, input, row, rule }: PreparedCreate,
+  ): Promise<Row> {
+    const id = row.id as string
+    if (collection.type === 'auth' && input.id !== undefined) {
+      await checkAuthIdFree(session, registry, collection, id)
+    }
+    await session.insertRecord(collection, row)
+    // The rule may name the record's own fields, so it is checked on the row as inserted;
+    // throwing here rolls the insert back (PocketBase does the same).
+    return finishWrite(ctx, session, collection, id, row, rule, 'create')
+  }
+
+  async function prepareUpdate(
     ctx: RequestContext,
     name: string,
     id: string,
     body: unknown,
-    tx: StoreSession | undefined = undefined,
-  ): Promise<Row> {
+    tx?: StoreSession,
+  ): Promise<PreparedUpdate> {
     requireScope(ctx, name, 'update')
     const collection = await collectionFor(name, tx)
     const access = resolveWriteRule(ctx, collection, 'update')
     const input = validateUpdateInput(collection, body, id)
+    const proven = needsCurrentPassword(ctx, collection, input)
+      ? await proveCurrentPassword(ctx, tx ?? store, collection, access, id, input)
+      : undefined
     const values = await hashInputPassword(collection, input, deps.passwords)
     if (collection.type === 'auth' && 'email' in values) values.tokenKey ??= newTokenKey()
     stampDates(collection, values, now(), false)
-    return inTransaction(tx, async (session) => {
-      const stored = await findRow(session, collection, id)
-      const rule = await requireRecordRule(ctx, session, collection, access, id, {
-        body: ruleBody(input),
-        stored,
-      })
-      checkProtectedWrites(ctx, collection, input.values, stored)
-      checkPasswordPolicy(collection, input, stored)
-      await session.updateRecord(collection, id, values)
-      // The rule must still hold afterwards: a write may not carry a record out of the caller's
-      // reach, e.g. hand a post to another author under `author = @request.auth.id`.
-      return finishWrite(ctx, session, collection, id, values, rule, 'update')
+    return { kind: 'update', collection, access, id, input, values, proven }
+  }
+
+  async function applyUpdate(
+    ctx: RequestContext,
+    session: StoreSession,
+    { collection, access, id, input, values, proven }: PreparedUpdate,
+  ): Promise<Row> {
+    const stored = await findRow(session, collection, id)
+    const rule = await requireRecordRule(ctx, session, collection, access, id, {
+      body: ruleBody(input),
+      stored,
     })
+    checkProtectedWrites(ctx, collection, input.values, stored)
+    checkCredentialWrites(ctx, collection, input, stored)
+    const written =
+      'verified' in input.values ? { ...values, verified: input.values.verified } : values
+    // The password proved before the transaction must still be the stored one.
+    if (proven !== undefined && stored.password !== proven) throw currentPasswordWrong()
+    checkPasswordPolicy(collection, input, stored)
+    await session.updateRecord(collection, id, written)
+    if (collection.type === 'auth' && input.password !== undefined) {
+      // Keys were issued on the strength of the old password; they end with it.
+      await session.auth.revokeRecordApiKeys(collection.id, id, now())
+    }
+    // The rule must still hold afterwards: a write may not carry a record out of the caller's
+    // reach, e.g. hand a post to another author under `author = @request.auth.id`.
+    return finishWrite(ctx, session, collection, id, written, rule, 'update')
+  }
+
+  async function prepareRemove(
+    ctx: RequestContext,
+    name: string,
+    id: string,
+    tx?: StoreSession,
+  ): Promise<PreparedRemove> {
+    requireScope(ctx, name, 'delete')
+    const collection = await collectionFor(name, tx)
+    const access = resolveWriteRule(ctx, collection, 'delete')
+    return { kind: 'delete', collection, access, id }
+  }
+
+  async function applyRemove(
+    ctx: RequestContext,
+    session: StoreSession,
+    { collection, access, id }: PreparedRemove,
+  ): Promise<void> {
+    const row = await findRow(session, collection, id)
+    await requireRecordRule(ctx, session, collection, access, id, {})
+    await deleteWithRelations(session, registry, collection, row, now())
+  }
+
+  /**
+   * A non-superuser's new password needs the current one. Checked before the write's
+   * transaction (argon2 takes tens of milliseconds, and SQLite has one writer), after the same
+   * rule checks the write makes, so a caller who may not update the record learns nothing from
+   * the answer. Wrong guesses count with sign-in failures of the account (and the caller's
+   * address), so a stolen access token is no faster a way to guess. Returns the hash proved.
+   */
+  async function proveCurrentPassword(
+    ctx: RequestContext,
+    session: StoreSession,
+    collection: CollectionDef,
+    access: RuleAccess,
+    id: string,
+    input: RecordInput,
+  ): Promise<string> {
+    const stored = await findRow(session, collection, id)
+    await requireRecordRule(ctx, session, collection, access, id, {
+      body: ruleBody(input),
+      stored,
+    })
+    if (input.oldPassword === undefined) throw currentPasswordRequired()
+    const subject = {
+      collectionId: collection.id,
+      identity: String(stored.email),
+      ip: ctx.ip ?? 'unknown',
+    }
+    await throttle.check(subject)
+    const hash = stored.password as string
+    if (!(await deps.passwords.verify(hash, input.oldPassword))) {
+      await throttle.recordFailure(subject)
+      throw currentPasswordWrong()
+    }
+    await throttle.recordSuccess(subject)
+    return hash
   }
 
   /**
@@ -245,23 +400,6 @@ export function createRecordsService(deps: RecordsDeps) {
       throw accessDenied(ctx, collection)
     await checkRelationsExist(session, registry, collection, written, id)
     return readBackAndRecord(ctx, session, collection, id, action)
-  }
-
-  /** Deletes a record; cascades (`onDelete`) then run with the engine's powers, not the caller's. */
-  async function remove(
-    ctx: RequestContext,
-    name: string,
-    id: string,
-    tx: StoreSession | undefined = undefined,
-  ): Promise<void> {
-    requireScope(ctx, name, 'delete')
-    const collection = await collectionFor(name, tx)
-    const access = resolveWriteRule(ctx, collection, 'delete')
-    await inTransaction(tx, async (session) => {
-      const row = await findRow(session, collection, id)
-      await requireRecordRule(ctx, session, collection, access, id, {})
-      await deleteWithRelations(session, registry, collection, row, now())
-    })
   }
 
   /**
@@ -348,10 +486,47 @@ export function createRecordsService(deps: RecordsDeps) {
     create,
     update,
     remove,
+    prepare,
+    apply,
     transaction,
     visibleSnapshots,
   }
 }
+
+/** One write of a batch, as its transport parsed it. */
+export type WriteOp =
+  | { method: 'create'; name: string; body: unknown }
+  | { method: 'update'; name: string; id: string; body: unknown }
+  | { method: 'delete'; name: string; id: string }
+
+interface PreparedCreate {
+  kind: 'create'
+  collection: CollectionDef
+  input: RecordInput
+  row: Row
+  rule: Condition[]
+}
+
+interface PreparedUpdate {
+  kind: 'update'
+  collection: CollectionDef
+  access: RuleAccess
+  id: string
+  input: RecordInput
+  values: Row
+  /** The stored password hash the caller's `oldPassword` matched. */
+  proven: string | undefined
+}
+
+interface PreparedRemove {
+  kind: 'delete'
+  collection: CollectionDef
+  access: RuleAccess
+  id: string
+}
+
+/** A write checked and made ready outside any transaction; `apply` runs it in one. */
+export type PreparedWrite = PreparedCreate | PreparedUpdate | PreparedRemove
 
 /** The marker `@request.body.password` holds: rules may test `:isset`, never read the secret. */
 const PASSWORD_MARK = '[password]'

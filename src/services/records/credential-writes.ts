@@ -1,0 +1,71 @@
+import { EngineError } from '../../core/errors/index.js'
+import type { CollectionDef } from '../../core/schema/types.js'
+import type { RecordInput } from '../../core/schema/validate-record.js'
+import type { Row } from '../../adapters/store/store.js'
+import type { RequestContext } from '../context.js'
+
+/**
+ * An auth record's credentials (`email`, `password`) change under stricter terms than its other
+ * fields, because they are what every session, API key and OAuth link trusts:
+ * - a non-superuser sets a new password only beside the current one (`oldPassword`), so a
+ *   stolen access token cannot turn into a stolen account; see `needsCurrentPassword`;
+ * - an API key changes neither: it stands for its owner's data, not for the owner;
+ * - a non-superuser never sets `email` by update: a new address is proved through
+ *   `request-email-change` / `confirm-email-change`, or `verified` would vouch for an address
+ *   nobody proved (and OAuth sign-in links accounts by verified address);
+ * - a superuser's change of `email` clears `verified`, unless the same request sets it.
+ */
+export function checkCredentialWrites(
+  ctx: RequestContext,
+  collection: CollectionDef,
+  input: RecordInput,
+  stored: Row,
+): void {
+  if (collection.type !== 'auth') return
+  const emailChanges = 'email' in input.values && input.values.email !== stored.email
+  if (ctx.auth?.apiKey && (emailChanges || input.password !== undefined)) {
+    const field = emailChanges ? 'email' : 'password'
+    throw new EngineError('ER_FORBIDDEN', `${field}: an API key cannot change credentials.`, {
+      errors: { [field]: [{ code: 'api_key', message: 'an API key cannot change this field' }] },
+    })
+  }
+  if (!emailChanges) return
+  if (ctx.auth?.isSuperuser === true) {
+    if (!('verified' in input.values)) input.values.verified = false
+    return
+  }
+  throw new EngineError(
+    'ER_FORBIDDEN',
+    `email: change it with POST /api/collections/${collection.name}/auth/request-email-change, which mails a link to the new address.`,
+    {
+      errors: {
+        email: [{ code: 'email_change_flow', message: 'is changed through request-email-change' }],
+      },
+    },
+  )
+}
+
+/** Whether this update must prove the current password before its new one is accepted. */
+export function needsCurrentPassword(
+  ctx: RequestContext,
+  collection: CollectionDef,
+  input: RecordInput,
+): boolean {
+  return (
+    collection.type === 'auth' && input.password !== undefined && ctx.auth?.isSuperuser !== true
+  )
+}
+
+export function currentPasswordRequired(): EngineError {
+  return new EngineError(
+    'ER_VALIDATION_FAILED',
+    'oldPassword: send the current password beside the new one.',
+    { errors: { oldPassword: [{ code: 'required', message: 'is required to set a password' }] } },
+  )
+}
+
+export function currentPasswordWrong(): EngineError {
+  return new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'oldPassword: the password is wrong.', {
+    errors: { oldPassword: [{ code: 'invalid', message: 'is not the current password' }] },
+  })
+}
