@@ -153,9 +153,7 @@ describe.each(dialects)('identity across auth collections (%s)', (dialect) => {
   it('the victim sees her own records (the rules work)', async () => {
     const notes = await call(alice, 'GET', '/api/collections/notes/records')
     expect(notes.json().items.map((r: { id: string }) => r.id)).toEqual(['naliceNote'])
-    expect((await call(alice, 'GET', '/api/collections/users/records/ualice')).statusCode).toBe(
-      200,
-    )
+    expect((await call(alice, 'GET', '/api/collections/users/records/ualice')).statusCode).toBe(200)
     expect((await call(alice, 'GET', '/api/collections/vault/records/vgold')).statusCode).toBe(200)
   })
 
@@ -252,9 +250,7 @@ describe.each(dialects)('identity across auth collections (%s)', (dialect) => {
     const passed = await t.engine.records.visibleSnapshots(ctx, 'notes', [note!])
     expect([...passed]).toEqual([])
     const aliceCtx = { auth: await t.engine.auth.identify(alice), requestId: 'test', query: {} }
-    expect([...(await t.engine.records.visibleSnapshots(aliceCtx, 'notes', [note!]))]).toEqual([
-      0,
-    ])
+    expect([...(await t.engine.records.visibleSnapshots(aliceCtx, 'notes', [note!]))]).toEqual([0])
   })
 
   it('signing up under an id another auth collection has is refused, both ways', async () => {
@@ -277,9 +273,11 @@ describe.each(dialects)('identity across auth collections (%s)', (dialect) => {
     expectProblem(reverse, 409, 'ER_RECORD_CONFLICT')
     // Nothing was written by the refused sign-ups.
     const members = await t.call({ method: 'GET', url: '/api/collections/members/records' })
-    expect(members.json().items.map((r: { email: string }) => r.email).sort()).toEqual([
-      'bob@example.com',
-      'mallory@example.com',
-    ])
+    expect(
+      members
+        .json()
+        .items.map((r: { email: string }) => r.email)
+        .sort(),
+    ).toEqual(['bob@example.com', 'mallory@example.com'])
   })
 })
