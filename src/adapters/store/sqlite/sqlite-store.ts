@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import {
@@ -79,13 +79,31 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 /**
+ * The database holds password hashes, the signing keys and the server secret: its directory is
+ * created 0700 and the file (with its `-wal` and `-shm`, which SQLite creates with the file's
+ * mode) 0600 before SQLite first opens it. Files of an older install are narrowed to 0600 too;
+ * an existing directory is left as its owner set it.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600))
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600)
+    } catch {
+      // Absent (no WAL yet), or not ours to change: SQLite reports what matters when it opens.
+    }
+  }
+}
+
+/**
  * Opens (creating if needed) the SQLite file in WAL mode and applies the engine's own migrations.
  *
  * @example
  *   const store = await openSqliteStore({ file: './er_data/data.db' })
  */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<KyselyStore> {
-  if (options.file !== ':memory:') mkdirSync(dirname(options.file), { recursive: true })
+  if (options.file !== ':memory:') createPrivately(options.file)
   const database = new Database(options.file)
   // WAL lets readers run beside the one writer; NORMAL sync is durable against process crashes.
   database.pragma('journal_mode = WAL')
