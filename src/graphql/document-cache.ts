@@ -1,12 +1,16 @@
 import {
   parse,
+  Source,
   specifiedRules,
+  syntaxError,
   validate,
   type DocumentNode,
   type GraphQLError,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql'
+
+import { documentNestingOffset, MAX_DOCUMENT_NESTING } from './document-nesting.js'
 
 /** Tokens one document may have: stops a pathological document before it is fully parsed. */
 export const MAX_DOCUMENT_TOKENS = 20_000
@@ -36,6 +40,14 @@ export function createDocumentCache(maxDocuments = 500) {
       parsed.delete(source)
       parsed.set(source, hit)
       return hit
+    }
+    const tooDeep = documentNestingOffset(source)
+    if (tooDeep >= 0) {
+      throw syntaxError(
+        new Source(source),
+        tooDeep,
+        `Document nests deeper than ${MAX_DOCUMENT_NESTING} levels.`,
+      )
     }
     const document = parse(source, { maxTokens: MAX_DOCUMENT_TOKENS })
     parsed.set(source, document)

@@ -26,6 +26,7 @@ import { explorerAssetRoutes, explorerHtml } from './graphql/explorer.js'
 import { subscriptionFields } from '../graphql/subscriptions.js'
 import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { createDocumentCache } from '../graphql/document-cache.js'
+import { registerJsonParser } from './plugins/json-body.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
 
 export interface ServerOptions {
@@ -125,6 +126,7 @@ export async function buildServer(
   registerEngineGauges(metrics, engine)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
+  registerJsonParser(app)
 
   await registerSecurityHeaders(app, {
     corsOrigins: options.cors?.origins,

@@ -195,11 +195,6 @@ describe.each(dialects)('hostile HTTP input on %s', (dialect) => {
     expect(json.json().data).toEqual({ k: 'a\u0000b' })
   })
 
-  it('stores deeply nested JSON or refuses it, never a 500', async () => {
-    const deep = '{"data":' + '['.repeat(3000) + ']'.repeat(3000) + '}'
-    const res = await send(deep)
-    expect(res.statusCode).toBeLessThan(500)
-  })
 
   it('treats a huge or odd Content-Length and method safely', async () => {
     const res = await t.call({ method: 'DELETE', url: '/api/collections/posts/records' })

@@ -1,5 +1,6 @@
+// RFC 3339 §5.6 allows a lower-case `t` and `z`.
 const DATE_TEXT =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/
 
 /**
  * Turns a date as people write it into the storage form `YYYY-MM-DDTHH:mm:ss.sssZ`, so that
@@ -34,7 +35,7 @@ export function normalizeDate(text: string): string | undefined {
   date.setUTCFullYear(year, month - 1, day)
   date.setUTCHours(hour, minute, second, fraction)
   const zone = match[8]
-  if (zone !== undefined && zone !== 'Z') {
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
     const digits = zone.replace(':', '')
     const offset = Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5))
     if (Number(digits.slice(1, 3)) > 23 || Number(digits.slice(3, 5)) > 59) return undefined

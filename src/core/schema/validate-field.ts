@@ -1,3 +1,4 @@
+import { normalizeInstant } from '../clock.js'
 import type { FieldIssues } from '../errors/index.js'
 import { newShortId } from '../ids.js'
 import { NAME_PATTERN } from './names.js'
@@ -114,7 +115,7 @@ function checkBounds(raw: Record<string, unknown>, type: FieldType, add: AddIssu
       ['min', min],
       ['max', max],
     ] as const) {
-      if (value !== undefined && (typeof value !== 'string' || Number.isNaN(Date.parse(value)))) {
+      if (value !== undefined && (typeof value !== 'string' || !normalizeInstant(value))) {
         add(key, 'type', 'must be an ISO 8601 date')
       }
     }

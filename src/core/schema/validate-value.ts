@@ -1,4 +1,5 @@
 import { normalizeInstant } from '../clock.js'
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js'
 import type { FieldIssue } from '../errors/index.js'
 import type { FieldDef } from './types.js'
 
@@ -183,6 +184,8 @@ function validateSelection(
 }
 
 function validateJson(maxSize: number, value: unknown): ValueResult {
+  if (nestsDeeperThan(value, MAX_JSON_DEPTH))
+    return fail('depth', `must nest at most ${MAX_JSON_DEPTH} levels deep`)
   const text = JSON.stringify(value)
   if (Buffer.byteLength(text) > maxSize)
     return fail('maxSize', `must serialise to at most ${maxSize} bytes`)

@@ -1,3 +1,5 @@
+import { deepNestingOffset } from '../../core/json-depth.js'
+import { tooDeeplyNested } from '../plugins/json-body.js'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { GraphQLError } from 'graphql'
 import { createHandler, type Request as GraphqlHttpRequest } from 'graphql-http'
@@ -130,6 +132,8 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
     preValidation: async (request) => {
       if (typeof request.body !== 'string') return
       if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) return
+      const tooDeep = deepNestingOffset(request.body)
+      if (tooDeep >= 0) throw tooDeeplyNested(tooDeep)
       try {
         request.body = JSON.parse(request.body) as unknown
       } catch {
