@@ -216,6 +216,47 @@ describe.each(dialects)('superuser authentication on %s', (dialect) => {
     expectProblem(await withToken(token), 401, 'ER_AUTH_TOKEN_INVALID')
   })
 
+  it('refuses to delete the last superuser, alone or in a batch, and deletes nothing', async () => {
+    const superusers = async () =>
+      (
+        (await t.call({ method: 'GET', url: '/api/collections/_superusers/records' })).json() as {
+          items: { id: string }[]
+        }
+      ).items.map((r) => r.id)
+    const [root, ...others] = await superusers()
+    for (const id of others) {
+      await t.call({ method: 'DELETE', url: `/api/collections/_superusers/records/${id}` })
+    }
+    expect(await superusers()).toEqual([root])
+    const last = expectProblem(
+      await t.call({ method: 'DELETE', url: `/api/collections/_superusers/records/${root}` }),
+      409,
+      'ER_LAST_SUPERUSER',
+    )
+    expect(last.detail).toContain('engineroom superuser create')
+    const spare = await createRecord(t, '_superusers', {
+      email: 'spare@example.com',
+      password: 'spare password',
+    })
+    const both = await t.call({
+      method: 'POST',
+      url: '/api/batch',
+      payload: {
+        requests: [root, spare.id].map((id) => ({
+          method: 'DELETE',
+          url: `/api/collections/_superusers/records/${id}`,
+        })),
+      },
+    })
+    expect(expectProblem(both, 409, 'ER_LAST_SUPERUSER').index).toBe(1)
+    expect((await superusers()).sort()).toEqual([root, spare.id].sort())
+    // With another superuser left, deleting one is fine.
+    expect(
+      (await t.call({ method: 'DELETE', url: `/api/collections/_superusers/records/${spare.id}` }))
+        .statusCode,
+    ).toBe(204)
+  })
+
   it('refuses a second account with the same e-mail in any case (409)', async () => {
     const res = await t.call({
       method: 'POST',

@@ -91,8 +91,16 @@ describe('engineroom CLI', { timeout: 180_000 }, () => {
     const listed = run(['superuser', 'list', '--dir', dir])
     expect(listed.out).toContain('admin@example.com')
     expect(listed.out).not.toContain('$argon2')
+    const last = run(['superuser', 'delete', 'admin@example.com', '--dir', dir])
+    expect(last.code).toBe(1)
+    expect(last.err).toMatch(/last superuser: add another first \(engineroom superuser create/)
+    expect(last.err).not.toMatch(/\n\s+at /) // no stack trace
+    expect(run(['superuser', 'list', '--dir', dir]).out).toContain('admin@example.com')
+    expect(
+      run(['superuser', 'create', 'second@example.com', 'a long passphrase', '--dir', dir]).code,
+    ).toBe(0)
     expect(run(['superuser', 'delete', 'admin@example.com', '--dir', dir]).code).toBe(0)
-    expect(run(['superuser', 'list', '--dir', dir]).out).toMatch(/No superusers/)
+    expect(run(['superuser', 'list', '--dir', dir]).out).not.toContain('admin@example.com')
   })
 
   it('stops on a bad setting with one line naming it', () => {

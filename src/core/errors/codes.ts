@@ -44,6 +44,7 @@ export const errorCatalogue = {
   ER_RECORD_CONFLICT: { status: 409, title: 'Unique constraint violated' },
   ER_RELATION_RESTRICTED: { status: 409, title: 'Record is still referenced' },
   ER_RELATION_MISSING: { status: 400, title: 'Related record does not exist' },
+  ER_LAST_SUPERUSER: { status: 409, title: 'The last superuser cannot be deleted' },
   ER_SCHEMA_CONFLICT: { status: 409, title: 'Schema change conflicts with existing data' },
   ER_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   ER_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },

@@ -1,6 +1,7 @@
 import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, RelationField } from '../../core/schema/types.js'
+import { SUPERUSERS } from '../../core/schema/system-collections.js'
 import type { Row, StoreSession } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { changeSnapshot } from './record-view.js'
@@ -79,6 +80,16 @@ export async function deleteWithRelations(
       action: 'delete',
       record: changeSnapshot(item.collection, item.row),
     })
+  }
+  if (
+    [...deleted].some((key) => key.startsWith(`${SUPERUSERS.id}/`)) &&
+    (await tx.countRecords(registry.get(SUPERUSERS.name), [])) === 0
+  ) {
+    // Inside the transaction: throwing rolls the whole delete back.
+    throw new EngineError(
+      'ER_LAST_SUPERUSER',
+      'This is the last superuser: add another first (engineroom superuser create <email> <password>), then delete this one.',
+    )
   }
 }
 
