@@ -2,6 +2,7 @@ import { EngineError, type FieldIssues } from '../errors/index.js'
 import { pushIssue, throwIfIssues } from '../errors/field-issues.js'
 import { newShortId } from '../ids.js'
 import { NAME_PATTERN, reservedFieldNames, sameName } from './names.js'
+import { HIDDEN_UNIQUE_MESSAGE } from './validate-field.js'
 import {
   BASE_SYSTEM_FIELDS,
   AUTH_SYSTEM_FIELDS,
@@ -238,6 +239,16 @@ function readIndexes(
     }
     if (raw.unique !== undefined && typeof raw.unique !== 'boolean')
       pushIssue(issues, `${path}.unique`, 'type', 'must be true or false')
+    const hiddenUnprotected = fields.find(
+      (f) => raw.fields?.includes(f.name) && f.hidden === true && f.protected !== true,
+    )
+    if (raw.unique === true && hiddenUnprotected)
+      pushIssue(
+        issues,
+        `${path}.unique`,
+        'hidden_unique',
+        `"${hiddenUnprotected.name}": ${HIDDEN_UNIQUE_MESSAGE}`,
+      )
     const name = raw.name ?? `idx_${collectionId}_${raw.fields.join('_')}`.slice(0, 63)
     if (!NAME_PATTERN.test(name))
       pushIssue(issues, `${path}.name`, 'pattern', 'must be a valid identifier')

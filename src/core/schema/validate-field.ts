@@ -207,4 +207,14 @@ function checkTypeOptions(raw: Record<string, unknown>, type: FieldType, add: Ad
   if ((type === 'relation' || type === 'autodate') && raw.unique === true) {
     add('unique', 'unsupported', `${type} fields cannot be unique`)
   }
+  if (raw.unique === true && raw.hidden === true && raw.protected !== true) {
+    add('unique', 'hidden_unique', HIDDEN_UNIQUE_MESSAGE)
+  }
 }
+
+/**
+ * A unique value of a hidden field is an oracle: whoever may write the field learns from the
+ * 409 whether some record they cannot see holds a value. Protected (superuser-only) writes close it.
+ */
+export const HIDDEN_UNIQUE_MESSAGE =
+  'a hidden field may be unique only if it is also protected: otherwise any writer learns from the conflict whether another record holds a value'
