@@ -195,7 +195,6 @@ describe.each(dialects)('hostile HTTP input on %s', (dialect) => {
     expect(json.json().data).toEqual({ k: 'a\u0000b' })
   })
 
-
   it('treats a huge or odd Content-Length and method safely', async () => {
     const res = await t.call({ method: 'DELETE', url: '/api/collections/posts/records' })
     expect(res.statusCode).toBeGreaterThanOrEqual(400)
