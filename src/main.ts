@@ -73,6 +73,7 @@ export async function openEngine(
       tokenTtlSeconds: config.tokenTtlSeconds,
       sessionTtlSeconds: config.sessionTtlSeconds,
       callerRecheckMs: config.authRecheckMs,
+      expandLimits: config.expand,
       tracing: config.ops.otlpEndpoint !== undefined,
       appUrl: config.appUrl,
       mailer: config.smtpUrl

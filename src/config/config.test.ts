@@ -141,7 +141,7 @@ describe('loadConfig', () => {
     expect(loadConfig({}, {}).graphql).toEqual({
       enabled: true,
       maxDepth: 12,
-      maxCost: 10_000,
+      maxCost: 50_000,
       maxAliases: 30,
       maxBatch: 10,
       introspection: true,
@@ -161,6 +161,15 @@ describe('loadConfig', () => {
       /^ER_GRAPHQL_MAX_DEPTH: expected a whole number from 1 to 100, got "0"$/,
     )
     expect(() => loadConfig({}, { ER_GRAPHQL: 'maybe' })).toThrow(ConfigError)
+  })
+
+  it('reads the expand limits', () => {
+    expect(loadConfig({}, {}).expand).toEqual({ maxPerRelation: 1000, maxRecords: 5000 })
+    const set = { ER_EXPAND_MAX_PER_RELATION: '50', ER_EXPAND_MAX_RECORDS: '200' }
+    expect(loadConfig({}, set).expand).toEqual({ maxPerRelation: 50, maxRecords: 200 })
+    expect(() => loadConfig({}, { ER_EXPAND_MAX_RECORDS: '0' })).toThrow(
+      /^ER_EXPAND_MAX_RECORDS: expected a whole number from 1 to 1000000, got "0"$/,
+    )
   })
 
   it('lets --workers win over ER_WORKERS', () => {

@@ -74,7 +74,7 @@ export interface Config {
     enabled: boolean
     /** `ER_GRAPHQL_MAX_DEPTH`: deepest field nesting (default 12). */
     maxDepth: number
-    /** `ER_GRAPHQL_MAX_COST`: largest estimated cost of one operation (default 10000). */
+    /** `ER_GRAPHQL_MAX_COST`: largest estimated cost of one operation (default 50000). */
     maxCost: number
     /** `ER_GRAPHQL_MAX_ALIASES`: aliased fields per document (default 30). */
     maxAliases: number
@@ -84,6 +84,13 @@ export interface Config {
     introspection: boolean
     /** `ER_GRAPHQL_EXPLORER`: the explorer page at GET /graphql (default: false when NODE_ENV=production). */
     explorer: boolean
+  }
+  /** What `expand` may add to one response (REST, and each GraphQL list or record field). */
+  expand: {
+    /** `ER_EXPAND_MAX_PER_RELATION`: records one relation may expand for one record (default 1000). */
+    maxPerRelation: number
+    /** `ER_EXPAND_MAX_RECORDS`: expanded records in one response, as written out (default 5000). */
+    maxRecords: number
   }
 }
 
@@ -171,6 +178,22 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     logFormat: parseChoice(env.ER_LOG_FORMAT, 'ER_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     ops: loadOpsConfig(env),
     graphql: loadGraphqlConfig(env),
+    expand: {
+      maxPerRelation: parseInteger(
+        env.ER_EXPAND_MAX_PER_RELATION,
+        'ER_EXPAND_MAX_PER_RELATION',
+        1000,
+        1,
+        1_000_000,
+      ),
+      maxRecords: parseInteger(
+        env.ER_EXPAND_MAX_RECORDS,
+        'ER_EXPAND_MAX_RECORDS',
+        5000,
+        1,
+        1_000_000,
+      ),
+    },
     sessionTtlSeconds: parseInteger(
       env.ER_SESSION_TTL,
       'ER_SESSION_TTL',
@@ -417,7 +440,7 @@ function loadGraphqlConfig(env: NodeJS.ProcessEnv): Config['graphql'] {
   return {
     enabled: parseBoolean(env.ER_GRAPHQL, 'ER_GRAPHQL', true),
     maxDepth: limit('ER_GRAPHQL_MAX_DEPTH', 12, 100),
-    maxCost: limit('ER_GRAPHQL_MAX_COST', 10_000, 10_000_000),
+    maxCost: limit('ER_GRAPHQL_MAX_COST', 50_000, 10_000_000),
     maxAliases: limit('ER_GRAPHQL_MAX_ALIASES', 30, 10_000),
     maxBatch: limit('ER_GRAPHQL_MAX_BATCH', 10, 1000),
     introspection: parseBoolean(

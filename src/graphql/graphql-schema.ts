@@ -47,7 +47,7 @@ export function buildGraphqlSchema(
   deps: Omit<GraphqlSchemaDeps, 'registry'>,
 ): GraphQLSchema {
   const { names, omitted } = collectionNames(collections)
-  const types = buildCollectionTypes(collections, names)
+  const types = buildCollectionTypes(collections, names, deps.records.expandLimits)
   const queries: GraphQLFieldConfigMap<unknown, GraphqlContext> = {}
   const mutations: GraphQLFieldConfigMap<unknown, GraphqlContext> = {}
   for (const own of types.values()) {

@@ -20,7 +20,11 @@ import { graphqlError } from './graphql-errors.js'
 export interface GraphqlLimits {
   /** Deepest field nesting (`posts { items { author { name } } }` is 4). */
   maxDepth: number
-  /** Estimated cost: each field is 1, times the page size under a list, times 10 under a to-many relation. */
+  /**
+   * Estimated cost: each field costs the number of records it is asked of: the page size under
+   * a list, times a to-many relation's real bound (its records per parent, at most the records
+   * `expand` may add to one response). See `CostMultiplier`.
+   */
   maxCost: number
   /** Aliased fields in one document (aliases multiply work without multiplying the query). */
   maxAliases: number
@@ -32,20 +36,21 @@ export interface GraphqlLimits {
 
 export const DEFAULT_GRAPHQL_LIMITS: GraphqlLimits = {
   maxDepth: 12,
-  maxCost: 10_000,
+  maxCost: 50_000,
   maxAliases: 30,
   maxBatch: 10,
   introspection: true,
 }
 
-/** The guess for how many records a to-many relation returns per parent, for the cost only. */
-export const RELATION_FAN_OUT_ESTIMATE = 10
-
 /**
- * How a field multiplies the cost of its sub-selection, set in the field's `extensions.cost`:
- * `'perPage'` for a list query (its page size), a number for a to-many relation.
+ * How a field multiplies the records its sub-selection is asked of, set in the field's
+ * `extensions.cost`: `'perPage'` for a list query (its page size); for a to-many relation the
+ * bounds the records service enforces: at most `perParent` records per parent record (a
+ * back-relation's limit, or a multi relation's maxSelect when smaller) and at most `atMost`
+ * expanded records under one list or record field. These are real bounds, not guesses: a
+ * request that would go past them at run time is refused (ER_EXPAND_TOO_LARGE).
  */
-export type CostMultiplier = 'perPage' | number
+export type CostMultiplier = 'perPage' | { perParent: number; atMost: number }
 
 /**
  * The validation rules that enforce `limits`, to run beside GraphQL's specified rules.
@@ -109,11 +114,12 @@ function depthAndCostRule(
         if (definition.kind === Kind.FRAGMENT_DEFINITION)
           fragments.set(definition.name.value, definition)
       }
-      const { depth, cost } = measure(operation.selectionSet.selections, root, {
-        fragments,
-        variables: variableValues(operation, values),
-        open: new Set(),
-      })
+      const { depth, cost } = measure(
+        operation.selectionSet.selections,
+        root,
+        { fragments, variables: variableValues(operation, values), open: new Set() },
+        1,
+      )
       if (depth > limits.maxDepth) {
         context.reportError(
           graphqlError(
@@ -145,10 +151,15 @@ interface Walk {
   open: Set<string>
 }
 
+/**
+ * Depth and cost of `selections` asked of `count` records: each field costs `count`, and its
+ * sub-selection is asked of as many records as the field can yield (see `CostMultiplier`).
+ */
 function measure(
   selections: readonly SelectionNode[],
   parent: GraphQLNamedType,
   walk: Walk,
+  count: number,
 ): { depth: number; cost: number } {
   let depth = 0
   let cost = 0
@@ -160,10 +171,15 @@ function measure(
       const field = fieldOf(parent, name)
       if (!field) continue
       const inner = selection.selectionSet
-        ? measure(selection.selectionSet.selections, getNamedType(field.type), walk)
+        ? measure(
+            selection.selectionSet.selections,
+            getNamedType(field.type),
+            walk,
+            recordsUnder(field, selection.arguments ?? [], walk, count),
+          )
         : { depth: 0, cost: 0 }
       depth = Math.max(depth, 1 + inner.depth)
-      cost += 1 + multiplier(field, selection.arguments ?? [], walk) * inner.cost
+      cost += count + inner.cost
       continue
     }
     const fragment =
@@ -175,7 +191,7 @@ function measure(
     if (!fragment) continue
     const name = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : undefined
     if (name) walk.open.add(name)
-    const inner = measure(fragment.selectionSet.selections, parent, walk)
+    const inner = measure(fragment.selectionSet.selections, parent, walk, count)
     if (name) walk.open.delete(name)
     depth = Math.max(depth, inner.depth)
     cost += inner.cost
@@ -183,15 +199,27 @@ function measure(
   return { depth, cost }
 }
 
-/** How many times a field's sub-selection runs: the page size for lists, an estimate for relations. */
-function multiplier(
+/**
+ * How many records a field's sub-selection is asked of when the field is asked of `count`:
+ * the page size for lists, the relation's bounds for to-many relations, `count` otherwise.
+ */
+function recordsUnder(
   field: GraphQLField<unknown, unknown>,
   args: readonly { name: { value: string }; value: ValueNode }[],
   walk: Walk,
+  count: number,
 ): number {
   const cost = field.extensions.cost as CostMultiplier | undefined
-  if (typeof cost === 'number') return cost
-  if (cost !== 'perPage') return 1
+  if (cost === undefined) return count
+  if (cost !== 'perPage') return Math.min(count * cost.perParent, cost.atMost)
+  return count * pageSize(args, walk)
+}
+
+/** The page size a list field asks for: `perPage` as sent (literal or variable), else the default. */
+function pageSize(
+  args: readonly { name: { value: string }; value: ValueNode }[],
+  walk: Walk,
+): number {
   const given = args.find((arg) => arg.name.value === 'perPage')?.value
   const value =
     given?.kind === Kind.VARIABLE

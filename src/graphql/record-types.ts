@@ -15,7 +15,8 @@ import {
 } from 'graphql'
 import type { CollectionDef, FieldDef } from '../core/schema/types.js'
 import { GraphQLJSON } from './json-scalar.js'
-import { RELATION_FAN_OUT_ESTIMATE } from './limits.js'
+import type { ExpandLimits } from '../services/records/expand-limits.js'
+import type { CostMultiplier } from './limits.js'
 import { isGraphqlFieldName, type CollectionNames } from './naming.js'
 
 /** A relation as GraphQL shows it: a field of the record type that resolves to records. */
@@ -24,6 +25,8 @@ export interface RelationLink {
   expand: string
   target: CollectionDef
   multi: boolean
+  /** Most records it holds per record: a multi relation's maxSelect; none for back-relations. */
+  maxSelect?: number
 }
 
 /** The types of one collection, and its relations by GraphQL field name. */
@@ -50,6 +53,7 @@ const listOf = <T extends GraphQLOutputType | GraphQLInputType>(type: T) =>
 export function buildCollectionTypes(
   collections: readonly CollectionDef[],
   names: Map<string, CollectionNames>,
+  expandLimits: ExpandLimits,
 ): Map<string, CollectionTypes> {
   const out = new Map<string, CollectionTypes>()
   const included = collections.filter((c) => names.has(c.name))
@@ -59,7 +63,7 @@ export function buildCollectionTypes(
     const record: GraphQLObjectType = new GraphQLObjectType({
       name: own.type,
       description: `A record of the "${collection.name}" collection.`,
-      fields: () => recordFields(collection, relations, out),
+      fields: () => recordFields(collection, relations, out, expandLimits),
     })
     const page = new GraphQLObjectType({
       name: own.page,
@@ -107,8 +111,9 @@ function relationLinks(
   for (const field of collection.fields) {
     if (field.type !== 'relation' || !isGraphqlFieldName(field.name)) continue
     const target = byName.get(field.collection)
+    const maxSelect = field.maxSelect ?? 1
     if (target)
-      links.set(field.name, { expand: field.name, target, multi: (field.maxSelect ?? 1) > 1 })
+      links.set(field.name, { expand: field.name, target, multi: maxSelect > 1, maxSelect })
   }
   const taken = new Set(collection.fields.map((f) => f.name))
   for (const source of included) {
@@ -126,6 +131,7 @@ function recordFields(
   collection: CollectionDef,
   relations: Map<string, RelationLink>,
   types: Map<string, CollectionTypes>,
+  expandLimits: ExpandLimits,
 ): GraphQLFieldConfigMap<Record<string, unknown>, unknown> {
   const fields: GraphQLFieldConfigMap<Record<string, unknown>, unknown> = {
     id: { type: nonNull(GraphQLID) },
@@ -150,7 +156,7 @@ function recordFields(
       ? {
           type: nonNull(listOf(target.record)),
           description: `Related "${link.target.name}" records the caller may view.`,
-          extensions: { cost: RELATION_FAN_OUT_ESTIMATE },
+          extensions: { cost: relationCost(link, expandLimits) },
           resolve: (parent) => expanded(parent, link.expand) ?? [],
         }
       : {
@@ -160,6 +166,12 @@ function recordFields(
         }
   }
   return fields
+}
+
+/** The bounds `expand` enforces on a to-many relation, for the cost estimate (limits.ts). */
+function relationCost(link: RelationLink, limits: ExpandLimits): CostMultiplier {
+  const perParent = Math.min(link.maxSelect ?? limits.maxPerRelation, limits.maxPerRelation)
+  return { perParent, atMost: limits.maxRecords }
 }
 
 function expanded(parent: Record<string, unknown>, name: string): unknown {

@@ -9,6 +9,7 @@ import { startAuthHousekeeping, type AuthHousekeeping } from './auth/auth-housek
 import { createArgon2Hasher, type PasswordHasher } from './auth/password-hasher.js'
 import { loadTokenSigner, type TokenSigner } from './auth/token-signer.js'
 import { withVerifyCache } from './auth/token-cache.js'
+import type { ExpandLimits } from './records/expand-limits.js'
 import type { RecordsDeps } from './records/records-deps.js'
 import { createRecordsService, type RecordsService } from './records/records-service.js'
 import { traced as tracedService } from './traced.js'
@@ -68,6 +69,8 @@ export interface EngineOptions {
   realtime?: Partial<RealtimeSettings>
   /** Where background failures (dispatcher, hub) are reported. */
   onBackgroundError?: (error: unknown) => void
+  /** Bounds on `expand` (`ER_EXPAND_MAX_*`; default DEFAULT_EXPAND_LIMITS). */
+  expandLimits?: ExpandLimits
 }
 
 /** Realtime settings; `ER_REALTIME_*` in the configuration. */
@@ -134,6 +137,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     secret,
     ...(options.throttle ? { throttle: options.throttle } : {}),
     onCommit: () => void late.dispatcher?.wake(),
+    ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
   }
   // Each service call is a span when tracing is on.
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service

@@ -15,6 +15,7 @@ describe.each(await availableDialects())('GraphQL limits on %s', (dialect) => {
       graphql: {
         limits: { maxDepth: 6, maxCost: 500, maxAliases: 3, maxBatch: 2, introspection: false },
       },
+      engine: { expandLimits: { maxPerRelation: 10, maxRecords: 150 } },
       // Statements that read or write records (the identity lookups are not counted).
       onQuery: (event) => {
         if (/"(posts|comments)"/.test(event.sql)) recordStatements++
@@ -43,17 +44,22 @@ describe.each(await availableDialects())('GraphQL limits on %s', (dialect) => {
 
   it('refuses a query whose estimated cost is above maxCost, counting variables', async () => {
     const query = `query ($n: Int) { posts(perPage: $n) { items { id comments_via_post { id } } } }`
-    // 1 + n × (1 + 1 + (1 + 10 × 1)) = 1 + 13n: 39 is within 500, 40 is not.
-    const ok = await gql(blog.t, query, { n: 38 })
+    // posts 1, items n, id n, comments_via_post n, and their id once per comment the service
+    // may expand: 10 per post, at most 150 in one response. 1 + 3n + min(10n, 150):
+    // 116 is 499, 117 is 502.
+    const ok = await gql(blog.t, query, { n: 116 })
     expect(ok.errors).toBeUndefined()
     const before = recordStatements
-    const tooMuch = await gql(blog.t, query, { n: 40 })
+    const tooMuch = await gql(blog.t, query, { n: 117 })
     expect(errorCode(tooMuch)).toBe('ER_GRAPHQL_COST_LIMIT')
-    expect(tooMuch.errors?.[0]?.extensions).toMatchObject({ cost: 521, limit: 500 })
+    expect(tooMuch.errors?.[0]?.extensions).toMatchObject({ cost: 502, limit: 500 })
     expect(recordStatements).toBe(before)
     // The checks are kept by variables: each set keeps its own answer.
-    expect((await gql(blog.t, query, { n: 38 })).errors).toBeUndefined()
-    expect(errorCode(await gql(blog.t, query, { n: 40 }))).toBe('ER_GRAPHQL_COST_LIMIT')
+    expect((await gql(blog.t, query, { n: 116 })).errors).toBeUndefined()
+    expect(errorCode(await gql(blog.t, query, { n: 117 }))).toBe('ER_GRAPHQL_COST_LIMIT')
+    // A few posts cost by the comments each may have: 1 + 3 × 4 + 10 × 4 = 53.
+    const few = await gql(blog.t, `{ posts(perPage: 4) { items { id comments_via_post { id } } } }`)
+    expect(few.errors).toBeUndefined()
   })
 
   it('refuses a mutation over a limit without writing', async () => {

@@ -208,17 +208,18 @@ export class KyselySession implements StoreSession {
     field: FieldDef,
     ids: readonly string[],
     where: readonly Condition[] = [],
+    limit?: number,
   ): Promise<Row[]> {
     if (ids.length === 0) return []
     const column = sql.ref(`${RECORD_ALIAS}.${field.name}`)
+    // One bound list, whatever the number of ids (expansion can ask for thousands).
     const match = isMultiValued(field)
       ? this.adapter.jsonArrayOverlaps(column, ids)
-      : sql`${column} in (${sql.join([...ids])})`
+      : this.adapter.inList(column, this.adapter.listParameter(ids))
     const result =
       await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-      where ${match} and ${whereClause(this.adapter, where)} order by ${sql.ref(`${RECORD_ALIAS}.id`)}`.execute(
-        this.db,
-      )
+      where ${match} and ${whereClause(this.adapter, where)} order by ${sql.ref(`${RECORD_ALIAS}.id`)}
+      ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(this.db)
     const codec = recordCodec(collection, this.adapter)
     return result.rows.map((row) => codec.decode(row))
   }

@@ -103,12 +103,13 @@ export interface StoreSession {
     value: string,
     limit: number,
   ): Promise<Row[]>
-  /** Records of `collection` whose relation `field` points at any of `ids`. */
+  /** Records of `collection` whose relation `field` points at any of `ids`, by id, at most `limit`. */
   selectReferencing(
     collection: CollectionDef,
     field: FieldDef,
     ids: readonly string[],
     where?: readonly Condition[],
+    limit?: number,
   ): Promise<Row[]>
   /**
    * Which snapshots (record states as of an event, stored or not) meet the conditions, judged

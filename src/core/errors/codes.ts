@@ -13,6 +13,7 @@ export const errorCatalogue = {
   ER_FILTER_MACRO_NOT_ALLOWED: { status: 400, title: 'Macro not allowed here' },
   ER_QUERY_INVALID: { status: 400, title: 'Invalid query parameter' },
   ER_CURSOR_INVALID: { status: 400, title: 'Invalid cursor' },
+  ER_EXPAND_TOO_LARGE: { status: 400, title: 'Expansion too large' },
   ER_SCHEMA_INVALID: { status: 400, title: 'Invalid collection definition' },
   ER_BATCH_FAILED: { status: 400, title: 'Batch request failed' },
   ER_GRAPHQL_SYNTAX: { status: 400, title: 'GraphQL syntax error' },

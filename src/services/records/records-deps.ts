@@ -3,6 +3,7 @@ import type { Store } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
 import type { ThrottlePolicy } from '../auth/auth-throttle.js'
+import type { ExpandLimits } from './expand-limits.js'
 
 /** What the record services are built from; passed in, never reached for. */
 export interface RecordsDeps {
@@ -16,6 +17,8 @@ export interface RecordsDeps {
   throttle?: ThrottlePolicy
   /** Called after a write transaction commits (wakes the realtime dispatcher). */
   onCommit?: () => void
+  /** Bounds on `expand` (default DEFAULT_EXPAND_LIMITS). */
+  expandLimits?: ExpandLimits
 }
 
 /** Limits on list requests; the defaults follow QUERY-LANGUAGE.md. */
@@ -26,6 +29,4 @@ export const LIST_LIMITS = {
   maxSortTerms: 8,
   maxExpandNodes: 16,
   maxExpandDepth: 3,
-  /** Back-relation expansion returns at most this many records per parent. */
-  maxBackRelationItems: 1000,
 }

@@ -12,6 +12,7 @@ import { requireScope } from '../access.js'
 import type { RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
+import { DEFAULT_EXPAND_LIMITS } from './expand-limits.js'
 import { expandRelations } from './expand-relations.js'
 import { checkListFilter, parseExpand, parseFields, parsePaging, parseSort } from './list-query.js'
 import {
@@ -70,6 +71,7 @@ export function createRecordsService(deps: RecordsDeps) {
   const { store, registry, clock } = deps
   const now = () => clock.now().toISOString()
   const throttle = createLoginThrottle(store, clock, deps.throttle)
+  const expandLimits = deps.expandLimits ?? DEFAULT_EXPAND_LIMITS
 
   /**
    * The live definition. Inside a caller's transaction (batch) the schema was refreshed when it
@@ -136,6 +138,7 @@ export function createRecordsService(deps: RecordsDeps) {
       await expandRelations(store, rows, expand, {
         showHidden,
         visible: viewConditions(ctx, values),
+        limits: expandLimits,
       })
     }
     const lastSort = result.sortValues[rows.length - 1]
@@ -170,6 +173,7 @@ export function createRecordsService(deps: RecordsDeps) {
       await expandRelations(store, [row], expand, {
         showHidden,
         visible: viewConditions(ctx, values),
+        limits: expandLimits,
       })
     }
     return projectRecord(row, projection)
@@ -481,6 +485,8 @@ export function createRecordsService(deps: RecordsDeps) {
   }
 
   return {
+    /** What `expand` may add to one response; GraphQL's cost estimate reads it too. */
+    expandLimits,
     list,
     view,
     create,

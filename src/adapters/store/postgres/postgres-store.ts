@@ -40,7 +40,7 @@ export const postgresAdapter: DialectAdapter = {
   inList: (column, list) => sql`${column} = any(cast(${list} as text[]))`,
   listParameter: (values) => [...values],
   jsonArrayOverlaps: (column, values) =>
-    sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v in (${sql.join([...values])}))`,
+    sql`exists (select 1 from json_array_elements_text(${column}::json) as j(v) where j.v = any(cast(${[...values]} as text[])))`,
   lockSchema: async (trx) => {
     await sql`select pg_advisory_xact_lock(${SCHEMA_LOCK_KEY}, hashtext(current_schema()))`.execute(
       trx,

@@ -47,7 +47,7 @@ export const sqliteAdapter: DialectAdapter = {
   inList: (column, list) => sql`${column} in (select value from json_each(${list}))`,
   listParameter: (values) => JSON.stringify(values),
   jsonArrayOverlaps: (column, values) =>
-    sql`exists (select 1 from json_each(${column}) as j where j.value in (${sql.join([...values])}))`,
+    sql`exists (select 1 from json_each(${column}) as j where j.value in (select value from json_each(${JSON.stringify(values)})))`,
   // SQLite has one writer at a time; a write transaction already excludes every other one.
   lockSchema: async () => {},
   // The record write before it already holds SQLite's single write lock until commit.
