@@ -38,7 +38,8 @@ export function formatGraphqlError(error: Readonly<GraphQLError | Error>): Graph
     })
   }
   if (original && !(original instanceof GraphQLError)) return internal(error)
-  if (typeof error.extensions.code === 'string') return error as GraphQLError
+  // graphql-jit's variable errors come without `extensions`.
+  if (typeof error.extensions?.code === 'string') return error as GraphQLError
   const code: ErrorCode = error.message.startsWith('Syntax Error')
     ? 'ER_GRAPHQL_SYNTAX'
     : 'ER_GRAPHQL_INVALID'

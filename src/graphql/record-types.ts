@@ -15,6 +15,7 @@ import {
 } from 'graphql'
 import type { CollectionDef, FieldDef } from '../core/schema/types.js'
 import { GraphQLJSON } from './json-scalar.js'
+import { UNFILTERED_VISIBILITY, type CallerVisibility } from '../services/caller-visibility.js'
 import type { ExpandLimits } from '../services/records/expand-limits.js'
 import type { CostMultiplier } from './limits.js'
 import { isGraphqlFieldName, type CollectionNames } from './naming.js'
@@ -31,6 +32,7 @@ export interface RelationLink {
 
 /** The types of one collection, and its relations by GraphQL field name. */
 export interface CollectionTypes {
+  /** The definition (its fields may be more than the types show). */
   collection: CollectionDef
   names: CollectionNames
   record: GraphQLObjectType
@@ -45,21 +47,43 @@ const listOf = <T extends GraphQLOutputType | GraphQLInputType>(type: T) =>
   new GraphQLList(new GraphQLNonNull(type))
 
 /**
- * Builds the object and input types of every collection. Relation fields reference other
- * collections' types, so fields are thunks, resolved once all types exist. Relations resolve
- * from `expand`, which the query resolvers fill in one batched query per relation and level
- * (see selection-expand.ts): no resolver here touches the store.
+ * Builds the object and input types of every collection the caller's class can reach (`view`,
+ * see caller-visibility.ts). Relation fields reference other collections' types, so fields are
+ * thunks, resolved once all types exist. Relations resolve from `expand`, which the query
+ * resolvers fill in one batched query per relation and level (see selection-expand.ts): no
+ * resolver here touches the store.
+ *
+ * What the class may not know is left out: hidden fields (and back-relations through them)
+ * for non-superusers; relations into collections it could not view; for an auth collection it
+ * reaches only to sign in, every field but the system ones.
  */
 export function buildCollectionTypes(
   collections: readonly CollectionDef[],
   names: Map<string, CollectionNames>,
   expandLimits: ExpandLimits,
+  view: CallerVisibility = UNFILTERED_VISIBILITY,
 ): Map<string, CollectionTypes> {
   const out = new Map<string, CollectionTypes>()
-  const included = collections.filter((c) => names.has(c.name))
-  for (const collection of included) {
-    const own = names.get(collection.name) as CollectionNames
-    const relations = relationLinks(collection, included)
+  // Per collection, what the caller reads and what it may write.
+  const shown = new Map<string, CollectionDef>()
+  const writable = new Map<string, CollectionDef>()
+  for (const collection of collections) {
+    const reach = view.reach(collection)
+    if (!names.has(collection.name) || reach === 'none') continue
+    const keep = (test: (field: FieldDef) => boolean) =>
+      reach === 'account' ? [] : collection.fields.filter(test)
+    shown.set(collection.name, { ...collection, fields: keep((f) => view.returnsField(f)) })
+    writable.set(collection.name, { ...collection, fields: keep((f) => view.acceptsField(f)) })
+  }
+  const viewableNames = new Set(
+    collections.filter((c) => shown.has(c.name) && view.may(c, 'view')).map((c) => c.name),
+  )
+  const viewable = (target: CollectionDef) => viewableNames.has(target.name)
+  for (const original of collections) {
+    const collection = shown.get(original.name)
+    if (!collection) continue
+    const own = names.get(original.name) as CollectionNames
+    const relations = relationLinks(collection, [...shown.values()], viewable)
     const record: GraphQLObjectType = new GraphQLObjectType({
       name: own.type,
       description: `A record of the "${collection.name}" collection.`,
@@ -82,10 +106,11 @@ export function buildCollectionTypes(
         },
       },
     })
-    const createFields = inputFields(collection)
+    const input = writable.get(original.name) as CollectionDef
+    const createFields = inputFields(input)
     const hasInput = Object.keys(createFields).length > 0
     out.set(collection.name, {
-      collection,
+      collection: original,
       names: own,
       record,
       page,
@@ -93,7 +118,7 @@ export function buildCollectionTypes(
         ? new GraphQLInputObjectType({ name: own.createInput, fields: createFields })
         : undefined,
       updateInput: hasInput
-        ? new GraphQLInputObjectType({ name: own.updateInput, fields: inputFields(collection) })
+        ? new GraphQLInputObjectType({ name: own.updateInput, fields: inputFields(input) })
         : undefined,
       relations,
     })
@@ -101,13 +126,17 @@ export function buildCollectionTypes(
   return out
 }
 
-/** Forward relations by field name, then back-relations as `<collection>_via_<field>`. */
+/**
+ * Forward relations by field name, then back-relations as `<collection>_via_<field>`, into
+ * collections the caller could view.
+ */
 function relationLinks(
   collection: CollectionDef,
   included: readonly CollectionDef[],
+  viewable: (target: CollectionDef) => boolean,
 ): Map<string, RelationLink> {
   const links = new Map<string, RelationLink>()
-  const byName = new Map(included.map((c) => [c.name, c]))
+  const byName = new Map(included.filter(viewable).map((c) => [c.name, c]))
   for (const field of collection.fields) {
     if (field.type !== 'relation' || !isGraphqlFieldName(field.name)) continue
     const target = byName.get(field.collection)
@@ -116,7 +145,7 @@ function relationLinks(
       links.set(field.name, { expand: field.name, target, multi: maxSelect > 1, maxSelect })
   }
   const taken = new Set(collection.fields.map((f) => f.name))
-  for (const source of included) {
+  for (const source of byName.values()) {
     for (const field of source.fields) {
       if (field.type !== 'relation' || field.collection !== collection.name) continue
       const name = `${source.name}_via_${field.name}`
@@ -146,7 +175,7 @@ function recordFields(
     if (field.type === 'relation' || !isGraphqlFieldName(field.name)) continue
     fields[field.name] = {
       type: scalarType(field),
-      ...(field.hidden ? { description: 'Hidden: null unless the caller is a superuser.' } : {}),
+      ...(field.hidden ? { description: 'Hidden: returned to superusers only.' } : {}),
     }
   }
   for (const [name, link] of relations) {

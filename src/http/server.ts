@@ -19,6 +19,7 @@ import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
+import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
 import { registerGraphqlWs } from './graphql/graphql-ws.js'
@@ -221,10 +222,8 @@ export async function buildServer(
     })
   }
   await app.register(openApiRoutes, {
-    listCollections: async () => {
-      await engine.registry.refreshIfStale()
-      return engine.registry.list()
-    },
+    documents: createOpenApiDocuments({ registry: engine.registry }),
+    auth,
   })
   return app
 }

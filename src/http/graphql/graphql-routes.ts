@@ -43,7 +43,8 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
   const limitKeys = new WeakMap<readonly unknown[], string>()
 
   const handle = createHandler<RawRequest, HandlerContext, GraphqlContext>({
-    schema: () => schema(),
+    // Each caller's visibility class has its own schema; the context is resolved first.
+    schema: (_req, args) => schema((args.contextValue as GraphqlContext).ctx),
     execute: createCompiledExecution(),
     parse: (source) => documents.parse(typeof source === 'string' ? source : source.body),
     // GraphQL's specified rules run (cached) inside `documents.validate`; these are the limits.

@@ -84,7 +84,7 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
           if (!(error instanceof EngineError)) throw error
           return [formatGraphqlError(new GraphQLError(error.message, { originalError: error }))]
         }
-        const current = await schema()
+        const current = await schema(context.ctx)
         let document
         try {
           document = options.documents.parse(payload.query)

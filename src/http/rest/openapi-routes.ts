@@ -2,15 +2,16 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { FastifyPluginAsync } from 'fastify'
-import type { CollectionDef } from '../../core/schema/types.js'
-import { buildOpenApiDocument, type OpenApiInfo } from '../../services/openapi/build-openapi.js'
+import { BEARER_AUTH } from '../../services/openapi/openapi-components.js'
+import type { AuthService } from '../../services/auth/auth-service.js'
+import type { OpenApiDocuments } from '../../services/openapi/openapi-documents.js'
+import { contextOf } from '../plugins/request-context.js'
 
 /** Options of {@link openApiRoutes}. */
 export interface OpenApiRoutesOptions {
-  /** The live collections; called on each `GET /api/openapi.json`. */
-  listCollections: () => Promise<readonly CollectionDef[]> | readonly CollectionDef[]
-  /** Title, version and server URL written into the document. */
-  info?: OpenApiInfo
+  /** The document for each caller (what its access rules could allow). */
+  documents: OpenApiDocuments
+  auth: AuthService
 }
 
 const DOCUMENT_URL = '/api/openapi.json'
@@ -24,12 +25,33 @@ const ASSETS: Record<string, string> = {
 }
 
 // A served file rather than an inline <script>, so the page works under `script-src 'self'`.
+// The document depends on who asks: the token given to "Authorize" also fetches it, and
+// authorizing or logging out fetches it again, so the page shows what that token may use.
 const INITIALIZER = `window.addEventListener('load', function () {
+  function token() {
+    var auth = window.ui.authSelectors.authorized().toJS()
+    return auth && auth.${BEARER_AUTH} && auth.${BEARER_AUTH}.value
+  }
+  function refetching(action, system) {
+    return function (payload) {
+      var result = action(payload)
+      system.specActions.download()
+      return result
+    }
+  }
   window.ui = SwaggerUIBundle({
     url: '${DOCUMENT_URL}',
     dom_id: '#swagger-ui',
     deepLinking: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [function () {
+      return { statePlugins: { auth: { wrapActions: { authorize: refetching, logout: refetching } } } }
+    }],
+    requestInterceptor: function (request) {
+      var bearer = request.loadSpec && token()
+      if (bearer) request.headers.Authorization = 'Bearer ' + bearer
+      return request
+    },
     layout: 'StandaloneLayout',
   })
 })
@@ -53,24 +75,24 @@ const PAGE = `<!doctype html>
 `
 
 /**
- * `GET /api/openapi.json` (the document for the live collections) and `GET /api/docs` (Swagger
- * UI, every asset served from the installed swagger-ui-dist, no CDN).
+ * `GET /api/openapi.json` (the document of the live collections, as far as the caller's access
+ * rules could ever let it use them; superusers see everything) and `GET /api/docs` (Swagger UI,
+ * every asset served from the installed swagger-ui-dist, no CDN).
  *
  * @example
- *   await app.register(openApiRoutes, { listCollections: () => schema.listCollections() })
+ *   await app.register(openApiRoutes, { documents: createOpenApiDocuments({ registry }), auth })
  */
 export const openApiRoutes: FastifyPluginAsync<OpenApiRoutesOptions> = async (app, options) => {
-  // One entry keyed by the collections' JSON: exact (any change misses) and cheaper than
-  // building and serialising the much larger document again.
-  let cached: { key: string; json: string } | undefined
-
-  app.get(DOCUMENT_URL, async (_request, reply) => {
-    const collections = await options.listCollections()
-    const key = JSON.stringify(collections)
-    if (cached?.key !== key) {
-      cached = { key, json: JSON.stringify(buildOpenApiDocument(collections, options.info)) }
-    }
-    return reply.type('application/json; charset=utf-8').send(cached.json)
+  app.get(DOCUMENT_URL, async (request, reply) => {
+    const json = await options.documents.json(await contextOf(request, options.auth))
+    return (
+      reply
+        .type('application/json; charset=utf-8')
+        // Each caller gets its own: no shared cache may hand one caller's to another.
+        .header('cache-control', 'private, no-cache')
+        .header('vary', 'Authorization, Cookie')
+        .send(json)
+    )
   })
 
   // Asset URLs are absolute, so `/api/docs/` also works where the app ignores trailing slashes.

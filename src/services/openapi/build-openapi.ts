@@ -1,4 +1,5 @@
 import type { CollectionDef } from '../../core/schema/types.js'
+import { UNFILTERED_VISIBILITY, type CallerVisibility } from '../caller-visibility.js'
 import {
   buildParameters,
   buildProblemResponses,
@@ -21,6 +22,11 @@ export { collectionStems } from './openapi-names.js'
  * JSON whatever order it arrives in. Component names follow `collectionStems`
  * (`_superusers` → `SuperusersRecord`, `SuperusersCreate`, …).
  *
+ * `view` narrows it to what one caller's class could use (see caller-visibility.ts): only the
+ * operations a rule could grant, only collections it can reach, no hidden field names for
+ * non-superusers. Component names are derived from every collection, so they are the same in
+ * every caller's document.
+ *
  * @example
  *   const doc = buildOpenApiDocument(await store.listCollections(), { version: '1.2.0' })
  *   doc.paths['/api/collections/posts/records'] // { get: {...}, post: {...} }
@@ -28,15 +34,27 @@ export { collectionStems } from './openapi-names.js'
 export function buildOpenApiDocument(
   collections: readonly CollectionDef[],
   info: OpenApiInfo = {},
+  view: CallerVisibility = UNFILTERED_VISIBILITY,
 ): OpenApiDocument {
   const sorted = [...collections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const stems = collectionStems(sorted)
+  // Expansions are described only into collections the caller could view.
+  const viewable = new Map([...stems].filter(([name]) => canView(sorted, name, view)))
   const schemas: Record<string, JsonSchema> = buildSharedSchemas()
-  const paths: Record<string, OpenApiObject> = { ...buildFixedPaths(), ...buildRealtimePaths() }
+  const paths: Record<string, OpenApiObject> = {
+    ...buildFixedPaths(view.showsSchemaApi),
+    ...buildRealtimePaths(),
+  }
+  const shown: CollectionDef[] = []
   for (const collection of sorted) {
+    const reach = view.reach(collection)
+    if (reach === 'none') continue
+    shown.push(collection)
     const stem = stems.get(collection.name) ?? collection.name
-    Object.assign(schemas, buildRecordSchemas(collection, stem, stems))
-    Object.assign(paths, buildCollectionPaths(collection, stem))
+    // An account-only auth collection: its auth endpoints and the record's system fields.
+    const described = reach === 'account' ? { ...collection, fields: [] } : collection
+    Object.assign(schemas, buildRecordSchemas(described, stem, viewable, view))
+    Object.assign(paths, buildCollectionPaths(described, stem, view))
   }
   return {
     openapi: '3.1.0',
@@ -46,7 +64,11 @@ export function buildOpenApiDocument(
       version: info.version ?? '0.1.0',
       description:
         'Generated from the live collections. Errors are RFC 9457 problem details ' +
-        '(`application/problem+json`) with a stable `code`.',
+        '(`application/problem+json`) with a stable `code`.' +
+        (view === UNFILTERED_VISIBILITY
+          ? ''
+          : ` Shown for ${view.audience}: the collections, operations and fields their ` +
+            'access rules could allow; send a token to see what yours allow.'),
     },
     ...(info.serverUrl === undefined ? {} : { servers: [{ url: info.serverUrl }] }),
     tags: [
@@ -54,7 +76,7 @@ export function buildOpenApiDocument(
       { name: 'Batch' },
       { name: 'Operations' },
       { name: REALTIME_TAG, description: 'Record change feeds over Server-Sent Events.' },
-      ...sorted.map((c) => ({ name: recordsTag(c.name) })),
+      ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],
     paths,
     components: {
@@ -64,4 +86,9 @@ export function buildOpenApiDocument(
       securitySchemes: buildSecuritySchemes(),
     },
   }
+}
+
+function canView(collections: readonly CollectionDef[], name: string, view: CallerVisibility) {
+  const collection = collections.find((c) => c.name === name)
+  return collection !== undefined && view.may(collection, 'view')
 }

@@ -1,4 +1,5 @@
 import type { CollectionDef } from '../../core/schema/types.js'
+import type { CallerVisibility } from '../caller-visibility.js'
 import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
 import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
 import { buildAuthPaths } from './openapi-auth-paths.js'
@@ -18,8 +19,20 @@ export function recordsTag(collection: string): string {
   return `${collection} records`
 }
 
-/** The paths that exist whatever the collections: schema, batch, ops, this document. */
-export function buildFixedPaths(): Record<string, OpenApiObject> {
+/**
+ * The paths that exist whatever the collections: schema (only when `schemaApi`: superusers),
+ * batch, ops, this document.
+ */
+export function buildFixedPaths(schemaApi = true): Record<string, OpenApiObject> {
+  const paths = allFixedPaths()
+  if (!schemaApi) {
+    delete paths['/api/collections']
+    delete paths['/api/collections/{name}']
+  }
+  return paths
+}
+
+function allFixedPaths(): Record<string, OpenApiObject> {
   const byName = { $ref: '#/components/parameters/collectionName' }
   return {
     '/api/collections': {
@@ -101,10 +114,14 @@ export function buildFixedPaths(): Record<string, OpenApiObject> {
   }
 }
 
-/** The record paths (and, for auth collections, the log-in path) of one collection. */
+/**
+ * The record paths (and, for auth collections, the auth paths) of one collection: only the
+ * operations `view` says a rule could grant.
+ */
 export function buildCollectionPaths(
   collection: CollectionDef,
   stem: string,
+  view?: CallerVisibility,
 ): Record<string, OpenApiObject> {
   const base = `/api/collections/${encodeURIComponent(collection.name)}`
   const tag = recordsTag(collection.name)
@@ -150,8 +167,35 @@ export function buildCollectionPaths(
       }),
     },
   }
+  if (view) keepAllowed(paths, collection, base, view)
   if (collection.type === 'auth') Object.assign(paths, buildAuthPaths(collection, stem, tag))
   return paths
+}
+
+const OPERATION_RULES = {
+  get: ['list', 'view'],
+  post: ['create'],
+  patch: ['update'],
+  delete: ['delete'],
+} as const
+
+/** Drops the operations no rule could grant, and a path left with none. */
+function keepAllowed(
+  paths: Record<string, OpenApiObject>,
+  collection: CollectionDef,
+  base: string,
+  view: CallerVisibility,
+): void {
+  for (const [path, item] of Object.entries(paths)) {
+    const single = path !== `${base}/records`
+    for (const [method, rules] of Object.entries(OPERATION_RULES)) {
+      if (!(method in item)) continue
+      // GET lists on the collection path and views on the record path.
+      const rule = method === 'get' ? (single ? 'view' : 'list') : rules[0]
+      if (!view.may(collection, rule)) delete item[method]
+    }
+    if (!Object.keys(item).some((key) => key in OPERATION_RULES)) delete paths[path]
+  }
 }
 
 function op(

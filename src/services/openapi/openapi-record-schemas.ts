@@ -1,4 +1,5 @@
 import type { CollectionDef } from '../../core/schema/types.js'
+import { UNFILTERED_VISIBILITY, type CallerVisibility } from '../caller-visibility.js'
 import { fieldExpandSchema, fieldInputSchema, fieldOutputSchema } from './openapi-field-schemas.js'
 import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
 import { schemaRef, type JsonSchema } from './openapi-types.js'
@@ -20,14 +21,19 @@ export function buildRecordSchemas(
   collection: CollectionDef,
   stem: string,
   stems: ReadonlyMap<string, string>,
+  view: CallerVisibility = UNFILTERED_VISIBILITY,
 ): Record<string, JsonSchema> {
   const recordName = stem + SUFFIX.record
+  // Each schema names only the fields the caller reads (outputs) or may write (inputs).
+  const read = { ...collection, fields: collection.fields.filter((f) => view.returnsField(f)) }
+  const written = { ...collection, fields: collection.fields.filter((f) => view.acceptsField(f)) }
   const schemas: Record<string, JsonSchema> = {
-    [recordName]: buildRecordSchema(collection, stems),
-    [stem + SUFFIX.create]: buildCreateSchema(collection),
-    [stem + SUFFIX.update]: buildUpdateSchema(collection),
-    [stem + SUFFIX.list]: buildListSchema(collection, recordName),
+    [recordName]: buildRecordSchema(read, stems),
   }
+  if (view.may(collection, 'create')) schemas[stem + SUFFIX.create] = buildCreateSchema(written)
+  if (view.may(collection, 'update')) schemas[stem + SUFFIX.update] = buildUpdateSchema(written)
+  if (view.may(collection, 'list'))
+    schemas[stem + SUFFIX.list] = buildListSchema(collection, recordName)
   if (collection.type === 'auth') {
     schemas[stem + SUFFIX.passwordLogin] = {
       type: 'object',
@@ -71,7 +77,6 @@ function buildRecordSchema(
   }
   const expand: JsonSchema = {}
   for (const field of collection.fields) {
-    if (field.hidden === true) continue
     properties[field.name] = fieldOutputSchema(field)
     const target = fieldExpandSchema(field, (name) => {
       const targetStem = stems.get(name)
