@@ -83,7 +83,11 @@ export function buildCollectionTypes(
     const collection = shown.get(original.name)
     if (!collection) continue
     const own = names.get(original.name) as CollectionNames
-    const relations = relationLinks(collection, [...shown.values()], viewable)
+    // An account-only collection shows its system fields, and so no relation either.
+    const relations =
+      view.reach(original) === 'account'
+        ? new Map<string, RelationLink>()
+        : relationLinks(collection, [...shown.values()], viewable)
     const record: GraphQLObjectType = new GraphQLObjectType({
       name: own.type,
       description: `A record of the "${collection.name}" collection.`,

@@ -133,11 +133,16 @@ function buildSort(
   return terms
 }
 
-/** `expand=author,comments_via_post.author` → a tree of relations, at most 3 levels deep. */
+/**
+ * `expand=author,comments_via_post.author` → a tree of relations, at most 3 levels deep. A
+ * relation through a `hidden` field reads as unknown to non-superusers: expanding it would
+ * show which records it links.
+ */
 export function parseExpand(
   collection: CollectionDef,
   registry: SchemaRegistry,
   text: string | undefined,
+  showHidden = false,
 ): ExpandNode[] {
   const roots: ExpandNode[] = []
   if (text === undefined || text === '') return roots
@@ -156,7 +161,7 @@ export function parseExpand(
       if (!node) {
         if (++count > LIST_LIMITS.maxExpandNodes)
           throw badParam('expand', `at most ${LIST_LIMITS.maxExpandNodes} relations`)
-        node = resolveExpandNode(owner, registry, name)
+        node = resolveExpandNode(owner, registry, name, showHidden)
         level.push(node)
       }
       level = node.children
@@ -170,9 +175,10 @@ function resolveExpandNode(
   owner: CollectionDef,
   registry: SchemaRegistry,
   name: string,
+  showHidden: boolean,
 ): ExpandNode {
   const field = owner.fields.find((f) => f.name === name)
-  if (field?.type === 'relation') {
+  if (field?.type === 'relation' && (showHidden || field.hidden !== true)) {
     const target = registry.find(field.collection)
     if (target)
       return {
@@ -187,7 +193,12 @@ function resolveExpandNode(
   const via = /^([A-Za-z_][A-Za-z0-9_]*)_via_([A-Za-z_][A-Za-z0-9_]*)$/.exec(name)
   const source = via ? registry.find(via[1] as string) : undefined
   const back = source?.fields.find((f) => f.name === via?.[2])
-  if (source && back?.type === 'relation' && back.collection === owner.name) {
+  if (
+    source &&
+    back?.type === 'relation' &&
+    back.collection === owner.name &&
+    (showHidden || back.hidden !== true)
+  ) {
     return { name, direction: 'back', field: back.name, target: source, multi: true, children: [] }
   }
   throw badParam(

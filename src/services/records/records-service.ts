@@ -105,7 +105,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const showHidden = ctx.auth?.isSuperuser === true
     const filter = checkListFilter(collection, registry, params.filter, guard)
     const sort = parseSort(collection, registry, params.sort, guard)
-    const expand = parseExpand(collection, registry, params.expand)
+    const expand = parseExpand(collection, registry, params.expand, showHidden)
     const projection = parseFields(collection, expand, params.fields, showHidden)
     const { page, perPage } = parsePaging(params)
     if (params.count !== undefined && params.count !== 'true' && params.count !== 'false') {
@@ -162,7 +162,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const collection = await collectionFor(name)
     const access = requireRule(ctx, collection, 'view')
     const showHidden = ctx.auth?.isSuperuser === true
-    const expand = parseExpand(collection, registry, params.expand)
+    const expand = parseExpand(collection, registry, params.expand, showHidden)
     const projection = parseFields(collection, expand, params.fields, showHidden)
     const values = ruleValues(ctx, now)
     // Selected by id AND the rule: a record the caller may not see is simply not found.
