@@ -29,7 +29,8 @@ const ASSETS: Record<string, string> = {
 // authorizing or logging out fetches it again, so the page shows what that token may use.
 const INITIALIZER = `window.addEventListener('load', function () {
   function token() {
-    var auth = window.ui.authSelectors.authorized().toJS()
+    // The first download starts while SwaggerUIBundle is still being built.
+    var auth = window.ui && window.ui.authSelectors.authorized().toJS()
     return auth && auth.${BEARER_AUTH} && auth.${BEARER_AUTH}.value
   }
   function refetching(action, system) {

@@ -614,3 +614,12 @@ reloadButton.addEventListener('click', () => {
   typeListView.hidden = false
   void ensureSchema()
 })
+
+// Each caller's schema shows what its rules could allow: a new token means other docs.
+tokenInput.addEventListener('change', () => {
+  schema = undefined
+  schemaLoading = undefined
+  typeDetail.hidden = true
+  typeListView.hidden = false
+  if (panes.classList.contains('with-docs')) void ensureSchema()
+})
