@@ -85,9 +85,9 @@ export function buildCollectionTypes(
     const own = names.get(original.name) as CollectionNames
     // An account-only collection shows its system fields, and so no relation either.
     const relations =
-      view.reach(original) === 'account'
+      view.reach(original) === 'account' || !view.mayExpand
         ? new Map<string, RelationLink>()
-        : relationLinks(collection, [...shown.values()], viewable)
+        : relationLinks(original, collection, [...shown.values()], viewable)
     const record: GraphQLObjectType = new GraphQLObjectType({
       name: own.type,
       description: `A record of the "${collection.name}" collection.`,
@@ -135,6 +135,7 @@ export function buildCollectionTypes(
  * collections the caller could view.
  */
 function relationLinks(
+  original: CollectionDef,
   collection: CollectionDef,
   included: readonly CollectionDef[],
   viewable: (target: CollectionDef) => boolean,
@@ -148,7 +149,8 @@ function relationLinks(
     if (target)
       links.set(field.name, { expand: field.name, target, multi: maxSelect > 1, maxSelect })
   }
-  const taken = new Set(collection.fields.map((f) => f.name))
+  // Every field's name, shown or not: a back-relation is named the same in every class's schema.
+  const taken = new Set(original.fields.map((f) => f.name))
   for (const source of byName.values()) {
     for (const field of source.fields) {
       if (field.type !== 'relation' || field.collection !== collection.name) continue

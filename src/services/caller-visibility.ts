@@ -28,6 +28,8 @@ export interface CallerVisibility {
   readonly superuser: boolean
   /** Whether the schema endpoints (`/api/collections`) are described. */
   readonly showsSchemaApi: boolean
+  /** Whether relations may be expanded (an API key needs a `*` view scope for it). */
+  readonly mayExpand: boolean
   /** Whether some rule could let the caller do `action` in `collection` (and its key's scopes do). */
   may(collection: CollectionDef, action: RuleName): boolean
   reach(collection: CollectionDef): Reach
@@ -48,6 +50,7 @@ export const UNFILTERED_VISIBILITY: CallerVisibility = {
   audience: 'every caller',
   superuser: false,
   showsSchemaApi: true,
+  mayExpand: true,
   may: () => true,
   reach: () => 'records',
   returnsField: (field) => field.hidden !== true,
@@ -153,6 +156,10 @@ function buildVisibility(
     audience: audienceOf(ctx),
     superuser,
     showsSchemaApi: superuser,
+    // As requireScope has it.
+    mayExpand:
+      scopes === undefined ||
+      scopes.some((s) => s.collection === '*' && s.operations.includes('view')),
     may,
     reach: (collection) =>
       ACTIONS.some((action) => may(collection, action))

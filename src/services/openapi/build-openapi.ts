@@ -39,7 +39,9 @@ export function buildOpenApiDocument(
   const sorted = [...collections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const stems = collectionStems(sorted)
   // Expansions are described only into collections the caller could view.
-  const viewable = new Map([...stems].filter(([name]) => canView(sorted, name, view)))
+  const viewable = new Map(
+    [...stems].filter(([name]) => view.mayExpand && canView(sorted, name, view)),
+  )
   const schemas: Record<string, JsonSchema> = buildSharedSchemas()
   const paths: Record<string, OpenApiObject> = {
     ...buildFixedPaths(view.showsSchemaApi),

@@ -1,4 +1,4 @@
-import type { CollectionDef } from '../../core/schema/types.js'
+import type { CollectionDef, RuleName } from '../../core/schema/types.js'
 import type { CallerVisibility } from '../caller-visibility.js'
 import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
 import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
@@ -172,12 +172,11 @@ export function buildCollectionPaths(
   return paths
 }
 
-const OPERATION_RULES = {
-  get: ['list', 'view'],
-  post: ['create'],
-  patch: ['update'],
-  delete: ['delete'],
-} as const
+/** The rule behind each method of a records path: GET lists the collection, views a record. */
+function ruleOf(method: string, onRecord: boolean): RuleName | undefined {
+  if (method === 'get') return onRecord ? 'view' : 'list'
+  return ({ post: 'create', patch: 'update', delete: 'delete' } as const)[method]
+}
 
 /** Drops the operations no rule could grant, and a path left with none. */
 function keepAllowed(
@@ -187,14 +186,15 @@ function keepAllowed(
   view: CallerVisibility,
 ): void {
   for (const [path, item] of Object.entries(paths)) {
-    const single = path !== `${base}/records`
-    for (const [method, rules] of Object.entries(OPERATION_RULES)) {
-      if (!(method in item)) continue
-      // GET lists on the collection path and views on the record path.
-      const rule = method === 'get' ? (single ? 'view' : 'list') : rules[0]
-      if (!view.may(collection, rule)) delete item[method]
+    const onRecord = path !== `${base}/records`
+    let left = 0
+    for (const method of Object.keys(item)) {
+      const rule = ruleOf(method, onRecord)
+      if (rule === undefined) continue
+      if (view.may(collection, rule)) left++
+      else delete item[method]
     }
-    if (!Object.keys(item).some((key) => key in OPERATION_RULES)) delete paths[path]
+    if (left === 0) delete paths[path]
   }
 }
 
