@@ -7,9 +7,11 @@
  *   documents, is one request too, and is not bounded.
  * - Item 11 bounds JSON nesting of bodies; `variables` of a GraphQL GET come in the query
  *   string, are parsed by graphql-http, and reach a recursive JSON.stringify (the validation
- *   cache key): 4,300 levels are a 500.
+ *   cache key): 4,300 levels are a 500. Over WebSocket (graphql-ws) the same variables close
+ *   the connection with 4500 and a plain-text stack-overflow line on stderr.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
 import { createCollection } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
@@ -40,7 +42,7 @@ describe.each(dialects)('review: GraphQL and the hardening bounds (%s)', (dialec
   })
   afterAll(() => t?.close())
 
-  it("an anonymous document of aliased sign-ups sets no more passwords than a batch may", async () => {
+  it('an anonymous document of aliased sign-ups sets no more passwords than a batch may', async () => {
     const signUps = Array.from(
       { length: 20 },
       (_, i) =>
@@ -85,5 +87,31 @@ describe.each(dialects)('review: GraphQL and the hardening bounds (%s)', (dialec
     const res = await fetch(url, { headers: { accept: 'application/json' } })
     const body = await res.text()
     expect(res.status, body).toBe(400)
+  })
+
+  it('deeply nested subscription variables over WebSocket are an error message, not a 4500', async () => {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/graphql`, 'graphql-transport-ws')
+    const messages: { type: string; id?: string }[] = []
+    let onMessage: () => void = () => {}
+    ws.on('message', (data) => {
+      messages.push(JSON.parse(String(data)) as { type: string; id?: string })
+      onMessage()
+    })
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
+    const next = () => new Promise<void>((resolve) => (onMessage = resolve))
+    await new Promise((resolve) => ws.once('open', resolve))
+    const acked = next()
+    ws.send(JSON.stringify({ type: 'connection_init', payload: {} }))
+    await acked
+    expect(messages[0]?.type).toBe('connection_ack')
+    const depth = 20_000
+    const answered = next()
+    ws.send(
+      `{"id":"1","type":"subscribe","payload":{"query":"subscription { __typename }","variables":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}}`,
+    )
+    const outcome = await Promise.race([answered.then(() => 'message'), closed.then(String)])
+    ws.close()
+    expect(outcome).toBe('message')
+    expect(messages[1]).toMatchObject({ type: 'error', id: '1' })
   })
 })
