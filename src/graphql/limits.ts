@@ -1,3 +1,4 @@
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../core/json-depth.js'
 import {
   getNamedType,
   isObjectType,
@@ -60,6 +61,9 @@ export function limitRules(
   limits: GraphqlLimits,
   variables: Readonly<Record<string, unknown>> | null | undefined = undefined,
 ): ValidationRule[] {
+  // Variables arrive parsed (a GET's query string, a WebSocket message): anything that walks
+  // them recursively (coercion, the cost rule, the cache key) must not meet 5,000 levels.
+  if (nestsDeeperThan(variables ?? {}, MAX_JSON_DEPTH)) return [tooDeepVariablesRule]
   const rules: ValidationRule[] = [
     aliasRule(limits.maxAliases),
     depthAndCostRule(limits, variables ?? {}),
@@ -78,8 +82,20 @@ const MAX_VARIABLES_KEY = 2048
 export function limitRulesKey(
   variables: Readonly<Record<string, unknown>> | null | undefined,
 ): string | undefined {
+  if (nestsDeeperThan(variables ?? {}, MAX_JSON_DEPTH)) return undefined
   const key = JSON.stringify(variables ?? {})
   return key.length <= MAX_VARIABLES_KEY ? key : undefined
+}
+
+const tooDeepVariablesRule: ValidationRule = (context) => {
+  context.reportError(
+    graphqlError(
+      'ER_REQUEST_MALFORMED',
+      `The variables nest deeper than ${MAX_JSON_DEPTH} levels.`,
+      { extensions: { limit: MAX_JSON_DEPTH } },
+    ),
+  )
+  return {}
 }
 
 function aliasRule(maxAliases: number): ValidationRule {

@@ -22,6 +22,12 @@ export interface RequestContext {
   query: Record<string, string>
   /** The client's address (after `ER_TRUST_PROXY`), when a transport knows it. */
   ip?: string
+  /**
+   * Passwords this request may still set (each an argon2 hash): spent by the records service
+   * for non-superusers, shared by every write of the request (a batch, a GraphQL document or
+   * array of documents). Made on first use.
+   */
+  passwordBudget?: { left: number }
 }
 
 /** A context for the CLI and for internal work, acting as the engine itself. */

@@ -245,7 +245,8 @@ describe.each(dialects)('credential changes on %s', (dialect) => {
       payload: { requests: signUps(6, 'many') },
     })
     const problem = expectProblem(tooMany, 400, 'ER_VALIDATION_FAILED')
-    expect(problem.errors?.requests?.[0]?.code).toBe('password_limit')
+    expect(problem.errors?.password?.[0]?.code).toBe('request_limit')
+    expect(problem.index).toBe(5)
     const five = await t.app.inject({
       method: 'POST',
       url: '/api/batch',

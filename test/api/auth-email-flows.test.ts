@@ -217,7 +217,18 @@ describe.each(dialects)('e-mail flows over real SMTP on %s', (dialect) => {
     const link = linkIn(await smtp.next('eve2@example.com'))
     expect(link).toMatchObject({ path: 'confirm-email-change' })
     expectProblem(await post('verify-email', { token: link.token }), 400, 'ER_AUTH_LINK_INVALID')
-    expect((await post('confirm-email-change', { token: link.token })).statusCode).toBe(204)
+    // The link alone is not enough: the account's password too, and a wrong one spends nothing.
+    const noPassword = await post('confirm-email-change', { token: link.token })
+    expect(expectProblem(noPassword, 400, 'ER_VALIDATION_FAILED').errors).toHaveProperty('password')
+    expectProblem(
+      await post('confirm-email-change', { token: link.token, password: 'not the password' }),
+      400,
+      'ER_AUTH_INVALID_CREDENTIALS',
+    )
+    expect(await userById(eve.id as string)).toMatchObject({ email: 'eve@example.com' })
+    expect(
+      (await post('confirm-email-change', { token: link.token, password: PASSWORD })).statusCode,
+    ).toBe(204)
     expect(await userById(eve.id as string)).toMatchObject({
       email: 'eve2@example.com',
       verified: true,

@@ -18,7 +18,14 @@ const baseValues: FilterValues = {
   body: {},
   query: {},
 }
-const ann = { id: 'u1', name: 'Ann', team: 't1', roles: ['admin', 'editor'] }
+// As `ruleValues` builds them: the record's fields, and the collection the caller signed in to.
+const ann = {
+  id: 'u1',
+  name: 'Ann',
+  team: 't1',
+  roles: ['admin', 'editor'],
+  collectionName: 'users',
+}
 
 async function createTables(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   const real = dialect === 'sqlite' ? 'real' : 'double precision'

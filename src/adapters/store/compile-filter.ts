@@ -42,8 +42,13 @@ const FOREIGN_CALLER = 'caller of another collection'
 
 /** The collection whose record ids an operand holds: a relation's target, or an `id` column's. */
 function identifiedCollection(operand: CheckedOperand): string | undefined {
-  if (operand.kind === 'request') return operand.identifies
-  if (operand.kind !== 'field' || operand.modifier !== undefined) return undefined
+  // `:lower` keeps an id an id (generated ids are lower case): `owner:lower` still names one.
+  if (operand.kind === 'request') {
+    return operand.modifier === undefined || operand.modifier === 'lower'
+      ? operand.identifies
+      : undefined
+  }
+  if (operand.kind !== 'field' || operand.modifier === 'length') return undefined
   const last = operand.steps[operand.steps.length - 1] as FieldStep
   if (last.field === 'id') return last.collection
   return last.relation
@@ -181,27 +186,24 @@ class FilterCompiler {
     return left !== undefined ? { ...expr, left: foreign } : { ...expr, right: foreign }
   }
 
-  /** For an `@request.auth.id` operand, the caller's collection name; else undefined. */
+  /**
+   * For an `@request.auth.id` operand (`:lower` included), the caller's collection name; else
+   * undefined. A caller whose collection is not known compares as nobody's (fails closed).
+   */
   #callerCollection(operand: CheckedOperand): string | undefined {
+    if (operand.kind !== 'field' && operand.kind !== 'request') return undefined
+    if (operand.modifier !== undefined && operand.modifier !== 'lower') return undefined
     if (operand.kind === 'field') {
       const [step] = operand.steps
-      return operand.root.kind === 'auth' &&
-        operand.steps.length === 1 &&
-        step?.field === 'id' &&
-        operand.modifier === undefined
+      return operand.root.kind === 'auth' && operand.steps.length === 1 && step?.field === 'id'
         ? step.collection
         : undefined
     }
-    if (
-      operand.kind !== 'request' ||
-      operand.source !== 'auth' ||
-      operand.modifier !== undefined ||
-      operand.path.length !== 1 ||
-      operand.path[0] !== 'id'
-    )
+    if (operand.source !== 'auth' || operand.path.length !== 1 || operand.path[0] !== 'id') {
       return undefined
+    }
     const name = digValue(this.#ctx.values.auth ?? {}, ['collectionName'])
-    return typeof name === 'string' ? name : undefined
+    return typeof name === 'string' ? name : ''
   }
 
   /** A literal or request value that is a non-empty string once bound as text. */

@@ -210,8 +210,9 @@ export class KyselyAuthStore implements AuthStore {
   }
 
   async addThrottleFailure(key: string, at: string): Promise<number> {
-    // An upsert that increments in the database, so failures counted on two nodes both count.
-    await this.#db
+    // An upsert that increments in the database and returns the count it made, in one
+    // statement: concurrent attempts (on any node) each get a number of their own.
+    const row = await this.#db
       .insertInto('_auth_throttle')
       .values({ key, failures: 1, locked_until: '', updated: at })
       .onConflict((oc) =>
@@ -220,9 +221,9 @@ export class KyselyAuthStore implements AuthStore {
           updated: at,
         }),
       )
-      .execute()
-    const [row] = await this.getThrottle([key])
-    return row?.failures ?? 1
+      .returning('failures')
+      .executeTakeFirst()
+    return Number(row?.failures ?? 1)
   }
 
   async setThrottleLock(key: string, lockedUntil: string): Promise<void> {
@@ -230,6 +231,15 @@ export class KyselyAuthStore implements AuthStore {
       .updateTable('_auth_throttle')
       .set({ locked_until: lockedUntil })
       .where('key', '=', key)
+      .execute()
+  }
+
+  async removeThrottleFailure(key: string): Promise<void> {
+    await this.#db
+      .updateTable('_auth_throttle')
+      .set({ failures: sql`${sql.ref('failures')} - 1` })
+      .where('key', '=', key)
+      .where('failures', '>', 0)
       .execute()
   }
 
@@ -249,6 +259,18 @@ export class KyselyAuthStore implements AuthStore {
       .updateTable('_auth_throttle')
       .set({ locked_until: until, updated: now })
       .where('key', '=', key)
+      .where('locked_until', '<=', now)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+
+  async claimExpiredLock(key: string, now: string, until: string): Promise<boolean> {
+    // As in claimThrottleSlot, the condition is judged on the locked row: one winner.
+    const result = await this.#db
+      .updateTable('_auth_throttle')
+      .set({ locked_until: until })
+      .where('key', '=', key)
+      .where('locked_until', '<>', '')
       .where('locked_until', '<=', now)
       .executeTakeFirst()
     return Number(result.numUpdatedRows) === 1
@@ -516,6 +538,14 @@ export class KyselyAuthStore implements AuthStore {
           created: r.created as string,
         }
       : undefined
+  }
+
+  async deleteOAuthLinks(collectionId: string, recordId: string): Promise<void> {
+    await this.#db
+      .deleteFrom('_auth_oauth_links')
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+      .execute()
   }
 
   async putOAuthLink(row: OAuthLinkRow): Promise<void> {

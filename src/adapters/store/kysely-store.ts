@@ -341,7 +341,11 @@ export class KyselySession implements StoreSession {
 
   async lockKey(key: string): Promise<void> {
     if (this.dialect !== 'postgres') return
-    await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(this.db)
+    // Paired with the schema, as the engine's other advisory locks: deployments (and test runs)
+    // in other schemas of the same server never wait on it.
+    await sql`select pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || ${key}, 0))`.execute(
+      this.db,
+    )
   }
 
   async getSetting(key: string): Promise<string | undefined> {

@@ -273,6 +273,8 @@ export interface AuthStore {
   getThrottle(keys: readonly string[]): Promise<ThrottleRow[]>
   /** Adds one failure to `key` (creating it) and returns the new count. */
   addThrottleFailure(key: string, at: string): Promise<number>
+  /** Takes one counted attempt back (it turned out right). */
+  removeThrottleFailure(key: string): Promise<void>
   setThrottleLock(key: string, lockedUntil: string): Promise<void>
   clearThrottle(key: string): Promise<void>
   /**
@@ -280,6 +282,11 @@ export interface AuthStore {
    * it. (One mail a minute: concurrent requests on any node get exactly one true.)
    */
   claimThrottleSlot(key: string, now: string, until: string): Promise<boolean>
+  /**
+   * Atomically moves an expired lockout of `key` to `until`: true for exactly one caller per
+   * expiry, false when the key was never locked or is still locked.
+   */
+  claimExpiredLock(key: string, now: string, until: string): Promise<boolean>
 
   insertOneTimeToken(row: OneTimeTokenRow): Promise<void>
   /** Marks the token used if it exists, has this purpose, is unused and unexpired; returns it. */
@@ -320,6 +327,8 @@ export interface AuthStore {
   ): Promise<OAuthLinkRow | undefined>
   /** Links a subject to a record, replacing a link to a record since deleted. */
   putOAuthLink(row: OAuthLinkRow): Promise<void>
+  /** Removes every provider link of a record (its owner was proved by another sign-in). */
+  deleteOAuthLinks(collectionId: string, recordId: string): Promise<void>
   /**
    * Deletes what can no longer be used: sessions past their expiry or revoked before
    * `revokedBefore` (with their refresh tokens), expired one-time tokens, and throttle counters

@@ -40,7 +40,10 @@ export const authEmailRoutes: FastifyPluginAsync<{ auth: AuthService }> = async 
     return reply.status(204).send()
   })
   app.post<{ Params: NameParams }>(`${base}/confirm-email-change`, opts, async (request, reply) => {
-    await auth.email.confirmEmailChange(request.params.name, request.body)
+    await auth.email.confirmEmailChange(request.params.name, request.body, {
+      ip: request.ip,
+      userAgent: request.headers['user-agent'] ?? '',
+    })
     return reply.status(204).send()
   })
 }

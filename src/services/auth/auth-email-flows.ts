@@ -1,12 +1,14 @@
 import type { Clock } from '../../core/clock.js'
 import { EngineError, invalidField } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
-import { validateUpdateInput } from '../../core/schema/validate-record.js'
+import { PASSWORD_MAX, validateUpdateInput } from '../../core/schema/validate-record.js'
 import type { Row, Store } from '../../adapters/store/store.js'
 import type { Mailer } from '../../adapters/mailer/mailer.js'
 import type { AuthIdentity } from '../context.js'
 import { newTokenKey } from '../records/record-writes.js'
 import type { PasswordHasher } from './password-hasher.js'
+import type { LoginThrottle } from './auth-throttle.js'
+import type { ClientInfo } from './auth-sessions.js'
 import { hashToken, isOpaqueToken, newOpaqueToken } from './secret-tokens.js'
 
 /** What each flow's link does, its token prefix and how long the link lives. */
@@ -30,6 +32,8 @@ export interface EmailFlowDeps {
   appUrl: string
   authCollection(name: string): Promise<CollectionDef>
   revokeRecordSessions(collectionId: string, recordId: string): Promise<number>
+  /** Counts wrong passwords given to confirm an e-mail change, with sign-in failures. */
+  throttle: LoginThrottle
   /** Where a failed delivery is reported (never with the message body). */
   logError(error: unknown, message: string): void
 }
@@ -189,20 +193,21 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       const { row, used } = await consume(collection, token, 'reset')
       // Proving control of the mailbox also proves the address.
       const verified = row.email === used.email ? { verified: true } : {}
-      await store.updateRecord(collection, row.id as string, {
-        password: hash,
-        tokenKey: newTokenKey(),
-        ...verified,
-        updated: clock.now().toISOString(),
+      const now = clock.now().toISOString()
+      const recordId = row.id as string
+      // All or nothing: a new password with a thief's sessions or keys still live is no reset.
+      await store.transaction(async (tx) => {
+        await tx.updateRecord(collection, recordId, {
+          password: hash,
+          tokenKey: newTokenKey(),
+          ...verified,
+          updated: now,
+        })
+        await tx.auth.revokeSessions({ collectionId: collection.id, recordId }, now)
+        // API keys were issued on the strength of the old password: they end with it, or a
+        // thief's key would outlive the reset meant to shut them out.
+        await tx.auth.revokeRecordApiKeys(collection.id, recordId, now)
       })
-      await deps.revokeRecordSessions(collection.id, row.id as string)
-      // API keys were issued on the strength of the old password: they end with it, or a
-      // thief's key would outlive the reset meant to shut them out.
-      await store.auth.revokeRecordApiKeys(
-        collection.id,
-        row.id as string,
-        clock.now().toISOString(),
-      )
     },
 
     /** `POST /auth/request-email-change` `{ newEmail }` by the signed-in record: always 204. */
@@ -234,10 +239,41 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       inBackground(work)
     },
 
-    /** `POST /auth/confirm-email-change` `{ token }`: switches the address, ends every session. */
-    async confirmEmailChange(name: string, body: unknown): Promise<void> {
+    /**
+     * `POST /auth/confirm-email-change` `{ token, password }`: switches the address, ends every
+     * session. The account's password is asked too (as PocketBase does): the link proves the
+     * new mailbox, the password proves the account's owner asked. Without it a stolen access
+     * token could move the account to the thief's address, mark it verified, and reset the
+     * password from there. Wrong passwords count with sign-in failures; the link stays usable.
+     */
+    async confirmEmailChange(name: string, body: unknown, client: ClientInfo): Promise<void> {
       const collection = await deps.authCollection(name)
-      const { used, row } = await consume(collection, readToken(body, 'change'), 'change')
+      const token = readToken(body, 'change')
+      const password = (body as { password?: unknown }).password
+      if (typeof password !== 'string' || password === '' || password.length > PASSWORD_MAX) {
+        throw invalidField('password', 'required', "is required: the account's current password")
+      }
+      const pending = await store.auth.findOneTimeToken(
+        hashToken(token),
+        'change',
+        clock.now().toISOString(),
+      )
+      if (!pending || pending.collectionId !== collection.id) throw linkInvalid()
+      const [owner] = await store.selectByIds(collection, [pending.recordId])
+      if (!owner) throw linkInvalid()
+      const attempt = await deps.throttle.begin({
+        collectionId: collection.id,
+        identity: String(owner.email),
+        ip: client.ip,
+      })
+      if (!(await passwords.verify(owner.password as string, password))) {
+        await attempt.failed()
+        throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'password: the password is wrong.', {
+          errors: { password: [{ code: 'invalid', message: 'is not the current password' }] },
+        })
+      }
+      await attempt.succeeded()
+      const { used, row } = await consume(collection, token, 'change')
       await store.updateRecord(collection, row.id as string, {
         email: used.email,
         verified: true,

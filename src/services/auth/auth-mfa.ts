@@ -154,12 +154,12 @@ export function createMfa(deps: MfaDeps) {
         identity: `mfa:${pending.recordId}`,
         ip: client.ip,
       }
-      await deps.throttle.check(subject)
+      const attempt = await deps.throttle.begin(subject)
       if (!(await checkSecondFactor(collection, pending.recordId, body))) {
-        await deps.throttle.recordFailure(subject)
+        await attempt.failed()
         throw codeInvalid()
       }
-      await deps.throttle.recordSuccess(subject)
+      await attempt.succeeded()
       if (!(await store.auth.consumeOneTimeToken(hash, 'mfa', clock.now().toISOString()))) {
         throw new EngineError('ER_AUTH_LINK_INVALID', 'The sign-in challenge was already used.')
       }
@@ -224,12 +224,12 @@ export function createMfa(deps: MfaDeps) {
       const collection = await deps.authCollection(name)
       const recordId = own(collection, identity)
       const subject = { collectionId: collection.id, identity: `mfa:${recordId}`, ip: client.ip }
-      await deps.throttle.check(subject)
+      const attempt = await deps.throttle.begin(subject)
       if (!(await checkSecondFactor(collection, recordId, body))) {
-        await deps.throttle.recordFailure(subject)
+        await attempt.failed()
         throw codeInvalid()
       }
-      await deps.throttle.recordSuccess(subject)
+      await attempt.succeeded()
       await store.auth.deleteMfa(collection.id, recordId)
     },
 

@@ -231,17 +231,10 @@ export function createOAuthService(deps: OAuthDeps) {
         )
       }
       if (existing.verified !== true) {
-        // An unverified account may have been registered by someone else in advance, to be
-        // taken over once the real owner links it ("pre-account hijacking"). The provider just
-        // proved the owner, so their password and sessions are voided (a new tokenKey).
-        await store.updateRecord(collection, existing.id as string, {
-          verified: true,
-          password: await unusablePassword(),
-          tokenKey: newTokenKey(),
-          updated: now,
-        })
+        await reclaimAccount(collection, provider, who, existing.id as string, now)
+      } else {
+        await linkAccount(collection, provider, who, existing.id as string, now)
       }
-      await linkAccount(collection, provider, who, existing.id as string, now)
       const [row] = await store.selectByIds(collection, [existing.id as string])
       if (!row) throw stateInvalid()
       return row
@@ -283,6 +276,42 @@ export function createOAuthService(deps: OAuthDeps) {
     const [created] = await store.selectByIds(collection, [row.id as string])
     if (!created) throw stateInvalid()
     return created
+  }
+
+  /**
+   * An unverified account may have been registered in advance by someone else, to be taken
+   * over once the real owner links it ("pre-account hijacking"). The provider just proved the
+   * owner, so everything the squatter could have set up goes, in one transaction: the password
+   * (a new tokenKey ends their tokens), their sessions, API keys, TOTP enrolment and every other
+   * provider link; only the link that proved the owner remains.
+   */
+  async function reclaimAccount(
+    collection: CollectionDef,
+    provider: OAuthProviderConfig,
+    who: ProviderProfile,
+    recordId: string,
+    now: string,
+  ) {
+    const password = await unusablePassword()
+    await store.transaction(async (tx) => {
+      await tx.updateRecord(collection, recordId, {
+        verified: true,
+        password,
+        tokenKey: newTokenKey(),
+        updated: now,
+      })
+      await tx.auth.revokeSessions({ collectionId: collection.id, recordId }, now)
+      await tx.auth.revokeRecordApiKeys(collection.id, recordId, now)
+      await tx.auth.deleteMfa(collection.id, recordId)
+      await tx.auth.deleteOAuthLinks(collection.id, recordId)
+      await tx.auth.putOAuthLink({
+        collectionId: collection.id,
+        provider: provider.name,
+        subject: who.subject,
+        recordId,
+        created: now,
+      })
+    })
   }
 
   async function linkAccount(

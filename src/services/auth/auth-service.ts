@@ -101,16 +101,16 @@ export function createAuthService(deps: AuthDeps) {
     // E-mails are stored lower-cased, so this exact match is case-insensitive.
     const email = identity.toLowerCase()
     const subject = { collectionId: collection.id, identity: email, ip: client.ip }
-    await throttle.check(subject)
+    const attempt = await throttle.begin(subject)
     const [row] = await store.selectByColumn(collection, 'email', email, 1)
     const ok = row
       ? await passwords.verify(row.password as string, password)
       : (await passwords.verify(await decoy(), password), false)
     if (!row || !ok) {
-      await throttle.recordFailure(subject)
+      await attempt.failed()
       throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'The e-mail or password is wrong.')
     }
-    await throttle.recordSuccess(subject)
+    await attempt.succeeded()
     return signInRecord(collection, row, client)
   }
 
@@ -213,6 +213,7 @@ export function createAuthService(deps: AuthDeps) {
     mailer: deps.mailer,
     authCollection,
     revokeRecordSessions: sessions.revokeRecordSessions,
+    throttle,
   })
 
   return {

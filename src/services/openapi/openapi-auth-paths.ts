@@ -255,8 +255,11 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
     ),
     [`${base}/confirm-email-change`]: post(
       'confirmEmailChange',
-      'Switch to the new address with the mailed token',
-      object({ token: TOKEN }, ['token']),
+      "Switch to the new address with the mailed token and the account's current password",
+      object({ token: TOKEN, password: { type: 'string', writeOnly: true } }, [
+        'token',
+        'password',
+      ]),
       undefined,
       [400, 404],
     ),

@@ -4,13 +4,6 @@ import type { PreparedWrite, RecordsService, WriteOp } from './records-service.j
 
 export const MAX_BATCH_REQUESTS = 100
 
-/**
- * Requests that set a password (each an argon2 hash, or a proof of the current password) one
- * batch of a non-superuser may hold: hashing is deliberately slow, and a batch is one request to
- * the rate limiter.
- */
-export const MAX_BATCH_PASSWORD_WRITES = 5
-
 export interface BatchResult {
   status: number
   body: unknown
@@ -27,7 +20,8 @@ const RECORDS_URL =
  * Every request is first checked and prepared (validation, rules that need no data, password
  * hashing) outside the transaction; the transaction then holds the database only for the
  * statements. An anonymous caller's 99 sign-ups thus never hold SQLite's write lock while
- * argon2 runs, and a non-superuser's batch may set at most `MAX_BATCH_PASSWORD_WRITES` passwords.
+ * argon2 runs; and a non-superuser's request, a batch included, sets at most
+ * `MAX_PASSWORDS_PER_REQUEST` passwords (credential-writes.ts).
  *
  * @example
  *   { "requests": [{ "method": "POST", "url": "/api/collections/posts/records", "body": { "title": "a" } },
@@ -53,7 +47,6 @@ export async function runBatch(
     )
   }
   const ops = requests.map((request, index) => atIndex(index, () => parseRequest(request)))
-  checkPasswordBudget(ctx, ops)
   const prepared: PreparedWrite[] = []
   for (const [index, op] of ops.entries()) {
     prepared.push(await atIndexAsync(index, () => records.prepare(ctx, op)))
@@ -72,32 +65,6 @@ export async function runBatch(
     }
     return results
   })
-}
-
-function checkPasswordBudget(ctx: RequestContext, ops: WriteOp[]): void {
-  if (ctx.auth?.isSuperuser === true) return
-  const setting = ops.filter(
-    (op) =>
-      op.method !== 'delete' &&
-      typeof op.body === 'object' &&
-      op.body !== null &&
-      Object.hasOwn(op.body, 'password'),
-  )
-  if (setting.length <= MAX_BATCH_PASSWORD_WRITES) return
-  throw new EngineError(
-    'ER_VALIDATION_FAILED',
-    `requests: at most ${MAX_BATCH_PASSWORD_WRITES} requests of one batch may set a password; send the others in another batch.`,
-    {
-      errors: {
-        requests: [
-          {
-            code: 'password_limit',
-            message: `at most ${MAX_BATCH_PASSWORD_WRITES} requests may set a password`,
-          },
-        ],
-      },
-    },
-  )
 }
 
 /** The error of request `index`, naming it, with nothing applied. */

@@ -24,10 +24,7 @@ export function checkCredentialWrites(
   if (collection.type !== 'auth') return
   const emailChanges = 'email' in input.values && input.values.email !== stored.email
   if (ctx.auth?.apiKey && (emailChanges || input.password !== undefined)) {
-    const field = emailChanges ? 'email' : 'password'
-    throw new EngineError('ER_FORBIDDEN', `${field}: an API key cannot change credentials.`, {
-      errors: { [field]: [{ code: 'api_key', message: 'an API key cannot change this field' }] },
-    })
+    throw apiKeyCannotChange(emailChanges ? 'email' : 'password')
   }
   if (!emailChanges) return
   if (ctx.auth?.isSuperuser === true) {
@@ -67,5 +64,46 @@ export function currentPasswordRequired(): EngineError {
 export function currentPasswordWrong(): EngineError {
   return new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'oldPassword: the password is wrong.', {
     errors: { oldPassword: [{ code: 'invalid', message: 'is not the current password' }] },
+  })
+}
+
+/**
+ * Passwords one request of a non-superuser may set. Hashing is deliberately slow (argon2), and a
+ * batch or a GraphQL document is one request to the rate limiter: without a bound, one request
+ * of 99 sign-ups costs 99 hashes.
+ */
+export const MAX_PASSWORDS_PER_REQUEST = 5
+
+/** Spends one of the request's passwords, or refuses (400) when they are spent. */
+export function spendPasswordBudget(
+  ctx: RequestContext,
+  collection: CollectionDef,
+  input: RecordInput,
+): void {
+  if (collection.type !== 'auth' || input.password === undefined) return
+  if (ctx.auth?.isSuperuser === true) return
+  const budget = (ctx.passwordBudget ??= { left: MAX_PASSWORDS_PER_REQUEST })
+  if (budget.left <= 0) {
+    throw new EngineError(
+      'ER_VALIDATION_FAILED',
+      `password: one request may set at most ${MAX_PASSWORDS_PER_REQUEST} passwords; send the others in another request.`,
+      {
+        errors: {
+          password: [
+            {
+              code: 'request_limit',
+              message: `at most ${MAX_PASSWORDS_PER_REQUEST} passwords per request`,
+            },
+          ],
+        },
+      },
+    )
+  }
+  budget.left--
+}
+
+export function apiKeyCannotChange(field: 'email' | 'password'): EngineError {
+  return new EngineError('ER_FORBIDDEN', `${field}: an API key cannot change credentials.`, {
+    errors: { [field]: [{ code: 'api_key', message: 'an API key cannot change this field' }] },
   })
 }

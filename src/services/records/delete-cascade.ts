@@ -81,11 +81,20 @@ export async function deleteWithRelations(
       record: changeSnapshot(item.collection, item.row),
     })
   }
-  if (
-    [...deleted].some((key) => key.startsWith(`${SUPERUSERS.id}/`)) &&
-    (await tx.countRecords(registry.get(SUPERUSERS.name), [])) === 0
-  ) {
-    // Inside the transaction: throwing rolls the whole delete back.
+  if ([...deleted].some((key) => key.startsWith(`${SUPERUSERS.id}/`))) {
+    await requireASuperuserLeft(tx, registry)
+  }
+}
+
+/**
+ * Refuses a delete that leaves no superuser. Counted under a lock held until commit: two
+ * transactions deleting the last two superusers at once would each still see the other's
+ * (PostgreSQL's read committed), and both commit. With the lock the second counts after the
+ * first has committed. Inside the transaction: throwing rolls the whole delete back.
+ */
+async function requireASuperuserLeft(tx: StoreSession, registry: SchemaRegistry): Promise<void> {
+  await tx.lockKey('last-superuser')
+  if ((await tx.countRecords(registry.get(SUPERUSERS.name), [])) === 0) {
     throw new EngineError(
       'ER_LAST_SUPERUSER',
       'This is the last superuser: add another first (engineroom superuser create <email> <password>), then delete this one.',

@@ -101,7 +101,16 @@ export async function checkRelationsExist(
  * client for a new auth record must not be one that a record of another auth collection has, so
  * that nothing keyed by id alone (an extension's `record.owner === caller.id`, a text field
  * holding an id) can mistake one account for another. Generated ids are unique already.
- * Held under a lock on the id until commit, so two collections cannot take it at once.
+ * Held under a lock on the id (`lockAuthId`) until commit, so two collections cannot take it
+ * at once.
+ */
+export function lockAuthId(tx: StoreSession, id: string): Promise<void> {
+  return tx.lockKey(`auth-record-id:${id}`)
+}
+
+/**
+ * The check itself, once the write's rule has let it through (so that a caller the rule refuses
+ * learns nothing of which ids other collections hold), under `lockAuthId` taken before the insert.
  */
 export async function checkAuthIdFree(
   tx: StoreSession,
@@ -109,7 +118,6 @@ export async function checkAuthIdFree(
   collection: CollectionDef,
   id: string,
 ): Promise<void> {
-  await tx.lockKey(`auth-record-id:${id}`)
   for (const other of registry.list()) {
     if (other.type !== 'auth' || other.id === collection.id) continue
     if ((await tx.selectByIds(other, [id])).length > 0) throw uniqueConflict(collection, ['id'])

@@ -18,6 +18,7 @@ import { checkListFilter, parseExpand, parseFields, parsePaging, parseSort } fro
 import {
   checkAuthIdFree,
   checkRelationsExist,
+  lockAuthId,
   hashInputPassword,
   newRow,
   newTokenKey,
@@ -27,10 +28,12 @@ import type { RecordsDeps } from './records-deps.js'
 import { changeSnapshot, projectRecord, toApiRecord } from './record-view.js'
 import { checkProtectedWrites, createBaseline } from './protected-fields.js'
 import {
+  apiKeyCannotChange,
   checkCredentialWrites,
   currentPasswordRequired,
   currentPasswordWrong,
   needsCurrentPassword,
+  spendPasswordBudget,
 } from './credential-writes.js'
 import { createLoginThrottle } from '../auth/auth-throttle.js'
 import {
@@ -259,6 +262,7 @@ export function createRecordsService(deps: RecordsDeps) {
     // the protected-field check are about the request, not the would-be record.
     const sent = sentValues(input, body as Record<string, unknown>)
     checkProtectedWrites(ctx, collection, sent, createBaseline(collection))
+    spendPasswordBudget(ctx, collection, input)
     const values = await hashInputPassword(collection, input, deps.passwords)
     const row = newRow(collection, input, values, now())
     const rule = ruleConditions(access, ruleValues(ctx, now, ruleBody({ ...input, values: sent })))
@@ -271,13 +275,14 @@ export function createRecordsService(deps: RecordsDeps) {
     { collection, input, row, rule }: PreparedCreate,
   ): Promise<Row> {
     const id = row.id as string
-    if (collection.type === 'auth' && input.id !== undefined) {
-      await checkAuthIdFree(session, registry, collection, id)
-    }
+    const chosenAuthId = collection.type === 'auth' && input.id !== undefined
+    if (chosenAuthId) await lockAuthId(session, id)
     await session.insertRecord(collection, row)
     // The rule may name the record's own fields, so it is checked on the row as inserted;
     // throwing here rolls the insert back (PocketBase does the same).
-    return finishWrite(ctx, session, collection, id, row, rule, 'create')
+    return finishWrite(ctx, session, collection, id, row, rule, 'create', async () => {
+      if (chosenAuthId) await checkAuthIdFree(session, registry, collection, id)
+    })
   }
 
   async function prepareUpdate(
@@ -291,6 +296,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const collection = await collectionFor(name, tx)
     const access = resolveWriteRule(ctx, collection, 'update')
     const input = validateUpdateInput(collection, body, id)
+    spendPasswordBudget(ctx, collection, input)
     const proven = needsCurrentPassword(ctx, collection, input)
       ? await proveCurrentPassword(ctx, tx ?? store, collection, access, id, input)
       : undefined
@@ -369,19 +375,21 @@ export function createRecordsService(deps: RecordsDeps) {
       body: ruleBody(input),
       stored,
     })
+    // Refused before any guess is judged, so the answer says nothing of the guess.
+    if (ctx.auth?.apiKey) throw apiKeyCannotChange('password')
     if (input.oldPassword === undefined) throw currentPasswordRequired()
     const subject = {
       collectionId: collection.id,
       identity: String(stored.email),
       ip: ctx.ip ?? 'unknown',
     }
-    await throttle.check(subject)
+    const attempt = await throttle.begin(subject)
     const hash = stored.password as string
     if (!(await deps.passwords.verify(hash, input.oldPassword))) {
-      await throttle.recordFailure(subject)
+      await attempt.failed()
       throw currentPasswordWrong()
     }
-    await throttle.recordSuccess(subject)
+    await attempt.succeeded()
     return hash
   }
 
@@ -399,9 +407,11 @@ export function createRecordsService(deps: RecordsDeps) {
     written: Row,
     rule: Condition[],
     action: 'create' | 'update',
+    afterRule?: () => Promise<void>,
   ): Promise<Row> {
     if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
       throw accessDenied(ctx, collection)
+    await afterRule?.()
     await checkRelationsExist(session, registry, collection, written, id)
     return readBackAndRecord(ctx, session, collection, id, action)
   }
