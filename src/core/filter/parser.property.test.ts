@@ -1,3 +1,4 @@
+// Thousands of generated cases each: bounded work, whose time only a loaded machine stretches.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { EngineError } from '../errors/engine-error.js'
@@ -75,7 +76,7 @@ const tokenSoup = fc
   )
   .map((parts) => parts.join(''))
 
-describe('parseFilter on arbitrary input', () => {
+describe('parseFilter on arbitrary input', { timeout: 120_000 }, () => {
   it('returns or throws an ER_FILTER_* EngineError for any string', () => {
     fc.assert(fc.property(fc.string({ maxLength: 200 }), parsesOrFailsCleanly), { numRuns: 2000 })
   })
@@ -150,7 +151,7 @@ function chain(kind: 'and' | 'or', parts: Expr[]): Expr {
   return rest.reduce<Expr>((left, right) => ({ kind, left, right, pos: 0 }), first)
 }
 
-describe('printFilter and parseFilter round trip', () => {
+describe('printFilter and parseFilter round trip', { timeout: 120_000 }, () => {
   it('parse(print(ast)) equals the ast, apart from positions', () => {
     fc.assert(
       fc.property(validExpr, (expr) => {
