@@ -16,6 +16,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measureColdStart } from './cold-start.js'
 import { measureFanout } from './fanout.js'
+import { measureFiles, printFiles } from './files.js'
 import { measureGraphql } from './graphql.js'
 import { measureLargeKeyset } from './large-keyset.js'
 import { killChildren, measure, measureAgainst, startServer } from './measure.js'
@@ -44,7 +45,7 @@ const settings = {
 /**
  * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
  * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, owner-rule list, fanout,
- * cold start, workers, large (which also needs BENCH_LARGE=1).
+ * cold start, workers, files, large (which also needs BENCH_LARGE=1).
  */
 function selected(name) {
   return settings.only === null || settings.only.some((part) => name.includes(part))
@@ -403,6 +404,8 @@ async function main() {
     )
   }
   const coldStart = selected('cold start') ? await measureColdStart({ dir }) : null
+  // Uploads, downloads and thumbnails through `serve` against a bare node:http floor.
+  const files = selected('files') ? await measureFiles({ quick, seconds }) : null
   const large =
     settings.large && selected('large')
       ? await measureLargeKeyset({
@@ -418,6 +421,7 @@ async function main() {
   printTable(results)
   console.log('')
   printSummary({ fanout, coldStart, large, workers: settings.workers })
+  if (files) printFiles(files)
   const flagged = [...results, ...(fanout ? [fanout] : [])].filter((r) => r.flagged)
   for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
@@ -447,6 +451,7 @@ async function main() {
     results,
     fanout,
     coldStart,
+    files,
     large: large && { ...large, results: undefined },
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)

@@ -19,6 +19,7 @@ import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
+import type { BlobStore } from './adapters/blobs/blobs.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -59,6 +60,19 @@ export async function openBus(config: Config): Promise<Bus> {
   return cluster.isWorker ? createClusterBus() : createInProcessBus()
 }
 
+/**
+ * The blob store for files: S3 when `ER_S3_BUCKET` is set (the AWS SDK is loaded only then),
+ * else `<dir>/storage` on local disk.
+ */
+export async function openBlobs(config: Config): Promise<BlobStore> {
+  if (config.files.s3) {
+    const { openS3Blobs } = await import('./adapters/blobs/s3/s3-blobs.js')
+    return openS3Blobs(config.files.s3)
+  }
+  const { openLocalBlobs } = await import('./adapters/blobs/local/local-blobs.js')
+  return openLocalBlobs({ root: dataPaths(config).storageDir })
+}
+
 /** Opens the store and builds every service over it; with a bus, realtime runs too. */
 export async function openEngine(
   config: Config,
@@ -67,7 +81,18 @@ export async function openEngine(
 ): Promise<{ engine: Engine; description: string }> {
   const { store, description } = await openStore(config, onQuery)
   try {
+    const blobs = await openBlobs(config)
     const engine = await createEngine({
+      files: {
+        blobs,
+        uploadsDir: dataPaths(config).uploadsDir,
+        limits: {
+          maxRequestBytes: config.files.maxRequestBytes,
+          maxFilesPerRequest: config.files.maxFilesPerRequest,
+          maxPixels: config.files.maxPixels,
+          tokenTtlSeconds: config.files.tokenTtlSeconds,
+        },
+      },
       store,
       migrationsDir: dataPaths(config).migrationsDir,
       tokenTtlSeconds: config.tokenTtlSeconds,

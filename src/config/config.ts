@@ -68,6 +68,8 @@ export interface Config {
   }
   /** `--workers N` / `ER_WORKERS`: processes serving the embedded SQLite mode (default 1). */
   workers: number
+  /** Files of `file` fields: where they are stored and the upload limits. */
+  files: FilesConfig
   /** `/graphql` (HTTP and WebSocket). */
   graphql: {
     /** `ER_GRAPHQL`: serve GraphQL at all (default true). */
@@ -92,6 +94,29 @@ export interface Config {
     /** `ER_EXPAND_MAX_RECORDS`: expanded records in one response, as written out (default 5000). */
     maxRecords: number
   }
+}
+
+export interface FilesConfig {
+  /** `ER_S3_*`: S3-compatible storage; unset (no `ER_S3_BUCKET`) stores under `<dir>/storage`. */
+  s3:
+    | {
+        bucket: string
+        region: string
+        endpoint: string | undefined
+        accessKeyId: string
+        secretAccessKey: string
+        forcePathStyle: boolean
+        prefix: string
+      }
+    | undefined
+  /** `ER_FILES_MAX_REQUEST_SIZE`: bytes of files one multipart request may carry (default 100 MiB). */
+  maxRequestBytes: number
+  /** `ER_FILES_MAX_COUNT`: file parts per multipart request (default 20). */
+  maxFilesPerRequest: number
+  /** `ER_FILES_MAX_PIXELS`: pixels an uploaded image may declare (default 40 million). */
+  maxPixels: number
+  /** `ER_FILE_TOKEN_TTL`: lifetime of file tokens in seconds (default 120). */
+  tokenTtlSeconds: number
 }
 
 /** A request budget: at most `max` requests per `windowMs`. */
@@ -236,6 +261,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
         1024 * 1024 * 1024,
       ),
     },
+    files: loadFilesConfig(env),
     workers: parseInteger(
       flags.workers ?? env.ER_WORKERS,
       flags.workers ? '--workers' : 'ER_WORKERS',
@@ -432,6 +458,54 @@ function parseOAuthProviders(text: string | undefined): OAuthProviderConfig[] {
   })
 }
 
+function loadFilesConfig(env: NodeJS.ProcessEnv): FilesConfig {
+  const bucket = env.ER_S3_BUCKET || undefined
+  let s3: FilesConfig['s3']
+  if (bucket !== undefined) {
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      throw new ConfigError(
+        `ER_S3_BUCKET: expected an S3 bucket name, got ${JSON.stringify(bucket)}`,
+      )
+    const accessKeyId = env.ER_S3_ACCESS_KEY ?? ''
+    const secretAccessKey = env.ER_S3_SECRET_KEY ?? ''
+    if (accessKeyId === '' || secretAccessKey === '')
+      throw new ConfigError('ER_S3_ACCESS_KEY and ER_S3_SECRET_KEY: required with ER_S3_BUCKET')
+    const prefix = env.ER_S3_PREFIX ?? ''
+    if (prefix !== '' && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/$/.test(prefix))
+      throw new ConfigError(
+        `ER_S3_PREFIX: expected segments of letters, digits, _ . - ending with /, got ${JSON.stringify(prefix)}`,
+      )
+    s3 = {
+      bucket,
+      region: env.ER_S3_REGION || 'us-east-1',
+      endpoint: parseUrl(env.ER_S3_ENDPOINT, 'ER_S3_ENDPOINT', ['https:', 'http:']),
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: parseBoolean(env.ER_S3_FORCE_PATH_STYLE, 'ER_S3_FORCE_PATH_STYLE', false),
+      prefix,
+    }
+  }
+  return {
+    s3,
+    maxRequestBytes: parseInteger(
+      env.ER_FILES_MAX_REQUEST_SIZE,
+      'ER_FILES_MAX_REQUEST_SIZE',
+      100 * 1024 * 1024,
+      1024,
+      2 ** 40,
+    ),
+    maxFilesPerRequest: parseInteger(env.ER_FILES_MAX_COUNT, 'ER_FILES_MAX_COUNT', 20, 1, 1000),
+    maxPixels: parseInteger(
+      env.ER_FILES_MAX_PIXELS,
+      'ER_FILES_MAX_PIXELS',
+      40_000_000,
+      1000,
+      1_000_000_000,
+    ),
+    tokenTtlSeconds: parseInteger(env.ER_FILE_TOKEN_TTL, 'ER_FILE_TOKEN_TTL', 120, 10, 3600),
+  }
+}
+
 function loadGraphqlConfig(env: NodeJS.ProcessEnv): Config['graphql'] {
   // Production hides the schema's shape and the explorer unless asked for.
   const development = env.NODE_ENV !== 'production'
@@ -555,11 +629,15 @@ export function dataPaths(config: Pick<Config, 'dataDir'>): {
   sqliteFile: string
   migrationsDir: string
   outboxDir: string
+  storageDir: string
+  uploadsDir: string
 } {
   return {
     sqliteFile: resolve(config.dataDir, 'data.db'),
     migrationsDir: resolve(config.dataDir, 'migrations'),
     outboxDir: resolve(config.dataDir, 'outbox'),
+    storageDir: resolve(config.dataDir, 'storage'),
+    uploadsDir: resolve(config.dataDir, 'uploads'),
   }
 }
 

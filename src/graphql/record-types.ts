@@ -179,9 +179,15 @@ function recordFields(
   }
   for (const field of collection.fields) {
     if (field.type === 'relation' || !isGraphqlFieldName(field.name)) continue
+    const description = [
+      field.type === 'file'
+        ? `File name${(field.maxSelect ?? 1) > 1 ? 's' : ''}, as REST returns them; each downloads at /api/files/${collection.name}/{id}/{name}${field.protected ? ' with ?token= from POST /api/files/token' : ''}.`
+        : undefined,
+      field.hidden ? 'Hidden: returned to superusers only.' : undefined,
+    ].filter(Boolean)
     fields[field.name] = {
       type: scalarType(field),
-      ...(field.hidden ? { description: 'Hidden: returned to superusers only.' } : {}),
+      ...(description.length > 0 ? { description: description.join(' ') } : {}),
     }
   }
   for (const [name, link] of relations) {
@@ -223,6 +229,7 @@ function scalarType(field: FieldDef) {
     case 'json':
       return GraphQLJSON
     case 'select':
+    case 'file':
       return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLString) : GraphQLString
     default:
       return GraphQLString
@@ -247,7 +254,15 @@ function inputFields(collection: CollectionDef): GraphQLInputFieldConfigMap {
   }
   for (const field of collection.fields) {
     if (field.type === 'autodate' || !isGraphqlFieldName(field.name)) continue
-    fields[field.name] = { type: inputType(field) }
+    fields[field.name] = {
+      type: inputType(field),
+      ...(field.type === 'file'
+        ? {
+            description:
+              'The field\'s new list: names of files the record has (kept, in this order) and "tus:<upload id>" for finished resumable uploads; null removes every file. Upload small files over REST multipart.',
+          }
+        : {}),
+    }
   }
   return fields
 }

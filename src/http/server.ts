@@ -1,3 +1,4 @@
+import multipart from '@fastify/multipart'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
 import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
@@ -21,6 +22,8 @@ import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
+import { filesRoutes } from './files/files-routes.js'
+import { tusRoutes } from './files/tus-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
 import { registerGraphqlWs } from './graphql/graphql-ws.js'
 import { explorerAssetRoutes, explorerHtml } from './graphql/explorer.js'
@@ -165,7 +168,26 @@ export async function buildServer(
     await app.register(metricsRoutes, { metrics, token: options.metricsRoute?.token })
   }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
-  await app.register(recordsRoutes, { records: engine.records, auth })
+  if (engine.files) {
+    const files = engine.files
+    // Multipart bodies are streamed by the files service; busboy's own caps sit just above the
+    // service's limits, which answer first with a problem naming the limit.
+    const limits = files.limits
+    await app.register(multipart, {
+      limits: {
+        fieldNameSize: 200,
+        fieldSize: options.bodyLimit ?? 1024 * 1024,
+        fields: 1000,
+        fileSize: limits.maxRequestBytes + 1,
+        files: limits.maxFilesPerRequest + 1,
+        parts: 1000 + limits.maxFilesPerRequest + 1,
+        headerPairs: 100,
+      },
+    })
+    await app.register(filesRoutes, { files, auth })
+    await app.register(tusRoutes, { files, auth })
+  }
+  await app.register(recordsRoutes, { records: engine.records, auth, files: engine.files })
   await app.register(authEmailRoutes, { auth })
   await app.register(authApiKeyRoutes, { auth })
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })

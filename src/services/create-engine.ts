@@ -3,6 +3,13 @@ import { systemClock, type Clock } from '../core/clock.js'
 import type { Mailer } from '../adapters/mailer/mailer.js'
 import type { Bus } from '../adapters/bus/bus.js'
 import type { Store } from '../adapters/store/store.js'
+import type { BlobStore } from '../adapters/blobs/blobs.js'
+import {
+  createFilesService,
+  DEFAULT_FILE_LIMITS,
+  type FileLimits,
+  type FilesService,
+} from './files/files-service.js'
 import { createAuthService, type AuthService } from './auth/auth-service.js'
 import { defaultThrottlePolicy, type ThrottlePolicy } from './auth/auth-throttle.js'
 import { startAuthHousekeeping, type AuthHousekeeping } from './auth/auth-housekeeping.js'
@@ -71,6 +78,18 @@ export interface EngineOptions {
   onBackgroundError?: (error: unknown) => void
   /** Bounds on `expand` (`ER_EXPAND_MAX_*`; default DEFAULT_EXPAND_LIMITS). */
   expandLimits?: ExpandLimits
+  /** File storage; without it, file fields accept no uploads. */
+  files?: FilesSettings
+}
+
+/** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
+export interface FilesSettings {
+  blobs: BlobStore
+  /** Where resumable (tus) uploads are staged: `<dir>/uploads`. */
+  uploadsDir: string
+  limits?: Partial<FileLimits>
+  /** How often removed files are retried and orphans looked for (default 60000 ms; 0: never). */
+  housekeepingMs?: number
 }
 
 /** Realtime settings; `ER_REALTIME_*` in the configuration. */
@@ -106,6 +125,10 @@ export interface Engine {
   realtime?: { service: RealtimeService; hub: RealtimeHub; dispatcher: ChangeDispatcher }
   /** Deletes expired auth rows on a timer; `run()` sweeps at once. */
   housekeeping: AuthHousekeeping
+  /** Present when the engine was given file storage. */
+  files?: FilesService
+  /** The blob store of the files (backups read and write it through here). */
+  blobs?: BlobStore
   close(): Promise<void>
 }
 
@@ -138,6 +161,23 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(options.throttle ? { throttle: options.throttle } : {}),
     onCommit: () => void late.dispatcher?.wake(),
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
+  }
+  const files = options.files
+    ? createFilesService({
+        store,
+        registry,
+        clock,
+        blobs: options.files.blobs,
+        secret,
+        uploadsDir: options.files.uploadsDir,
+        limits: { ...DEFAULT_FILE_LIMITS, ...options.files.limits },
+        housekeepingMs: options.files.housekeepingMs,
+        onError: options.onBackgroundError ?? (() => {}),
+      })
+    : undefined
+  if (files) {
+    recordsDeps.files = files.writes
+    files.start()
   }
   // Each service call is a span when tracing is on.
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
@@ -185,8 +225,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     auth,
     ...(realtime ? { realtime } : {}),
     housekeeping,
+    ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     async close() {
       await housekeeping.stop()
+      await files?.stop()
+      await options.files?.blobs.close()
       await realtime?.dispatcher.stop()
       await realtime?.hub.stop()
       await options.mailer?.close()

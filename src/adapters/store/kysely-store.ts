@@ -5,6 +5,7 @@ import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import { migrateCollectionTable } from './collection-ddl.js'
 import { knownSystemMigrations } from './migrations/system-migrations.js'
 import { KyselyAuthStore } from './kysely-auth-store.js'
+import { KyselyFileManifest } from './kysely-file-manifest.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import {
   appendChanges,
@@ -32,6 +33,7 @@ import type {
   AuthStore,
   Store,
   StoreSession,
+  FileManifest,
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
 
@@ -65,12 +67,14 @@ export class KyselySession implements StoreSession {
   protected readonly db: DynamicDb
   protected readonly adapter: DialectAdapter
   readonly auth: AuthStore
+  readonly files: FileManifest
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
     this.adapter = adapter
     this.dialect = adapter.dialect
     this.auth = new KyselyAuthStore(db, () => this.callersChanged())
+    this.files = new KyselyFileManifest(db)
   }
 
   /**

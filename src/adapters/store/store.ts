@@ -155,6 +155,50 @@ export interface StoreSession {
 
   /** Sessions, refresh tokens, throttle counters and one-time tokens (`_auth_*` tables). */
   readonly auth: AuthStore
+  /** The manifest of stored files (`_files`), in this session's transaction. */
+  readonly files: FileManifest
+}
+
+/** One stored file of a record (see the `_files` migration). Times are ISO-8601. */
+export interface FileRow {
+  collectionId: string
+  recordId: string
+  /** The stored name, as the record's field holds it. */
+  name: string
+  /** The id of the file field (stable across renames). */
+  fieldId: string
+  size: number
+  /** Sniffed from the content when it was uploaded. */
+  mime: string
+  /** Hex SHA-256 of the content (the ETag). */
+  sha256: string
+  created: string
+  /** Set in the transaction that removed the file; the blob is deleted after commit. */
+  deleted: string | null
+}
+
+/** The `_files` table: which blobs belong to which record, and which wait for deletion. */
+export interface FileManifest {
+  insertFiles(rows: readonly FileRow[]): Promise<void>
+  /** A live (not deleted) file of a record. */
+  getFile(collectionId: string, recordId: string, name: string): Promise<FileRow | undefined>
+  /** The live files of a record, oldest first. */
+  listRecordFiles(collectionId: string, recordId: string): Promise<FileRow[]>
+  /** Marks the named live files (every live file of the record when `names` is absent) deleted. */
+  markDeleted(
+    collectionId: string,
+    recordId: string,
+    at: string,
+    names?: readonly string[],
+  ): Promise<number>
+  /** Marks live files whose collection or field is not in `keep` (collection id → field ids) deleted. */
+  markDetached(keep: ReadonlyMap<string, ReadonlySet<string>>, at: string): Promise<number>
+  /** Files marked deleted, oldest first: their blobs are still to be removed. */
+  pendingDeletions(limit: number): Promise<FileRow[]>
+  /** Forgets deleted rows once their blobs are gone. */
+  forgetDeleted(collectionId: string, recordId: string, name: string): Promise<void>
+  /** The names the manifest knows (live or deleted) among `names` of one record. */
+  knownNames(collectionId: string, recordId: string, names: readonly string[]): Promise<Set<string>>
 }
 
 /** A sign-in: the family of refresh tokens that rotate from it. Times are ISO-8601. */

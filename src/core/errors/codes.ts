@@ -52,6 +52,15 @@ export const errorCatalogue = {
   ER_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   ER_INTERNAL: { status: 500, title: 'Internal server error' },
   ER_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  ER_FILE_TOO_LARGE: { status: 413, title: 'File too large' },
+  ER_FILE_TOO_MANY: { status: 413, title: 'Too many files' },
+  ER_FILE_IMAGE_TOO_LARGE: { status: 413, title: 'Image dimensions too large' },
+  ER_FILE_TYPE_NOT_ALLOWED: { status: 415, title: 'File type not allowed' },
+  ER_FILE_NOT_FOUND: { status: 404, title: 'File not found' },
+  ER_FILE_TOKEN_REQUIRED: { status: 401, title: 'File token required' },
+  ER_FILE_THUMB_INVALID: { status: 400, title: 'Thumbnail size not allowed' },
+  ER_FILE_UPLOAD_INVALID: { status: 400, title: 'Unknown or unfinished upload' },
+  ER_FILE_RANGE_INVALID: { status: 416, title: 'Range not satisfiable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

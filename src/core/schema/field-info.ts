@@ -2,7 +2,10 @@ import type { CollectionDef, FieldDef, ValueKind } from './types.js'
 
 /** True when the field holds a list of values (multi-select, multi-relation). */
 export function isMultiValued(field: FieldDef): boolean {
-  return (field.type === 'select' || field.type === 'relation') && (field.maxSelect ?? 1) > 1
+  return (
+    (field.type === 'select' || field.type === 'relation' || field.type === 'file') &&
+    (field.maxSelect ?? 1) > 1
+  )
 }
 
 /** The kind of a single value of the field, as the filter language compares it. */

@@ -14,6 +14,7 @@ export type FieldType =
   | 'json'
   | 'relation'
   | 'autodate'
+  | 'file'
 
 interface FieldCommon {
   /** Stable id; survives renames, so `PATCH` can tell a rename from a drop + add. */
@@ -111,6 +112,26 @@ export interface AutodateField extends FieldCommon {
   onUpdate: boolean
 }
 
+/**
+ * Uploaded files, stored as blobs; the record holds their names (one, or a list when
+ * `maxSelect` > 1). `{ "name": "avatar", "type": "file", "maxSize": 5242880,
+ * "mimeTypes": ["image/png", "image/jpeg"], "thumbs": ["100x100", "400x0"], "protected": true }`.
+ * The type is sniffed from the content, never taken from the name or the client's header.
+ * For file fields `protected` means something else than for other fields: each download needs a
+ * short-lived file token (`POST /api/files/token`) and the record's view rule must let its
+ * holder see the record. Anyone allowed to write the record may upload to it.
+ */
+export interface FileField extends FieldCommon {
+  type: 'file'
+  maxSelect?: number
+  /** Largest file in bytes (default 5 MiB). */
+  maxSize?: number
+  /** Allowed sniffed types (`image/png`, or `image/*`); any when absent or empty. */
+  mimeTypes?: string[]
+  /** Thumbnail sizes that `?thumb=` may ask for: `WxH` (crop), `WxHt`/`WxHb` (crop top/bottom), `WxHf` (fit), `0xH`/`Wx0` (keep ratio). */
+  thumbs?: string[]
+}
+
 export type FieldDef =
   | TextField
   | NumberField
@@ -122,6 +143,7 @@ export type FieldDef =
   | JsonField
   | RelationField
   | AutodateField
+  | FileField
 
 export interface IndexDef {
   /** Generated from the collection and fields when omitted. */

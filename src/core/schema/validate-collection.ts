@@ -180,7 +180,7 @@ function readFields(
     }
     if (
       before &&
-      (before.type === 'select' || before.type === 'relation') &&
+      (before.type === 'select' || before.type === 'relation' || before.type === 'file') &&
       field.type === before.type
     ) {
       if ((before.maxSelect ?? 1) > 1 !== (field.maxSelect ?? 1) > 1) {

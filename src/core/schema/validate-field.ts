@@ -1,6 +1,7 @@
 import { normalizeInstant } from '../clock.js'
 import type { FieldIssues } from '../errors/index.js'
 import { newShortId } from '../ids.js'
+import { checkFileOptions } from './file-field.js'
 import { NAME_PATTERN } from './names.js'
 import type { FieldDef, FieldType } from './types.js'
 
@@ -15,6 +16,7 @@ const FIELD_TYPES: readonly FieldType[] = [
   'json',
   'relation',
   'autodate',
+  'file',
 ]
 
 const COMMON_KEYS = ['id', 'name', 'type', 'required', 'unique', 'hidden', 'protected']
@@ -30,6 +32,7 @@ const TYPE_KEYS: Record<FieldType, string[]> = {
   json: ['maxSize', 'default'],
   relation: ['collection', 'maxSelect', 'minSelect', 'onDelete'],
   autodate: ['onCreate', 'onUpdate'],
+  file: ['maxSelect', 'maxSize', 'mimeTypes', 'thumbs'],
 }
 
 export const MAX_SELECT_LIMIT = 1000
@@ -86,6 +89,7 @@ export function validateFieldDef(
   }
   checkBounds(raw, type, add)
   checkTypeOptions(raw, type, add)
+  if (type === 'file') checkFileOptions(raw, add)
   if (Object.keys(issues).length > before) return undefined
 
   const field = { ...raw, id: (raw.id as string | undefined) ?? newShortId('f') } as FieldDef
@@ -204,7 +208,7 @@ function checkTypeOptions(raw: Record<string, unknown>, type: FieldType, add: Ad
   if (type === 'autodate' && raw.onCreate !== true && raw.onUpdate !== true) {
     add('onCreate', 'required', 'an autodate field must be set on create, on update, or both')
   }
-  if ((type === 'relation' || type === 'autodate') && raw.unique === true) {
+  if ((type === 'relation' || type === 'autodate' || type === 'file') && raw.unique === true) {
     add('unique', 'unsupported', `${type} fields cannot be unique`)
   }
   if (raw.unique === true && raw.hidden === true && raw.protected !== true) {

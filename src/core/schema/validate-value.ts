@@ -1,6 +1,8 @@
 import { normalizeInstant } from '../clock.js'
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../json-depth.js'
 import type { FieldIssue } from '../errors/index.js'
+import { isMultiValued } from './field-info.js'
+import { FILE_NAME_PATTERN } from './file-field.js'
 import type { FieldDef } from './types.js'
 
 /** Limits that hold when a field sets none, so no value is unbounded. */
@@ -82,13 +84,18 @@ export function validateFieldValue(field: FieldDef, value: unknown): ValueResult
       return validateJson(field.maxSize ?? DEFAULT_JSON_MAX_SIZE, value)
     case 'autodate':
       return fail('readonly', 'is set by the server')
+    case 'file':
+      return validateSelection(
+        field,
+        value,
+        (v) => FILE_NAME_PATTERN.test(v),
+        'must be the name of a file of this record',
+      )
   }
 }
 
 function emptyOf(field: FieldDef): unknown {
-  return (field.type === 'select' || field.type === 'relation') && (field.maxSelect ?? 1) > 1
-    ? []
-    : null
+  return isMultiValued(field) ? [] : null
 }
 
 function validateText(
@@ -150,7 +157,7 @@ function validateDate(
 }
 
 function validateSelection(
-  field: Extract<FieldDef, { type: 'select' | 'relation' }>,
+  field: Extract<FieldDef, { type: 'select' | 'relation' | 'file' }>,
   value: unknown,
   isAllowed: (v: string) => boolean,
   notAllowed: string,
@@ -171,8 +178,9 @@ function validateSelection(
   }
   const unique = [...new Set(values as string[])]
   if (unique.length > maxSelect) return fail('maxSelect', `must have at most ${maxSelect} values`)
-  if (field.minSelect !== undefined && unique.length > 0 && unique.length < field.minSelect) {
-    return fail('minSelect', `must have at least ${field.minSelect} values`)
+  const minSelect = field.type === 'file' ? undefined : field.minSelect
+  if (minSelect !== undefined && unique.length > 0 && unique.length < minSelect) {
+    return fail('minSelect', `must have at least ${minSelect} values`)
   }
   const bad = unique.find((v) => !isAllowed(v))
   if (bad !== undefined)

@@ -3,6 +3,8 @@ import type { FastifyPluginAsync } from 'fastify'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import { runBatch } from '../../services/records/batch.js'
 import type { RecordsService } from '../../services/records/records-service.js'
+import type { FilesService } from '../../services/files/files-service.js'
+import { multipartParts } from '../files/multipart-parts.js'
 import { contextOf } from '../plugins/request-context.js'
 import { listQuery, nameParams, recordParams, viewQuery } from './route-schemas.js'
 
@@ -13,7 +15,9 @@ type RecordParams = Static<typeof recordParams>
 export const recordsRoutes: FastifyPluginAsync<{
   records: RecordsService
   auth: AuthService
-}> = async (app, { records, auth }) => {
+  /** With file storage, creates and updates also take multipart/form-data (files + fields). */
+  files?: FilesService | undefined
+}> = async (app, { records, auth, files }) => {
   app.get<{ Params: NameParams; Querystring: Static<typeof listQuery> }>(
     '/api/collections/:name/records',
     { schema: { params: nameParams, querystring: listQuery } },
@@ -25,11 +29,15 @@ export const recordsRoutes: FastifyPluginAsync<{
     '/api/collections/:name/records',
     { schema: { params: nameParams } },
     async (request, reply) => {
-      const created = await records.create(
-        await contextOf(request, auth),
-        request.params.name,
-        request.body,
-      )
+      const ctx = await contextOf(request, auth)
+      const { name } = request.params
+      if (files && request.isMultipart()) {
+        const sent = await files.receive(ctx, name, { action: 'create' }, multipartParts(request))
+        return reply
+          .status(201)
+          .send(await records.create(ctx, name, sent.body, undefined, sent.uploads))
+      }
+      const created = await records.create(ctx, name, request.body)
       return reply.status(201).send(created)
     },
   )
@@ -49,13 +57,16 @@ export const recordsRoutes: FastifyPluginAsync<{
   app.patch<{ Params: RecordParams }>(
     '/api/collections/:name/records/:id',
     { schema: { params: recordParams } },
-    async (request) =>
-      records.update(
-        await contextOf(request, auth),
-        request.params.name,
-        request.params.id,
-        request.body,
-      ),
+    async (request) => {
+      const ctx = await contextOf(request, auth)
+      const { name, id } = request.params
+      if (files && request.isMultipart()) {
+        const target = { action: 'update' as const, id }
+        const sent = await files.receive(ctx, name, target, multipartParts(request))
+        return records.update(ctx, name, id, sent.body, undefined, sent.uploads)
+      }
+      return records.update(ctx, name, id, request.body)
+    },
   )
 
   app.delete<{ Params: RecordParams }>(

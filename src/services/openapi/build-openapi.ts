@@ -8,6 +8,7 @@ import {
 import { collectionStems } from './openapi-names.js'
 import { buildCollectionPaths, buildFixedPaths, recordsTag } from './openapi-paths.js'
 import { buildRealtimePaths, REALTIME_TAG } from './openapi-realtime-paths.js'
+import { buildFilePaths } from './openapi-file-paths.js'
 import { buildRecordSchemas } from './openapi-record-schemas.js'
 import { buildSharedSchemas } from './openapi-shared-schemas.js'
 import type { JsonSchema, OpenApiDocument, OpenApiInfo, OpenApiObject } from './openapi-types.js'
@@ -46,6 +47,7 @@ export function buildOpenApiDocument(
   const paths: Record<string, OpenApiObject> = {
     ...buildFixedPaths(view.showsSchemaApi),
     ...buildRealtimePaths(),
+    ...buildFilePaths(),
   }
   const shown: CollectionDef[] = []
   for (const collection of sorted) {
@@ -78,6 +80,7 @@ export function buildOpenApiDocument(
       { name: 'Batch' },
       { name: 'Operations' },
       { name: REALTIME_TAG, description: 'Record change feeds over Server-Sent Events.' },
+      { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
       ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],
     paths,

@@ -13,6 +13,7 @@ export const PROBLEM_RESPONSES = {
   409: 'Conflict',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
+  416: 'RangeNotSatisfiable',
   429: 'TooManyRequests',
   503: 'ServiceUnavailable',
 } as const
@@ -26,7 +27,8 @@ const PROBLEM_DESCRIPTIONS: Record<ProblemStatus, string> = {
   404: 'No such collection or record.',
   409: 'Conflict: a unique constraint, an existing name, or a record still referenced.',
   413: 'Request body too large.',
-  415: 'Unsupported media type; send `application/json`.',
+  415: 'Unsupported media type: send `application/json` (or `multipart/form-data` with files), or a file of a type its field does not accept.',
+  416: 'The `Range` asks for bytes outside the file (`Content-Range` gives its size).',
   429: 'Too many requests; retry after `Retry-After` seconds.',
   503: 'Not ready or shedding load; retry after `Retry-After` seconds.',
 }

@@ -37,8 +37,15 @@ export function fieldOutputSchema(field: FieldDef): JsonSchema {
       return isMultiValued(field)
         ? { type: 'array', items: { type: 'string' } }
         : { type: ['string', 'null'] }
+    case 'file':
+      return isMultiValued(field)
+        ? { type: 'array', items: { type: 'string' }, description: FILE_URL_HINT }
+        : { type: ['string', 'null'], description: FILE_URL_HINT }
   }
 }
+
+const FILE_URL_HINT =
+  'File name; download at /api/files/{collection}/{record id}/{name} (with ?token= when the field is protected).'
 
 /**
  * How a field's value may be written in a create or update body: the output shape plus every
@@ -54,7 +61,7 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
   const scalar = (type: string): JsonSchema => ({ type: nullable ? [type, 'null'] : type })
   const extra: JsonSchema = {
     ...(field.hidden === true ? { writeOnly: true } : {}),
-    ...(field.protected === true
+    ...(field.protected === true && field.type !== 'file'
       ? { description: 'Protected: only superusers may set or change it (else 403).' }
       : {}),
   }
@@ -149,6 +156,15 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
       })
     case 'autodate':
       return undefined
+    case 'file':
+      return compact({
+        ...(isMultiValued(field)
+          ? { type: 'array', items: { type: 'string' }, maxItems: field.maxSelect }
+          : scalar('string')),
+        description:
+          'In JSON: the names of files the record already has, to keep (in this order), or null/[] to remove all; or "tus:<upload id>" to attach a finished resumable upload. Upload new files with multipart/form-data.',
+        ...extra,
+      })
   }
 }
 

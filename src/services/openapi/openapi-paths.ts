@@ -3,6 +3,7 @@ import type { CallerVisibility } from '../caller-visibility.js'
 import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
 import { COLLECTION_COMPONENT_SUFFIXES as SUFFIX } from './openapi-names.js'
 import { buildAuthPaths } from './openapi-auth-paths.js'
+import { multipartRecordBody } from './openapi-file-paths.js'
 import { schemaRef, type OpenApiObject } from './openapi-types.js'
 
 /** Superusers only. */
@@ -142,7 +143,7 @@ export function buildCollectionPaths(
           201: ok('The created record.', record),
           ...problems(WRITE),
         }),
-        requestBody: body(stem + SUFFIX.create),
+        requestBody: withMultipart(body(stem + SUFFIX.create), collection),
       },
     },
     [`${base}/records/{id}`]: {
@@ -159,7 +160,7 @@ export function buildCollectionPaths(
           200: ok('The changed record.', record),
           ...problems(WRITE),
         }),
-        requestBody: body(stem + SUFFIX.update),
+        requestBody: withMultipart(body(stem + SUFFIX.update), collection),
       },
       delete: op(`delete${stem}Record`, tag, `Delete a ${collection.name} record`, OPTIONAL_AUTH, {
         204: { description: 'Deleted.' },
@@ -220,6 +221,16 @@ function ok(description: string, schema: string): OpenApiObject {
 
 function body(schema: string): OpenApiObject {
   return { required: true, content: { 'application/json': { schema: schemaRef(schema) } } }
+}
+
+/** A record body that, with file fields, may also be multipart/form-data. */
+function withMultipart(requestBody: OpenApiObject, collection: CollectionDef): OpenApiObject {
+  const multipart = multipartRecordBody(collection)
+  if (!multipart) return requestBody
+  return {
+    ...requestBody,
+    content: { ...(requestBody.content as OpenApiObject), 'multipart/form-data': multipart },
+  }
 }
 
 function problems(statuses: readonly ProblemStatus[]): OpenApiObject {

@@ -188,6 +188,25 @@ function fieldSchemas(): Record<string, JsonSchema> {
       onDelete: { type: 'string', enum: ['cascade', 'restrict', 'setNull'], default: 'setNull' },
     },
     autodate: { onCreate: { type: 'boolean' }, onUpdate: { type: 'boolean' } },
+    file: {
+      maxSelect: { type: 'integer', minimum: 1, maximum: 100, default: 1 },
+      maxSize: {
+        type: 'integer',
+        minimum: 1,
+        default: 5242880,
+        description: 'Largest file in bytes.',
+      },
+      mimeTypes: {
+        type: 'array',
+        items: { type: 'string', examples: ['image/png', 'image/*'] },
+        description: 'Allowed types, sniffed from the content; any when empty.',
+      },
+      thumbs: {
+        type: 'array',
+        items: { type: 'string', pattern: '^\\d{1,4}x\\d{1,4}[tbf]?$', examples: ['100x100'] },
+        description: 'Sizes `?thumb=` may ask for: WxH crop, WxHt/WxHb crop top/bottom, WxHf fit.',
+      },
+    },
   }
   const extraRequired: Partial<Record<FieldType, string[]>> = {
     select: ['values'],
@@ -216,7 +235,10 @@ function fieldSchemas(): Record<string, JsonSchema> {
         protected: {
           type: 'boolean',
           default: false,
-          description: 'Only superusers may set or change it; others get a 403 naming the field.',
+          description:
+            type === 'file'
+              ? 'Downloads need a file token (POST /api/files/token) and the view rule.'
+              : 'Only superusers may set or change it; others get a 403 naming the field.',
         },
         ...props,
       },

@@ -48,23 +48,34 @@ export async function runBatch(
   }
   const ops = requests.map((request, index) => atIndex(index, () => parseRequest(request)))
   const prepared: PreparedWrite[] = []
-  for (const [index, op] of ops.entries()) {
-    prepared.push(await atIndexAsync(index, () => records.prepare(ctx, op)))
-  }
-  return records.transaction(async (tx) => {
-    const results: BatchResult[] = []
-    for (const [index, write] of prepared.entries()) {
-      const body = await atIndexAsync(index, () => records.apply(ctx, tx, write))
-      results.push(
-        write.kind === 'create'
-          ? { status: 201, body }
-          : write.kind === 'update'
-            ? { status: 200, body }
-            : { status: 204, body: null },
-      )
+  // Prepared writes may have stored files (finished tus uploads): a failed batch deletes them.
+  try {
+    for (const [index, op] of ops.entries()) {
+      prepared.push(await atIndexAsync(index, () => records.prepare(ctx, op)))
     }
+    const results = await records.transaction(async (tx) => {
+      const results: BatchResult[] = []
+      for (const [index, write] of prepared.entries()) {
+        const body = await atIndexAsync(index, () => records.apply(ctx, tx, write))
+        results.push(
+          write.kind === 'create'
+            ? { status: 201, body }
+            : write.kind === 'update'
+              ? { status: 200, body }
+              : { status: 204, body: null },
+        )
+      }
+      return results
+    })
+    records.settle(
+      prepared,
+      results.map((r) => r.body as Record<string, unknown> | null),
+    )
     return results
-  })
+  } catch (error) {
+    await records.discard(prepared)
+    throw error
+  }
 }
 
 /** The error of request `index`, naming it, with nothing applied. */

@@ -5,6 +5,7 @@ import { SUPERUSERS } from '../../core/schema/system-collections.js'
 import type { Row, StoreSession } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { changeSnapshot } from './record-view.js'
+import { hasFileFields } from './record-files.js'
 
 /** Deleting more than this many records through cascades in one request is refused. */
 export const MAX_CASCADE_DELETES = 10_000
@@ -73,6 +74,8 @@ export async function deleteWithRelations(
       }
     }
     await tx.deleteRecord(item.collection, item.id)
+    // Its blobs are deleted once this commits (see the files service's deletion drain).
+    if (hasFileFields(item.collection)) await tx.files.markDeleted(item.collection.id, item.id, now)
     // The snapshot before deletion: who may see the delete is decided on it.
     tx.recordChange({
       collection: item.collection.name,

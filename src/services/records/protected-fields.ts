@@ -4,11 +4,16 @@ import type { RequestContext } from '../context.js'
 
 const protectedByCollection = new WeakMap<CollectionDef, Set<string>>()
 
-/** `protected: true` fields, plus `verified` of auth collections: a user never verifies themself. */
+/**
+ * `protected: true` fields, plus `verified` of auth collections: a user never verifies themself.
+ * A protected *file* field means protected downloads (file tokens), not superuser-only writes.
+ */
 function protectedFields(collection: CollectionDef): Set<string> {
   let names = protectedByCollection.get(collection)
   if (!names) {
-    names = new Set(collection.fields.filter((f) => f.protected === true).map((f) => f.name))
+    names = new Set(
+      collection.fields.filter((f) => f.protected === true && f.type !== 'file').map((f) => f.name),
+    )
     if (collection.type === 'auth') names.add('verified')
     protectedByCollection.set(collection, names)
   }

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Store } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
+import type { FileWrites } from '../files/file-writes.js'
 import type { ThrottlePolicy } from '../auth/auth-throttle.js'
 import type { ExpandLimits } from './expand-limits.js'
 
@@ -17,6 +18,8 @@ export interface RecordsDeps {
   throttle?: ThrottlePolicy
   /** Called after a write transaction commits (wakes the realtime dispatcher). */
   onCommit?: () => void
+  /** Stores and cleans up the blobs of file fields; without it only JSON file changes apply. */
+  files?: FileWrites
   /** Bounds on `expand` (default DEFAULT_EXPAND_LIMITS). */
   expandLimits?: ExpandLimits
 }

@@ -37,6 +37,14 @@ import {
 } from './credential-writes.js'
 import { createLoginThrottle } from '../auth/auth-throttle.js'
 import {
+  newFileRows,
+  prepareFiles,
+  resolveFiles,
+  unusedFiles,
+  type PreparedFiles,
+} from './record-files.js'
+import type { UploadedFile } from '../files/file-writes.js'
+import {
   accessDenied,
   recordNotFound,
   resolveRule,
@@ -182,15 +190,21 @@ export function createRecordsService(deps: RecordsDeps) {
     return projectRecord(row, projection)
   }
 
-  /** Creates a record; `tx` joins a caller's transaction. */
+  /**
+   * Creates a record; `tx` joins a caller's transaction. `uploads` are files a multipart request
+   * already stored; with the body's file keys they become the file fields' values.
+   */
   async function create(
     ctx: RequestContext,
     name: string,
     body: unknown,
     tx: StoreSession | undefined = undefined,
+    uploads: readonly UploadedFile[] = [],
   ): Promise<Row> {
-    const prepared = await prepareCreate(ctx, name, body, tx)
-    return inTransaction(tx, (session) => applyCreate(ctx, session, prepared))
+    return withFiles(
+      () => prepareCreate(ctx, name, body, tx, uploads),
+      (prepared) => inTransaction(tx, (session) => applyCreate(ctx, session, prepared)),
+    )
   }
 
   async function update(
@@ -199,9 +213,54 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     body: unknown,
     tx: StoreSession | undefined = undefined,
+    uploads: readonly UploadedFile[] = [],
   ): Promise<Row> {
-    const prepared = await prepareUpdate(ctx, name, id, body, tx)
-    return inTransaction(tx, (session) => applyUpdate(ctx, session, prepared))
+    return withFiles(
+      () => prepareUpdate(ctx, name, id, body, tx, uploads),
+      (prepared) => inTransaction(tx, (session) => applyUpdate(ctx, session, prepared)),
+    )
+  }
+
+  /**
+   * A write that may bring new files: when it fails they are deleted (nothing committed refers
+   * to them); once it commits, the files service takes over those it kept and deletes those it
+   * replaced, and the blobs of files sent but not kept (replaced within the request) go.
+   */
+  async function withFiles<P extends PreparedCreate | PreparedUpdate>(
+    prepare: () => Promise<P>,
+    write: (prepared: P) => Promise<Row>,
+  ): Promise<Row> {
+    const prepared = await prepare()
+    let result: Row
+    try {
+      result = await write(prepared)
+    } catch (error) {
+      await discard([prepared])
+      throw error
+    }
+    settle([prepared], [result])
+    return result
+  }
+
+  /** Deletes the new files of prepared writes that did not commit (a failed batch). */
+  async function discard(prepared: readonly PreparedWrite[]): Promise<void> {
+    for (const write of prepared) {
+      if (write.kind !== 'delete') await deps.files?.discard(write.files.newFiles)
+    }
+  }
+
+  /** After the commit of prepared writes (and their results, in order): see `withFiles`. */
+  function settle(prepared: readonly PreparedWrite[], results: readonly (Row | null)[]): void {
+    const writes = deps.files
+    if (!writes) return
+    const kept = prepared.flatMap((write, i) => {
+      if (write.kind === 'delete' || write.files.newFiles.length === 0) return []
+      const unused = unusedFiles(write.files, results[i] ?? {})
+      void writes.discard(unused)
+      return write.files.newFiles.filter((f) => !unused.includes(f))
+    })
+    // Also wakes the deletion of files the writes (and deletes) removed.
+    writes.afterCommit(kept)
   }
 
   /** Deletes a record; cascades (`onDelete`) then run with the engine's powers, not the caller's. */
@@ -213,6 +272,8 @@ export function createRecordsService(deps: RecordsDeps) {
   ): Promise<void> {
     const prepared = await prepareRemove(ctx, name, id, tx)
     await inTransaction(tx, (session) => applyRemove(ctx, session, prepared))
+    // The deleted records' files were marked in the transaction; their blobs go now.
+    if (!tx) settle([prepared], [null])
   }
 
   /**
@@ -253,31 +314,49 @@ export function createRecordsService(deps: RecordsDeps) {
     name: string,
     body: unknown,
     tx?: StoreSession,
+    uploads: readonly UploadedFile[] = [],
   ): Promise<PreparedCreate> {
     requireScope(ctx, name, 'create')
     const collection = await collectionFor(name, tx)
     const access = requireRule(ctx, collection, 'create')
-    const input = validateCreateInput(collection, body)
-    // What the client sent, without the defaults validation filled in: `@request.body` and
-    // the protected-field check are about the request, not the would-be record.
-    const sent = sentValues(input, body as Record<string, unknown>)
-    checkProtectedWrites(ctx, collection, sent, createBaseline(collection))
-    spendPasswordBudget(ctx, collection, input)
-    const values = await hashInputPassword(collection, input, deps.passwords)
-    const row = newRow(collection, input, values, now())
-    const rule = ruleConditions(access, ruleValues(ctx, now, ruleBody({ ...input, values: sent })))
-    return { kind: 'create', collection, input, row, rule }
+    const files = await prepareFiles(deps.files, ctx, collection, body, uploads)
+    try {
+      // File keys (`avatar`, `avatar+` …) become the file fields' new names.
+      const sentBody =
+        files.ops.size > 0
+          ? { ...(files.body as Row), ...resolveFiles(files, undefined).values }
+          : body
+      const input = validateCreateInput(collection, sentBody)
+      // What the client sent, without the defaults validation filled in: `@request.body` and
+      // the protected-field check are about the request, not the would-be record.
+      const sent = sentValues(input, sentBody as Record<string, unknown>)
+      checkProtectedWrites(ctx, collection, sent, createBaseline(collection))
+      spendPasswordBudget(ctx, collection, input)
+      const values = await hashInputPassword(collection, input, deps.passwords)
+      const row = newRow(collection, input, values, now())
+      const rule = ruleConditions(
+        access,
+        ruleValues(ctx, now, ruleBody({ ...input, values: sent })),
+      )
+      // Finished resumable uploads are copied to storage now, outside the transaction.
+      await deps.files?.storePlanned(files.planned, collection, row.id as string)
+      return { kind: 'create', collection, input, row, rule, files }
+    } catch (error) {
+      await deps.files?.discard(files.newFiles)
+      throw error
+    }
   }
 
   async function applyCreate(
     ctx: RequestContext,
     session: StoreSession,
-    { collection, input, row, rule }: PreparedCreate,
+    { collection, input, row, rule, files }: PreparedCreate,
   ): Promise<Row> {
     const id = row.id as string
     const chosenAuthId = collection.type === 'auth' && input.id !== undefined
     if (chosenAuthId) await lockAuthId(session, id)
     await session.insertRecord(collection, row)
+    await session.files.insertFiles(newFileRows(files, collection, id, row, now()))
     // The rule may name the record's own fields, so it is checked on the row as inserted;
     // throwing here rolls the insert back (PocketBase does the same).
     return finishWrite(ctx, session, collection, id, row, rule, 'create', async () => {
@@ -291,25 +370,33 @@ export function createRecordsService(deps: RecordsDeps) {
     id: string,
     body: unknown,
     tx?: StoreSession,
+    uploads: readonly UploadedFile[] = [],
   ): Promise<PreparedUpdate> {
     requireScope(ctx, name, 'update')
     const collection = await collectionFor(name, tx)
     const access = resolveWriteRule(ctx, collection, 'update')
-    const input = validateUpdateInput(collection, body, id)
-    spendPasswordBudget(ctx, collection, input)
-    const proven = needsCurrentPassword(ctx, collection, input)
-      ? await proveCurrentPassword(ctx, tx ?? store, collection, access, id, input)
-      : undefined
-    const values = await hashInputPassword(collection, input, deps.passwords)
-    if (collection.type === 'auth' && 'email' in values) values.tokenKey ??= newTokenKey()
-    stampDates(collection, values, now(), false)
-    return { kind: 'update', collection, access, id, input, values, proven }
+    const files = await prepareFiles(deps.files, ctx, collection, body, uploads)
+    try {
+      const input = validateUpdateInput(collection, files.body, id)
+      spendPasswordBudget(ctx, collection, input)
+      const proven = needsCurrentPassword(ctx, collection, input)
+        ? await proveCurrentPassword(ctx, tx ?? store, collection, access, id, input)
+        : undefined
+      const values = await hashInputPassword(collection, input, deps.passwords)
+      if (collection.type === 'auth' && 'email' in values) values.tokenKey ??= newTokenKey()
+      stampDates(collection, values, now(), false)
+      await deps.files?.storePlanned(files.planned, collection, id)
+      return { kind: 'update', collection, access, id, input, values, proven, files }
+    } catch (error) {
+      await deps.files?.discard(files.newFiles)
+      throw error
+    }
   }
 
   async function applyUpdate(
     ctx: RequestContext,
     session: StoreSession,
-    { collection, access, id, input, values, proven }: PreparedUpdate,
+    { collection, access, id, input, values, proven, files }: PreparedUpdate,
   ): Promise<Row> {
     const stored = await findRow(session, collection, id)
     const rule = await requireRecordRule(ctx, session, collection, access, id, {
@@ -323,6 +410,13 @@ export function createRecordsService(deps: RecordsDeps) {
     // The password proved before the transaction must still be the stored one.
     if (proven !== undefined && stored.password !== proven) throw currentPasswordWrong()
     checkPasswordPolicy(collection, input, stored)
+    if (files.ops.size > 0) {
+      // Resolved against the row read in this transaction: two concurrent `avatar+` both land.
+      const { values: fileValues, removed } = resolveFiles(files, stored)
+      Object.assign(written, fileValues)
+      await session.files.insertFiles(newFileRows(files, collection, id, fileValues, now()))
+      await session.files.markDeleted(collection.id, id, now(), removed)
+    }
     await session.updateRecord(collection, id, written)
     if (collection.type === 'auth' && input.password !== undefined) {
       // Keys were issued on the strength of the old password; they end with it.
@@ -504,6 +598,8 @@ export function createRecordsService(deps: RecordsDeps) {
     remove,
     prepare,
     apply,
+    discard,
+    settle,
     transaction,
     visibleSnapshots,
   }
@@ -521,6 +617,8 @@ interface PreparedCreate {
   input: RecordInput
   row: Row
   rule: Condition[]
+  /** Its file changes; new files are already stored. */
+  files: PreparedFiles
 }
 
 interface PreparedUpdate {
@@ -532,6 +630,8 @@ interface PreparedUpdate {
   values: Row
   /** The stored password hash the caller's `oldPassword` matched. */
   proven: string | undefined
+  /** Its file changes; new files are already stored. */
+  files: PreparedFiles
 }
 
 interface PreparedRemove {
