@@ -159,6 +159,7 @@ export async function startServer(
   let isShuttingDown = () => false
   const app = await buildServer(engine, {
     bodyLimit: config.bodyLimit,
+    idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     logger,
     metrics,
     metricsRoute: ops.metricsHttp ? false : { token: ops.metricsToken },

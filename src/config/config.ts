@@ -18,6 +18,8 @@ export interface Config {
   bodyLimit: number
   /** `ER_TOKEN_TTL`: access token lifetime in seconds (default 3600). */
   tokenTtlSeconds: number
+  /** `ER_IDEMPOTENCY_TTL`: seconds an `Idempotency-Key` and its answer are kept (default 24 h). */
+  idempotencyTtlSeconds: number
   /** `ER_SQLITE_SYNC`: NORMAL (default; survives a process crash) or FULL (also power loss). */
   sqliteSynchronous: 'NORMAL' | 'FULL'
   /** `ER_LOG_LEVEL`: fatal, error, warn, info (default), debug, trace or silent. */
@@ -192,6 +194,13 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       1024 * 1024 * 1024,
     ),
     tokenTtlSeconds: parseInteger(env.ER_TOKEN_TTL, 'ER_TOKEN_TTL', 3600, 60, 30 * 24 * 3600),
+    idempotencyTtlSeconds: parseInteger(
+      env.ER_IDEMPOTENCY_TTL,
+      'ER_IDEMPOTENCY_TTL',
+      24 * 3600,
+      60,
+      30 * 24 * 3600,
+    ),
     sqliteSynchronous: parseChoice(
       env.ER_SQLITE_SYNC,
       'ER_SQLITE_SYNC',

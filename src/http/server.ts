@@ -31,9 +31,12 @@ import { subscriptionFields } from '../graphql/subscriptions.js'
 import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { createDocumentCache } from '../graphql/document-cache.js'
 import { registerJsonParser } from './plugins/json-body.js'
+import { registerIdempotency } from './plugins/idempotency.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
 
 export interface ServerOptions {
+  /** How long an `Idempotency-Key` and its answer are kept (default 24 hours). */
+  idempotencyTtlSeconds?: number
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
   bodyLimit?: number
   /** Pino options (see `loggerOptions`); off by default. */
@@ -149,6 +152,11 @@ export async function buildServer(
   }
 
   if (options.authCookies) await registerAuthCookies(app, options.authCookies)
+  registerIdempotency(app, {
+    ledger: engine.store.idempotency,
+    auth,
+    ttlSeconds: options.idempotencyTtlSeconds,
+  })
 
   await app.register(healthRoutes, {
     checks: [

@@ -6,6 +6,7 @@ import { migrateCollectionTable } from './collection-ddl.js'
 import { knownSystemMigrations } from './migrations/system-migrations.js'
 import { KyselyAuthStore } from './kysely-auth-store.js'
 import { KyselyFileManifest } from './kysely-file-manifest.js'
+import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import {
   appendChanges,
@@ -34,6 +35,7 @@ import type {
   Store,
   StoreSession,
   FileManifest,
+  IdempotencyLedger,
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
 
@@ -68,6 +70,7 @@ export class KyselySession implements StoreSession {
   protected readonly adapter: DialectAdapter
   readonly auth: AuthStore
   readonly files: FileManifest
+  readonly idempotency: IdempotencyLedger
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -75,6 +78,7 @@ export class KyselySession implements StoreSession {
     this.dialect = adapter.dialect
     this.auth = new KyselyAuthStore(db, () => this.callersChanged())
     this.files = new KyselyFileManifest(db)
+    this.idempotency = new KyselyIdempotencyLedger(db)
   }
 
   /**

@@ -157,6 +157,48 @@ export interface StoreSession {
   readonly auth: AuthStore
   /** The manifest of stored files (`_files`), in this session's transaction. */
   readonly files: FileManifest
+  /** Kept answers to requests sent with an `Idempotency-Key` (`_idempotency`). */
+  readonly idempotency: IdempotencyLedger
+}
+
+/** What a request with an `Idempotency-Key` claims before it runs. Times are ISO-8601. */
+export interface IdempotencyClaim {
+  /** Hex SHA-256 of the caller's scope and the key (the key itself is never stored). */
+  keyHash: string
+  /** Hex SHA-256 of the method, URL and body: the same key with another request is refused. */
+  fingerprint: string
+  created: string
+  expires: string
+}
+
+/** The answer kept for a key, encrypted under a key derived from the client's key. */
+export interface KeptResponse {
+  /** `done`: the answer is kept; `unkept`: the request ran but its answer was too large to keep. */
+  state: 'done' | 'unkept'
+  status: number
+  contentType: string | null
+  location: string | null
+  body: string | null
+}
+
+export interface IdempotencyRow extends IdempotencyClaim, Omit<KeptResponse, 'state' | 'status'> {
+  state: 'pending' | KeptResponse['state']
+  status: number | null
+}
+
+/** `_idempotency`: one claim per key, pending while its request runs, then its kept answer. */
+export interface IdempotencyLedger {
+  /**
+   * Claims a key: null when this request holds it now, otherwise the row that holds it. A row
+   * past `expires`, or pending since before `staleBefore` (its process died), is replaced.
+   */
+  claim(claim: IdempotencyClaim, staleBefore: string): Promise<IdempotencyRow | null>
+  /** Keeps the answer of the pending claim made at `created`. */
+  complete(keyHash: string, created: string, response: KeptResponse): Promise<void>
+  /** Gives up a pending claim (the request failed in a way worth retrying). */
+  release(keyHash: string, created: string): Promise<void>
+  /** Deletes rows that expired before `now`; returns how many. */
+  sweep(now: string): Promise<number>
 }
 
 /** One stored file of a record (see the `_files` migration). Times are ISO-8601. */

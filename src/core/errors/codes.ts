@@ -61,6 +61,13 @@ export const errorCatalogue = {
   ER_FILE_THUMB_INVALID: { status: 400, title: 'Thumbnail size not allowed' },
   ER_FILE_UPLOAD_INVALID: { status: 400, title: 'Unknown or unfinished upload' },
   ER_FILE_RANGE_INVALID: { status: 416, title: 'Range not satisfiable' },
+  ER_IDEMPOTENCY_KEY_INVALID: { status: 400, title: 'Invalid Idempotency-Key' },
+  ER_IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency-Key reused for another request' },
+  ER_IDEMPOTENCY_IN_PROGRESS: {
+    status: 409,
+    title: 'Request with this Idempotency-Key in progress',
+  },
+  ER_IDEMPOTENCY_RESPONSE_UNKEPT: { status: 409, title: 'Idempotent response not kept' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

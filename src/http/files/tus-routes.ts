@@ -65,6 +65,12 @@ export const tusRoutes: FastifyPluginAsync<{ files: FilesService; auth: AuthServ
     reply.hijack()
     await server.handle(request.raw, reply.raw)
   }
-  app.route({ method: ['POST', 'OPTIONS'], url: PATH, handler })
-  app.route({ method: ['HEAD', 'PATCH', 'DELETE', 'OPTIONS'], url: `${PATH}/:id`, handler })
+  app.route({ method: ['POST', 'OPTIONS'], url: PATH, handler, config: { idempotency: false } })
+  app.route({
+    method: ['HEAD', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: `${PATH}/:id`,
+    handler,
+    // tus has its own resumption protocol (Upload-Offset); a kept answer would break it.
+    config: { idempotency: false },
+  })
 }

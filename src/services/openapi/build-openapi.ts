@@ -1,3 +1,4 @@
+import { describeIdempotencyKeys, IDEMPOTENCY_KEY_PARAMETER } from './openapi-idempotency.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import { UNFILTERED_VISIBILITY, type CallerVisibility } from '../caller-visibility.js'
 import {
@@ -83,10 +84,10 @@ export function buildOpenApiDocument(
       { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
       ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],
-    paths,
+    paths: describeIdempotencyKeys(paths),
     components: {
       schemas,
-      parameters: buildParameters(),
+      parameters: { ...buildParameters(), idempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
       responses: buildProblemResponses(),
       securitySchemes: buildSecuritySchemes(),
     },
