@@ -3,6 +3,8 @@
  * `DATABASE_URL` unset → SQLite in the data directory; `postgres://…` → PostgreSQL.
  * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it).
  */
+import { randomBytes } from 'node:crypto'
+import type { PaymentProvider } from './adapters/payments/payments.js'
 import cluster from 'node:cluster'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
@@ -73,6 +75,18 @@ export async function openBlobs(config: Config): Promise<BlobStore> {
   return openLocalBlobs({ root: dataPaths(config).storageDir })
 }
 
+/** The payment provider `ER_PAYMENTS_PROVIDER` names (the stripe package is loaded only then). */
+async function openPayments(config: Config, store: Store): Promise<PaymentProvider> {
+  if (config.payments?.provider === 'stripe') {
+    const { createStripePayments } = await import('./adapters/payments/stripe/stripe-payments.js')
+    return createStripePayments(config.payments)
+  }
+  const { createTestPayments } = await import('./adapters/payments/test/test-payments.js')
+  // One signing secret per deployment, kept in the database so every node verifies alike.
+  const secret = await store.initSetting('payments_test_secret', randomBytes(32).toString('hex'))
+  return createTestPayments({ secret, publicUrl: () => config.appUrl })
+}
+
 /** Opens the store and builds every service over it; with a bus, realtime runs too. */
 export async function openEngine(
   config: Config,
@@ -113,6 +127,7 @@ export async function openEngine(
             log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
           }),
       ...(bus ? { bus, realtime: config.realtime } : {}),
+      ...(config.payments ? { payments: { provider: await openPayments(config, store) } } : {}),
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: (error) =>
         console.error(`engineroom: realtime: ${error instanceof Error ? error.message : error}`),

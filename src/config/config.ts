@@ -55,6 +55,15 @@ export interface Config {
    *     {"name":"google","preset":"google","clientId":"…","clientSecret":"…","collection":"users"}]'
    */
   oauthProviders: OAuthProviderConfig[]
+  /**
+   * `ER_PAYMENTS_PROVIDER`: `test` (a built-in provider whose page plays the customer; refused
+   * when NODE_ENV=production) or `stripe` (with `ER_STRIPE_SECRET_KEY` and
+   * `ER_STRIPE_WEBHOOK_SECRET`); unset: no payments.
+   */
+  payments:
+    | { provider: 'test' }
+    | { provider: 'stripe'; secretKey: string; webhookSecret: string }
+    | undefined
   /** Realtime change feeds (`GET /api/realtime`). */
   realtime: {
     /** `ER_REALTIME_RETENTION`: how long events stay for replay: `24h`, `90m`, `7d`, or `5000` events. */
@@ -164,6 +173,38 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
+function parsePayments(env: NodeJS.ProcessEnv): Config['payments'] {
+  const provider = parseChoice(
+    env.ER_PAYMENTS_PROVIDER || undefined,
+    'ER_PAYMENTS_PROVIDER',
+    ['off', 'test', 'stripe'] as const,
+    'off',
+  )
+  if (provider === 'off') return undefined
+  if (provider === 'test') {
+    if (env.NODE_ENV === 'production') {
+      throw new ConfigError(
+        'ER_PAYMENTS_PROVIDER=test lets anyone pay without paying; it is refused when ' +
+          'NODE_ENV=production. Use stripe, or unset NODE_ENV for a demo.',
+      )
+    }
+    return { provider }
+  }
+  const secretKey = env.ER_STRIPE_SECRET_KEY
+  const webhookSecret = env.ER_STRIPE_WEBHOOK_SECRET
+  if (!secretKey || !/^(sk|rk)_(live|test)_/.test(secretKey)) {
+    throw new ConfigError(
+      'ER_PAYMENTS_PROVIDER=stripe needs ER_STRIPE_SECRET_KEY (sk_live_… or sk_test_…).',
+    )
+  }
+  if (!webhookSecret || !webhookSecret.startsWith('whsec_')) {
+    throw new ConfigError(
+      "ER_PAYMENTS_PROVIDER=stripe needs ER_STRIPE_WEBHOOK_SECRET (the endpoint's whsec_… secret).",
+    )
+  }
+  return { provider, secretKey, webhookSecret }
+}
+
 export interface ConfigInput {
   http?: string | undefined
   dir?: string | undefined
@@ -250,6 +291,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       `http://${flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090'}`
     ).replace(/\/+$/, ''),
     oauthProviders: parseOAuthProviders(env.ER_OAUTH_PROVIDERS),
+    payments: parsePayments(env),
     realtime: {
       retention: parseRetention(env.ER_REALTIME_RETENTION),
       heartbeatMs:

@@ -22,6 +22,7 @@ import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
+import { paymentsRoutes } from './rest/payments-routes.js'
 import { filesRoutes } from './files/files-routes.js'
 import { tusRoutes } from './files/tus-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
@@ -197,6 +198,7 @@ export async function buildServer(
   }
   await app.register(recordsRoutes, { records: engine.records, auth, files: engine.files })
   await app.register(authEmailRoutes, { auth })
+  if (engine.payments) await app.register(paymentsRoutes, { payments: engine.payments, auth })
   await app.register(authApiKeyRoutes, { auth })
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })
   if (options.oauth) {

@@ -1,3 +1,5 @@
+import type { PaymentProvider } from '../adapters/payments/payments.js'
+import { createPaymentsService, type PaymentsService } from './payments/payments-service.js'
 import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
 import type { Mailer } from '../adapters/mailer/mailer.js'
@@ -80,6 +82,8 @@ export interface EngineOptions {
   expandLimits?: ExpandLimits
   /** File storage; without it, file fields accept no uploads. */
   files?: FilesSettings
+  /** Payments through this provider (`ER_PAYMENTS_PROVIDER`); without it, no payment routes. */
+  payments?: { provider: PaymentProvider }
 }
 
 /** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
@@ -127,6 +131,8 @@ export interface Engine {
   housekeeping: AuthHousekeeping
   /** Present when the engine was given file storage. */
   files?: FilesService
+  /** Present when the engine was given a payment provider. */
+  payments?: PaymentsService
   /** The blob store of the files (backups read and write it through here). */
   blobs?: BlobStore
   close(): Promise<void>
@@ -212,6 +218,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     forgetThrottleMs: (options.throttle ?? defaultThrottlePolicy).forgetAfterSeconds * 1000,
     onError: options.onBackgroundError ?? (() => {}),
   })
+  const appUrl = (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, '')
+  const payments = options.payments
+    ? createPaymentsService({
+        store,
+        records,
+        registry,
+        clock,
+        provider: options.payments.provider,
+        publicUrl: () => appUrl,
+        logError: options.logError ?? ((error, message) => console.error(message, error)),
+      })
+    : undefined
   return {
     store,
     registry,
@@ -226,6 +244,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(realtime ? { realtime } : {}),
     housekeeping,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
+    ...(payments ? { payments } : {}),
     async close() {
       await housekeeping.stop()
       await files?.stop()

@@ -7,6 +7,7 @@ import { knownSystemMigrations } from './migrations/system-migrations.js'
 import { KyselyAuthStore } from './kysely-auth-store.js'
 import { KyselyFileManifest } from './kysely-file-manifest.js'
 import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
+import { KyselyPaymentsStore } from './kysely-payments-store.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import {
   appendChanges,
@@ -36,6 +37,7 @@ import type {
   StoreSession,
   FileManifest,
   IdempotencyLedger,
+  PaymentsStore,
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
 
@@ -71,6 +73,7 @@ export class KyselySession implements StoreSession {
   readonly auth: AuthStore
   readonly files: FileManifest
   readonly idempotency: IdempotencyLedger
+  readonly payments: PaymentsStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -79,6 +82,7 @@ export class KyselySession implements StoreSession {
     this.auth = new KyselyAuthStore(db, () => this.callersChanged())
     this.files = new KyselyFileManifest(db)
     this.idempotency = new KyselyIdempotencyLedger(db)
+    this.payments = new KyselyPaymentsStore(db)
   }
 
   /**

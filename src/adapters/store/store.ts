@@ -159,6 +159,90 @@ export interface StoreSession {
   readonly files: FileManifest
   /** Kept answers to requests sent with an `Idempotency-Key` (`_idempotency`). */
   readonly idempotency: IdempotencyLedger
+  /** Products, checkouts, applied provider events and the money ledger (`_payment_*`). */
+  readonly payments: PaymentsStore
+}
+
+/** A product of the catalogue. Amounts are in the currency's minor unit (cents). */
+export interface ProductRow {
+  id: string
+  name: string
+  description: string
+  amount: number
+  currency: string
+  /** What a paid checkout creates, as JSON (see payments-products.ts). */
+  grant: string | null
+  active: boolean
+  created: string
+  updated: string
+}
+
+export type CheckoutStatus = 'open' | 'paid' | 'failed' | 'canceled' | 'refunded'
+
+export interface CheckoutRow {
+  id: string
+  provider: string
+  /** The provider's own id of the checkout (a Stripe Checkout Session id). */
+  providerRef: string | null
+  /** The provider's id of the payment, once paid (what a refund names). */
+  providerPayment: string | null
+  userCollection: string
+  userId: string
+  productId: string
+  quantity: number
+  amount: number
+  currency: string
+  status: CheckoutStatus
+  created: string
+  updated: string
+}
+
+/** One movement of money: a payment (positive) or a refund (negative). Never changed. */
+export interface LedgerRow {
+  id: string
+  checkoutId: string
+  userCollection: string
+  userId: string
+  productId: string
+  kind: 'payment' | 'refund'
+  amount: number
+  currency: string
+  provider: string
+  providerEvent: string
+  created: string
+}
+
+export interface PaymentsStore {
+  listProducts(activeOnly: boolean): Promise<ProductRow[]>
+  getProduct(id: string): Promise<ProductRow | undefined>
+  insertProduct(row: ProductRow): Promise<void>
+  updateProduct(row: ProductRow): Promise<void>
+  insertCheckout(row: CheckoutRow): Promise<void>
+  getCheckout(id: string): Promise<CheckoutRow | undefined>
+  setCheckoutRef(id: string, providerRef: string): Promise<void>
+  /** Moves a checkout from one of `from` to `to`; false when it was in no state of `from`. */
+  moveCheckout(
+    id: string,
+    from: readonly CheckoutStatus[],
+    to: CheckoutStatus,
+    at: string,
+    providerPayment?: string,
+  ): Promise<boolean>
+  /** Notes a provider event as applied; false when it was applied before. */
+  noteEvent(
+    provider: string,
+    eventId: string,
+    checkoutId: string | null,
+    outcome: string,
+    at: string,
+  ): Promise<boolean>
+  appendLedger(row: LedgerRow): Promise<void>
+  /** Newest first; one user's entries, or everyone's when `user` is absent. */
+  listLedger(
+    user: { collection: string; id: string } | undefined,
+    limit: number,
+    before?: string,
+  ): Promise<LedgerRow[]>
 }
 
 /** What a request with an `Idempotency-Key` claims before it runs. Times are ISO-8601. */

@@ -68,6 +68,13 @@ export const errorCatalogue = {
     title: 'Request with this Idempotency-Key in progress',
   },
   ER_IDEMPOTENCY_RESPONSE_UNKEPT: { status: 409, title: 'Idempotent response not kept' },
+  ER_PAYMENT_PRODUCT_UNKNOWN: { status: 404, title: 'Unknown product' },
+  ER_PAYMENT_CHECKOUT_UNKNOWN: { status: 404, title: 'Unknown checkout' },
+  ER_PAYMENT_SIGNATURE_INVALID: { status: 400, title: 'Webhook signature invalid' },
+  ER_PAYMENT_EVENT_INVALID: { status: 400, title: 'Payment event inconsistent' },
+  ER_PAYMENT_EVENT_EARLY: { status: 409, title: 'Payment event arrived early' },
+  ER_PAYMENT_NOT_REFUNDABLE: { status: 409, title: 'Checkout not refundable' },
+  ER_PAYMENT_PROVIDER_FAILED: { status: 502, title: 'Payment provider failed' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

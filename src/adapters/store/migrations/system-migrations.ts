@@ -6,6 +6,7 @@ import * as realtimeOutbox from './20261128170000-realtime-outbox.js'
 import * as authOAuth from './20261128180000-auth-oauth.js'
 import * as files from './20261201000000-files.js'
 import * as idempotency from './20261203140000-idempotency.js'
+import * as payments from './20261203150000-payments.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 interface SystemMigration {
@@ -21,6 +22,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128180000-auth-oauth', ...authOAuth },
   { name: '20261201000000-files', ...files },
   { name: '20261203140000-idempotency', ...idempotency },
+  { name: '20261203150000-payments', ...payments },
 ]
 
 /**
