@@ -173,7 +173,7 @@ export async function startServer(
   const bus = await openBus(config)
   // Counted from the start; logged by the app's logger once it exists, as JSON on stderr before.
   const backgroundErrors = backgroundErrorCounter(metrics)
-  let log: FastifyBaseLogger | undefined
+  let log: FastifyBaseLogger | undefined = undefined
   const { engine, description } = await openEngine(config, bus, onQuery, (error, component) => {
     backgroundErrors.inc({ component })
     if (log) log.error({ err: error, component }, 'background task failed')

@@ -5,7 +5,7 @@ import type { Metrics } from './metrics.js'
 
 /** One realtime subscriber (SSE stream or GraphQL subscription) that failed on the server. */
 export interface RealtimeFailure {
-  /** The request that opened it (`ws-<operation id>` for a GraphQL subscription). */
+  /** The request that opened it (`<upgrade request id>:<operation id>` for a GraphQL subscription). */
   requestId: string
   /** `check_failed`, `delivery_failed`, `replay_failed` (the hub), `graphql_failed` (graphql-ws). */
   reason: string

@@ -26,7 +26,7 @@ export interface HubOptions {
  * other streams carry on; this one got `event: error` naming `lastEventId` to resume from.
  */
 export interface SubscriberFailure {
-  /** The request that opened the stream (`ws-<operation id>` for a GraphQL subscription). */
+  /** The request that opened the stream (`<upgrade request id>:<operation id>` for a GraphQL subscription). */
   requestId: string
   /** The collection of the event that could not be judged or delivered. */
   collection: string
@@ -70,7 +70,15 @@ export class RealtimeHub {
       this.#enqueue(() => this.#onBatch(JSON.parse(message) as ChangeEvent[]))
     })
     const heartbeat = setInterval(() => {
-      for (const stream of this.#streams) stream.heartbeat()
+      for (const stream of this.#streams) {
+        // A sink that throws ends its own stream, not this round for the others (nor, from a
+        // timer, the process).
+        try {
+          stream.heartbeat()
+        } catch (error) {
+          this.#fail(stream, { reason: 'delivery_failed', collection: '', error })
+        }
+      }
     }, this.#options.heartbeatMs)
     const reauth = setInterval(
       () => this.#enqueue(() => this.#reauthenticate()),
