@@ -9,7 +9,11 @@ import { createClient, type Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { createCollection, createRecord } from '../helpers/api-assertions.js'
-import { availableDialects } from '../helpers/dialects.js'
+import { sql } from 'kysely'
+import { postgresAdapter } from '../../src/adapters/store/postgres/postgres-store.js'
+import { sqliteAdapter } from '../../src/adapters/store/sqlite/sqlite-store.js'
+import type { FieldDef } from '../../src/core/schema/types.js'
+import { availableDialects, createRawDatabase } from '../helpers/dialects.js'
 import { createFilesTestEngine, multipartBody } from '../helpers/files-engine.js'
 import { openSse, type SseClient, type SseEvent } from '../helpers/sse-client.js'
 import type { TestEngine } from '../helpers/test-engine.js'
@@ -248,6 +252,40 @@ describe.each(await availableDialects())('realtime with every field type on %s',
     expect(bob.ended).toBe(false)
     for (const client of [root, annAll, annFiltered]) {
       expect(client.events.filter((e) => e.event === 'error')).toEqual([])
+    }
+  })
+
+  it('casts a bound value to the SQL type of every field type, constraints left out', async () => {
+    const adapter = dialect === 'sqlite' ? sqliteAdapter : postgresAdapter
+    const fields: FieldDef[] = [
+      { id: 'f1', name: 'a', type: 'text' },
+      { id: 'f2', name: 'a', type: 'number' },
+      { id: 'f3', name: 'a', type: 'bool' },
+      { id: 'f4', name: 'a', type: 'date' },
+      { id: 'f5', name: 'a', type: 'email' },
+      { id: 'f6', name: 'a', type: 'url' },
+      { id: 'f7', name: 'a', type: 'select', values: ['x'] },
+      { id: 'f8', name: 'a', type: 'select', values: ['x', 'y'], maxSelect: 2 },
+      { id: 'f9', name: 'a', type: 'json' },
+      { id: 'f10', name: 'a', type: 'relation', collection: 'tags' },
+      { id: 'f11', name: 'a', type: 'relation', collection: 'tags', maxSelect: 3 },
+      { id: 'f12', name: 'a', type: 'autodate', onCreate: true, onUpdate: false },
+      { id: 'f13', name: 'a', type: 'file' },
+      { id: 'f14', name: 'a', type: 'file', maxSelect: 2 },
+    ]
+    const raw = await createRawDatabase(dialect)
+    try {
+      for (const field of fields) {
+        const { type, collate } = adapter.columnType(field)
+        expect(type, field.type).not.toMatch(/\b(not|null|default|collate|primary|unique)\b/i)
+        const value = sql`cast(${null} as ${sql.raw(type)})`
+        const result = await sql<{
+          v: unknown
+        }>`select ${collate ? sql`${value} ${sql.raw(collate)}` : value} as v`.execute(raw.db)
+        expect(result.rows, `${dialect} ${field.type}`).toEqual([{ v: null }])
+      }
+    } finally {
+      await raw.destroy()
     }
   })
 })
