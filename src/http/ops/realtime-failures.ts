@@ -5,7 +5,7 @@ import type { Metrics } from './metrics.js'
 
 /** One realtime subscriber (SSE stream or GraphQL subscription) that failed on the server. */
 export interface RealtimeFailure {
-  /** The request that opened it (`<upgrade request id>:<operation id>` for a GraphQL subscription). */
+  /** The request that opened it (`<upgrade request id>:<operation id>` for GraphQL). */
   requestId: string
   /** `check_failed`, `delivery_failed`, `replay_failed` (the hub), `graphql_failed` (graphql-ws). */
   reason: string
@@ -29,7 +29,7 @@ export function subscriberErrorCounter(metrics: Metrics): Counter<'reason'> {
   if (existing) return existing as Counter<'reason'>
   const counter = new Counter({
     name: SUBSCRIBER_ERRORS,
-    help: 'Realtime subscribers (SSE streams, GraphQL subscriptions) that failed on the server, by reason.',
+    help: 'Realtime subscribers (SSE streams, GraphQL subscriptions) that failed on the server.',
     labelNames: ['reason'] as const,
     registers: [metrics.registry],
   })

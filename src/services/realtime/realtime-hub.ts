@@ -26,11 +26,17 @@ export interface HubOptions {
  * other streams carry on; this one got `event: error` naming `lastEventId` to resume from.
  */
 export interface SubscriberFailure {
-  /** The request that opened the stream (`<upgrade request id>:<operation id>` for a GraphQL subscription). */
+  /**
+   * The request that opened the stream (for a GraphQL subscription, the WebSocket upgrade's
+   * request id, `:`, the operation id).
+   */
   requestId: string
   /** The collection of the event that could not be judged or delivered. */
   collection: string
-  /** `check_failed`: the visibility query threw; `delivery_failed`: building or writing a frame; `replay_failed`: reading the outbox for Last-Event-ID. */
+  /**
+   * `check_failed`: the visibility query threw; `delivery_failed`: building or writing a frame;
+   * `replay_failed`: reading the outbox to catch up from Last-Event-ID.
+   */
   reason: 'check_failed' | 'delivery_failed' | 'replay_failed'
   error: unknown
   /** The last event id the stream passed, where its client resumes. */
