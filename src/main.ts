@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { PaymentProvider } from './adapters/payments/payments.js'
 import cluster from 'node:cluster'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
 import { createOutboxMailer } from './adapters/mailer/outbox/outbox-mailer.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
@@ -15,12 +15,19 @@ import { createQueryTracer } from './adapters/telemetry/trace-queries.js'
 import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.js'
 import { createMetrics } from './http/ops/metrics.js'
 import { metricsRoutes } from './http/ops/metrics-routes.js'
+import { backgroundErrorCounter } from './http/ops/realtime-failures.js'
+import { scrubSecrets } from './http/plugins/log-redaction.js'
 import { loggerOptions } from './http/plugins/logger-options.js'
 import type { Bus } from './adapters/bus/bus.js'
 import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
-import { createEngine, type Engine } from './services/create-engine.js'
+import {
+  createEngine,
+  type BackgroundComponent,
+  type Engine,
+  type EngineOptions,
+} from './services/create-engine.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
@@ -87,11 +94,26 @@ async function openPayments(config: Config, store: Store): Promise<PaymentProvid
   return createTestPayments({ secret, publicUrl: () => config.appUrl })
 }
 
+/**
+ * A background failure as one JSON line on stderr (pino's shape, secrets scrubbed as on every
+ * log line), where no server logger exists: CLI commands, and the moment before the server is
+ * built.
+ */
+export function writeBackgroundError(error: unknown, component: BackgroundComponent): void {
+  const err =
+    error instanceof Error
+      ? { type: error.name, message: error.message, stack: error.stack }
+      : { message: String(error) }
+  const line = { level: 50, time: Date.now(), component, err, msg: 'background task failed' }
+  process.stderr.write(`${scrubSecrets(JSON.stringify(line))}\n`)
+}
+
 /** Opens the store and builds every service over it; with a bus, realtime runs too. */
 export async function openEngine(
   config: Config,
   bus?: Bus,
   onQuery?: QueryObserver,
+  onBackgroundError: EngineOptions['onBackgroundError'] = writeBackgroundError,
 ): Promise<{ engine: Engine; description: string }> {
   const { store, description } = await openStore(config, onQuery)
   try {
@@ -129,8 +151,7 @@ export async function openEngine(
       ...(bus ? { bus, realtime: config.realtime } : {}),
       ...(config.payments ? { payments: { provider: await openPayments(config, store) } } : {}),
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
-      onBackgroundError: (error) =>
-        console.error(`engineroom: realtime: ${error instanceof Error ? error.message : error}`),
+      onBackgroundError,
     })
     return { engine, description }
   } catch (error) {
@@ -165,7 +186,14 @@ export async function startServer(
       }
     : metrics.observeQuery
   const bus = await openBus(config)
-  const { engine, description } = await openEngine(config, bus, onQuery)
+  // Counted from the start; logged by the app's logger once it exists, as JSON on stderr before.
+  const backgroundErrors = backgroundErrorCounter(metrics)
+  let log: FastifyBaseLogger | undefined = undefined
+  const { engine, description } = await openEngine(config, bus, onQuery, (error, component) => {
+    backgroundErrors.inc({ component })
+    if (log) log.error({ err: error, component }, 'background task failed')
+    else writeBackgroundError(error, component)
+  })
   const redis = config.redisUrl
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
@@ -227,6 +255,7 @@ export async function startServer(
           },
         }),
   })
+  log = app.log
   const apps = [app]
   let metricsApp: FastifyInstance | undefined
   if (ops.metricsHttp) {

@@ -7,6 +7,7 @@ import {
   type GraphQLFieldConfigMap,
 } from 'graphql'
 import type { Row } from '../adapters/store/store.js'
+import { errorCatalogue, type ErrorCode } from '../core/errors/codes.js'
 import { EngineError } from '../core/errors/index.js'
 import type { RecordsService } from '../services/records/records-service.js'
 import type { RealtimeService, Subscription } from '../services/realtime/realtime-service.js'
@@ -173,10 +174,30 @@ function parseFrame(frame: string): ChangeMessage | null {
   const event = fields.get('event')
   const data = fields.get('data')
   if (!event || data === undefined) return null
-  const body = JSON.parse(data) as { record?: Row; reason?: string; message?: string }
+  const body = JSON.parse(data) as {
+    record?: Row
+    reason?: string
+    message?: string
+    code?: string
+    lastEventId?: string
+  }
   if (event === 'error') {
-    const code = body.reason === 'unauthorized' ? 'ER_AUTH_TOKEN_INVALID' : 'ER_UNAVAILABLE'
-    return { error: new EngineError(code, body.message ?? 'The change stream ended.') }
+    // The frame's problem code when it is one of ours (the hub ending a failed stream says
+    // ER_INTERNAL), else what the reason implies.
+    const code: ErrorCode =
+      body.code !== undefined && Object.hasOwn(errorCatalogue, body.code)
+        ? (body.code as ErrorCode)
+        : body.reason === 'unauthorized'
+          ? 'ER_AUTH_TOKEN_INVALID'
+          : 'ER_UNAVAILABLE'
+    return {
+      error: new EngineError(code, body.message ?? 'The change stream ended.', {
+        extra: {
+          ...(body.reason !== undefined ? { reason: body.reason } : {}),
+          ...(body.lastEventId !== undefined ? { lastEventId: body.lastEventId } : {}),
+        },
+      }),
+    }
   }
   if (event !== 'create' && event !== 'update' && event !== 'delete') return null
   return { eventId: fields.get('id') ?? '', action: event, record: body.record as Row }

@@ -4,6 +4,7 @@ import type { Engine } from '../services/create-engine.js'
 import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
+import { reportRealtimeFailures } from './ops/realtime-failures.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
 import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
@@ -132,6 +133,8 @@ export async function buildServer(
   // No logger, no log line: building one only for Fastify's no-op logger costs every request.
   registerResponseObservers(app, { metrics, logging: Boolean(options.logger) })
   registerEngineGauges(metrics, engine)
+  // A realtime subscriber that fails on the server: one JSON log line and a count each.
+  const reportRealtimeFailure = reportRealtimeFailures(app, metrics, engine)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
   registerJsonParser(app)
@@ -251,6 +254,7 @@ export async function buildServer(
       documents,
       maxPayload: options.bodyLimit ?? 1024 * 1024,
       maxOperations: 20,
+      onInternalError: reportRealtimeFailure,
     })
   }
   await app.register(openApiRoutes, {

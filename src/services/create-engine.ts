@@ -76,8 +76,11 @@ export interface EngineOptions {
   /** The bus that carries change events between processes; without one, no realtime. */
   bus?: Bus
   realtime?: Partial<RealtimeSettings>
-  /** Where background failures (dispatcher, hub) are reported. */
-  onBackgroundError?: (error: unknown) => void
+  /**
+   * Where failures of background work are reported, with the component that failed:
+   * `realtime-dispatcher`, `realtime-hub`, `files`, `auth-housekeeping`.
+   */
+  onBackgroundError?: (error: unknown, component: BackgroundComponent) => void
   /** Bounds on `expand` (`ER_EXPAND_MAX_*`; default DEFAULT_EXPAND_LIMITS). */
   expandLimits?: ExpandLimits
   /** File storage; without it, file fields accept no uploads. */
@@ -178,7 +181,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         uploadsDir: options.files.uploadsDir,
         limits: { ...DEFAULT_FILE_LIMITS, ...options.files.limits },
         housekeepingMs: options.files.housekeepingMs,
-        onError: options.onBackgroundError ?? (() => {}),
+        onError: backgroundReporter(options, 'files'),
       })
     : undefined
   if (files) {
@@ -216,7 +219,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     clock,
     ...(options.housekeepingMs !== undefined ? { intervalMs: options.housekeepingMs } : {}),
     forgetThrottleMs: (options.throttle ?? defaultThrottlePolicy).forgetAfterSeconds * 1000,
-    onError: options.onBackgroundError ?? (() => {}),
+    onError: backgroundReporter(options, 'auth-housekeeping'),
   })
   const appUrl = (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, '')
   const payments = options.payments
@@ -257,6 +260,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 }
 
+/** The parts of the engine that work in the background and report their own failures. */
+export type BackgroundComponent =
+  'realtime-dispatcher' | 'realtime-hub' | 'files' | 'auth-housekeeping'
+
+function backgroundReporter(
+  options: EngineOptions,
+  component: BackgroundComponent,
+): (error: unknown) => void {
+  const report = options.onBackgroundError
+  return report ? (error) => report(error, component) : () => {}
+}
+
 async function startRealtime(
   options: EngineOptions & { bus: Bus },
   records: RecordsService,
@@ -266,7 +281,6 @@ async function startRealtime(
 ): Promise<NonNullable<Engine['realtime']>> {
   const { store, bus } = options
   const settings = { ...DEFAULT_REALTIME, ...options.realtime }
-  const onError = options.onBackgroundError ?? (() => {})
   const hub = new RealtimeHub({
     store,
     bus,
@@ -275,7 +289,7 @@ async function startRealtime(
     registry,
     heartbeatMs: settings.heartbeatMs,
     reauthMs: settings.reauthMs,
-    onError,
+    onError: backgroundReporter(options, 'realtime-hub'),
   })
   await hub.start()
   const dispatcher = createChangeDispatcher({
@@ -284,7 +298,7 @@ async function startRealtime(
     clock,
     retention: settings.retention,
     pollMs: settings.dispatchPollMs,
-    onError,
+    onError: backgroundReporter(options, 'realtime-dispatcher'),
   })
   dispatcher.start()
   const service = createRealtimeService({ store, records, auth, hub, clock, limits: settings })

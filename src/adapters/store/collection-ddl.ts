@@ -60,7 +60,9 @@ async function createTable(
 }
 
 function columnDefinition(adapter: DialectAdapter, field: FieldDef) {
-  return sql`${sql.id(field.name)} ${sql.raw(adapter.columnType(field))}`
+  const { type, collate, constraints } = adapter.columnType(field)
+  const parts = [type, collate, constraints].filter((part) => part !== undefined)
+  return sql`${sql.id(field.name)} ${sql.raw(parts.join(' '))}`
 }
 
 async function alterColumns(

@@ -5,13 +5,31 @@ import type { Dialect } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
 
 /**
+ * A user field's column, in the parts each place needs: a definition (`create table`, `add
+ * column`) says all three; a `cast(? as …)` may name only `type`, since a constraint there is
+ * a syntax error on both databases.
+ *
+ * @example
+ *   { type: 'boolean', constraints: 'not null default false' } // PostgreSQL bool
+ *   { type: 'text', collate: 'collate "C"' } // PostgreSQL text
+ */
+export interface ColumnType {
+  /** The SQL type alone: `TEXT`, `REAL`, `INTEGER`, `double precision`, `boolean`. */
+  type: string
+  /** How text compares and sorts; it follows the type in a definition or the cast in a query. */
+  collate?: string
+  /** What only a definition may say: `NOT NULL DEFAULT 0`. */
+  constraints?: string
+}
+
+/**
  * What one database needs to say for itself; everything else in the store is shared.
  * `sqlite/` and `postgres/` each implement it from the same set of files.
  */
 export interface DialectAdapter {
   readonly dialect: Dialect
-  /** SQL column type of a user field (`TEXT`, `REAL`, `boolean` …). */
-  columnType(field: FieldDef): string
+  /** The column of a user field: its SQL type, collation and constraints. */
+  columnType(field: FieldDef): ColumnType
   /** SQL column types of the system fields of a record table. */
   readonly systemColumnTypes: { text: string; bool: string }
   /** How a boolean is bound as a parameter. */

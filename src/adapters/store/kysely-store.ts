@@ -8,7 +8,7 @@ import { KyselyAuthStore } from './kysely-auth-store.js'
 import { KyselyFileManifest } from './kysely-file-manifest.js'
 import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
 import { KyselyPaymentsStore } from './kysely-payments-store.js'
-import type { DialectAdapter } from './dialect-adapter.js'
+import type { ColumnType, DialectAdapter } from './dialect-adapter.js'
 import {
   appendChanges,
   insertTicket,
@@ -248,26 +248,30 @@ export class KyselySession implements StoreSession {
     }
     const codec = recordCodec(collection, this.adapter)
     const { text, bool } = this.adapter.systemColumnTypes
-    const columns: [string, string][] = [
-      ['id', text],
-      ['created', text],
-      ['updated', text],
+    const system = (definition: string): ColumnType => {
+      const [type, collate] = definition.split(/ (?=collate)/) as [string, string?]
+      return collate ? { type, collate } : { type }
+    }
+    const columns: [string, ColumnType][] = [
+      ['id', system(text)],
+      ['created', system(text)],
+      ['updated', system(text)],
       ...(collection.type === 'auth'
         ? ([
-            ['email', text],
-            ['verified', bool],
-          ] as [string, string][])
+            ['email', system(text)],
+            ['verified', system(bool)],
+          ] as [string, ColumnType][])
         : []),
-      ...collection.fields.map((f): [string, string] => [f.name, this.adapter.columnType(f)]),
+      ...collection.fields.map((f): [string, ColumnType] => [f.name, this.adapter.columnType(f)]),
     ]
     // Rows shaped like the table, from bound values, tagged with their index: every condition
     // compiles against them unchanged, and one statement judges a whole chunk. Casts give
-    // PostgreSQL the column types it would otherwise have to guess.
+    // PostgreSQL the column types it would otherwise have to guess; a cast names the type
+    // alone (`not null default …` there is a syntax error), the collation follows it.
     const rowSql = (snapshot: Row, index: number) => {
       const encoded = codec.encode(snapshot)
-      const select = columns.map(([name, type]) => {
-        const [base, collate] = type.split(/ (?=collate)/)
-        const value = sql`cast(${encoded[name] ?? null} as ${sql.raw(base as string)})`
+      const select = columns.map(([name, { type, collate }]) => {
+        const value = sql`cast(${encoded[name] ?? null} as ${sql.raw(type)})`
         return sql`${collate ? sql`${value} ${sql.raw(collate)}` : value} as ${sql.id(name)}`
       })
       return sql`select cast(${index} as integer) as ${sql.id(SNAPSHOT_INDEX)}, ${sql.join(select)}`

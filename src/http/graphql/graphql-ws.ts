@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { GraphQLError, getOperationAST } from 'graphql'
-import type { Context } from 'graphql-ws'
+import type { Context, ServerOptions } from 'graphql-ws'
 import { useServer, type Extra } from 'graphql-ws/use/ws'
 import { WebSocketServer } from 'ws'
 import { EngineError } from '../../core/errors/index.js'
@@ -11,13 +11,15 @@ import type { RequestContext } from '../../services/context.js'
 import {
   formatGraphqlError,
   graphqlError,
+  isInternalError,
   withoutSuggestions,
 } from '../../graphql/graphql-errors.js'
 import type { DocumentCache } from '../../graphql/document-cache.js'
 import type { GraphqlSchemaSource } from '../../graphql/graphql-schema.js'
 import { limitRules, limitRulesKey, type GraphqlLimits } from '../../graphql/limits.js'
 import type { GraphqlContext } from '../../graphql/operations.js'
-import { bearerTokenOf } from '../plugins/request-context.js'
+import { bearerTokenOf, requestIdFrom } from '../plugins/request-context.js'
+import type { RealtimeFailure } from '../ops/realtime-failures.js'
 
 export interface GraphqlWsOptions {
   schema: GraphqlSchemaSource
@@ -28,9 +30,14 @@ export interface GraphqlWsOptions {
   maxPayload: number
   /** Operations one connection may run at once. */
   maxOperations: number
+  /** Told of each server-side failure of an operation (logged and counted by the caller). */
+  onInternalError?: (failure: RealtimeFailure) => void
 }
 
-type Ctx = Context<Record<string, unknown> | undefined, Extra & { token?: string }>
+// The token the connection signed in with, and its id in logs.
+type WsExtra = { token?: string; connectionId?: string }
+type Ctx = Context<Record<string, unknown> | undefined, Extra & WsExtra>
+type ServerHooks = ServerOptions<Record<string, unknown> | undefined, Extra & WsExtra>
 
 /**
  * GraphQL subscriptions over WebSocket (the graphql-ws protocol, subprotocol
@@ -53,9 +60,13 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))
   })
 
-  const server = useServer<Record<string, unknown> | undefined, { token?: string }>(
-    {
+  const report = (ctx: Ctx, id: string, errors: readonly GraphQLError[]) =>
+    reportInternal(options, ctx, id, errors)
+  const server = useServer<Record<string, unknown> | undefined, WsExtra>(
+    isolateOperations(options, {
       onConnect: async (ctx: Ctx) => {
+        // Each operation's request id is this plus its id (which is only unique per socket).
+        ctx.extra.connectionId = requestIdFrom(ctx.extra.request.headers['x-request-id'])
         const token = tokenOf(ctx)
         if (token === null) return false
         if (token !== undefined) {
@@ -123,10 +134,16 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
           contextValue: context,
         }
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map(formatGraphqlError) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map(formatGraphqlError),
-    },
+      onNext: (ctx, id, _payload, _args, result) => {
+        if (!result.errors) return undefined
+        report(ctx, id, result.errors)
+        return { ...result, errors: result.errors.map(formatGraphqlError) }
+      },
+      onError: (ctx, id, _payload, errors) => {
+        report(ctx, id, errors)
+        return errors.map(formatGraphqlError)
+      },
+    }),
     wss,
   )
 
@@ -156,11 +173,60 @@ function tokenOf(ctx: Ctx): string | undefined | null {
   return bearerTokenOf(raw)
 }
 
+/**
+ * An operation whose preparation throws fails alone: graphql-ws would print the error to
+ * stderr and close the socket, ending the connection's other subscriptions with it.
+ */
+function isolateOperations(options: GraphqlWsOptions, hooks: ServerHooks): ServerHooks {
+  const prepare = hooks.onSubscribe
+  if (!prepare) return hooks
+  return {
+    ...hooks,
+    onSubscribe: async (ctx, id, payload) => {
+      try {
+        return await prepare(ctx, id, payload)
+      } catch (error) {
+        const failed = new GraphQLError('internal', {
+          originalError: error instanceof Error ? error : new Error(String(error)),
+        })
+        reportInternal(options, ctx, id, [failed])
+        return [formatGraphqlError(failed)]
+      }
+    },
+  }
+}
+
+/** Logs and counts the errors that are the server's fault (the client sees only their code). */
+function reportInternal(
+  options: GraphqlWsOptions,
+  ctx: Ctx,
+  id: string,
+  errors: readonly GraphQLError[],
+): void {
+  for (const error of errors) {
+    if (!isInternalError(error)) continue
+    options.onInternalError?.({
+      requestId: requestIdOf(ctx, id),
+      reason: 'graphql_failed',
+      error: error.originalError,
+    })
+  }
+}
+
+/** `<connection id>:<operation id>`; the connection's comes from its upgrade's X-Request-Id. */
+function requestIdOf(ctx: Ctx, id: string): string {
+  return `${ctx.extra.connectionId ?? 'ws'}:${id}`
+}
+
 async function contextFor(auth: AuthService, ctx: Ctx, id: string): Promise<GraphqlContext> {
   const token = ctx.extra.token
   const identity = token !== undefined ? await auth.identify(token) : null
   const request = ctx.extra.request
-  const requestContext: RequestContext = { auth: identity, requestId: `ws-${id}`, query: {} }
+  const requestContext: RequestContext = {
+    auth: identity,
+    requestId: requestIdOf(ctx, id),
+    query: {},
+  }
   return {
     ctx: requestContext,
     client: {

@@ -17,8 +17,34 @@ export interface HubOptions {
   heartbeatMs: number
   /** How often open streams re-check their session (revocation, changed auth record). */
   reauthMs: number
+  /** Failures of the hub itself (a bus message it cannot read, the outbox unreachable). */
   onError?: (error: unknown) => void
 }
+
+/**
+ * One stream that the hub had to end because judging or delivering its events failed. The
+ * other streams carry on; this one got `event: error` naming `lastEventId` to resume from.
+ */
+export interface SubscriberFailure {
+  /**
+   * The request that opened the stream (for a GraphQL subscription, the WebSocket upgrade's
+   * request id, `:`, the operation id).
+   */
+  requestId: string
+  /** The collection of the event that could not be judged or delivered. */
+  collection: string
+  /**
+   * `check_failed`: the visibility query threw; `delivery_failed`: building or writing a frame;
+   * `replay_failed`: reading the outbox to catch up from Last-Event-ID.
+   */
+  reason: 'check_failed' | 'delivery_failed' | 'replay_failed'
+  error: unknown
+  /** The last event id the stream passed, where its client resumes. */
+  lastEventId: number
+}
+
+/** The ids a group's stream may see, or why they could not be judged. */
+type Verdict = { visible: Set<number> } | { failed: unknown }
 
 const READ_BATCH = 500
 
@@ -36,6 +62,7 @@ export class RealtimeHub {
   #queue: Promise<void> = Promise.resolve()
   #timers: NodeJS.Timeout[] = []
   #unsubscribe: (() => Promise<void>) | undefined
+  readonly #failureListeners = new Set<(failure: SubscriberFailure) => void>()
 
   constructor(options: HubOptions) {
     this.#options = options
@@ -49,7 +76,15 @@ export class RealtimeHub {
       this.#enqueue(() => this.#onBatch(JSON.parse(message) as ChangeEvent[]))
     })
     const heartbeat = setInterval(() => {
-      for (const stream of this.#streams) stream.heartbeat()
+      for (const stream of this.#streams) {
+        // A sink that throws ends its own stream, not this round for the others (nor, from a
+        // timer, the process).
+        try {
+          stream.heartbeat()
+        } catch (error) {
+          this.#fail(stream, { reason: 'delivery_failed', collection: '', error })
+        }
+      }
     }, this.#options.heartbeatMs)
     const reauth = setInterval(
       () => this.#enqueue(() => this.#reauthenticate()),
@@ -84,9 +119,26 @@ export class RealtimeHub {
       if (stream.closed) return
       const { last } = await this.#options.store.outboxBounds()
       stream.lastId = Math.max(this.#lastId, last)
-      if (lastEventId !== undefined) await this.#replay(stream, lastEventId)
+      stream.positioned = true
+      if (lastEventId !== undefined) {
+        try {
+          await this.#replay(stream, lastEventId)
+        } catch (error) {
+          // This client's catch-up failed, nobody else's: it ends, saying where to resume.
+          this.#fail(stream, { reason: 'replay_failed', collection: '', error })
+        }
+      }
       if (!stream.closed) this.#streams.add(stream)
     })
+  }
+
+  /**
+   * Calls `listener` for each stream ended by a failure of its own (the HTTP layer logs and
+   * counts them). Returns a function that removes the listener.
+   */
+  onSubscriberFailure(listener: (failure: SubscriberFailure) => void): () => void {
+    this.#failureListeners.add(listener)
+    return () => this.#failureListeners.delete(listener)
   }
 
   /** Ends every stream with a reason (server shutting down). */
@@ -163,6 +215,10 @@ export class RealtimeHub {
    * not as it is stored now: an update followed by a delete is still delivered, and each event
    * is judged on its own state. One query per collection, filter and subscriber identity for
    * the whole batch, so a thousand streams of one identity cost one query.
+   *
+   * Streams are isolated from one another: a check that throws, or a frame that cannot be
+   * built or written, ends only the streams it concerns (see `#fail`); every other stream
+   * still receives the whole batch, in order.
    */
   async #fanOut(events: ChangeEvent[], streams: SseStream[]): Promise<void> {
     const groups = new Map<
@@ -178,27 +234,83 @@ export class RealtimeHub {
         if (group.events.at(-1)?.id !== event.id) group.events.push(event)
       }
     }
-    const visible = new Map<string, Set<number>>()
-    for (const [key, group] of groups) visible.set(key, await this.#visibleIn(group))
+    const verdicts = new Map<string, Verdict>()
+    for (const [key, group] of groups) {
+      try {
+        verdicts.set(key, { visible: await this.#visibleIn(group) })
+      } catch (error) {
+        verdicts.set(key, { failed: error })
+      }
+    }
     // A frame depends only on the event and whether hidden fields show: built once per batch,
     // not once per subscriber (a thousand streams would otherwise serialise a thousand times).
     const frames = new Map<string, string>()
     for (const stream of streams) {
-      for (const event of events) {
-        if (stream.closed) break
-        if (event.id <= stream.lastId) continue
-        stream.lastId = event.id
-        if (!stream.wants(event) || !visible.get(groupKey(stream, event))?.has(event.id)) continue
-        const showHidden = stream.ctx.auth?.isSuperuser === true
-        const frameKey = `${event.id}/${showHidden}`
-        let frame = frames.get(frameKey)
-        if (frame === undefined) {
-          const collection = this.#options.registry.find(event.collection)
-          if (!collection) continue
-          frame = eventFrame(event, toApiRecord(collection, { ...event.record }, showHidden))
-          frames.set(frameKey, frame)
+      let current: ChangeEvent | undefined
+      try {
+        for (const event of events) {
+          if (stream.closed) break
+          if (event.id <= stream.lastId) continue
+          current = event
+          if (stream.wants(event)) {
+            const verdict = verdicts.get(groupKey(stream, event))
+            if (verdict && 'failed' in verdict) {
+              this.#fail(stream, {
+                reason: 'check_failed',
+                collection: event.collection,
+                error: verdict.failed,
+              })
+              break
+            }
+            if (verdict?.visible.has(event.id)) this.#deliver(stream, event, frames)
+          }
+          // Passed only once sent: a stream that fails here resumes at this event.
+          stream.lastId = event.id
         }
-        stream.sendFrame(frame)
+      } catch (error) {
+        this.#fail(stream, {
+          reason: 'delivery_failed',
+          collection: current?.collection ?? '',
+          error,
+        })
+      }
+    }
+  }
+
+  #deliver(stream: SseStream, event: ChangeEvent, frames: Map<string, string>): void {
+    const showHidden = stream.ctx.auth?.isSuperuser === true
+    const frameKey = `${event.id}/${showHidden}`
+    let frame = frames.get(frameKey)
+    if (frame === undefined) {
+      const collection = this.#options.registry.find(event.collection)
+      if (!collection) return
+      frame = eventFrame(event, toApiRecord(collection, { ...event.record }, showHidden))
+      frames.set(frameKey, frame)
+    }
+    stream.sendFrame(frame)
+  }
+
+  /**
+   * Ends one stream whose events could not be judged or delivered, with `event: error` naming
+   * the last event it passed (its client resumes from there with Last-Event-ID), and tells the
+   * failure listeners. Nothing of the error reaches the client: it may hold SQL or data.
+   */
+  #fail(stream: SseStream, failure: Omit<SubscriberFailure, 'requestId' | 'lastEventId'>): void {
+    if (stream.closed) return
+    stream.fail(
+      'subscriber_failed',
+      `The server could not deliver this stream's events; reconnect with Last-Event-ID: ${stream.lastId} to resume.`,
+    )
+    const report: SubscriberFailure = {
+      ...failure,
+      requestId: stream.ctx.requestId,
+      lastEventId: stream.lastId,
+    }
+    for (const listener of this.#failureListeners) {
+      try {
+        listener(report)
+      } catch (error) {
+        this.#options.onError?.(error)
       }
     }
   }

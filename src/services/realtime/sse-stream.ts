@@ -1,5 +1,14 @@
 import type { ChangeEvent, Row } from '../../adapters/store/store.js'
+import { errorCatalogue, type ErrorCode } from '../../core/errors/codes.js'
 import type { RequestContext } from '../context.js'
+
+/** Why a stream ends, as its `event: error` says in `reason`, and the code each one carries. */
+const END_CODES: Record<string, ErrorCode> = {
+  unauthorized: 'ER_AUTH_TOKEN_INVALID',
+  slow_consumer: 'ER_UNAVAILABLE',
+  shutdown: 'ER_UNAVAILABLE',
+  subscriber_failed: 'ER_INTERNAL',
+}
 
 /** The SSE frame of one change: `id`, `event` and one `data` line of JSON (no raw newlines). */
 export function eventFrame(event: ChangeEvent, record: Row): string {
@@ -38,6 +47,11 @@ export interface StreamOptions {
 export class SseStream {
   /** The last event id this stream has passed (delivered or filtered out). */
   lastId = 0
+  /**
+   * True once the hub has fixed where the stream starts (`lastId`): only then does its end
+   * name an id to resume from. Before, `lastId` 0 would mean "replay everything retained".
+   */
+  positioned = false
   ctx: RequestContext
   readonly token: string
   readonly topics: Topic[]
@@ -93,10 +107,37 @@ export class SseStream {
     this.#write(': ping\n\n')
   }
 
-  /** Ends the stream with a final `event: error` saying why. */
+  /**
+   * Ends the stream with a final `event: error` whose data is an RFC 9457 problem document
+   * (plus `reason`, and `message` as before) and, once positioned, `id:` and `lastEventId`: the
+   * last event the stream passed, so that EventSource (or any client sending `Last-Event-ID`)
+   * resumes right after it and misses nothing.
+   *
+   * @example
+   *   event: error
+   *   data: {"reason":"subscriber_failed","message":"…","type":"urn:engineroom:error:ER_INTERNAL",
+   *          "title":"Internal server error","status":500,"detail":"…","code":"ER_INTERNAL","lastEventId":"42"}
+   *   id: 42
+   */
   fail(reason: string, message: string): void {
     if (this.#closed) return
-    this.#sink.write(`event: error\ndata: ${JSON.stringify({ reason, message })}\n\n`)
+    const code = END_CODES[reason] ?? 'ER_UNAVAILABLE'
+    const { status, title } = errorCatalogue[code]
+    const resume = this.positioned ? String(this.lastId) : undefined
+    const problem = {
+      reason,
+      message,
+      type: `urn:engineroom:error:${code}`,
+      title,
+      status,
+      detail: message,
+      code,
+      ...(resume !== undefined ? { lastEventId: resume } : {}),
+    }
+    // Field order within an event is free (`id` may follow `data`); readers that match the
+    // frame's start still see `event: error` then `data: {"reason"…`.
+    const id = resume !== undefined ? `\nid: ${resume}` : ''
+    this.#sink.write(`event: error\ndata: ${JSON.stringify(problem)}${id}\n\n`)
     this.close()
   }
 
