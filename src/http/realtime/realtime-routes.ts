@@ -46,6 +46,8 @@ export const realtimeRoutes: FastifyPluginAsync<{
         filter,
         lastEventId: typeof header === 'string' ? header : lastEventId,
         requestId: String(request.id),
+        // As every route sees it: behind ER_TRUST_PROXY hops, the forwarded address.
+        client: { address: request.ip },
       })
       reply.hijack()
       const raw = reply.raw
