@@ -93,10 +93,12 @@ export function createRealtimeService(deps: RealtimeDeps) {
     const ctx: RequestContext = { auth: identity, requestId: input.requestId, query: {} }
     const topics = parseTopics(input.topics, limits.maxSubscriptionsPerConnection)
     const lastEventId = parseLastEventId(input.lastEventId)
-    // An API key streams only what its scopes let it read over REST: a collection's changes as
-    // a list would show them, one record's as a view would (403 as REST answers).
+    // An API key streams only what its scopes let it read over REST (403 as REST answers): each
+    // change is read as a view reads it, and a whole collection's changes reveal records the
+    // way a list does, so that topic needs both.
     for (const topic of topics) {
-      requireScope(ctx, topic.collection, topic.recordId === undefined ? 'list' : 'view')
+      requireScope(ctx, topic.collection, 'view')
+      if (topic.recordId === undefined) requireScope(ctx, topic.collection, 'list')
     }
     // Checks access to each collection and the filter against each, as a list would.
     for (const collection of new Set(topics.map((t) => t.collection))) {
