@@ -5,7 +5,7 @@
  * problem REST answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord, expectProblem } from '../helpers/api-assertions.js'
+import { createCollection, createRecord } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { connectGraphqlWs, until, type GraphqlWsConnection } from '../helpers/graphql-ws-client.js'
 import { openSse, type SseClient } from '../helpers/sse-client.js'

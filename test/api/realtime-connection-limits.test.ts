@@ -18,7 +18,7 @@ import {
 } from '../helpers/graphql-ws-client.js'
 import { parsePrometheusText } from '../helpers/prometheus-text.js'
 import { openSse, type SseClient } from '../helpers/sse-client.js'
-import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
+import { createTestEngine } from '../helpers/test-engine.js'
 
 const PASSWORD = 'a long enough password'
 

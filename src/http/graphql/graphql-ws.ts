@@ -224,5 +224,8 @@ async function contextFor(
 /** A close frame's reason is at most 123 bytes (RFC 6455 §5.5): the detail, clipped. */
 function closeReason(error: EngineError): string {
   const reason = Buffer.from(`Too many requests: ${error.message}`)
-  return reason.subarray(0, 123).toString().replace(/\uFFFD$/, '')
+  return reason
+    .subarray(0, 123)
+    .toString()
+    .replace(/\uFFFD$/, '')
 }
