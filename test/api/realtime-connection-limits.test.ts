@@ -7,6 +7,8 @@
  * The client address is `request.ip` for both: X-Forwarded-For counts only behind
  * ER_TRUST_PROXY hops.
  */
+import { request } from 'node:http'
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCollection, createRecord } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
@@ -54,6 +56,7 @@ async function limitedEngine(
   const sockets: GraphqlWsConnection[] = []
   return {
     t,
+    base,
     userToken: login.token,
     /** `GET /api/realtime?topic=…` as `token`, through a proxy that says the client is `from`. */
     async sse(token: string, from?: string, query = 'topic=posts') {
@@ -217,6 +220,47 @@ describe.each(await availableDialects())('realtime connection limits on %s', (di
     // A refused socket counts (for its address) only until its close completes.
     await until(async () => (await e.gauges()).ws === 10, 'the refused sockets to close')
     await drained()
+  })
+
+  it('clients that vanish during the handshake leave no slot behind', async () => {
+    const url = new URL(e.base)
+    const vanishing: Promise<void>[] = []
+    for (let i = 0; i < 20; i++) {
+      // An SSE request dropped at once, or after the response began.
+      vanishing.push(
+        new Promise<void>((resolve) => {
+          const req = request(`${e.base}/api/realtime?topic=posts`, {
+            headers: { authorization: `Bearer ${e.t.token}`, 'x-forwarded-for': `10.8.0.${i}` },
+          })
+          req.on('error', () => resolve())
+          req.on('close', () => resolve())
+          req.on('response', (res) => res.destroy())
+          req.end()
+          if (i % 2 === 0) setTimeout(() => req.destroy(), i / 2)
+        }),
+      )
+      // A WebSocket upgrade whose TCP connection closes before or just after the handshake.
+      vanishing.push(
+        new Promise<void>((resolve) => {
+          const socket = connect(Number(url.port), url.hostname, () => {
+            socket.write(
+              'GET /graphql HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+                'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n' +
+                `Sec-WebSocket-Protocol: graphql-transport-ws\r\nX-Forwarded-For: 10.8.1.${i}\r\n\r\n`,
+            )
+            if (i % 2 === 0) socket.destroy()
+            else socket.once('data', () => socket.destroy())
+          })
+          socket.on('close', () => resolve())
+          socket.on('error', () => resolve())
+        }),
+      )
+    }
+    await Promise.all(vanishing)
+    await until(async () => {
+      const g = await e.gauges()
+      return g.sse === 0 && g.ws === 0 && g.subscriptions === 0
+    }, 'every slot to be freed')
   })
 
   it('subscriptions per connection: 20 at once run, the 21st is refused, 20 topics, not 21', async () => {

@@ -67,6 +67,8 @@ export const realtimeRoutes: FastifyPluginAsync<{
         end: () => raw.end(),
       })
       raw.on('close', () => stream.close())
+      // A client gone before the listener was added never fires it: its slot must not leak.
+      if (raw.destroyed || request.raw.socket.destroyed) stream.close()
       await attached
       // `retry` tells EventSource how long to wait before reconnecting (ms).
       if (!stream.closed) raw.write('retry: 2000\n: connected\n\n')
