@@ -52,7 +52,10 @@ export const WS_TOO_MANY_REQUESTS = 4429
  * (`Bearer <token>`; browsers cannot set headers on a WebSocket) or the upgrade request's
  * Authorization header; a bad token closes the connection (4403), and every operation
  * re-checks it, so a revoked session stops at its next operation (and its open subscriptions
- * end through the realtime hub). Operations pass the same limits as over HTTP.
+ * end through the realtime hub). Operations pass the same limits as over HTTP. Each socket is
+ * one realtime connection, counted with the SSE streams against the limits per client address
+ * and in total from its upgrade, per user from `connection_init`; past one it is closed with
+ * 4429, and past `maxSubscriptionsPerConnection` operations the one over gets ER_RATE_LIMITED.
  */
 export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOptions): void {
   const { schema, auth, limits, connections } = options
