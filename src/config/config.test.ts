@@ -61,6 +61,12 @@ describe('loadConfig', () => {
     [{ ER_REALTIME_RETENTION: '1w' }, /^ER_REALTIME_RETENTION: expected a duration/],
     [{ ER_REALTIME_RETENTION: '0' }, /^ER_REALTIME_RETENTION: expected a duration/],
     [{ ER_REALTIME_MAX_TOPICS: '0' }, /^ER_REALTIME_MAX_TOPICS: expected a whole number/],
+    [
+      { ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' },
+      /^ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION: expected a whole number/,
+    ],
+    [{ ER_REALTIME_MAX_PER_ADDRESS: '0' }, /^ER_REALTIME_MAX_PER_ADDRESS: expected a whole number/],
+    [{ ER_REALTIME_MAX_TOTAL: 'lots' }, /^ER_REALTIME_MAX_TOTAL: expected a whole number/],
     [{ ER_WORKERS: 'many' }, /^ER_WORKERS: expected a whole number/],
   ])('rejects %j with one line naming the setting', (env, message) => {
     expect(() => loadConfig({}, env)).toThrow(ConfigError)
@@ -135,6 +141,32 @@ describe('loadConfig', () => {
     ['5000', { events: 5000 }],
   ])('reads ER_REALTIME_RETENTION=%s', (text, retention) => {
     expect(loadConfig({}, { ER_REALTIME_RETENTION: text }).realtime.retention).toEqual(retention)
+  })
+
+  it('reads one set of realtime connection limits (the older topics name still works)', () => {
+    expect(loadConfig({}, {}).realtime).toMatchObject({
+      maxSubscriptionsPerConnection: 20,
+      maxConnectionsPerUser: 10,
+      maxConnectionsPerAddress: 100,
+      maxConnectionsTotal: 10_000,
+    })
+    const set = loadConfig(
+      {},
+      {
+        ER_REALTIME_MAX_CONNECTIONS: '3',
+        ER_REALTIME_MAX_PER_ADDRESS: '7',
+        ER_REALTIME_MAX_TOTAL: '50',
+        ER_REALTIME_MAX_TOPICS: '4',
+      },
+    ).realtime
+    expect(set).toMatchObject({
+      maxConnectionsPerUser: 3,
+      maxConnectionsPerAddress: 7,
+      maxConnectionsTotal: 50,
+      maxSubscriptionsPerConnection: 4,
+    })
+    const both = { ER_REALTIME_MAX_TOPICS: '4', ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION: '9' }
+    expect(loadConfig({}, both).realtime.maxSubscriptionsPerConnection).toBe(9)
   })
 
   it('reads the GraphQL limits, and closes introspection and the explorer in production', () => {

@@ -70,10 +70,20 @@ export interface Config {
     retention: { seconds?: number; events?: number }
     /** `ER_REALTIME_HEARTBEAT`: seconds between heartbeat comments (default 15). */
     heartbeatMs: number
-    /** `ER_REALTIME_MAX_TOPICS`: topics per connection (default 20). */
-    maxTopics: number
-    /** `ER_REALTIME_MAX_CONNECTIONS`: open streams per user and process (default 10). */
+    /**
+     * `ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION` (older name `ER_REALTIME_MAX_TOPICS`): topics
+     * of one SSE stream, or operations at once on one GraphQL WebSocket (default 20).
+     */
+    maxSubscriptionsPerConnection: number
+    /**
+     * `ER_REALTIME_MAX_CONNECTIONS`: open realtime connections (SSE streams and GraphQL
+     * WebSockets together) per user and process (default 10).
+     */
     maxConnectionsPerUser: number
+    /** `ER_REALTIME_MAX_PER_ADDRESS`: open realtime connections per client address (default 100). */
+    maxConnectionsPerAddress: number
+    /** `ER_REALTIME_MAX_TOTAL`: open realtime connections on this process (default 10000). */
+    maxConnectionsTotal: number
     /** `ER_REALTIME_BUFFER`: bytes a slow client may leave unread before it is cut off (default 1 MiB). */
     maxBufferBytes: number
   }
@@ -296,13 +306,36 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       retention: parseRetention(env.ER_REALTIME_RETENTION),
       heartbeatMs:
         parseInteger(env.ER_REALTIME_HEARTBEAT, 'ER_REALTIME_HEARTBEAT', 15, 1, 3600) * 1000,
-      maxTopics: parseInteger(env.ER_REALTIME_MAX_TOPICS, 'ER_REALTIME_MAX_TOPICS', 20, 1, 1000),
+      maxSubscriptionsPerConnection:
+        env.ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION === undefined
+          ? parseInteger(env.ER_REALTIME_MAX_TOPICS, 'ER_REALTIME_MAX_TOPICS', 20, 1, 1000)
+          : parseInteger(
+              env.ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+              'ER_REALTIME_MAX_SUBSCRIPTIONS_PER_CONNECTION',
+              20,
+              1,
+              1000,
+            ),
       maxConnectionsPerUser: parseInteger(
         env.ER_REALTIME_MAX_CONNECTIONS,
         'ER_REALTIME_MAX_CONNECTIONS',
         10,
         1,
         100_000,
+      ),
+      maxConnectionsPerAddress: parseInteger(
+        env.ER_REALTIME_MAX_PER_ADDRESS,
+        'ER_REALTIME_MAX_PER_ADDRESS',
+        100,
+        1,
+        1_000_000,
+      ),
+      maxConnectionsTotal: parseInteger(
+        env.ER_REALTIME_MAX_TOTAL,
+        'ER_REALTIME_MAX_TOTAL',
+        10_000,
+        1,
+        1_000_000,
       ),
       maxBufferBytes: parseInteger(
         env.ER_REALTIME_BUFFER,

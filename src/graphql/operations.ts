@@ -1,3 +1,4 @@
+import type { RealtimeConnection } from '../services/realtime/realtime-connections.js'
 import {
   GraphQLBoolean,
   GraphQLID,
@@ -24,6 +25,8 @@ export type GraphqlContext = {
   client: { ip: string; userAgent: string }
   /** The caller's bearer token, over WebSocket only: subscriptions re-check it while open. */
   token?: string
+  /** The WebSocket's realtime connection, over WebSocket only: subscriptions run within it. */
+  connection?: RealtimeConnection
 }
 
 export interface OperationDeps {

@@ -82,6 +82,9 @@ export function subscriptionFields(
           filter: typeof args.filter === 'string' ? args.filter : undefined,
           lastEventId: undefined,
           requestId: context.ctx.requestId,
+          client: context.connection
+            ? { within: context.connection }
+            : { address: context.client.ip },
         })
         return await changeStream(subscription)
       },

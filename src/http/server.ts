@@ -1,4 +1,5 @@
 import multipart from '@fastify/multipart'
+import proxyAddr from '@fastify/proxy-addr'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Engine } from '../services/create-engine.js'
 import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
@@ -35,6 +36,8 @@ import { createDocumentCache } from '../graphql/document-cache.js'
 import { registerJsonParser } from './plugins/json-body.js'
 import { registerIdempotency } from './plugins/idempotency.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
+import { DEFAULT_REALTIME } from '../services/create-engine.js'
+import { RealtimeConnections } from '../services/realtime/realtime-connections.js'
 
 export interface ServerOptions {
   /** How long an `Idempotency-Key` and its answer are kept (default 24 hours). */
@@ -100,16 +103,18 @@ export async function buildServer(
   options: ServerOptions = {},
 ): Promise<FastifyInstance> {
   const { limits } = options
+  // Believe X-Forwarded-For for exactly this many proxy hops, never more. One function for
+  // Fastify's `request.ip` and for WebSocket upgrades, which never reach a route.
+  const trustProxy = (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0)
   const app = Fastify({
     logger: options.logger ?? false,
     // One line per request from registerResponseObservers instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
-    // Believe X-Forwarded-For for exactly this many proxy hops, never more.
     // Shutdown closes idle connections itself, after a grace period (see graceful-shutdown.ts).
     forceCloseConnections: false,
-    trustProxy: (_address: string, hop: number) => hop < (options.trustProxyHops ?? 0),
+    trustProxy,
     // Path parameters longer than this never match a route (names ≤ 63, ids ≤ 64 characters).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     ajv: { customOptions: { allErrors: true, coerceTypes: false } },
@@ -253,8 +258,10 @@ export async function buildServer(
       limits: graphqlLimits,
       documents,
       maxPayload: options.bodyLimit ?? 1024 * 1024,
-      maxOperations: 20,
       onInternalError: reportRealtimeFailure,
+      // Without realtime no subscription can run, but sockets are still counted and capped.
+      connections: engine.realtime?.connections ?? new RealtimeConnections(DEFAULT_REALTIME),
+      clientAddress: (request) => proxyAddr(request, trustProxy),
     })
   }
   await app.register(openApiRoutes, {

@@ -28,6 +28,7 @@ import {
   type Retention,
 } from './realtime/change-dispatcher.js'
 import { RealtimeHub } from './realtime/realtime-hub.js'
+import { RealtimeConnections } from './realtime/realtime-connections.js'
 import {
   createRealtimeService,
   type RealtimeLimits,
@@ -112,8 +113,10 @@ export const DEFAULT_REALTIME: RealtimeSettings = {
   heartbeatMs: 15_000,
   reauthMs: 30_000,
   dispatchPollMs: 1000,
-  maxTopics: 20,
+  maxSubscriptionsPerConnection: 20,
   maxConnectionsPerUser: 10,
+  maxConnectionsPerAddress: 100,
+  maxConnectionsTotal: 10_000,
   maxBufferBytes: 1024 * 1024,
   ticketTtlSeconds: 30,
 }
@@ -129,7 +132,13 @@ export interface Engine {
   /** What the record services are built from, for bulk work such as imports. */
   recordsDeps: RecordsDeps
   /** Present when the engine was given a bus. */
-  realtime?: { service: RealtimeService; hub: RealtimeHub; dispatcher: ChangeDispatcher }
+  realtime?: {
+    service: RealtimeService
+    hub: RealtimeHub
+    dispatcher: ChangeDispatcher
+    /** Open SSE streams and GraphQL WebSockets, counted against one set of limits. */
+    connections: RealtimeConnections
+  }
   /** Deletes expired auth rows on a timer; `run()` sweeps at once. */
   housekeeping: AuthHousekeeping
   /** Present when the engine was given file storage. */
@@ -301,6 +310,15 @@ async function startRealtime(
     onError: backgroundReporter(options, 'realtime-dispatcher'),
   })
   dispatcher.start()
-  const service = createRealtimeService({ store, records, auth, hub, clock, limits: settings })
-  return { service, hub, dispatcher }
+  const connections = new RealtimeConnections(settings)
+  const service = createRealtimeService({
+    store,
+    records,
+    auth,
+    hub,
+    connections,
+    clock,
+    limits: settings,
+  })
+  return { service, hub, dispatcher, connections }
 }

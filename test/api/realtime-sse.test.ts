@@ -38,7 +38,7 @@ describe.each(dialects)('realtime change feeds on %s', (dialect) => {
 
   beforeAll(async () => {
     t = await createTestEngine(dialect, {
-      realtime: { heartbeatMs: 200, maxTopics: 3, maxConnectionsPerUser: 50 },
+      realtime: { heartbeatMs: 200, maxSubscriptionsPerConnection: 3, maxConnectionsPerUser: 50 },
     })
     await createCollection(t, {
       name: 'posts',

@@ -115,7 +115,10 @@ describe.each(await availableDialects())('realtime gauges on %s', (dialect) => {
       expect(types.get('er_realtime_connections')).toBe('gauge')
       expect(types.get('er_outbox_backlog_events')).toBe('gauge')
       const value = (name: string) => samples.find((x) => x.name === name)?.value
-      return { open: value('er_realtime_connections'), backlog: value('er_outbox_backlog_events') }
+      const sse = samples.find(
+        (x) => x.name === 'er_realtime_connections' && x.labels.transport === 'sse',
+      )?.value
+      return { open: sse, backlog: value('er_outbox_backlog_events') }
     }
     expect((await scrape()).open).toBe(0)
     const controller = new AbortController()

@@ -9,6 +9,11 @@ import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RequestContext } from '../../services/context.js'
 import {
+  userKeyOf,
+  type RealtimeConnection,
+  type RealtimeConnections,
+} from '../../services/realtime/realtime-connections.js'
+import {
   formatGraphqlError,
   graphqlError,
   isInternalError,
@@ -28,10 +33,12 @@ export interface GraphqlWsOptions {
   documents: DocumentCache
   /** Largest message in bytes (the HTTP body limit). */
   maxPayload: number
-  /** Operations one connection may run at once. */
-  maxOperations: number
   /** Told of each server-side failure of an operation (logged and counted by the caller). */
   onInternalError?: (failure: RealtimeFailure) => void
+  /** The realtime connections of this process: each socket is one, beside the SSE streams. */
+  connections: RealtimeConnections
+  /** The client address of an upgrade request, derived as Fastify's `request.ip` is (ER_TRUST_PROXY). */
+  clientAddress(request: IncomingMessage): string
 }
 
 // The token the connection signed in with, and its id in logs.
@@ -40,16 +47,34 @@ type Ctx = Context<Record<string, unknown> | undefined, Extra & WsExtra>
 type ServerHooks = ServerOptions<Record<string, unknown> | undefined, Extra & WsExtra>
 
 /**
+ * The close code of a socket refused by a realtime limit. graphql-ws reserves 4429 ("Too many
+ * initialisation requests") and its client treats it as fatal: a refused client does not retry
+ * in a loop.
+ */
+export const WS_TOO_MANY_REQUESTS = 4429
+
+/**
  * GraphQL subscriptions over WebSocket (the graphql-ws protocol, subprotocol
  * `graphql-transport-ws`) on `/graphql`; queries and mutations are refused there. The token comes in `connectionParams.authorization`
  * (`Bearer <token>`; browsers cannot set headers on a WebSocket) or the upgrade request's
  * Authorization header; a bad token closes the connection (4403), and every operation
  * re-checks it, so a revoked session stops at its next operation (and its open subscriptions
- * end through the realtime hub). Operations pass the same limits as over HTTP.
+ * end through the realtime hub). Operations pass the same limits as over HTTP. Each socket is
+ * one realtime connection, counted with the SSE streams against the limits per client address
+ * and in total from its upgrade, per user from `connection_init`; past one it is closed with
+ * 4429, and past `maxSubscriptionsPerConnection` operations the one over gets ER_RATE_LIMITED.
  */
 export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOptions): void {
-  const { schema, auth, limits } = options
+  const { schema, auth, limits, connections } = options
+  const maxOperations = connections.limits.maxSubscriptionsPerConnection
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
+  const slots = new WeakMap<IncomingMessage, RealtimeConnection>()
+  const slotOf = (ctx: Ctx): RealtimeConnection => {
+    const slot = slots.get(ctx.extra.request)
+    // Only sockets that got a slot are handed to graphql-ws.
+    if (!slot) throw new Error('a GraphQL WebSocket without a connection slot')
+    return slot
+  }
 
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0]
@@ -57,7 +82,21 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
       socket.destroy()
       return
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request))
+    // The slot is taken before the handshake (per address and in total; per user once the
+    // socket says who it is) and freed when the TCP socket closes, however the handshake ends.
+    let refusal: EngineError | undefined
+    try {
+      const slot = connections.open('ws', options.clientAddress(request))
+      slots.set(request, slot)
+      socket.once('close', () => slot.close())
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error
+      refusal = error
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (refusal) ws.close(WS_TOO_MANY_REQUESTS, closeReason(refusal))
+      else wss.emit('connection', ws, request)
+    })
   })
 
   const report = (ctx: Ctx, id: string, errors: readonly GraphQLError[]) =>
@@ -70,9 +109,18 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
         const token = tokenOf(ctx)
         if (token === null) return false
         if (token !== undefined) {
+          let identity
           try {
-            await auth.identify(token)
+            identity = await auth.identify(token)
           } catch {
+            return false
+          }
+          try {
+            slotOf(ctx).identify(userKeyOf(identity))
+          } catch (error) {
+            if (!(error instanceof EngineError)) throw error
+            // graphql-ws then closes with 4403, which a socket already closing ignores.
+            ctx.extra.socket.close(WS_TOO_MANY_REQUESTS, closeReason(error))
             return false
           }
           ctx.extra.token = token
@@ -80,17 +128,19 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
         return true
       },
       onSubscribe: async (ctx: Ctx, id, payload) => {
-        if (Object.keys(ctx.subscriptions).length >= options.maxOperations) {
+        // graphql-ws lists this operation's id in `subscriptions` before it calls onSubscribe:
+        // the others are what runs already.
+        if (Object.keys(ctx.subscriptions).length - 1 >= maxOperations) {
           return [
             graphqlError(
               'ER_RATE_LIMITED',
-              `At most ${options.maxOperations} operations at once on one connection.`,
+              `At most ${maxOperations} operations at once on one connection.`,
             ),
           ]
         }
         let context: GraphqlContext
         try {
-          context = await contextFor(auth, ctx, id)
+          context = await contextFor(auth, ctx, id, slotOf(ctx))
         } catch (error) {
           if (!(error instanceof EngineError)) throw error
           return [formatGraphqlError(new GraphQLError(error.message, { originalError: error }))]
@@ -218,7 +268,12 @@ function requestIdOf(ctx: Ctx, id: string): string {
   return `${ctx.extra.connectionId ?? 'ws'}:${id}`
 }
 
-async function contextFor(auth: AuthService, ctx: Ctx, id: string): Promise<GraphqlContext> {
+async function contextFor(
+  auth: AuthService,
+  ctx: Ctx,
+  id: string,
+  connection: RealtimeConnection,
+): Promise<GraphqlContext> {
   const token = ctx.extra.token
   const identity = token !== undefined ? await auth.identify(token) : null
   const request = ctx.extra.request
@@ -229,10 +284,17 @@ async function contextFor(auth: AuthService, ctx: Ctx, id: string): Promise<Grap
   }
   return {
     ctx: requestContext,
-    client: {
-      ip: request.socket.remoteAddress ?? '',
-      userAgent: request.headers['user-agent'] ?? '',
-    },
+    client: { ip: connection.address, userAgent: request.headers['user-agent'] ?? '' },
+    connection,
     ...(token !== undefined ? { token } : {}),
   }
+}
+
+/** A close frame's reason is at most 123 bytes (RFC 6455 §5.5): the detail, clipped. */
+function closeReason(error: EngineError): string {
+  const reason = Buffer.from(`Too many requests: ${error.message}`)
+  return reason
+    .subarray(0, 123)
+    .toString()
+    .replace(/\uFFFD$/, '')
 }

@@ -5,7 +5,10 @@ import type { Metrics } from './metrics.js'
 
 /**
  * Gauges read when Prometheus scrapes (never on the request path):
- * - `er_realtime_connections`: open SSE streams on this process;
+ * - `er_realtime_connections{transport="sse"|"ws"}`: open realtime connections on this process
+ *   (SSE streams and GraphQL WebSockets, signed in or not: what the connection limits count);
+ * - `er_realtime_subscriptions`: open change streams of the hub (one per SSE connection, one
+ *   per GraphQL subscription);
  * - `er_outbox_backlog_events`: committed change events the dispatcher has not published yet
  *   (the same for every node: it is read from the shared store).
  * Registered once per registry, and only when the engine runs realtime.
@@ -15,7 +18,17 @@ export function registerEngineGauges(metrics: Metrics, engine: Engine): void {
   if (!realtime || metrics.registry.getSingleMetric('er_realtime_connections')) return
   new Gauge({
     name: 'er_realtime_connections',
-    help: 'Open realtime (SSE) streams on this process.',
+    help: 'Open realtime connections (SSE streams, GraphQL WebSockets) on this process.',
+    labelNames: ['transport'],
+    registers: [metrics.registry],
+    collect() {
+      this.set({ transport: 'sse' }, realtime.connections.count('sse'))
+      this.set({ transport: 'ws' }, realtime.connections.count('ws'))
+    },
+  })
+  new Gauge({
+    name: 'er_realtime_subscriptions',
+    help: 'Open change streams on this process (SSE connections and GraphQL subscriptions).',
     registers: [metrics.registry],
     collect() {
       this.set(realtime.hub.size)

@@ -46,6 +46,8 @@ export const realtimeRoutes: FastifyPluginAsync<{
         filter,
         lastEventId: typeof header === 'string' ? header : lastEventId,
         requestId: String(request.id),
+        // As every route sees it: behind ER_TRUST_PROXY hops, the forwarded address.
+        client: { address: request.ip },
       })
       reply.hijack()
       const raw = reply.raw
@@ -65,6 +67,8 @@ export const realtimeRoutes: FastifyPluginAsync<{
         end: () => raw.end(),
       })
       raw.on('close', () => stream.close())
+      // A client gone before the listener was added never fires it: its slot must not leak.
+      if (raw.destroyed || request.raw.socket.destroyed) stream.close()
       await attached
       // `retry` tells EventSource how long to wait before reconnecting (ms).
       if (!stream.closed) raw.write('retry: 2000\n: connected\n\n')

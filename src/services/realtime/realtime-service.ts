@@ -3,17 +3,21 @@ import type { Store } from '../../adapters/store/store.js'
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../auth/auth-service.js'
+import { requireScope } from '../access.js'
 import type { RequestContext } from '../context.js'
 import type { RecordsService } from '../records/records-service.js'
 import type { RealtimeHub } from './realtime-hub.js'
+import {
+  userKeyOf,
+  type ConnectionLimits,
+  type RealtimeConnection,
+  type RealtimeConnections,
+} from './realtime-connections.js'
 import { parseLastEventId, parseTopics } from './subscriptions.js'
 import { SseStream, type StreamSink } from './sse-stream.js'
 
 /** Limits and timings of realtime streams (each has an `ER_REALTIME_*` setting). */
-export interface RealtimeLimits {
-  maxTopics: number
-  /** Open streams per signed-in identity, per process. */
-  maxConnectionsPerUser: number
+export interface RealtimeLimits extends ConnectionLimits {
   maxBufferBytes: number
   ticketTtlSeconds: number
 }
@@ -23,6 +27,8 @@ export interface RealtimeDeps {
   records: RecordsService
   auth: AuthService
   hub: RealtimeHub
+  /** Every realtime connection of this process, SSE and WebSocket, against one set of limits. */
+  connections: RealtimeConnections
   clock: Clock
   limits: RealtimeLimits
 }
@@ -36,6 +42,12 @@ export interface SubscribeInput {
   filter: string | undefined
   lastEventId: string | undefined
   requestId: string
+  /**
+   * Where the subscription runs. An SSE stream is a connection of its own, from the client's
+   * `address` (as `request.ip` has it); a GraphQL subscription runs `within` its WebSocket,
+   * which already holds the connection's slot.
+   */
+  client: { address: string } | { within: RealtimeConnection }
 }
 
 /** A checked subscription, ready to stream; every error was raised before the stream begins. */
@@ -55,7 +67,7 @@ export type RealtimeService = ReturnType<typeof createRealtimeService>
  * opening a change stream for a caller after checking topics, filter, access and limits.
  */
 export function createRealtimeService(deps: RealtimeDeps) {
-  const { store, records, auth, hub, clock, limits } = deps
+  const { store, records, auth, hub, connections, clock, limits } = deps
 
   /**
    * `POST /api/realtime/ticket`: a random one-time ticket that stands for the caller's token for
@@ -79,30 +91,38 @@ export function createRealtimeService(deps: RealtimeDeps) {
     }
     const identity = await auth.identify(token)
     const ctx: RequestContext = { auth: identity, requestId: input.requestId, query: {} }
-    const topics = parseTopics(input.topics, limits.maxTopics)
+    const topics = parseTopics(input.topics, limits.maxSubscriptionsPerConnection)
     const lastEventId = parseLastEventId(input.lastEventId)
+    // An API key streams only what its scopes let it read over REST (403 as REST answers): each
+    // change is read as a view reads it, and a whole collection's changes reveal records the
+    // way a list does, so that topic needs both.
+    for (const topic of topics) {
+      requireScope(ctx, topic.collection, 'view')
+      if (topic.recordId === undefined) requireScope(ctx, topic.collection, 'list')
+    }
     // Checks access to each collection and the filter against each, as a list would.
     for (const collection of new Set(topics.map((t) => t.collection))) {
       await records.visibleSnapshots(ctx, collection, [], input.filter)
     }
-    const stream = (sink: StreamSink) =>
-      new SseStream(sink, {
-        ctx,
-        token,
-        topics,
-        filter: input.filter,
-        maxBufferBytes: limits.maxBufferBytes,
-      })
-    const probe = stream({ write() {}, bufferedBytes: () => 0, end() {} })
-    if (hub.countFor(probe.identityKey) >= limits.maxConnectionsPerUser) {
-      throw new EngineError(
-        'ER_RATE_LIMITED',
-        `At most ${limits.maxConnectionsPerUser} realtime connections per user; close one first.`,
-      )
-    }
+    // Last, so a refused request never held a slot; synchronous, so a burst cannot overshoot.
+    const own =
+      'address' in input.client
+        ? connections.open('sse', input.client.address, userKeyOf(identity))
+        : undefined
     return {
       open(sink) {
-        const opened = stream(sink)
+        const opened = new SseStream(
+          {
+            write: (chunk) => sink.write(chunk),
+            bufferedBytes: () => sink.bufferedBytes(),
+            // The stream ends its sink exactly once, however it ends: that frees the slot.
+            end: () => {
+              sink.end()
+              own?.close()
+            },
+          },
+          { ctx, token, topics, filter: input.filter, maxBufferBytes: limits.maxBufferBytes },
+        )
         return { stream: opened, attached: hub.attach(opened, lastEventId) }
       },
     }
