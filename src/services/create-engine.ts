@@ -145,6 +145,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const passwords = options.passwords ?? createArgon2Hasher()
   const registry = new SchemaRegistry(store, { recheckMs: options.schemaRecheckMs ?? 1000 })
   await registry.reload()
+  // Schema changes announced by other nodes reload this one at once (realtime or not).
+  if (options.bus) await registry.watch(options.bus, options.onBackgroundError ?? (() => {}))
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = withVerifyCache(
     await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
@@ -219,7 +221,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     recordsDeps,
     schema: traced(
       'schema',
-      createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
+      createSchemaService({
+        store,
+        registry,
+        clock,
+        migrationsDir: options.migrationsDir,
+        ...(options.onBackgroundError ? { onBackgroundError: options.onBackgroundError } : {}),
+      }),
     ),
     records,
     auth,
@@ -227,6 +235,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     housekeeping,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     async close() {
+      await registry.unwatch()
       await housekeeping.stop()
       await files?.stop()
       await options.files?.blobs.close()

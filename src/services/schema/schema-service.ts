@@ -25,6 +25,8 @@ export interface SchemaServiceDeps {
   clock: Clock
   /** Where each schema change is written as a migration file (`<data dir>/migrations`). */
   migrationsDir: string
+  /** Where a failed announcement of a change is reported (the other nodes' poll still sees it). */
+  onBackgroundError?: (error: unknown) => void
 }
 
 export type SchemaService = ReturnType<typeof createSchemaService>
@@ -63,6 +65,8 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         throw error
       })
     await registry.reload()
+    // Before the answer: a client that goes on to another node finds it reloading or reloaded.
+    await registry.announce().catch(deps.onBackgroundError ?? (() => {}))
   }
 
   async function listCollections(ctx: RequestContext): Promise<CollectionDef[]> {
