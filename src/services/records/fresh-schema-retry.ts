@@ -10,8 +10,9 @@ import { passwordBudgetLeft, restorePasswordBudget } from './credential-writes.j
  * - ER_SCHEMA_CHANGED (the store's dialect error translation: a column or table the statement
  *   named is gone): the schema is reloaded and the call retried. Its transaction rolled back, so
  *   the retry cannot apply a write twice.
- * - ER_COLLECTION_NOT_FOUND: retried only when the schema version in the store moved, i.e. the
- *   collection may exist now; a name that is simply unknown costs one primary-key read.
+ * - ER_COLLECTION_NOT_FOUND, or a field the body, filter or query names that is unknown: retried
+ *   only when the schema version in the store moved, i.e. the collection or field may exist
+ *   now; a name that is simply unknown costs one primary-key read.
  * A retry that fails again is answered as it fails: a 404, a 400 naming a dropped field, or a
  * 503 ER_SCHEMA_CHANGED when the schema changed yet again (never a 500). The request's password
  * budget is given back before the retry, so the retry neither spends it twice nor loses it.
@@ -44,6 +45,15 @@ async function refreshedAfter(registry: SchemaRegistry, error: unknown): Promise
     await registry.reload()
     return true
   }
-  if (error.code === 'ER_COLLECTION_NOT_FOUND') return registry.recheck()
+  if (error.code === 'ER_COLLECTION_NOT_FOUND' || namesUnknownField(error)) {
+    return registry.recheck()
+  }
   return false
+}
+
+/** A 400 for a field name the definition lacks (it may have been added by another node). */
+function namesUnknownField(error: EngineError): boolean {
+  if (error.code === 'ER_FILTER_UNKNOWN_FIELD') return true
+  if (error.status !== 400 || !error.errors) return false
+  return Object.values(error.errors).some((issues) => issues.some((i) => i.code === 'unknown'))
 }
