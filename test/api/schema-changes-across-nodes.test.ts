@@ -9,9 +9,10 @@
 import { join } from 'node:path'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { Response as InjectResponse } from 'light-my-request'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createInProcessBus } from '../../src/adapters/bus/in-process/in-process-bus.js'
 import type { Bus } from '../../src/adapters/bus/bus.js'
+import { createRedisBus } from '../../src/adapters/bus/redis/redis-bus.js'
 import { buildServer } from '../../src/http/server.js'
 import { createEngine, type Engine } from '../../src/services/create-engine.js'
 import { createCollection, createRecord, expectProblem } from '../helpers/api-assertions.js'
@@ -60,6 +61,7 @@ export async function openSecondNode(
 }
 
 const HOUR = 3_600_000
+const REDIS_URL = process.env.ER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 describe.each(await availableDialects())('schema changes across two nodes on %s', (dialect) => {
   let a: TestEngine
@@ -422,5 +424,69 @@ describe.each(await availableDialects())('schema changes across two nodes on %s'
     const six = await signUps(6, 'six')
     expect(six.statusCode, six.body).toBe(400)
     expect(six.body).toContain('request_limit')
+  })
+})
+
+/**
+ * With a bus between them (Redis under the deployment's prefix on PostgreSQL, the in-process bus
+ * standing for cluster IPC on SQLite), B reloads when A announces a change, without a request
+ * and with its poll an hour away.
+ */
+describe.each(await availableDialects())('schema changes announced on the bus on %s', (dialect) => {
+  let a: TestEngine
+  let b: SecondNode
+  const buses: Bus[] = []
+
+  beforeAll(async () => {
+    const suffix = Math.random().toString(36).slice(2, 10)
+    let openBus: () => Promise<Bus>
+    if (dialect === 'postgres') {
+      openBus = async () => createRedisBus({ url: REDIS_URL, prefix: `er-test-${suffix}:` })
+    } else {
+      const shared = createInProcessBus()
+      openBus = async () => shared
+    }
+    const busA = await openBus()
+    const busB = dialect === 'postgres' ? await openBus() : busA
+    buses.push(busA, ...(busB === busA ? [] : [busB]))
+    a = await createTestEngine(dialect, { bus: busA, engine: { schemaRecheckMs: HOUR } })
+    b = await openSecondNode(a, { bus: busB, schemaRecheckMs: HOUR })
+  })
+  afterAll(async () => {
+    await b?.close()
+    await a?.close()
+    for (const bus of buses.slice(1)) await bus.close()
+  })
+
+  it('reloads the other node as soon as a collection is created, changed or dropped', async () => {
+    const names = () => [...b.engine.registry.catalogue.keys()]
+    await createCollection(a, { name: 'announced', fields: [{ name: 'title', type: 'text' }] })
+    await vi.waitFor(() => expect(names()).toContain('announced'), { timeout: 5000, interval: 5 })
+    const patched = await a.call({
+      method: 'PATCH',
+      url: '/api/collections/announced',
+      payload: {
+        fields: [
+          { name: 'title', type: 'text' },
+          { name: 'more', type: 'number' },
+        ],
+      },
+    })
+    expect(patched.statusCode, patched.body).toBe(200)
+    await vi.waitFor(
+      () =>
+        expect(b.engine.registry.get('announced').fields.map((f) => f.name)).toEqual([
+          'title',
+          'more',
+        ]),
+      { timeout: 5000, interval: 5 },
+    )
+    expect((await a.call({ method: 'DELETE', url: '/api/collections/announced' })).statusCode).toBe(
+      204,
+    )
+    await vi.waitFor(() => expect(names()).not.toContain('announced'), {
+      timeout: 5000,
+      interval: 5,
+    })
   })
 })
