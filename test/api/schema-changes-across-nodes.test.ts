@@ -458,6 +458,20 @@ describe.each(await availableDialects())('schema changes announced on the bus on
     for (const bus of buses.slice(1)) await bus.close()
   })
 
+  it('serves a collection created on the other node right after its 201, every time', async () => {
+    // The announcement races the request to B: either may arrive first, and B's reloads
+    // (announced, and rechecked for the request) overlap with A's next change.
+    for (let i = 0; i < 20; i++) {
+      await createCollection(a, { name: `raced_${i}`, fields: [{ name: 'title', type: 'text' }] })
+      const created = await b.call({
+        method: 'POST',
+        url: `/api/collections/raced_${i}/records`,
+        payload: { title: 'x' },
+      })
+      expect(created.statusCode, created.body).toBe(201)
+    }
+  })
+
   it('reloads the other node as soon as a collection is created, changed or dropped', async () => {
     const names = () => [...b.engine.registry.catalogue.keys()]
     await createCollection(a, { name: 'announced', fields: [{ name: 'title', type: 'text' }] })

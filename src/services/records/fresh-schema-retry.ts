@@ -29,24 +29,29 @@ export async function retryOnFreshSchema<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   const budget = passwordBudgetLeft(ctx)
+  const version = registry.version
   try {
     return await work()
   } catch (error) {
-    if (!(await refreshedAfter(registry, error))) throw error
+    if (!(await refreshedAfter(registry, version, error))) throw error
     restorePasswordBudget(ctx, budget)
     return work()
   }
 }
 
-/** Whether `error` came from a stale schema, which is now reloaded. */
-async function refreshedAfter(registry: SchemaRegistry, error: unknown): Promise<boolean> {
+/** Whether `error` came from a stale schema (the one at `version`), which is now reloaded. */
+async function refreshedAfter(
+  registry: SchemaRegistry,
+  version: string,
+  error: unknown,
+): Promise<boolean> {
   if (!(error instanceof EngineError)) return false
   if (error.code === 'ER_SCHEMA_CHANGED') {
     await registry.reload()
     return true
   }
   if (error.code === 'ER_COLLECTION_NOT_FOUND' || namesUnknownField(error)) {
-    return registry.recheck()
+    return registry.recheck(version)
   }
   return false
 }

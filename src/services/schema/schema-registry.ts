@@ -40,10 +40,12 @@ export class SchemaRegistry {
   /** Loads the catalogue; call once at start and after every local schema change. */
   async reload(): Promise<void> {
     const load = ++this.#loadsStarted
-    const [collections, version] = await Promise.all([
-      this.#store.listCollections(),
-      this.#store.getSetting(SCHEMA_VERSION_KEY),
-    ])
+    // The version first, then the catalogue: read together (in parallel, on two connections) a
+    // change committed between the two reads could label the old catalogue with the new version,
+    // which no later check would ever correct. This way the label is never newer than the
+    // catalogue, and at worst the next check loads again.
+    const version = await this.#store.getSetting(SCHEMA_VERSION_KEY)
+    const collections = await this.#store.listCollections()
     if (load < this.#loadApplied) return
     this.#loadApplied = load
     this.#byName = new Map(collections.map((c) => [c.name, c]))
@@ -57,14 +59,18 @@ export class SchemaRegistry {
   }
 
   /**
-   * Reads the version now, whatever the poll interval, and reloads when it moved. True when the
-   * schema changed: a request that found no collection by a name may find it now. Its own read,
-   * never a poll already under way (which may have read the version before the change).
+   * Whether the schema changed since `since` (a `version` read before the work that failed):
+   * reloaded meanwhile (a bus message), or moved in the store, which is then read at once,
+   * whatever the poll interval, and loaded. True: a request that found no collection or field
+   * by a name may find it now. Its own read, never a poll already under way (which may have
+   * read the version before the change).
    */
-  async recheck(): Promise<boolean> {
+  async recheck(since: string): Promise<boolean> {
+    if (this.#version !== since) return true
     const version = (await this.#store.getSetting(SCHEMA_VERSION_KEY)) ?? ''
-    if (version === this.#version) return false
-    await this.reload()
+    // Compared with `since`, not with what is loaded now: a reload may have finished meanwhile.
+    if (version === since) return false
+    if (this.#version === since) await this.reload()
     return true
   }
 
