@@ -143,7 +143,7 @@ describe('deployments sharing one Redis server', () => {
         }
       }
     },
-    120_000,
+    240_000,
   )
 })
 
@@ -204,6 +204,6 @@ describe('two nodes of one deployment', () => {
       }
       expect([...statuses].every((s) => s === 200 || s === 201)).toBe(true)
     },
-    120_000,
+    240_000,
   )
 })
