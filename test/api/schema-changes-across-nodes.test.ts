@@ -143,6 +143,31 @@ describe.each(await availableDialects())('schema changes across two nodes on %s'
       expect(listed.statusCode, listed.body).toBe(200)
       expect((listed.json() as { items: unknown[] }).items).toHaveLength(1)
     }
+    // The schema API and sign-in, too.
+    await createCollection(a, { name: 'fresh_schema', fields: [{ name: 'title', type: 'text' }] })
+    const read = await b.call({ method: 'GET', url: '/api/collections/fresh_schema' })
+    expect(read.statusCode, read.body).toBe(200)
+    await createCollection(a, { name: 'fresh_patch', fields: [{ name: 'title', type: 'text' }] })
+    const patched = await b.call({
+      method: 'PATCH',
+      url: '/api/collections/fresh_patch',
+      payload: {
+        fields: [
+          { name: 'title', type: 'text' },
+          { name: 'n', type: 'number' },
+        ],
+      },
+    })
+    expect(patched.statusCode, patched.body).toBe(200)
+    await createCollection(a, { name: 'fresh_users', type: 'auth', rules: { create: '' } })
+    await createRecord(a, 'fresh_users', { email: 'new@example.com', password: 'long enough pw' })
+    const signedIn = await b.call({
+      method: 'POST',
+      url: '/api/collections/fresh_users/auth/password',
+      anonymous: true,
+      payload: { identity: 'new@example.com', password: 'long enough pw' },
+    })
+    expect(signedIn.statusCode, signedIn.body).toBe(200)
     // Still a 404, and no reload, for a name that exists nowhere.
     expectProblem(
       await b.call({ method: 'GET', url: '/api/collections/never_made/records' }),

@@ -142,6 +142,20 @@ export class SchemaRegistry {
     return undefined
   }
 
+  /**
+   * The collection, fresh: after the poll's check, and when this node does not know the name,
+   * after reading the schema version (another node may have created it a moment ago, and its
+   * announcement may not have arrived). Else ER_COLLECTION_NOT_FOUND.
+   */
+  async getFresh(name: string): Promise<CollectionDef> {
+    const since = this.#version
+    await this.refreshIfStale()
+    const found = this.#byName.get(name)
+    if (found) return found
+    await this.recheck(since)
+    return this.get(name)
+  }
+
   /** The collection, or ER_COLLECTION_NOT_FOUND. */
   get(name: string): CollectionDef {
     const collection = this.#byName.get(name)

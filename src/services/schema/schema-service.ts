@@ -77,8 +77,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
 
   async function getCollection(ctx: RequestContext, name: string): Promise<CollectionDef> {
     requireSchemaAdmin(ctx)
-    await registry.refreshIfStale()
-    return registry.get(name)
+    return registry.getFresh(name)
   }
 
   async function createCollection(ctx: RequestContext, body: unknown): Promise<CollectionDef> {
@@ -109,8 +108,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     body: unknown,
   ): Promise<CollectionDef> {
     requireSchemaAdmin(ctx)
-    await registry.refreshIfStale()
-    const current = registry.get(name)
+    const current = await registry.getFresh(name)
     const next = validateCollectionPatch(current, body, clock.now().toISOString())
     const others = registry.list().filter((c) => c.id !== current.id)
     if (
@@ -151,8 +149,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
 
   async function deleteCollection(ctx: RequestContext, name: string): Promise<void> {
     requireSchemaAdmin(ctx)
-    await registry.refreshIfStale()
-    const current = registry.get(name)
+    const current = await registry.getFresh(name)
     if (current.system)
       throw new EngineError(
         'ER_FORBIDDEN',
