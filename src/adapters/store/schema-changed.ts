@@ -15,8 +15,3 @@ export function schemaChanged(collection: CollectionDef | undefined, cause: unkn
     { cause },
   )
 }
-
-/** Whether `error` is a statement's failure on a stale definition. */
-export function isSchemaChanged(error: unknown): boolean {
-  return error instanceof EngineError && error.code === 'ER_SCHEMA_CHANGED'
-}
