@@ -55,16 +55,32 @@ export async function openStore(
   return { store, description: `SQLite ${sqliteFile} (synchronous=${config.sqliteSynchronous})` }
 }
 
+/** The `_settings` key of the id that tells this deployment's Redis channels and keys apart. */
+export const DEPLOYMENT_ID_KEY = 'deployment_id'
+
 /**
- * The bus for realtime: Redis pub/sub when `REDIS_URL` is set (every node); else the cluster
- * IPC bus in a `serve --workers` worker; else in-process.
- * `ER_BUS_PREFIX` keeps deployments (and test runs) sharing one Redis apart.
+ * The prefix of every Redis channel and key of this deployment: `ER_BUS_PREFIX` when set, else
+ * `er:<deployment id>:`, the id made on first start and kept in the database, so every node of a
+ * deployment agrees on it and two deployments sharing a Redis server never meet (pub/sub ignores
+ * the DB index; keys would collide in one DB index). A copy of the database (a restore) keeps
+ * the id: run a copy beside its original with its own `ER_BUS_PREFIX`.
  */
-export async function openBus(config: Config): Promise<Bus> {
+export async function deploymentPrefix(store: Store, explicit?: string): Promise<string> {
+  if (explicit !== undefined) return explicit
+  const id = await store.initSetting(DEPLOYMENT_ID_KEY, randomBytes(9).toString('base64url'))
+  return `er:${id}:`
+}
+
+/**
+ * The bus for realtime and schema announcements: Redis pub/sub when `REDIS_URL` is set (every
+ * node), its channels under `prefix` (see `deploymentPrefix`); else the cluster IPC bus in a
+ * `serve --workers` worker; else in-process.
+ */
+export async function openBus(config: Config, prefix = config.busPrefix ?? 'er:'): Promise<Bus> {
   if (config.redisUrl) {
     // Loaded only when used: every CLI command imports this module, few need Redis.
     const { createRedisBus } = await import('./adapters/bus/redis/redis-bus.js')
-    return createRedisBus({ url: config.redisUrl, prefix: process.env.ER_BUS_PREFIX ?? 'er:' })
+    return createRedisBus({ url: config.redisUrl, prefix })
   }
   return cluster.isWorker ? createClusterBus() : createInProcessBus()
 }
@@ -108,15 +124,19 @@ export function writeBackgroundError(error: unknown, component: BackgroundCompon
   process.stderr.write(`${scrubSecrets(JSON.stringify(line))}\n`)
 }
 
-/** Opens the store and builds every service over it; with a bus, realtime runs too. */
+/**
+ * Opens the store and builds every service over it; with a bus, realtime runs too. `bus` may be
+ * a function of the open store (the deployment's Redis prefix is kept in the database).
+ */
 export async function openEngine(
   config: Config,
-  bus?: Bus,
+  busOrOpen?: Bus | ((store: Store) => Promise<Bus>),
   onQuery?: QueryObserver,
   onBackgroundError: EngineOptions['onBackgroundError'] = writeBackgroundError,
 ): Promise<{ engine: Engine; description: string }> {
   const { store, description } = await openStore(config, onQuery)
   try {
+    const bus = typeof busOrOpen === 'function' ? await busOrOpen(store) : busOrOpen
     const blobs = await openBlobs(config)
     const engine = await createEngine({
       files: {
@@ -185,15 +205,25 @@ export async function startServer(
         traceQuery(event)
       }
     : metrics.observeQuery
-  const bus = await openBus(config)
   // Counted from the start; logged by the app's logger once it exists, as JSON on stderr before.
   const backgroundErrors = backgroundErrorCounter(metrics)
   let log: FastifyBaseLogger | undefined = undefined
-  const { engine, description } = await openEngine(config, bus, onQuery, (error, component) => {
-    backgroundErrors.inc({ component })
-    if (log) log.error({ err: error, component }, 'background task failed')
-    else writeBackgroundError(error, component)
-  })
+  let prefix = 'er:'
+  let opened: Bus | undefined
+  const { engine, description } = await openEngine(
+    config,
+    async (store) => {
+      prefix = await deploymentPrefix(store, config.busPrefix)
+      return (opened = await openBus(config, prefix))
+    },
+    onQuery,
+    (error, component) => {
+      backgroundErrors.inc({ component })
+      if (log) log.error({ err: error, component }, 'background task failed')
+      else writeBackgroundError(error, component)
+    },
+  )
+  const bus = opened as Bus
   const redis = config.redisUrl
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
@@ -207,7 +237,7 @@ export async function startServer(
     metrics,
     metricsRoute: ops.metricsHttp ? false : { token: ops.metricsToken },
     tracing: tracing !== undefined,
-    rateLimit: { budgets: ops.rateLimit, redis },
+    rateLimit: { budgets: ops.rateLimit, redis, redisPrefix: `${prefix}rl:` },
     loadShedding: ops.shedding,
     cors: { origins: ops.corsOrigins, credentials: ops.corsCredentials },
     limits: ops,

@@ -14,6 +14,12 @@ export interface Config {
   databaseUrl: string | undefined
   /** `REDIS_URL`: `redis://…`; reserved for the distributed cache, bus and rate limits. */
   redisUrl: string | undefined
+  /**
+   * `ER_BUS_PREFIX`: prefix of every Redis channel and key of this deployment. Unset: `er:` and
+   * the deployment's id (made once, kept in its database), so deployments sharing a Redis server
+   * (whatever their DB index: pub/sub ignores it) never see each other's events or counters.
+   */
+  busPrefix: string | undefined
   /** `ER_BODY_LIMIT`: largest request body in bytes (default 1048576). */
   bodyLimit: number
   /** `ER_TOKEN_TTL`: access token lifetime in seconds (default 3600). */
@@ -237,6 +243,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     dataDir,
     databaseUrl: parseUrl(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
+    busPrefix: parseBusPrefix(env.ER_BUS_PREFIX),
     bodyLimit: parseInteger(
       env.ER_BODY_LIMIT,
       'ER_BODY_LIMIT',
@@ -640,6 +647,16 @@ function parseListen(text: string, setting: string): Config['http'] {
     )
   }
   return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port }
+}
+
+function parseBusPrefix(text: string | undefined): string | undefined {
+  if (text === undefined || text === '') return undefined
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(text)) {
+    throw new ConfigError(
+      `ER_BUS_PREFIX: expected 1-64 letters, digits or _ . : - (such as myapp:), got ${JSON.stringify(text)}`,
+    )
+  }
+  return text
 }
 
 function parseUrl(

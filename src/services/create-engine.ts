@@ -163,6 +163,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const passwords = options.passwords ?? createArgon2Hasher()
   const registry = new SchemaRegistry(store, { recheckMs: options.schemaRecheckMs ?? 1000 })
   await registry.reload()
+  // Schema changes announced by other nodes reload this one at once (realtime or not).
+  if (options.bus) await registry.watch(options.bus, backgroundReporter(options, 'schema'))
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = withVerifyCache(
     await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
@@ -249,7 +251,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     recordsDeps,
     schema: traced(
       'schema',
-      createSchemaService({ store, registry, clock, migrationsDir: options.migrationsDir }),
+      createSchemaService({
+        store,
+        registry,
+        clock,
+        migrationsDir: options.migrationsDir,
+        onBackgroundError: backgroundReporter(options, 'schema'),
+      }),
     ),
     records,
     auth,
@@ -258,6 +266,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     ...(payments ? { payments } : {}),
     async close() {
+      await registry.unwatch()
       await housekeeping.stop()
       await files?.stop()
       await options.files?.blobs.close()
@@ -271,7 +280,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
 /** The parts of the engine that work in the background and report their own failures. */
 export type BackgroundComponent =
-  'realtime-dispatcher' | 'realtime-hub' | 'files' | 'auth-housekeeping'
+  'realtime-dispatcher' | 'realtime-hub' | 'files' | 'auth-housekeeping' | 'schema'
 
 function backgroundReporter(
   options: EngineOptions,

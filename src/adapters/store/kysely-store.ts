@@ -160,7 +160,7 @@ export class KyselySession implements StoreSession {
   }
 
   selectRecords(query: SelectQuery): Promise<SelectResult> {
-    return selectRecordPage(this.#pageReader(), query)
+    return this.#read(query.collection, () => selectRecordPage(this.#pageReader(), query))
   }
 
   /** What record-pages.ts reads with: `readRows` as this session has it now. */
@@ -169,9 +169,11 @@ export class KyselySession implements StoreSession {
   }
 
   async countRecords(collection: CollectionDef, where: Condition[]): Promise<number> {
-    const result = await sql<{ n: number | string }>`select count(*) as n
+    const result = await this.#read(collection, () =>
+      sql<{ n: number | string }>`select count(*) as n
       from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
-      where ${whereClause(this.adapter, where)}`.execute(this.db)
+      where ${whereClause(this.adapter, where)}`.execute(this.db),
+    )
     // PostgreSQL's count is a bigint, which pg returns as a string.
     return Number(result.rows[0]?.n ?? 0)
   }
@@ -181,7 +183,9 @@ export class KyselySession implements StoreSession {
     ids: readonly string[],
     where: readonly Condition[] = [],
   ): Promise<Row[]> {
-    return selectRecordsById(this.#pageReader(), collection, ids, where)
+    return this.#read(collection, () =>
+      selectRecordsById(this.#pageReader(), collection, ids, where),
+    )
   }
 
   selectSessionCaller(
@@ -189,13 +193,8 @@ export class KyselySession implements StoreSession {
     recordId: string,
     sessionId: string,
   ): Promise<{ row: Row; session: SessionRow } | undefined> {
-    return selectSessionCaller(
-      this.db,
-      this.adapter,
-      collection,
-      recordId,
-      sessionId,
-      this.readRows,
+    return this.#read(collection, () =>
+      selectSessionCaller(this.db, this.adapter, collection, recordId, sessionId, this.readRows),
     )
   }
 
@@ -205,12 +204,14 @@ export class KyselySession implements StoreSession {
     value: string,
     limit: number,
   ): Promise<Row[]> {
-    const rows = await this.db
-      .selectFrom(collection.name)
-      .selectAll()
-      .where(column, '=', value)
-      .limit(limit)
-      .execute()
+    const rows = await this.#read(collection, () =>
+      this.db
+        .selectFrom(collection.name)
+        .selectAll()
+        .where(column, '=', value)
+        .limit(limit)
+        .execute(),
+    )
     const codec = recordCodec(collection, this.adapter)
     return rows.map((row) => codec.decode(row as Row))
   }
@@ -228,10 +229,11 @@ export class KyselySession implements StoreSession {
     const match = isMultiValued(field)
       ? this.adapter.jsonArrayOverlaps(column, ids)
       : this.adapter.inList(column, this.adapter.listParameter(ids))
-    const result =
-      await sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
+    const result = await this.#read(collection, () =>
+      sql<Row>`select * from ${sql.table(collection.name)} as ${sql.id(RECORD_ALIAS)}
       where ${match} and ${whereClause(this.adapter, where)} order by ${sql.ref(`${RECORD_ALIAS}.id`)}
-      ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(this.db)
+      ${limit === undefined ? sql`` : sql`limit ${limit}`}`.execute(this.db),
+    )
     const codec = recordCodec(collection, this.adapter)
     return result.rows.map((row) => codec.decode(row))
   }
@@ -283,10 +285,12 @@ export class KyselySession implements StoreSession {
         chunk.map((snapshot, i) => rowSql(snapshot, start + i)),
         sql` union all `,
       )
-      const result = await sql<
-        Record<string, unknown>
-      >`select ${sql.id(RECORD_ALIAS, SNAPSHOT_INDEX)} as i from (${rows}) as ${sql.id(RECORD_ALIAS)}
-        where ${whereClause(this.adapter, where)}`.execute(this.db)
+      const result = await this.#read(collection, () =>
+        sql<
+          Record<string, unknown>
+        >`select ${sql.id(RECORD_ALIAS, SNAPSHOT_INDEX)} as i from (${rows}) as ${sql.id(RECORD_ALIAS)}
+        where ${whereClause(this.adapter, where)}`.execute(this.db),
+      )
       for (const row of result.rows) out.add(Number(row.i))
     }
     return out
@@ -396,6 +400,18 @@ export class KyselySession implements StoreSession {
       .onConflict((oc) => oc.column('key').doNothing())
       .execute()
     return (await this.getSetting(key)) ?? value
+  }
+
+  /**
+   * Runs a read of a collection's table and turns driver errors into engine errors: a read built
+   * from a stale definition (a column another node dropped) becomes ER_SCHEMA_CHANGED.
+   */
+  async #read<T>(collection: CollectionDef, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      throw this.adapter.translateError(error, collection) ?? error
+    }
   }
 
   /** Runs a write and turns driver errors into engine errors naming the collection and field. */

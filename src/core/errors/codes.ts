@@ -52,6 +52,7 @@ export const errorCatalogue = {
   ER_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   ER_INTERNAL: { status: 500, title: 'Internal server error' },
   ER_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  ER_SCHEMA_CHANGED: { status: 503, title: 'Schema changed during the request' },
   ER_FILE_TOO_LARGE: { status: 413, title: 'File too large' },
   ER_FILE_TOO_MANY: { status: 413, title: 'Too many files' },
   ER_FILE_IMAGE_TOO_LARGE: { status: 413, title: 'Image dimensions too large' },

@@ -73,8 +73,7 @@ export function createAuthService(deps: AuthDeps) {
   const decoy = () => (decoyHash ??= passwords.hash('engineroom decoy password'))
 
   async function authCollection(name: string): Promise<CollectionDef> {
-    await registry.refreshIfStale()
-    const collection = registry.get(name)
+    const collection = await registry.getFresh(name)
     if (collection.type !== 'auth') {
       throw new EngineError('ER_COLLECTION_NOT_FOUND', `"${name}" is not an auth collection.`)
     }

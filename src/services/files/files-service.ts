@@ -184,8 +184,7 @@ export function createFilesService(deps: FilesDeps) {
     target: { action: 'create' } | { action: 'update'; id: string },
   ): Promise<CollectionDef> {
     requireScope(ctx, name, target.action)
-    await registry.refreshIfStale()
-    const collection = registry.get(name)
+    const collection = await registry.getFresh(name)
     const rule = resolveRule(ctx, registry, collection, target.action)
     if (rule.kind === 'denied') {
       const view = resolveRule(ctx, registry, collection, 'view')

@@ -47,6 +47,17 @@ export async function runBatch(
     )
   }
   const ops = requests.map((request, index) => atIndex(index, () => parseRequest(request)))
+  // Prepared again from the start when another node changed a schema it used: nothing of a
+  // failed attempt was applied (see fresh-schema-retry.ts).
+  return records.retryOnFreshSchema(ctx, () => runOps(records, ctx, ops))
+}
+
+/** One attempt at the batch's writes, prepared then applied in one transaction. */
+async function runOps(
+  records: RecordsService,
+  ctx: RequestContext,
+  ops: readonly WriteOp[],
+): Promise<BatchResult[]> {
   const prepared: PreparedWrite[] = []
   // Prepared writes may have stored files (finished tus uploads): a failed batch deletes them.
   try {

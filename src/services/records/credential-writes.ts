@@ -107,3 +107,20 @@ export function apiKeyCannotChange(field: 'email' | 'password'): EngineError {
     errors: { [field]: [{ code: 'api_key', message: 'an API key cannot change this field' }] },
   })
 }
+
+/**
+ * What is left of the request's password budget now, to give back with `restorePasswordBudget`
+ * when an attempt that may have spent some is undone (a write retried on a fresh schema).
+ */
+export function passwordBudgetLeft(ctx: RequestContext): number {
+  return ctx.passwordBudget?.left ?? MAX_PASSWORDS_PER_REQUEST
+}
+
+/**
+ * Gives back what an undone attempt spent: the budget is as it was when `left` was read, so the
+ * attempt run again spends it once, and no more than once. Writes of one request run one after
+ * the other (a batch in order, GraphQL mutations serially), so nothing else spent meanwhile.
+ */
+export function restorePasswordBudget(ctx: RequestContext, left: number): void {
+  if (ctx.passwordBudget) ctx.passwordBudget.left = left
+}

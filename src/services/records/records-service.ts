@@ -44,6 +44,7 @@ import {
   type PreparedFiles,
 } from './record-files.js'
 import type { UploadedFile } from '../files/file-writes.js'
+import { retryOnFreshSchema } from './fresh-schema-retry.js'
 import {
   accessDenied,
   recordNotFound,
@@ -588,20 +589,59 @@ export function createRecordsService(deps: RecordsDeps) {
     ])
   }
 
+  /**
+   * Each call that owns its transaction (no `tx` given) runs again once when it failed on a
+   * stale schema (see fresh-schema-retry.ts). A multipart write is not retried: its uploaded
+   * files were deleted with the failed attempt, so it is answered 503 ER_SCHEMA_CHANGED.
+   */
+  const fresh = <T>(ctx: RequestContext, tx: StoreSession | undefined, work: () => Promise<T>) =>
+    tx ? work() : retryOnFreshSchema(registry, ctx, work)
+
   return {
     /** What `expand` may add to one response; GraphQL's cost estimate reads it too. */
     expandLimits,
-    list,
-    view,
-    create,
-    update,
-    remove,
+    list: (ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> =>
+      fresh(ctx, undefined, () => list(ctx, name, params)),
+    view: (ctx: RequestContext, name: string, id: string, params: ViewParams = {}) =>
+      fresh(ctx, undefined, () => view(ctx, name, id, params)),
+    create: (
+      ctx: RequestContext,
+      name: string,
+      body: unknown,
+      tx: StoreSession | undefined = undefined,
+      uploads: readonly UploadedFile[] = [],
+    ): Promise<Row> =>
+      uploads.length > 0
+        ? create(ctx, name, body, tx, uploads)
+        : fresh(ctx, tx, () => create(ctx, name, body, tx)),
+    update: (
+      ctx: RequestContext,
+      name: string,
+      id: string,
+      body: unknown,
+      tx: StoreSession | undefined = undefined,
+      uploads: readonly UploadedFile[] = [],
+    ): Promise<Row> =>
+      uploads.length > 0
+        ? update(ctx, name, id, body, tx, uploads)
+        : fresh(ctx, tx, () => update(ctx, name, id, body, tx)),
+    remove: (ctx: RequestContext, name: string, id: string, tx?: StoreSession): Promise<void> =>
+      fresh(ctx, tx, () => remove(ctx, name, id, tx)),
     prepare,
     apply,
     discard,
     settle,
     transaction,
-    visibleSnapshots,
+    /** Runs a call made of several (a batch) again once when it failed on a stale schema. */
+    retryOnFreshSchema: <T>(ctx: RequestContext, work: () => Promise<T>) =>
+      retryOnFreshSchema(registry, ctx, work),
+    visibleSnapshots: (
+      ctx: RequestContext,
+      name: string,
+      snapshots: readonly Row[],
+      filter?: string,
+    ): Promise<Set<number>> =>
+      fresh(ctx, undefined, () => visibleSnapshots(ctx, name, snapshots, filter)),
   }
 }
 

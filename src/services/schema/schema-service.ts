@@ -25,6 +25,8 @@ export interface SchemaServiceDeps {
   clock: Clock
   /** Where each schema change is written as a migration file (`<data dir>/migrations`). */
   migrationsDir: string
+  /** Where a failed announcement of a change is reported (the other nodes' poll still sees it). */
+  onBackgroundError?: (error: unknown) => void
 }
 
 export type SchemaService = ReturnType<typeof createSchemaService>
@@ -63,6 +65,8 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         throw error
       })
     await registry.reload()
+    // Before the answer: a client that goes on to another node finds it reloading or reloaded.
+    await registry.announce().catch(deps.onBackgroundError ?? (() => {}))
   }
 
   async function listCollections(ctx: RequestContext): Promise<CollectionDef[]> {
@@ -73,8 +77,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
 
   async function getCollection(ctx: RequestContext, name: string): Promise<CollectionDef> {
     requireSchemaAdmin(ctx)
-    await registry.refreshIfStale()
-    return registry.get(name)
+    return registry.getFresh(name)
   }
 
   async function createCollection(ctx: RequestContext, body: unknown): Promise<CollectionDef> {
@@ -105,8 +108,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     body: unknown,
   ): Promise<CollectionDef> {
     requireSchemaAdmin(ctx)
-    await registry.refreshIfStale()
-    const current = registry.get(name)
+    const current = await registry.getFresh(name)
     const next = validateCollectionPatch(current, body, clock.now().toISOString())
     const others = registry.list().filter((c) => c.id !== current.id)
     if (
@@ -147,8 +149,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
 
   async function deleteCollection(ctx: RequestContext, name: string): Promise<void> {
     requireSchemaAdmin(ctx)
-    await registry.refreshIfStale()
-    const current = registry.get(name)
+    const current = await registry.getFresh(name)
     if (current.system)
       throw new EngineError(
         'ER_FORBIDDEN',

@@ -1,6 +1,7 @@
 import { EngineError } from '../../../core/errors/index.js'
 import type { CollectionDef } from '../../../core/schema/types.js'
 import { allIndexes } from '../collection-ddl.js'
+import { schemaChanged } from '../schema-changed.js'
 import { uniqueConflict } from '../unique-conflict.js'
 
 /**
@@ -24,5 +25,8 @@ export function translatePostgresError(
       cause: error,
     })
   }
+  // undefined_column, undefined_table: the statement was built from a definition that another
+  // node has since changed (a field or collection dropped or renamed).
+  if (code === '42703' || code === '42P01') return schemaChanged(collection, error)
   return undefined
 }

@@ -1,5 +1,6 @@
 import { EngineError } from '../../../core/errors/index.js'
 import type { CollectionDef } from '../../../core/schema/types.js'
+import { schemaChanged } from '../schema-changed.js'
 import { uniqueConflict } from '../unique-conflict.js'
 
 /**
@@ -24,5 +25,13 @@ export function translateSqliteError(
       cause: error,
     })
   }
+  // SQLite names a missing column or table only in the message, under the generic SQLITE_ERROR:
+  // the statement was built from a definition that another process has since changed.
+  if (code === 'SQLITE_ERROR' && STALE_DEFINITION.test(error.message)) {
+    return schemaChanged(collection, error)
+  }
   return undefined
 }
+
+/** "no such column: title", "no such table: posts", "table posts has no column named title". */
+const STALE_DEFINITION = /^(no such column: |no such table: |table \S+ has no column named )/
