@@ -61,7 +61,9 @@ export function writeNginxConf(dir: string, site: string): string {
       `error_log ${join(dir, 'logs', 'error.log')} warn;`,
       'events { worker_connections 1024; }',
       'http {',
-      `  access_log ${join(dir, 'logs', 'access.log')};`,
+      // Which node served each request, for tests that check the balancing.
+      "  log_format upstream '$upstream_addr $status $request_method $request_uri';",
+      `  access_log ${join(dir, 'logs', 'access.log')} upstream;`,
       `  client_body_temp_path ${join(dir, 'client_body')};`,
       `  proxy_temp_path ${join(dir, 'proxy')};`,
       `  fastcgi_temp_path ${join(dir, 'fastcgi')};`,
