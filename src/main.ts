@@ -20,6 +20,8 @@ import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
+import type { ResponseCache } from './adapters/cache/cache.js'
+import type { Redis } from 'ioredis'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -71,6 +73,27 @@ export async function openBlobs(config: Config): Promise<BlobStore> {
   }
   const { openLocalBlobs } = await import('./adapters/blobs/local/local-blobs.js')
   return openLocalBlobs({ root: dataPaths(config).storageDir })
+}
+
+/**
+ * The response cache (`ER_CACHE`): in Redis, shared by every node, when `REDIS_URL` is set;
+ * else an LRU in this process (with `serve --workers`, each worker's own, invalidated through
+ * the cluster bus). Undefined when the cache is off.
+ */
+export async function openResponseCache(
+  config: Config,
+  bus: Bus,
+  redis: Redis | undefined,
+): Promise<ResponseCache | undefined> {
+  if (!config.cache.enabled) return undefined
+  const limits = { maxBytes: config.cache.maxBytes, ttlMs: config.cache.ttlSeconds * 1000 }
+  if (redis) {
+    const { createRedisCache } = await import('./adapters/cache/redis/redis-cache.js')
+    const prefix = `${process.env.ER_BUS_PREFIX ?? 'er:'}cache:`
+    return createRedisCache({ ...limits, redis, bus, prefix })
+  }
+  const { createMemoryCache } = await import('./adapters/cache/memory/memory-cache.js')
+  return createMemoryCache(limits, bus)
 }
 
 /** Opens the store and builds every service over it; with a bus, realtime runs too. */
@@ -154,6 +177,7 @@ export async function startServer(
   const redis = config.redisUrl
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
+  const responseCache = await openResponseCache(config, bus, redis)
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
 
   let isShuttingDown = () => false
@@ -179,6 +203,7 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    ...(responseCache ? { responseCache } : {}),
     graphql: config.graphql.enabled
       ? {
           limits: {
@@ -220,6 +245,7 @@ export async function startServer(
   }
   const afterClose: ShutdownStep[] = [
     { name: 'store', run: () => engine.close() },
+    ...(responseCache ? [{ name: 'cache', run: () => responseCache.close() }] : []),
     { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),
     ...(tracing ? [{ name: 'tracing', run: () => tracing.shutdown() }] : []),

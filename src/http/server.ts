@@ -32,6 +32,9 @@ import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { createDocumentCache } from '../graphql/document-cache.js'
 import { registerJsonParser } from './plugins/json-body.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
+import type { ResponseCache } from '../adapters/cache/cache.js'
+import { createCachedReads } from './rest/cached-reads.js'
+import { registerCacheMetrics } from './ops/cache-metrics.js'
 
 export interface ServerOptions {
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
@@ -81,6 +84,12 @@ export interface ServerOptions {
    * for browsers is on unless `explorer: false`.
    */
   graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
+  /**
+   * Keeps record reads' answers (`ER_CACHE`); invalidated by every write this engine commits
+   * (and, through the cache's bus, by every other node's). Reads always carry ETags and
+   * Cache-Control, with or without it.
+   */
+  responseCache?: ResponseCache
 }
 
 /**
@@ -187,7 +196,23 @@ export async function buildServer(
     await app.register(filesRoutes, { files, auth })
     await app.register(tusRoutes, { files, auth })
   }
-  await app.register(recordsRoutes, { records: engine.records, auth, files: engine.files })
+  const { responseCache } = options
+  if (responseCache) {
+    // After the commit, on the node that wrote: the bump reaches the others through the bus.
+    const stop = engine.store.onRecordsWritten((names) => void responseCache.bump(names))
+    app.addHook('onClose', async () => stop())
+  }
+  const cacheOutcomes = registerCacheMetrics(metrics, responseCache)
+  await app.register(recordsRoutes, {
+    records: engine.records,
+    auth,
+    files: engine.files,
+    cachedRead: createCachedReads({
+      registry: engine.registry,
+      cache: responseCache,
+      onOutcome: cacheOutcomes,
+    }),
+  })
   await app.register(authEmailRoutes, { auth })
   await app.register(authApiKeyRoutes, { auth })
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })

@@ -59,6 +59,11 @@ export class SchemaRegistry {
     await this.#pending
   }
 
+  /** The schema version the catalogue was loaded at (the same string on every node). */
+  get version(): string {
+    return this.#version
+  }
+
   /**
    * The collections as last loaded. A new map on every reload, so its identity is a cache key
    * for anything derived from the whole schema (the GraphQL schema, the OpenAPI document).
