@@ -1,9 +1,10 @@
 /**
  * Three `engineroom serve` processes on one PostgreSQL + Redis behind a real nginx running
- * deploy/nginx/engineroom.conf (upstreams filled in): reads through the balancer see writes made
- * on any node and are spread over the nodes, realtime streams through nginx receive events
- * written on other nodes, and a rate limit holds across the cluster, per forwarded client
- * address (ER_TRUST_PROXY=1), whatever X-Forwarded-For the client forges.
+ * deploy/nginx/engineroom.conf (upstreams filled in), with the response cache in Redis: reads
+ * through the balancer see writes made on any node and are spread over the nodes, realtime
+ * streams through nginx receive events written on other nodes, and a rate limit holds across
+ * the cluster, per forwarded client address (ER_TRUST_PROXY=1), whatever X-Forwarded-For the
+ * client forges.
  */
 import { randomBytes, randomInt } from 'node:crypto'
 import { request } from 'node:http'
@@ -93,6 +94,7 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
       ER_RATE_LIMIT_READ: 'off',
       ER_RATE_LIMIT_WRITE: 'off',
       ER_RATE_LIMIT_AUTH: `${AUTH_BUDGET}/60s`,
+      ER_CACHE: 'true',
     }
     const created = runCli(['superuser', 'create', EMAIL, PASSWORD, '--dir', join(dir, 'cli')], env)
     expect(created.code, created.err).toBe(0)
@@ -148,6 +150,38 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
         .map((line) => line.split(' ')[0]),
     )
     expect(upstreams.size).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a write on one node invalidates the answers every node cached (Redis cache)', async () => {
+    const list = '/api/collections/posts/records?perPage=100&sort=-created'
+    // Each node computes and caches the list (and then serves it from the cache).
+    for (const node of nodes) {
+      for (let i = 0; i < 3; i++) expect((await fetch(`${node.url}${list}`)).status).toBe(200)
+    }
+    const res = await call(nodes[2]?.url as string, 'POST', '/api/collections/posts/records', {
+      title: 'fresh from node 3',
+    })
+    expect(res.status).toBe(201)
+    // The writing node never serves its cached answer from before the write.
+    expect(await (await fetch(`${nodes[2]?.url}${list}`)).text()).toContain('fresh from node 3')
+    // The others within the bus's delivery (bounded wait), and through nginx too.
+    for (const url of [...nodes.map((n) => n.url), balancer.url]) {
+      let body = ''
+      for (let i = 0; i < 40 && !body.includes('fresh from node 3'); i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50))
+        body = await (await fetch(`${url}${list}`)).text()
+      }
+      expect(body, url).toContain('fresh from node 3')
+    }
+    // The cache was in use: hits counted on the nodes (each node's /metrics, from loopback).
+    let hits = 0
+    for (const node of nodes) {
+      const text = await (await fetch(`${node.url}/metrics`)).text()
+      hits += Number(
+        /^er_response_cache_requests_total\{outcome="hit"\} (\S+)$/m.exec(text)?.[1] ?? 0,
+      )
+    }
+    expect(hits).toBeGreaterThan(0)
   })
 
   it('SSE through nginx receives, unbuffered, events written on every node', async () => {
