@@ -1,21 +1,27 @@
 /** Child process: Engine Room itself over its SQLite file, as `engineroom serve` would run it. */
 import { createInProcessBus } from '../dist/adapters/bus/in-process/in-process-bus.js'
+import { createMemoryCache } from '../dist/adapters/cache/memory/memory-cache.js'
 import { openSqliteStore } from '../dist/adapters/store/sqlite/sqlite-store.js'
 import { buildServer } from '../dist/http/server.js'
 import { createEngine } from '../dist/services/create-engine.js'
 import { serveChild } from './child-ipc.js'
 
-serveChild(async ({ file, migrationsDir }) => {
+serveChild(async ({ file, migrationsDir, cache }) => {
   const store = await openSqliteStore({ file })
   // With a bus, as `serve` runs it: realtime on. The fan-out scenario opens many streams as one
   // superuser, so the per-user connection limit is lifted here.
+  const bus = createInProcessBus()
   const engine = await createEngine({
     store,
     migrationsDir,
-    bus: createInProcessBus(),
+    bus,
     realtime: { maxConnectionsPerUser: 1_000_000 },
   })
-  const app = await buildServer(engine)
+  // `cache: true`: with the response cache as `ER_CACHE=true` runs it (bench/cache.js).
+  const responseCache = cache
+    ? await createMemoryCache({ maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 }, bus)
+    : undefined
+  const app = await buildServer(engine, responseCache ? { responseCache } : {})
   await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 })
   return { port: app.server.address().port, info: {} }
 })

@@ -29,6 +29,8 @@ import {
   type EngineOptions,
 } from './services/create-engine.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
+import type { ResponseCache } from './adapters/cache/cache.js'
+import type { Redis } from 'ioredis'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -122,6 +124,28 @@ export function writeBackgroundError(error: unknown, component: BackgroundCompon
       : { message: String(error) }
   const line = { level: 50, time: Date.now(), component, err, msg: 'background task failed' }
   process.stderr.write(`${scrubSecrets(JSON.stringify(line))}\n`)
+}
+
+/**
+ * The response cache (`ER_CACHE`): in Redis, shared by every node, when `REDIS_URL` is set;
+ * else an LRU in this process (with `serve --workers`, each worker's own, invalidated through
+ * the cluster bus). Undefined when the cache is off.
+ */
+export async function openResponseCache(
+  config: Config,
+  bus: Bus,
+  redis: Redis | undefined,
+  deploymentPrefix: string,
+): Promise<ResponseCache | undefined> {
+  if (!config.cache.enabled) return undefined
+  const limits = { maxBytes: config.cache.maxBytes, ttlMs: config.cache.ttlSeconds * 1000 }
+  if (redis) {
+    const { createRedisCache } = await import('./adapters/cache/redis/redis-cache.js')
+    const prefix = `${deploymentPrefix}cache:`
+    return createRedisCache({ ...limits, redis, bus, prefix })
+  }
+  const { createMemoryCache } = await import('./adapters/cache/memory/memory-cache.js')
+  return createMemoryCache(limits, bus)
 }
 
 /**
@@ -227,6 +251,7 @@ export async function startServer(
   const redis = config.redisUrl
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
+  const responseCache = await openResponseCache(config, bus, redis, prefix)
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
 
   let isShuttingDown = () => false
@@ -253,6 +278,7 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    ...(responseCache ? { responseCache } : {}),
     graphql: config.graphql.enabled
       ? {
           limits: {
@@ -295,6 +321,7 @@ export async function startServer(
   }
   const afterClose: ShutdownStep[] = [
     { name: 'store', run: () => engine.close() },
+    ...(responseCache ? [{ name: 'cache', run: () => responseCache.close() }] : []),
     { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),
     ...(tracing ? [{ name: 'tracing', run: () => tracing.shutdown() }] : []),

@@ -114,6 +114,15 @@ export interface Config {
     /** `ER_GRAPHQL_EXPLORER`: the explorer page at GET /graphql (default: false when NODE_ENV=production). */
     explorer: boolean
   }
+  /** The response cache for record reads (in-process LRU; Redis when `REDIS_URL` is set). */
+  cache: {
+    /** `ER_CACHE`: keep record reads' answers until a write invalidates them (default false). */
+    enabled: boolean
+    /** `ER_CACHE_MAX_BYTES`: bytes of answers the in-process LRU holds (default 67108864). */
+    maxBytes: number
+    /** `ER_CACHE_TTL`: seconds an answer is kept at most (default 60). */
+    ttlSeconds: number
+  }
   /** What `expand` may add to one response (REST, and each GraphQL list or record field). */
   expand: {
     /** `ER_EXPAND_MAX_PER_RELATION`: records one relation may expand for one record (default 1000). */
@@ -270,6 +279,17 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     logFormat: parseChoice(env.ER_LOG_FORMAT, 'ER_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     ops: loadOpsConfig(env),
     graphql: loadGraphqlConfig(env),
+    cache: {
+      enabled: parseBoolean(env.ER_CACHE, 'ER_CACHE', false),
+      maxBytes: parseInteger(
+        env.ER_CACHE_MAX_BYTES,
+        'ER_CACHE_MAX_BYTES',
+        64 * 1024 * 1024,
+        1024 * 1024,
+        16 * 1024 * 1024 * 1024,
+      ),
+      ttlSeconds: parseInteger(env.ER_CACHE_TTL, 'ER_CACHE_TTL', 60, 1, 24 * 3600),
+    },
     expand: {
       maxPerRelation: parseInteger(
         env.ER_EXPAND_MAX_PER_RELATION,

@@ -38,6 +38,9 @@ import { registerIdempotency } from './plugins/idempotency.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
 import { DEFAULT_REALTIME } from '../services/create-engine.js'
 import { RealtimeConnections } from '../services/realtime/realtime-connections.js'
+import type { ResponseCache } from '../adapters/cache/cache.js'
+import { createCachedReads } from './rest/cached-reads.js'
+import { registerCacheMetrics } from './ops/cache-metrics.js'
 
 export interface ServerOptions {
   /** How long an `Idempotency-Key` and its answer are kept (default 24 hours). */
@@ -89,6 +92,12 @@ export interface ServerOptions {
    * for browsers is on unless `explorer: false`.
    */
   graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
+  /**
+   * Keeps record reads' answers (`ER_CACHE`); invalidated by every write this engine commits
+   * (and, through the cache's bus, by every other node's). Reads always carry ETags and
+   * Cache-Control, with or without it.
+   */
+  responseCache?: ResponseCache
 }
 
 /**
@@ -204,7 +213,23 @@ export async function buildServer(
     await app.register(filesRoutes, { files, auth })
     await app.register(tusRoutes, { files, auth })
   }
-  await app.register(recordsRoutes, { records: engine.records, auth, files: engine.files })
+  const { responseCache } = options
+  if (responseCache) {
+    // After the commit, on the node that wrote: the bump reaches the others through the bus.
+    const stop = engine.store.onRecordsWritten((names) => void responseCache.bump(names))
+    app.addHook('onClose', async () => stop())
+  }
+  const cacheOutcomes = registerCacheMetrics(metrics, responseCache)
+  await app.register(recordsRoutes, {
+    records: engine.records,
+    auth,
+    files: engine.files,
+    cachedRead: createCachedReads({
+      registry: engine.registry,
+      cache: responseCache,
+      onOutcome: cacheOutcomes,
+    }),
+  })
   await app.register(authEmailRoutes, { auth })
   if (engine.payments) await app.register(paymentsRoutes, { payments: engine.payments, auth })
   await app.register(authApiKeyRoutes, { auth })

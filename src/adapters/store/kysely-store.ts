@@ -91,6 +91,12 @@ export class KyselySession implements StoreSession {
    */
   protected callersChanged(): void {}
 
+  /**
+   * Told after a statement changed records of `collection`: the store tells its listeners at
+   * once, a transaction when it commits (see `Store.onRecordsWritten`).
+   */
+  protected recordsWritten(_collection: string): void {}
+
   /** Runs a compiled read; the store overrides it with a direct path where it has one. */
   protected readRows: ReadRows = async (text, parameters) =>
     (await this.db.executeQuery<Row>(CompiledQuery.raw(text, [...parameters]))).rows
@@ -301,6 +307,7 @@ export class KyselySession implements StoreSession {
     await this.#write(collection, () =>
       insertOne(this.db, this.adapter, collection, encoded, this.runWrite),
     )
+    this.recordsWritten(collection.name)
   }
 
   async insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void> {
@@ -315,6 +322,7 @@ export class KyselySession implements StoreSession {
         this.db.insertInto(collection.name).values(chunk).execute(),
       )
     }
+    this.recordsWritten(collection.name)
   }
 
   async updateRecord(collection: CollectionDef, id: string, values: Row): Promise<number> {
@@ -323,6 +331,7 @@ export class KyselySession implements StoreSession {
       updateOne(this.db, this.adapter, collection, id, encoded, this.runWrite),
     )
     if (collection.type === 'auth') this.callersChanged()
+    if (changed > 0) this.recordsWritten(collection.name)
     return changed
   }
 
@@ -331,6 +340,7 @@ export class KyselySession implements StoreSession {
       this.db.deleteFrom(collection.name).where('id', '=', id).executeTakeFirst(),
     )
     if (collection.type === 'auth') this.callersChanged()
+    if (Number(result.numDeletedRows) > 0) this.recordsWritten(collection.name)
     return Number(result.numDeletedRows)
   }
 
@@ -436,6 +446,23 @@ export class KyselyStore extends KyselySession implements Store {
     this.#callerGeneration++
   }
 
+  readonly #writeListeners = new Set<(collections: readonly string[]) => void>()
+
+  onRecordsWritten(listener: (collections: readonly string[]) => void): () => void {
+    this.#writeListeners.add(listener)
+    return () => void this.#writeListeners.delete(listener)
+  }
+
+  protected override recordsWritten(collection: string): void {
+    this.#tellWritten([collection])
+  }
+
+  /** After the commit: told earlier, a reader could cache the old rows under the new version. */
+  #tellWritten(collections: readonly string[]): void {
+    if (collections.length === 0) return
+    for (const listener of this.#writeListeners) listener(collections)
+  }
+
   /**
    * `directRead`: runs a read on the connection at once when nothing stands in its way (SQLite
    * with no transaction open), skipping Kysely's executor and its connection lock; undefined
@@ -483,6 +510,7 @@ export class KyselyStore extends KyselySession implements Store {
     // After the commit: moved earlier, a request could read the old rows and cache them under
     // the new generation.
     if (session?.changedCallers) this.#callerGeneration++
+    if (session) this.#tellWritten([...session.written])
     return result
   }
 
@@ -517,6 +545,7 @@ export class KyselyStore extends KyselySession implements Store {
       })
       // After the commit, as in exclusiveTransaction.
       if (session?.changedCallers) this.#callerGeneration++
+      if (session) this.#tellWritten([...session.written])
       return result
     } catch (error) {
       throw this.adapter.translateError(error, undefined) ?? error
@@ -549,6 +578,8 @@ class TransactionSession extends KyselySession {
   readonly changes: ChangeInput[] = []
   /** Whether the commit changes a caller (the store moves its generation then). */
   changedCallers = false
+  /** Collections whose records this transaction changed (told to listeners on commit). */
+  readonly written = new Set<string>()
 
   constructor(db: DynamicDb, adapter: DialectAdapter, held: HeldConnection | undefined) {
     super(db, adapter)
@@ -565,6 +596,10 @@ class TransactionSession extends KyselySession {
 
   protected override callersChanged(): void {
     this.changedCallers = true
+  }
+
+  protected override recordsWritten(collection: string): void {
+    this.written.add(collection)
   }
 
   override recordChange(change: ChangeInput): void {

@@ -556,6 +556,12 @@ export interface Store extends StoreSession {
    * not move it (see the auth service's caller cache for how long they may take to show).
    */
   readonly callerGeneration: number
+  /**
+   * Calls `listener` with the names of the collections whose records this process changed,
+   * right after the change is committed (at once for a write outside a transaction; never for a
+   * transaction that rolled back). The response cache invalidates on it. Returns an unsubscribe.
+   */
+  onRecordsWritten(listener: (collections: readonly string[]) => void): () => void
   /** Tables, columns and indexes as they are in the database (for checks and tests). */
   introspect(): Promise<TableShape[]>
   /** Throws when the database does not answer. */

@@ -6,6 +6,7 @@ import type { RecordsService } from '../../services/records/records-service.js'
 import type { FilesService } from '../../services/files/files-service.js'
 import { multipartParts } from '../files/multipart-parts.js'
 import { contextOf } from '../plugins/request-context.js'
+import type { CachedRead } from './cached-reads.js'
 import { listQuery, nameParams, recordParams, viewQuery } from './route-schemas.js'
 
 type NameParams = Static<typeof nameParams>
@@ -17,12 +18,19 @@ export const recordsRoutes: FastifyPluginAsync<{
   auth: AuthService
   /** With file storage, creates and updates also take multipart/form-data (files + fields). */
   files?: FilesService | undefined
-}> = async (app, { records, auth, files }) => {
+  /** Reads go through it: response cache, ETag / If-None-Match, Cache-Control. */
+  cachedRead: CachedRead
+}> = async (app, { records, auth, files, cachedRead }) => {
   app.get<{ Params: NameParams; Querystring: Static<typeof listQuery> }>(
     '/api/collections/:name/records',
     { schema: { params: nameParams, querystring: listQuery } },
-    async (request) =>
-      records.list(await contextOf(request, auth), request.params.name, request.query),
+    async (request, reply) => {
+      const ctx = await contextOf(request, auth)
+      const { name } = request.params
+      return cachedRead(request, reply, ctx, { collection: name, rule: 'list' }, () =>
+        records.list(ctx, name, request.query),
+      )
+    },
   )
 
   app.post<{ Params: NameParams }>(
@@ -45,13 +53,13 @@ export const recordsRoutes: FastifyPluginAsync<{
   app.get<{ Params: RecordParams; Querystring: Static<typeof viewQuery> }>(
     '/api/collections/:name/records/:id',
     { schema: { params: recordParams, querystring: viewQuery } },
-    async (request) =>
-      records.view(
-        await contextOf(request, auth),
-        request.params.name,
-        request.params.id,
-        request.query,
-      ),
+    async (request, reply) => {
+      const ctx = await contextOf(request, auth)
+      const { name, id } = request.params
+      return cachedRead(request, reply, ctx, { collection: name, rule: 'view' }, () =>
+        records.view(ctx, name, id, request.query),
+      )
+    },
   )
 
   app.patch<{ Params: RecordParams }>(
