@@ -34,6 +34,7 @@ export async function openStore(
       url: config.databaseUrl,
       maxConnections: config.pgPoolSize,
       onQuery,
+      seedDefaults: true,
     })
     return { store, description: `PostgreSQL ${redactUrl(config.databaseUrl)}` }
   }
@@ -42,6 +43,7 @@ export async function openStore(
     file: sqliteFile,
     synchronous: config.sqliteSynchronous,
     onQuery,
+    seedDefaults: true,
   })
   return { store, description: `SQLite ${sqliteFile} (synchronous=${config.sqliteSynchronous})` }
 }
