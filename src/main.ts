@@ -181,6 +181,7 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    landingPage: config.landingPage,
     graphql: config.graphql.enabled
       ? {
           limits: {

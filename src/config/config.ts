@@ -87,6 +87,8 @@ export interface Config {
     /** `ER_GRAPHQL_EXPLORER`: the explorer page at GET /graphql (default: false when NODE_ENV=production). */
     explorer: boolean
   }
+  /** `ER_LANDING_PAGE`: a small page at `GET /` linking the dashboard, docs and health (default true). */
+  landingPage: boolean
   /** What `expand` may add to one response (REST, and each GraphQL list or record field). */
   expand: {
     /** `ER_EXPAND_MAX_PER_RELATION`: records one relation may expand for one record (default 1000). */
@@ -203,6 +205,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     logFormat: parseChoice(env.ER_LOG_FORMAT, 'ER_LOG_FORMAT', ['json', 'pretty'] as const, 'json'),
     ops: loadOpsConfig(env),
     graphql: loadGraphqlConfig(env),
+    landingPage: parseBoolean(env.ER_LANDING_PAGE, 'ER_LANDING_PAGE', true),
     expand: {
       maxPerRelation: parseInteger(
         env.ER_EXPAND_MAX_PER_RELATION,

@@ -32,6 +32,9 @@ import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { createDocumentCache } from '../graphql/document-cache.js'
 import { registerJsonParser } from './plugins/json-body.js'
 import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
+import { authLinkPages } from './pages/auth-link-pages.js'
+import { landingPage } from './pages/landing-page.js'
+import { pageAssetRoutes } from './pages/page-assets.js'
 
 export interface ServerOptions {
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
@@ -81,6 +84,8 @@ export interface ServerOptions {
    * for browsers is on unless `explorer: false`.
    */
   graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
+  /** The page at `GET /` (default true); `false` leaves `/` a 404 like any unknown path. */
+  landingPage?: boolean
 }
 
 /**
@@ -247,5 +252,13 @@ export async function buildServer(
     documents: createOpenApiDocuments({ registry: engine.registry }),
     auth,
   })
+  // The pages for people in a browser: e-mail links, and what `/` says.
+  await app.register(pageAssetRoutes)
+  await app.register(authLinkPages)
+  if (options.landingPage !== false) {
+    await app.register(landingPage, {
+      graphqlExplorer: options.graphql !== false && options.graphql?.explorer !== false,
+    })
+  }
   return app
 }
