@@ -19,6 +19,8 @@ import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
+import { createFirstRunSetup } from './services/auth/first-run-setup.js'
+import { systemClock } from './core/clock.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
@@ -132,7 +134,7 @@ export async function openEngine(
  */
 export async function startServer(
   config: Config,
-): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
+): Promise<{ app: FastifyInstance; engine: Engine; url: string; setupToken?: string }> {
   const { ops } = config
   const tracing = ops.otlpEndpoint
     ? // The OpenTelemetry SDK and exporter are loaded only when tracing is configured.
@@ -159,7 +161,14 @@ export async function startServer(
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
 
   let isShuttingDown = () => false
+  const firstRunSetup = createFirstRunSetup({
+    store: engine.store,
+    registry: engine.registry,
+    records: engine.records,
+    clock: systemClock,
+  })
   const app = await buildServer(engine, {
+    firstRunSetup,
     bodyLimit: config.bodyLimit,
     logger,
     metrics,
@@ -248,5 +257,8 @@ export async function startServer(
   isShuttingDown = shutdown.isShuttingDown
   process.on('SIGTERM', () => void shutdown.begin('SIGTERM'))
   process.on('SIGINT', () => void shutdown.begin('SIGINT'))
-  return { app, engine, url }
+  // A `--workers` worker holds its own token, and the primary cannot print each one: there the
+  // CLI's `superuser create` is the way in.
+  const setupToken = cluster.isWorker ? undefined : await firstRunSetup.issue()
+  return { app, engine, url, ...(setupToken ? { setupToken } : {}) }
 }

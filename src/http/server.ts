@@ -35,6 +35,8 @@ import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js
 import { authLinkPages } from './pages/auth-link-pages.js'
 import { landingPage } from './pages/landing-page.js'
 import { pageAssetRoutes } from './pages/page-assets.js'
+import { setupRoutes } from './pages/setup-routes.js'
+import type { FirstRunSetup } from '../services/auth/first-run-setup.js'
 
 export interface ServerOptions {
   /** Largest request body in bytes (default 1 MiB); larger is a 413. */
@@ -86,6 +88,8 @@ export interface ServerOptions {
   graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
   /** The page at `GET /` (default true); `false` leaves `/` a 404 like any unknown path. */
   landingPage?: boolean
+  /** First-run setup (`/_/setup`, `POST /api/setup`); absent: no such routes. */
+  firstRunSetup?: FirstRunSetup
 }
 
 /**
@@ -255,6 +259,7 @@ export async function buildServer(
   // The pages for people in a browser: e-mail links, and what `/` says.
   await app.register(pageAssetRoutes)
   await app.register(authLinkPages)
+  if (options.firstRunSetup) await app.register(setupRoutes, { setup: options.firstRunSetup })
   if (options.landingPage !== false) {
     await app.register(landingPage, {
       graphqlExplorer: options.graphql !== false && options.graphql?.explorer !== false,

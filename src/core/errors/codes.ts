@@ -61,6 +61,7 @@ export const errorCatalogue = {
   ER_FILE_THUMB_INVALID: { status: 400, title: 'Thumbnail size not allowed' },
   ER_FILE_UPLOAD_INVALID: { status: 400, title: 'Unknown or unfinished upload' },
   ER_FILE_RANGE_INVALID: { status: 416, title: 'Range not satisfiable' },
+  ER_SETUP_LINK_INVALID: { status: 403, title: 'Setup link invalid or used' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue
