@@ -36,6 +36,7 @@ import { authLinkPages } from './pages/auth-link-pages.js'
 import { landingPage } from './pages/landing-page.js'
 import { pageAssetRoutes } from './pages/page-assets.js'
 import { setupRoutes } from './pages/setup-routes.js'
+import { adminRoutes, DEFAULT_ADMIN_DIR } from './admin/admin-routes.js'
 import type { FirstRunSetup } from '../services/auth/first-run-setup.js'
 
 export interface ServerOptions {
@@ -90,6 +91,8 @@ export interface ServerOptions {
   landingPage?: boolean
   /** First-run setup (`/_/setup`, `POST /api/setup`); absent: no such routes. */
   firstRunSetup?: FirstRunSetup
+  /** The dashboard's build folder served at `/_/` (default `admin/dist`); `false`: no `/_/`. */
+  adminDir?: string | false
 }
 
 /**
@@ -260,6 +263,9 @@ export async function buildServer(
   await app.register(pageAssetRoutes)
   await app.register(authLinkPages)
   if (options.firstRunSetup) await app.register(setupRoutes, { setup: options.firstRunSetup })
+  if (options.adminDir !== false) {
+    await app.register(adminRoutes, { dir: options.adminDir ?? DEFAULT_ADMIN_DIR })
+  }
   if (options.landingPage !== false) {
     await app.register(landingPage, {
       graphqlExplorer: options.graphql !== false && options.graphql?.explorer !== false,
