@@ -9,6 +9,9 @@
  *
  * The dashboard is optional: when its build fails (say its dependencies were not installed) the
  * server still starts and `/_/` says how to build it.
+ *
+ * `--all` (what `npm run build` runs) builds every part whatever its fingerprint and fails on any
+ * failure, then records the fingerprints, so the next `npm start` builds nothing.
  */
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -54,15 +57,18 @@ function fingerprint(inputs) {
   return hash.digest('hex')
 }
 
+const all = process.argv.includes('--all')
+
 for (const part of PARTS) {
   const stamp = join(root, part.output, '.build-fingerprint')
   const current = fingerprint(part.inputs)
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === current) continue
-  console.error(`engineroom: building the ${part.name} (sources changed since the last build)…`)
+  if (!all && existsSync(stamp) && readFileSync(stamp, 'utf8') === current) continue
+  if (!all)
+    console.error(`engineroom: building the ${part.name} (sources changed since the last build)…`)
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
   const result = spawnSync(npm, ['run', '--silent', part.script], { cwd: root, stdio: 'inherit' })
   if (result.status !== 0) {
-    if (part.required) process.exit(result.status ?? 1)
+    if (part.required || all) process.exit(result.status ?? 1)
     console.error(
       `engineroom: the ${part.name} did not build; the API serves without it. Run "npm run ${part.script}" to see why.`,
     )

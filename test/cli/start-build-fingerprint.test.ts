@@ -22,11 +22,15 @@ afterAll(() => rmSync(project, { recursive: true, force: true }))
 const log = join(project, 'builds.log')
 const builds = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean)
 
-function start() {
-  const result = spawnSync(process.execPath, [join(project, 'scripts', 'build-if-stale.mjs')], {
-    encoding: 'utf8',
-    cwd: project,
-  })
+function start(...args: string[]) {
+  const result = spawnSync(
+    process.execPath,
+    [join(project, 'scripts', 'build-if-stale.mjs'), ...args],
+    {
+      encoding: 'utf8',
+      cwd: project,
+    },
+  )
   return { code: result.status, err: result.stderr }
 }
 
@@ -68,6 +72,13 @@ describe('npm start with a current build', () => {
     writeFileSync(join(project, 'src', 'main.ts'), 'export const a = 2\n')
     expect(start().code).toBe(0)
     expect(builds().filter((b) => b === 'server')).toHaveLength(2)
+  })
+
+  it('npm run build (--all) builds every part, and fails when the dashboard does not build', () => {
+    const before = builds().length
+    const result = start('--all')
+    expect(result.code).toBe(3)
+    expect(builds().slice(before)).toEqual(['server', 'admin'])
   })
 
   it('stops when the server does not build', () => {
