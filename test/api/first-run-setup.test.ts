@@ -126,6 +126,25 @@ describe.each(dialects)('first-run setup (%s)', (dialect) => {
     )
   })
 
+  it('answers hostile bodies with a problem, never a 500', async () => {
+    const cases: [string, string, number][] = [
+      ['not json', '{"token": ', 400],
+      ['an array', '[1,2]', 403],
+      ['a token object', '{"token": {"$ne": null}}', 403],
+      ['a huge token', JSON.stringify({ token: `ers_${'a'.repeat(100_000)}` }), 403],
+    ]
+    for (const [what, payload, status] of cases) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/setup',
+        payload,
+        headers: { 'content-type': 'application/json' },
+      })
+      expect(res.statusCode, what).toBe(status)
+      expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
+    }
+  })
+
   it('issues nothing once a superuser exists', async () => {
     expect(await setup.issue()).toBeUndefined()
   })
