@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react'
+import { useEffect, useState, type FormEvent } from 'react'
 import {
   api,
   ApiProblem,
@@ -28,6 +28,24 @@ export function CollectionEditor(props: {
   const [fields, setFields] = useState<FieldDef[]>(existing?.fields ?? [])
   const [rules, setRules] = useState<Rules>(existing?.rules ?? CLOSED)
   const [problem, setProblem] = useState<ApiProblem | null>(null)
+  /** What the server's dry run says of the rules as they are typed (before any save). */
+  const [live, setLive] = useState<ApiProblem | null>(null)
+
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      const url = existing
+        ? `/api/collections/${encodeURIComponent(existing.name)}/check`
+        : '/api/collections/check'
+      const body = { name: name || 'draft', ...(existing ? {} : { type }), fields, rules }
+      // The last save's answer was about an older definition: the dry run replaces it.
+      setProblem(null)
+      api('POST', url, body).then(
+        () => setLive(null),
+        (caught: unknown) => setLive(caught instanceof ApiProblem ? caught : null),
+      )
+    }, 400)
+    return () => clearTimeout(timer)
+  }, [existing, name, type, fields, rules])
 
   async function save(event: FormEvent) {
     event.preventDefault()
@@ -116,7 +134,7 @@ export function CollectionEditor(props: {
         <code>owner = @request.auth.id</code>.
       </p>
       {RULE_NAMES.map((rule) => {
-        const error = problem?.fieldMessage(`rules.${rule}`)
+        const error = problem?.fieldMessage(`rules.${rule}`) ?? live?.fieldMessage(`rules.${rule}`)
         return (
           <div key={rule} className="rule">
             <label className="check">
@@ -137,7 +155,9 @@ export function CollectionEditor(props: {
                 spellCheck={false}
               />
             )}
-            {error && <p className="error">{error}</p>}
+            <p className="error" aria-live="polite" id={`rule-${rule}-error`}>
+              {error}
+            </p>
           </div>
         )
       })}
