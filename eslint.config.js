@@ -18,6 +18,8 @@ export default tseslint.config(
   // Node everywhere except the browser assets served as-is (no bundler, no Node APIs).
   { ignores: browserAssets, languageOptions: { globals: globals.node } },
   { files: browserAssets, languageOptions: { sourceType: 'module', globals: globals.browser } },
+  // The dashboard runs in browsers (its own tsconfig checks its types: npm run typecheck).
+  { files: ['admin/src/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': [

@@ -28,6 +28,8 @@ import {
   type Engine,
   type EngineOptions,
 } from './services/create-engine.js'
+import { createFirstRunSetup } from './services/auth/first-run-setup.js'
+import { systemClock } from './core/clock.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
 import type { ResponseCache } from './adapters/cache/cache.js'
 import type { Redis } from 'ioredis'
@@ -45,6 +47,7 @@ export async function openStore(
       url: config.databaseUrl,
       maxConnections: config.pgPoolSize,
       onQuery,
+      seedDefaults: true,
     })
     return { store, description: `PostgreSQL ${redactUrl(config.databaseUrl)}` }
   }
@@ -53,6 +56,7 @@ export async function openStore(
     file: sqliteFile,
     synchronous: config.sqliteSynchronous,
     onQuery,
+    seedDefaults: true,
   })
   return { store, description: `SQLite ${sqliteFile} (synchronous=${config.sqliteSynchronous})` }
 }
@@ -210,7 +214,7 @@ export async function openEngine(
  */
 export async function startServer(
   config: Config,
-): Promise<{ app: FastifyInstance; engine: Engine; url: string }> {
+): Promise<{ app: FastifyInstance; engine: Engine; url: string; setupToken?: string }> {
   const { ops } = config
   const tracing = ops.otlpEndpoint
     ? // The OpenTelemetry SDK and exporter are loaded only when tracing is configured.
@@ -255,7 +259,14 @@ export async function startServer(
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
 
   let isShuttingDown = () => false
+  const firstRunSetup = createFirstRunSetup({
+    store: engine.store,
+    registry: engine.registry,
+    records: engine.records,
+    clock: systemClock,
+  })
   const app = await buildServer(engine, {
+    firstRunSetup,
     bodyLimit: config.bodyLimit,
     idempotencyTtlSeconds: config.idempotencyTtlSeconds,
     logger,
@@ -279,6 +290,7 @@ export async function startServer(
       : [],
     isShuttingDown: () => isShuttingDown(),
     ...(responseCache ? { responseCache } : {}),
+    landingPage: config.landingPage,
     graphql: config.graphql.enabled
       ? {
           limits: {
@@ -347,5 +359,8 @@ export async function startServer(
   isShuttingDown = shutdown.isShuttingDown
   process.on('SIGTERM', () => void shutdown.begin('SIGTERM'))
   process.on('SIGINT', () => void shutdown.begin('SIGINT'))
-  return { app, engine, url }
+  // A `--workers` worker holds its own token, and the primary cannot print each one: there the
+  // CLI's `superuser create` is the way in.
+  const setupToken = cluster.isWorker ? undefined : await firstRunSetup.issue()
+  return { app, engine, url, ...(setupToken ? { setupToken } : {}) }
 }

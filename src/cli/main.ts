@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
+import { CliError, describeFileSystemError } from './cli-errors.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
@@ -32,6 +33,10 @@ function reportError(error: unknown): number {
     console.error(`engineroom: invalid setting: ${error.message}`)
     return 2
   }
+  if (error instanceof CliError) {
+    console.error(`engineroom: ${error.message}`)
+    return 1
+  }
   if (error instanceof EngineError) {
     console.error(`engineroom: ${error.message}`)
     for (const [field, issues] of Object.entries(error.errors ?? {})) {
@@ -50,6 +55,11 @@ function reportError(error: unknown): number {
     console.error(
       'engineroom: the address is already in use. Stop the other server or pick another with --http host:port.',
     )
+    return 1
+  }
+  const fileSystem = describeFileSystemError(error)
+  if (fileSystem) {
+    console.error(`engineroom: ${fileSystem}`)
     return 1
   }
   console.error('engineroom: unexpected error:', error)

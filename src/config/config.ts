@@ -123,6 +123,8 @@ export interface Config {
     /** `ER_CACHE_TTL`: seconds an answer is kept at most (default 60). */
     ttlSeconds: number
   }
+  /** `ER_LANDING_PAGE`: a small page at `GET /` linking the dashboard, docs and health (default true). */
+  landingPage: boolean
   /** What `expand` may add to one response (REST, and each GraphQL list or record field). */
   expand: {
     /** `ER_EXPAND_MAX_PER_RELATION`: records one relation may expand for one record (default 1000). */
@@ -290,6 +292,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       ),
       ttlSeconds: parseInteger(env.ER_CACHE_TTL, 'ER_CACHE_TTL', 60, 1, 24 * 3600),
     },
+    landingPage: parseBoolean(env.ER_LANDING_PAGE, 'ER_LANDING_PAGE', true),
     expand: {
       maxPerRelation: parseInteger(
         env.ER_EXPAND_MAX_PER_RELATION,

@@ -41,6 +41,12 @@ import { RealtimeConnections } from '../services/realtime/realtime-connections.j
 import type { ResponseCache } from '../adapters/cache/cache.js'
 import { createCachedReads } from './rest/cached-reads.js'
 import { registerCacheMetrics } from './ops/cache-metrics.js'
+import { authLinkPages } from './pages/auth-link-pages.js'
+import { landingPage } from './pages/landing-page.js'
+import { pageAssetRoutes } from './pages/page-assets.js'
+import { setupRoutes } from './pages/setup-routes.js'
+import { adminRoutes, DEFAULT_ADMIN_DIR } from './admin/admin-routes.js'
+import type { FirstRunSetup } from '../services/auth/first-run-setup.js'
 
 export interface ServerOptions {
   /** How long an `Idempotency-Key` and its answer are kept (default 24 hours). */
@@ -98,6 +104,12 @@ export interface ServerOptions {
    * Cache-Control, with or without it.
    */
   responseCache?: ResponseCache
+  /** The page at `GET /` (default true); `false` leaves `/` a 404 like any unknown path. */
+  landingPage?: boolean
+  /** First-run setup (`/_/setup`, `POST /api/setup`); absent: no such routes. */
+  firstRunSetup?: FirstRunSetup
+  /** The dashboard's build folder served at `/_/` (default `admin/dist`); `false`: no `/_/`. */
+  adminDir?: string | false
 }
 
 /**
@@ -293,5 +305,17 @@ export async function buildServer(
     documents: createOpenApiDocuments({ registry: engine.registry }),
     auth,
   })
+  // The pages for people in a browser: e-mail links, and what `/` says.
+  await app.register(pageAssetRoutes)
+  await app.register(authLinkPages)
+  if (options.firstRunSetup) await app.register(setupRoutes, { setup: options.firstRunSetup })
+  if (options.adminDir !== false) {
+    await app.register(adminRoutes, { dir: options.adminDir ?? DEFAULT_ADMIN_DIR })
+  }
+  if (options.landingPage !== false) {
+    await app.register(landingPage, {
+      graphqlExplorer: options.graphql !== false && options.graphql?.explorer !== false,
+    })
+  }
   return app
 }

@@ -4,7 +4,8 @@ import { loadMain } from './load-main.js'
 import { cliContext } from '../../services/context.js'
 import { importRecords, type ImportItem } from '../../services/records/import-records.js'
 import { readCsv, readJsonLines } from '../import-readers.js'
-import { configFrom, withDirOption } from './options.js'
+import { requireFile } from '../cli-errors.js'
+import { configOfExistingDir, withDirOption } from './options.js'
 
 export function registerImportCommand(program: Command): void {
   withDirOption(
@@ -41,7 +42,9 @@ export function registerImportCommand(program: Command): void {
           '--from-line: expected a whole number from 1.',
         )
       }
-      const { engine } = await (await loadMain()).openEngine(configFrom(options))
+      const config = configOfExistingDir(options)
+      requireFile(file, 'The file to import')
+      const { engine } = await (await loadMain()).openEngine(config)
       try {
         const collection = engine.registry.get(name)
         const source = format === 'csv' ? readCsv(file, collection) : readJsonLines(file)

@@ -5,7 +5,7 @@ import {
   removeSigningKey,
   rotateSigningKey,
 } from '../../services/auth/signing-keys.js'
-import { configFrom, withDirOption } from './options.js'
+import { configOfExistingDir, withDirOption } from './options.js'
 
 /** `engineroom keys list|rotate|remove <kid>`: the Ed25519 keys that sign access tokens. */
 export function registerKeysCommands(program: Command): void {
@@ -13,7 +13,7 @@ export function registerKeysCommands(program: Command): void {
 
   withDirOption(keys.command('list').description('List signing keys (newest signs).')).action(
     async (options: { dir?: string }) => {
-      const { store } = await (await loadMain()).openStore(configFrom(options))
+      const { store } = await (await loadMain()).openStore(configOfExistingDir(options))
       try {
         for (const key of await listSigningKeys(store)) {
           console.log(`${key.kid}\tcreated ${key.created}${key.signing ? '\tsigning' : ''}`)
@@ -29,7 +29,7 @@ export function registerKeysCommands(program: Command): void {
       .command('rotate')
       .description('Add a new signing key; older keys keep verifying until removed.'),
   ).action(async (options: { dir?: string }) => {
-    const { store } = await (await loadMain()).openStore(configFrom(options))
+    const { store } = await (await loadMain()).openStore(configOfExistingDir(options))
     try {
       const kid = await rotateSigningKey(store)
       console.log(
@@ -43,7 +43,7 @@ export function registerKeysCommands(program: Command): void {
   withDirOption(
     keys.command('remove <kid>').description('Remove a retired key; its tokens stop verifying.'),
   ).action(async (kid: string, options: { dir?: string }) => {
-    const { store } = await (await loadMain()).openStore(configFrom(options))
+    const { store } = await (await loadMain()).openStore(configOfExistingDir(options))
     try {
       await removeSigningKey(store, kid)
       console.log(`Removed signing key ${kid}.`)

@@ -3,6 +3,7 @@ import { dataPaths } from '../../config/config.js'
 import { systemClock } from '../../core/clock.js'
 import { loadMain } from './load-main.js'
 import { applyMigrationFiles } from '../../services/schema/apply-migration-files.js'
+import { requireFolder } from '../cli-errors.js'
 import { configFrom, withDirOption } from './options.js'
 
 export function registerMigrateCommand(program: Command): void {
@@ -16,6 +17,8 @@ export function registerMigrateCommand(program: Command): void {
   ).action(async (options: { dir?: string; from?: string }) => {
     const config = configFrom(options)
     const folder = options.from ?? dataPaths(config).migrationsDir
+    // A mistyped --from must not read as "Nothing to apply." and exit 0.
+    if (options.from !== undefined) requireFolder(options.from, 'The migrations folder')
     const { store, description } = await (await loadMain()).openStore(config)
     try {
       console.log(`Migrating ${description} from ${folder}`)

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { loadMain } from './load-main.js'
 import { cliContext } from '../../services/context.js'
-import { configFrom, withDirOption } from './options.js'
+import { CliError, requireFile } from '../cli-errors.js'
+import { configOfExistingDir, withDirOption } from './options.js'
 
 export function registerSchemaCommands(program: Command): void {
   const schema = program
@@ -14,7 +15,7 @@ export function registerSchemaCommands(program: Command): void {
       .command('export <file>')
       .description('Write every collection definition to <file> ("-" for stdout).'),
   ).action(async (file: string, options: { dir?: string }) => {
-    const { engine } = await (await loadMain()).openEngine(configFrom(options))
+    const { engine } = await (await loadMain()).openEngine(configOfExistingDir(options))
     try {
       const collections = engine.schema.exportSchema(cliContext(engine.registry.get('_superusers')))
       const text = JSON.stringify(collections, null, 2) + '\n'
@@ -33,13 +34,17 @@ export function registerSchemaCommands(program: Command): void {
       .command('import <file>')
       .description('Create or update collections to match <file>, in one transaction.'),
   ).action(async (file: string, options: { dir?: string }) => {
+    const config = configOfExistingDir(options)
+    requireFile(file, 'The schema file')
     let input: unknown
     try {
       input = JSON.parse(readFileSync(file, 'utf8'))
     } catch (error) {
-      throw new Error(`cannot read ${file} as JSON: ${(error as Error).message}`, { cause: error })
+      throw new CliError(
+        `${file} is not valid JSON (${(error as Error).message}). Export one with: engineroom schema export <file>`,
+      )
     }
-    const { engine } = await (await loadMain()).openEngine(configFrom(options))
+    const { engine } = await (await loadMain()).openEngine(config)
     try {
       const result = await engine.schema.importSchema(
         cliContext(engine.registry.get('_superusers')),

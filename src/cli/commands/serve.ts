@@ -30,19 +30,14 @@ export function registerServeCommand(program: Command): void {
       }
       return
     }
-    const { engine, url } = await startServer(config)
+    const { url, setupToken } = await startServer(config)
     // In a worker the primary announces the machine once.
     if (cluster.isWorker) return
-    const superusers = await engine.store.selectRecords({
-      collection: engine.registry.get('_superusers'),
-      where: [],
-      sort: [{ path: { field: 'id' }, desc: false }],
-      limit: 1,
-    })
-    const hint =
-      superusers.rows.length === 0
-        ? '\nNo superuser yet. Create one with: npx engineroom superuser create <email> <password>'
-        : ''
-    console.log(`Engine Room is serving at ${url}  (API ${url}/api/, docs ${url}/api/docs)${hint}`)
+    const setup = setupToken
+      ? `\n\nNo superuser yet. Create the first one here (the link works once, for an hour):\n  ${url}/_/setup#token=${setupToken}\nor run: npx engineroom superuser create <email> <password>`
+      : ''
+    console.log(
+      `Engine Room is serving at ${url}  (dashboard ${url}/_/, API ${url}/api/, docs ${url}/api/docs)${setup}`,
+    )
   })
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { EngineError } from '../../core/errors/index.js'
 import { loadMain } from './load-main.js'
 import { cliContext } from '../../services/context.js'
-import { configFrom, withDirOption } from './options.js'
+import { configOfExistingDir, withDirOption } from './options.js'
 
 const SUPERUSERS = '_superusers'
 
@@ -14,7 +14,7 @@ export function registerSuperuserCommands(program: Command): void {
   withDirOption(
     superuser.command('create <email> <password>').description('Create a superuser.'),
   ).action(async (email: string, password: string, options: { dir?: string }) => {
-    const { engine } = await (await loadMain()).openEngine(configFrom(options))
+    const { engine } = await (await loadMain()).openEngine(configOfExistingDir(options))
     try {
       const ctx = cliContext(engine.registry.get(SUPERUSERS))
       const record = await engine.records.create(ctx, SUPERUSERS, { email, password })
@@ -26,7 +26,7 @@ export function registerSuperuserCommands(program: Command): void {
 
   withDirOption(superuser.command('list').description('List superusers.')).action(
     async (options: { dir?: string }) => {
-      const { engine } = await (await loadMain()).openEngine(configFrom(options))
+      const { engine } = await (await loadMain()).openEngine(configOfExistingDir(options))
       try {
         const ctx = cliContext(engine.registry.get(SUPERUSERS))
         const page = await engine.records.list(ctx, SUPERUSERS, { perPage: '500', sort: 'email' })
@@ -45,7 +45,7 @@ export function registerSuperuserCommands(program: Command): void {
   withDirOption(
     superuser.command('delete <email>').description('Delete a superuser by e-mail.'),
   ).action(async (email: string, options: { dir?: string }) => {
-    const { engine } = await (await loadMain()).openEngine(configFrom(options))
+    const { engine } = await (await loadMain()).openEngine(configOfExistingDir(options))
     try {
       const collection = engine.registry.get(SUPERUSERS)
       const [row] = await engine.store.selectByColumn(collection, 'email', email.toLowerCase(), 1)

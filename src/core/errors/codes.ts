@@ -76,6 +76,7 @@ export const errorCatalogue = {
   ER_PAYMENT_EVENT_EARLY: { status: 409, title: 'Payment event arrived early' },
   ER_PAYMENT_NOT_REFUNDABLE: { status: 409, title: 'Checkout not refundable' },
   ER_PAYMENT_PROVIDER_FAILED: { status: 502, title: 'Payment provider failed' },
+  ER_SETUP_LINK_INVALID: { status: 403, title: 'Setup link invalid or used' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

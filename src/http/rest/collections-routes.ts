@@ -18,6 +18,24 @@ export const collectionsRoutes: FastifyPluginAsync<{
     return reply.status(201).send(created)
   })
 
+  // Dry runs for editors: the errors a create or update would answer, with nothing written.
+  app.post('/api/collections/check', async (request, reply) => {
+    await schema.checkNewCollection(await contextOf(request, auth), request.body)
+    return reply.status(204).send()
+  })
+  app.post<{ Params: { name: string } }>(
+    '/api/collections/:name/check',
+    { schema: { params: nameParams } },
+    async (request, reply) => {
+      await schema.checkCollectionUpdate(
+        await contextOf(request, auth),
+        request.params.name,
+        request.body,
+      )
+      return reply.status(204).send()
+    },
+  )
+
   app.get<{ Params: { name: string } }>(
     '/api/collections/:name',
     { schema: { params: nameParams } },

@@ -38,6 +38,22 @@ export interface EmailFlowDeps {
   logError(error: unknown, message: string): void
 }
 
+/** `259200` → `3 days`, `1800` → `30 minutes`, `3600` → `1 hour`: how people say it in a mail. */
+export function describeDuration(seconds: number): string {
+  const units: [number, string][] = [
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ]
+  for (const [size, unit] of units) {
+    if (seconds >= size && seconds % size === 0) {
+      const count = seconds / size
+      return `${count} ${unit}${count === 1 ? '' : 's'}`
+    }
+  }
+  return `${Math.round(seconds / 60)} minutes`
+}
+
 const linkInvalid = () =>
   new EngineError('ER_AUTH_LINK_INVALID', 'This link is invalid, expired or was used already.')
 
@@ -95,8 +111,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       })
     })
     const link = `${deps.appUrl}/auth/${FLOWS[flow].path}#collection=${encodeURIComponent(collection.name)}&token=${token}`
-    const minutes = Math.round(FLOWS[flow].ttlSeconds / 60)
-    const text = `${intro}\n\n${link}\n\nThe link works once and expires in ${minutes} minutes. If you did not ask for this, ignore this e-mail.\n`
+    const text = `${intro}\n\n${link}\n\nThe link works once and expires in ${describeDuration(FLOWS[flow].ttlSeconds)}. If you did not ask for this, ignore this e-mail.\n`
     await deliver({ to, subject, text })
   }
 

@@ -239,6 +239,32 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     return { created, updated }
   }
 
+  /**
+   * Checks a definition as `createCollection` (no `name`) or `updateCollection(name)` would,
+   * and writes nothing: editors call it as the user types, to show the same errors (a rule's
+   * position included) before anything is saved. Name clashes are left to the real write.
+   */
+  async function checkNewCollection(ctx: RequestContext, body: unknown): Promise<void> {
+    requireSchemaAdmin(ctx)
+    await registry.refreshIfStale()
+    checkReferences(validateNewCollection(body, clock.now().toISOString()), registry.list())
+  }
+
+  async function checkCollectionUpdate(
+    ctx: RequestContext,
+    name: string,
+    body: unknown,
+  ): Promise<void> {
+    requireSchemaAdmin(ctx)
+    await registry.refreshIfStale()
+    const current = registry.get(name)
+    const next = validateCollectionPatch(current, body, clock.now().toISOString())
+    checkReferences(
+      next,
+      registry.list().filter((c) => c.id !== current.id),
+    )
+  }
+
   function exportSchema(ctx: RequestContext): CollectionDef[] {
     requireSchemaAdmin(ctx)
     return registry.list().filter((c) => !c.system)
@@ -252,6 +278,8 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     deleteCollection,
     importSchema,
     exportSchema,
+    checkNewCollection,
+    checkCollectionUpdate,
   }
 }
 

@@ -5,13 +5,22 @@ import * as authTables from './20261128170000-auth-tables.js'
 import * as realtimeOutbox from './20261128170000-realtime-outbox.js'
 import * as authOAuth from './20261128180000-auth-oauth.js'
 import * as files from './20261201000000-files.js'
+import * as defaultUsers from './20261203000000-default-users.js'
 import * as idempotency from './20261203140000-idempotency.js'
 import * as payments from './20261203150000-payments.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
+/** What a migration may need to know about this open beyond the database itself. */
+export interface SystemMigrationContext {
+  /** The database was created by this open (the first system migration ran in it). */
+  freshDatabase: boolean
+  /** The opener wants the default collections on a fresh database (the CLI does). */
+  seedDefaults: boolean
+}
+
 interface SystemMigration {
   name: string
-  up(db: DynamicDb, adapter: DialectAdapter): Promise<void>
+  up(db: DynamicDb, adapter: DialectAdapter, context: SystemMigrationContext): Promise<void>
 }
 
 /** The engine's own schema history, in order. Released entries are never edited. */
@@ -21,6 +30,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128170000-realtime-outbox', ...realtimeOutbox },
   { name: '20261128180000-auth-oauth', ...authOAuth },
   { name: '20261201000000-files', ...files },
+  { name: '20261203000000-default-users', ...defaultUsers },
   { name: '20261203140000-idempotency', ...idempotency },
   { name: '20261203150000-payments', ...payments },
 ]
@@ -32,6 +42,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
 export async function applySystemMigrations(
   db: DynamicDb,
   adapter: DialectAdapter,
+  options: { seedDefaults?: boolean } = {},
 ): Promise<string[]> {
   const text = sql.raw(adapter.systemColumnTypes.text)
   // Under the lock: two PostgreSQL nodes racing on `create table if not exists` can both miss.
@@ -51,7 +62,10 @@ export async function applySystemMigrations(
         .where('name', '=', migration.name)
         .executeTakeFirst()
       if (done) return
-      await migration.up(trx, adapter)
+      await migration.up(trx, adapter, {
+        freshDatabase: applied.includes(SYSTEM_MIGRATIONS[0]!.name),
+        seedDefaults: options.seedDefaults ?? false,
+      })
       await trx
         .insertInto('_system_migrations')
         .values({ name: migration.name, applied: new Date().toISOString() })

@@ -19,6 +19,8 @@ export interface PostgresStoreOptions {
   onQuery?: QueryObserver
   /** How long to wait for a connection from the server (default 10000 ms). */
   connectTimeoutMs?: number
+  /** A database this open creates gets the default collections (`users`); the CLI asks for them. */
+  seedDefaults?: boolean
 }
 
 // Advisory locks are server-wide, so each key is paired with the current schema: deployments
@@ -83,7 +85,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     log: kyselyLogFor(options.onQuery),
   })
   try {
-    await applySystemMigrations(db, postgresAdapter)
+    await applySystemMigrations(db, postgresAdapter, { seedDefaults: options.seedDefaults })
   } catch (error) {
     await db.destroy()
     throw error

@@ -35,6 +35,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number
   /** Told of every statement (metrics, tracing). */
   onQuery?: QueryObserver
+  /** A database this open creates gets the default collections (`users`); the CLI asks for them. */
+  seedDefaults?: boolean
 }
 
 export const sqliteAdapter: DialectAdapter = {
@@ -117,7 +119,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Kyse
     dialect: new ImmediateSqliteDialect({ database: statements }),
     log: kyselyLogFor(options.onQuery),
   })
-  await applySystemMigrations(db, sqliteAdapter)
+  await applySystemMigrations(db, sqliteAdapter, { seedDefaults: options.seedDefaults })
   return new KyselyStore(db, sqliteAdapter, undefined, {
     read: directReads(database, statements, options),
     held: heldConnection(statements, options),

@@ -1,0 +1,75 @@
+import { useEffect, useState } from 'react'
+import { api, currentToken, setToken, type Collection } from './lib/api'
+import { navigate, useHashRoute } from './lib/use-hash-route'
+import { SignIn } from './features/auth/sign-in'
+import { CollectionEditor } from './features/collections/collection-editor'
+import { CollectionsList } from './features/collections/collections-list'
+import { RecordsGrid } from './features/records/records-grid'
+import { UsersList } from './features/users/users-list'
+
+/** The shell: sign-in until there is a token, then the navigation and the routed screen. */
+export function App() {
+  const [email, setEmail] = useState<string | null>(() => (currentToken() ? '' : null))
+  const [collections, setCollections] = useState<Collection[]>([])
+  const route = useHashRoute()
+
+  async function reload() {
+    const page = await api<{ items: Collection[] }>('GET', '/api/collections')
+    setCollections(page.items)
+  }
+
+  useEffect(() => {
+    const out = () => setEmail(null)
+    window.addEventListener('engineroom:signed-out', out)
+    return () => window.removeEventListener('engineroom:signed-out', out)
+  }, [])
+  useEffect(() => {
+    if (email !== null) void reload().catch(() => {})
+  }, [email])
+
+  async function signOut() {
+    await api('POST', '/api/collections/_superusers/auth/logout', {}).catch(() => {})
+    setToken(null)
+    setEmail(null)
+  }
+
+  if (email === null) return <SignIn onSignedIn={setEmail} />
+
+  const [area, name, view] = route
+  const collection = collections.find((c) => c.name === name)
+  let screen
+  if (area === 'users') screen = <UsersList collections={collections} />
+  else if (area === 'new') screen = <CollectionEditor collections={collections} onSaved={reload} />
+  else if (area === 'collections' && collection && view === 'edit')
+    screen = (
+      <CollectionEditor
+        key={collection.name}
+        collection={collection}
+        collections={collections}
+        onSaved={reload}
+      />
+    )
+  else if (area === 'collections' && collection)
+    screen = <RecordsGrid key={collection.name} collection={collection} />
+  else screen = <CollectionsList collections={collections} />
+
+  return (
+    <div className="shell">
+      <nav aria-label="Main">
+        <a className="brand" href="#/">
+          Engine Room
+        </a>
+        <a href="#/">Collections</a>
+        <a href="#/users">Users</a>
+        <div className="spacer" />
+        <span className="who">{email}</span>
+        <button type="button" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </nav>
+      <main>{screen}</main>
+    </div>
+  )
+}
+
+export { navigate }

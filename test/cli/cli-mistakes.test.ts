@@ -1,0 +1,143 @@
+/**
+ * Ordinary mistakes with the `engineroom` command, as a real process: each is one line saying
+ * what to do next and an exit code other than 0, never a stack trace, and never a database
+ * silently created where the user did not mean one.
+ */
+import { spawnSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { build } from 'esbuild'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const dirs: string[] = []
+let CLI = ''
+/** Root ignores file modes; a read-only folder is read-only only to another user. */
+const asRoot = process.getuid?.() === 0
+const NOBODY = 65534
+
+beforeAll(async () => {
+  mkdirSync(resolve('.tmp'), { recursive: true })
+  const out = mkdtempSync(resolve('.tmp', 'cli-mistakes-'))
+  dirs.push(out)
+  chmodSync(out, 0o755)
+  CLI = join(out, 'engineroom.mjs')
+  await build({
+    entryPoints: [resolve('src/cli/main.ts')],
+    outfile: CLI,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    logLevel: 'warning',
+  })
+})
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'er-cli-mistake-'))
+  dirs.push(dir)
+  return dir
+}
+
+function run(args: string[], options: { asOtherUser?: boolean } = {}) {
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', ER_DIR: '' },
+    timeout: 120_000,
+    ...(options.asOtherUser && asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
+  })
+  return { code: result.status, out: result.stdout, err: result.stderr }
+}
+
+/** Exit code ≠ 0, exactly one line on stderr matching `message`, and no stack trace. */
+function expectOneLine(result: ReturnType<typeof run>, message: RegExp): void {
+  expect(result.code, result.err).not.toBe(0)
+  expect(result.code).not.toBeNull()
+  const lines = result.err.trim().split('\n')
+  expect(lines, result.err).toHaveLength(1)
+  expect(lines[0]).toMatch(/^engineroom: /)
+  expect(lines[0]).toMatch(message)
+  expect(result.err).not.toMatch(/\n\s+at |unexpected error/)
+}
+
+describe('engineroom CLI mistakes', { timeout: 180_000 }, () => {
+  it.each([
+    [['superuser', 'list']],
+    [['superuser', 'create', 'a@example.com', 'a long passphrase']],
+    [['superuser', 'delete', 'a@example.com']],
+    [['schema', 'export', '-']],
+    [['keys', 'list']],
+    [['import', 'jobs', 'jobs.jsonl']],
+  ])('%j on a --dir that does not exist: an error, and nothing created', (args) => {
+    const typo = join(tempDir(), 'er_dta')
+    expectOneLine(run([...args, '--dir', typo]), /no data directory at .*er_dta\. Check --dir/)
+    expect(existsSync(typo)).toBe(false)
+  })
+
+  it('a --dir that is a file is named as such', () => {
+    const file = join(tempDir(), 'notes.txt')
+    writeFileSync(file, 'hello')
+    expectOneLine(run(['superuser', 'list', '--dir', file]), /is a file, not a data directory/)
+    expectOneLine(
+      run(['migrate', '--dir', join(file, 'sub')]),
+      /cannot use the data.*a part of the path is a file.*Check --dir/,
+    )
+  })
+
+  it('schema import of a missing file, or of one that is not JSON', () => {
+    const dir = tempDir()
+    expectOneLine(
+      run(['schema', 'import', join(dir, 'missing.json'), '--dir', dir]),
+      /The schema file .*missing\.json does not exist/,
+    )
+    const bad = join(dir, 'bad.json')
+    writeFileSync(bad, '{ "name": ')
+    expectOneLine(
+      run(['schema', 'import', bad, '--dir', dir]),
+      /bad\.json is not valid JSON .*schema export/,
+    )
+  })
+
+  it('import of a missing file names it', () => {
+    const dir = tempDir()
+    expectOneLine(
+      run(['import', 'jobs', join(dir, 'jobs.csv'), '--dir', dir]),
+      /The file to import .*jobs\.csv does not exist/,
+    )
+  })
+
+  it('migrate --from a folder that does not exist is an error, not "Nothing to apply."', () => {
+    const dir = tempDir()
+    const result = run(['migrate', '--from', join(dir, 'nonexistent'), '--dir', dir])
+    expectOneLine(result, /The migrations folder .*nonexistent does not exist/)
+    expect(result.out).not.toContain('Nothing to apply')
+  })
+
+  it('a data directory this user may not write is one line, not a stack trace', () => {
+    const parent = tempDir()
+    const data = join(parent, 'er_data')
+    expect(run(['migrate', '--dir', data]).code).toBe(0)
+    chmodSync(data, 0o555)
+    chmodSync(parent, 0o555)
+    try {
+      expectOneLine(
+        run(['superuser', 'create', 'a@example.com', 'a long passphrase', '--dir', data], {
+          asOtherUser: true,
+        }),
+        /cannot use the data.*(permission denied|read-only|cannot be opened).*Check --dir/,
+      )
+      expectOneLine(
+        run(['serve', '--http', '127.0.0.1:0', '--dir', join(parent, 'new')], {
+          asOtherUser: true,
+        }),
+        /cannot use the data at .*new: permission denied \(EACCES\)/,
+      )
+    } finally {
+      chmodSync(parent, 0o755)
+      chmodSync(data, 0o755)
+    }
+  })
+})
