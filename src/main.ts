@@ -79,6 +79,12 @@ export async function openEngine(
   bus?: Bus,
   onQuery?: QueryObserver,
 ): Promise<{ engine: Engine; description: string }> {
+  // Loaded (and compiled) before the store opens: a mistake in it ends the start at once.
+  const extension = config.extensions
+    ? await (
+        await import('./services/extensions/load-extension.js')
+      ).loadExtension(config.extensions)
+    : undefined
   const { store, description } = await openStore(config, onQuery)
   try {
     const blobs = await openBlobs(config)
@@ -113,6 +119,7 @@ export async function openEngine(
             log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
           }),
       ...(bus ? { bus, realtime: config.realtime } : {}),
+      ...(extension ? { extension } : {}),
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: (error) =>
         console.error(`engineroom: realtime: ${error instanceof Error ? error.message : error}`),

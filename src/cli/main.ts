@@ -39,6 +39,13 @@ function reportError(error: unknown): number {
     }
     return 1
   }
+  if (error instanceof Error && error.name === 'ExtensionLoadError') {
+    console.error(`engineroom: ${error.message}`)
+    // The extension's own code threw: its stack (source-mapped) points at the line to fix.
+    if (error.cause instanceof Error && error.cause.name !== 'TypeError')
+      console.error(error.cause.stack)
+    return 1
+  }
   const code = (error as { code?: string })?.code
   if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') {
     console.error(

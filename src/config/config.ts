@@ -10,6 +10,8 @@ export interface Config {
   http: { host: string; port: number }
   /** `ER_DIR` / `--dir`: data directory: SQLite file, migrations (default ./er_data). */
   dataDir: string
+  /** `ER_EXTENSIONS` / `--extensions`: the extension module (TypeScript or JavaScript), if any. */
+  extensions: string | undefined
   /** `DATABASE_URL`: `postgres://…` selects PostgreSQL; unset means SQLite in the data directory. */
   databaseUrl: string | undefined
   /** `REDIS_URL`: `redis://…`; reserved for the distributed cache, bus and rate limits. */
@@ -165,6 +167,7 @@ export class ConfigError extends Error {
 export interface ConfigInput {
   http?: string | undefined
   dir?: string | undefined
+  extensions?: string | undefined
   workers?: string | undefined
 }
 
@@ -182,6 +185,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       flags.http ? '--http' : 'ER_HTTP',
     ),
     dataDir,
+    extensions: (flags.extensions ?? env.ER_EXTENSIONS) || undefined,
     databaseUrl: parseUrl(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
     bodyLimit: parseInteger(

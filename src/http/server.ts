@@ -22,6 +22,8 @@ import { collectionsRoutes } from './rest/collections-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
+import { extensionRoutes } from './extensions/extension-routes.js'
+import { buildExtensionPaths } from '../services/openapi/openapi-extension-paths.js'
 import { filesRoutes } from './files/files-routes.js'
 import { tusRoutes } from './files/tus-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
@@ -243,8 +245,20 @@ export async function buildServer(
       maxOperations: 20,
     })
   }
+  const routes = engine.extension?.registrations.routes ?? []
+  if (routes.length > 0) {
+    await app.register(extensionRoutes, {
+      routes,
+      records: engine.records,
+      registry: engine.registry,
+      auth,
+    })
+  }
   await app.register(openApiRoutes, {
-    documents: createOpenApiDocuments({ registry: engine.registry }),
+    documents: createOpenApiDocuments({
+      registry: engine.registry,
+      ...(routes.length > 0 ? { extensionPaths: buildExtensionPaths(routes) } : {}),
+    }),
     auth,
   })
   return app

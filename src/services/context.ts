@@ -28,6 +28,8 @@ export interface RequestContext {
    * array of documents). Made on first use.
    */
   passwordBudget?: { left: number }
+  /** How many extension hooks deep this call is (a hook's write runs hooks too); bounded. */
+  hookDepth?: number
 }
 
 /** A context for the CLI and for internal work, acting as the engine itself. */

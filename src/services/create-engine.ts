@@ -32,6 +32,18 @@ import {
   type RealtimeService,
 } from './realtime/realtime-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
+import type { ExtensionSetup } from './extensions/extension-api.js'
+import {
+  collectRegistrations,
+  type ExtensionRegistrations,
+} from './extensions/extension-registrations.js'
+import { createBeforeHooks } from './extensions/before-hooks.js'
+import {
+  createAfterHooksRunner,
+  type AfterHooksOptions,
+  type AfterHooksRunner,
+} from './extensions/after-hooks-runner.js'
+import { withAuthHooks } from './extensions/auth-hooks.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
 export interface EngineOptions {
@@ -80,6 +92,13 @@ export interface EngineOptions {
   expandLimits?: ExpandLimits
   /** File storage; without it, file fields accept no uploads. */
   files?: FilesSettings
+  /**
+   * An extension (`defineExtension`): its hooks run on every write, its routes are served by
+   * `buildServer`. `name` keys its outbox cursor; `loadExtension` makes both from a file.
+   */
+  extension?: { name: string; setup: ExtensionSetup }
+  /** Timing of the extension's after hooks (defaults in after-hooks-runner.ts). */
+  extensionHooks?: Pick<AfterHooksOptions, 'pollMs' | 'leaseMs' | 'backoffMs' | 'maxBackoffMs'>
 }
 
 /** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
@@ -129,6 +148,8 @@ export interface Engine {
   files?: FilesService
   /** The blob store of the files (backups read and write it through here). */
   blobs?: BlobStore
+  /** Present when the engine was given an extension: its routes, and its after-hook runner. */
+  extension?: { registrations: ExtensionRegistrations; afterHooks?: AfterHooksRunner }
   close(): Promise<void>
 }
 
@@ -150,8 +171,21 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
     { ttlMs: options.tokenCacheMs ?? 60_000, maxEntries: 10_000 },
   )
-  // The dispatcher needs the records service, which wakes it: tied after both exist.
-  const late: { dispatcher?: ChangeDispatcher } = {}
+  const logError = options.logError ?? ((error, message) => console.error(message, error))
+  const registrations = options.extension
+    ? await collectRegistrations(options.extension.name, options.extension.setup, (msg, fields) =>
+        console.info(
+          JSON.stringify({ level: 'info', extension: options.extension?.name, msg, ...fields }),
+        ),
+      )
+    : undefined
+  // The dispatcher and the after hooks need the records service, which wakes them (and the
+  // before hooks call it): tied after all exist.
+  const late: {
+    dispatcher?: ChangeDispatcher
+    afterHooks?: AfterHooksRunner
+    records?: RecordsService
+  } = {}
   const recordsDeps: RecordsDeps = {
     store,
     registry,
@@ -159,8 +193,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     passwords,
     secret,
     ...(options.throttle ? { throttle: options.throttle } : {}),
-    onCommit: () => void late.dispatcher?.wake(),
+    onCommit: () => {
+      void late.dispatcher?.wake()
+      void late.afterHooks?.wake()
+    },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
+    ...(registrations
+      ? { hooks: createBeforeHooks(registrations, registry, () => late.records as RecordsService) }
+      : {}),
   }
   const files = options.files
     ? createFilesService({
@@ -182,7 +222,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Each service call is a span when tracing is on.
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
   const records = traced('records', createRecordsService(recordsDeps))
-  const auth = traced(
+  late.records = records
+  const plainAuth = traced(
     'auth',
     createAuthService({
       store,
@@ -198,11 +239,49 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       mailer: options.mailer,
       secret,
       appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
-      logError: options.logError ?? ((error, message) => console.error(message, error)),
+      logError,
     }),
   )
+  const auth = registrations
+    ? withAuthHooks(plainAuth, {
+        store,
+        registry,
+        records,
+        registrations,
+        onFailure: (error, hook, attempt, willRetry) =>
+          logError(
+            error,
+            `extension hook ${hook} failed (attempt ${attempt}${willRetry ? ', will retry' : ', given up'})`,
+          ),
+      })
+    : plainAuth
+  const afterHooks = registrations?.observesOutbox
+    ? createAfterHooksRunner({
+        store,
+        registry,
+        records,
+        registrations,
+        ...options.extensionHooks,
+        onFailure: ({ error, hook, eventId, attempt, retryInMs }) =>
+          logError(
+            error,
+            `extension hook ${hook} failed on outbox event ${eventId} (attempt ${attempt}; retry in ${retryInMs} ms)`,
+          ),
+      })
+    : undefined
+  if (afterHooks) {
+    await afterHooks.start()
+    late.afterHooks = afterHooks
+  }
   const realtime = options.bus
-    ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
+    ? await startRealtime(
+        { ...options, bus: options.bus },
+        records,
+        auth,
+        registry,
+        clock,
+        afterHooks ? () => afterHooks.cursor() : undefined,
+      )
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
   const housekeeping = startAuthHousekeeping({
@@ -226,7 +305,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(realtime ? { realtime } : {}),
     housekeeping,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
+    ...(registrations
+      ? { extension: { registrations, ...(afterHooks ? { afterHooks } : {}) } }
+      : {}),
     async close() {
+      await afterHooks?.stop()
       await housekeeping.stop()
       await files?.stop()
       await options.files?.blobs.close()
@@ -244,6 +327,7 @@ async function startRealtime(
   auth: AuthService,
   registry: SchemaRegistry,
   clock: Clock,
+  pruneFloor?: () => Promise<number>,
 ): Promise<NonNullable<Engine['realtime']>> {
   const { store, bus } = options
   const settings = { ...DEFAULT_REALTIME, ...options.realtime }
@@ -265,6 +349,7 @@ async function startRealtime(
     clock,
     retention: settings.retention,
     pollMs: settings.dispatchPollMs,
+    ...(pruneFloor ? { pruneFloor } : {}),
     onError,
   })
   dispatcher.start()

@@ -112,11 +112,13 @@ export async function outboxBounds(db: DynamicDb): Promise<OutboxBounds> {
  */
 export async function pruneChanges(
   db: DynamicDb,
-  retention: { events?: number; before?: string },
+  retention: { events?: number; before?: string; keepAfter?: number },
 ): Promise<number> {
   const { last } = await outboxBounds(db)
   if (last === 0) return 0
   let query = db.deleteFrom('_outbox').where('id', '<', last)
+  // A consumer that has not yet handled these (an extension's after hooks) still needs them.
+  if (retention.keepAfter !== undefined) query = query.where('id', '<=', retention.keepAfter)
   if (retention.events !== undefined) query = query.where('id', '<=', last - retention.events)
   if (retention.before !== undefined) query = query.where('created', '<', retention.before)
   const result = await query.executeTakeFirst()

@@ -135,8 +135,11 @@ export interface StoreSession {
   /** Committed events with `id > afterId`, oldest first. */
   readChanges(afterId: number, limit: number): Promise<ChangeEvent[]>
   outboxBounds(): Promise<OutboxBounds>
-  /** Deletes events outside the retention window (never the newest); returns how many. */
-  pruneChanges(retention: { events?: number; before?: string }): Promise<number>
+  /**
+   * Deletes events outside the retention window (never the newest, nor any after `keepAfter`);
+   * returns how many.
+   */
+  pruneChanges(retention: { events?: number; before?: string; keepAfter?: number }): Promise<number>
   /** Stores a one-time realtime ticket standing for a bearer token until `expires`. */
   insertTicket(id: string, token: string, expires: string): Promise<void>
   /** Consumes a ticket: its token if it existed and had not expired, and it is gone after. */

@@ -61,6 +61,8 @@ export const errorCatalogue = {
   ER_FILE_THUMB_INVALID: { status: 400, title: 'Thumbnail size not allowed' },
   ER_FILE_UPLOAD_INVALID: { status: 400, title: 'Unknown or unfinished upload' },
   ER_FILE_RANGE_INVALID: { status: 416, title: 'Range not satisfiable' },
+  /** The status and title are the extension's (`er.problem(status, …)`); 400 is the default. */
+  ER_EXTENSION_PROBLEM: { status: 400, title: 'Refused by an extension' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue
