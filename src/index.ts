@@ -10,7 +10,13 @@
 export { loadConfig, type Config } from './config/config.js'
 export { openEngine, openStore, startServer } from './main.js'
 export { buildServer, type ServerOptions } from './http/server.js'
-export { createEngine, type Engine, type EngineOptions } from './services/create-engine.js'
+export {
+  createEngine,
+  superuserContext,
+  type Engine,
+  type EngineOptions,
+} from './services/create-engine.js'
+export type { RequestContext } from './services/context.js'
 export { EngineError, type ErrorCode } from './core/errors/index.js'
 export type { CollectionDef, FieldDef, IndexDef, CollectionRules } from './core/schema/types.js'
 export type { Store } from './adapters/store/store.js'

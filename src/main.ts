@@ -20,6 +20,7 @@ import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
+import type { ExtensionSetup } from './services/extensions/extension-api.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -73,18 +74,30 @@ export async function openBlobs(config: Config): Promise<BlobStore> {
   return openLocalBlobs({ root: dataPaths(config).storageDir })
 }
 
-/** Opens the store and builds every service over it; with a bus, realtime runs too. */
+/**
+ * Opens the store and builds every service over it; with a bus, realtime runs too. The
+ * extension is `extras.extension` (a setup in code) or else the file `config.extensions`.
+ *
+ * @example
+ *   const config = loadConfig({ dir: './er_data' }, process.env)
+ *   const { engine } = await openEngine(config, undefined, undefined, {
+ *     extension: { name: 'main', setup: defineExtension((er) => { … }) },
+ *   })
+ */
 export async function openEngine(
   config: Config,
   bus?: Bus,
   onQuery?: QueryObserver,
+  extras: { extension?: { name: string; setup: ExtensionSetup } } = {},
 ): Promise<{ engine: Engine; description: string }> {
   // Loaded (and compiled) before the store opens: a mistake in it ends the start at once.
-  const extension = config.extensions
-    ? await (
-        await import('./services/extensions/load-extension.js')
-      ).loadExtension(config.extensions)
-    : undefined
+  const extension =
+    extras.extension ??
+    (config.extensions
+      ? await (
+          await import('./services/extensions/load-extension.js')
+        ).loadExtension(config.extensions)
+      : undefined)
   const { store, description } = await openStore(config, onQuery)
   try {
     const blobs = await openBlobs(config)

@@ -44,6 +44,7 @@ import {
   type AfterHooksRunner,
 } from './extensions/after-hooks-runner.js'
 import { withAuthHooks } from './extensions/auth-hooks.js'
+import { sudoContext } from './extensions/records-client.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
 export interface EngineOptions {
@@ -151,6 +152,17 @@ export interface Engine {
   /** Present when the engine was given an extension: its routes, and its after-hook runner. */
   extension?: { registrations: ExtensionRegistrations; afterHooks?: AfterHooksRunner }
   close(): Promise<void>
+}
+
+/**
+ * A context acting as a superuser, for a program that embeds the engine and calls its services
+ * directly (seeding, scripts). Requests through `buildServer` get their own context per caller.
+ *
+ * @example
+ *   await engine.records.create(superuserContext(engine), 'posts', { title: 'Hello' })
+ */
+export function superuserContext(engine: Pick<Engine, 'registry'>, requestId = 'embedded') {
+  return sudoContext(engine.registry, { auth: null, requestId, query: {} })
 }
 
 /**

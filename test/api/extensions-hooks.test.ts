@@ -284,6 +284,11 @@ describe.each(dialects)('extension hooks and routes on %s', (dialect) => {
     await settled()
     expect(seen.flakyAttempts).toBe(3)
     expect(t.engine.extension?.afterHooks?.stats().failures).toBeGreaterThanOrEqual(2)
+    const metrics = (await t.call({ method: 'GET', url: '/metrics' })).body
+    expect(
+      Number(/^er_extension_hook_failures_total (\d+)$/m.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(2)
+    expect(metrics).toMatch(/^er_extension_hook_failing_attempts 0$/m)
     const audit = (
       await t.call({
         method: 'GET',
