@@ -15,6 +15,8 @@ interface Seen {
   flakyAttempts: number
   signUps: string[]
   signIns: string[]
+  /** Who bob's `peek` note's after hook acted as, and how many notes it could list. */
+  peek?: { caller: string | undefined; visible: number | undefined }
 }
 
 function extension(seen: Seen) {
@@ -49,6 +51,10 @@ function extension(seen: Seen) {
       })
       .after('create', async (e) => {
         if (e.record.title === 'FLAKY' && ++seen.flakyAttempts < 3) throw new Error('flaky')
+        if (String(e.record.title).startsWith('peek')) {
+          const visible = (await e.records.list('notes', { count: 'true' })).totalItems
+          seen.peek = { caller: e.caller?.id, visible }
+        }
         seen.creates.push(String(e.record.title))
         await e.sudo.create('audit', { line: `created ${e.id} ${String(e.record.title)}` })
       })
@@ -205,6 +211,9 @@ describe.each(dialects)('extension hooks and routes on %s', (dialect) => {
     const all = await count('notes')
     // Bob's list through e.records sees none of alice's notes; e.sudo sees every one.
     expect((res.json() as { title: string }).title).toBe(`peek 0/${all - 1}`)
+    // The after hook, run later from the outbox, acts as bob too: his one note, no more.
+    await until(() => seen.peek !== undefined, 'the after hook of the peek')
+    expect(seen.peek).toEqual({ caller: ids.bob, visible: 1 })
   })
 
   it('runs update hooks with the previous record, and delete hooks that may refuse', async () => {

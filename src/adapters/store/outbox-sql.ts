@@ -3,7 +3,7 @@ import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
 import { fixedSql } from './fixed-sql.js'
 import type { ReadRows, RunWrite } from './kysely-store.js'
-import type { ChangeEvent, ChangeInput, Dialect, OutboxBounds } from './store.js'
+import type { ChangeActor, ChangeEvent, ChangeInput, Dialect, OutboxBounds } from './store.js'
 
 /**
  * Writes change events to the outbox inside the caller's transaction, just before it commits.
@@ -41,6 +41,7 @@ export async function appendChanges(
         action: change.action,
         record: JSON.stringify(change.record),
         created: now,
+        actor: change.actor ? JSON.stringify(change.actor) : null,
       })),
     )
     .execute()
@@ -56,9 +57,10 @@ async function appendOne(
 ): Promise<void> {
   const text = fixedSql(db, adapter.dialect, 'append-one-change', () => {
     const value = sql`cast(${''} as text)`
+    const columns = ['id', 'collection', 'record_id', 'action', 'record', 'created', 'actor']
     return sql`insert into ${sql.table('_outbox')}
-        (${sql.join(['id', 'collection', 'record_id', 'action', 'record', 'created'].map((c) => sql.id(c)))})
-      select coalesce(max(${sql.ref('id')}), 0) + 1, ${sql.join([value, value, value, value, value])}
+        (${sql.join(columns.map((c) => sql.id(c)))})
+      select coalesce(max(${sql.ref('id')}), 0) + 1, ${sql.join([value, value, value, value, value, value])}
       from ${sql.table('_outbox')}`
   })
   const values = [
@@ -67,6 +69,7 @@ async function appendOne(
     change.action,
     JSON.stringify(change.record),
     now,
+    change.actor ? JSON.stringify(change.actor) : null,
   ]
   await run(text, values)
 }
@@ -95,6 +98,7 @@ export async function readChanges(
     action: row.action as ChangeEvent['action'],
     record: JSON.parse(row.record as string) as Record<string, unknown>,
     created: row.created as string,
+    ...(typeof row.actor === 'string' ? { actor: JSON.parse(row.actor) as ChangeActor } : {}),
   }))
 }
 

@@ -51,6 +51,16 @@ export interface ChangeInput {
   action: ChangeAction
   /** The record as stored, secrets removed, hidden fields kept (removed per reader later). */
   record: Row
+  /** Who made the change (absent: the engine itself, or a write from before this was kept). */
+  actor?: ChangeActor
+}
+
+/** The caller behind a change, as an outbox consumer (an extension's after hook) needs it. */
+export interface ChangeActor {
+  collectionId: string
+  recordId: string
+  /** The API key used, with the scopes that narrowed the caller at the time. */
+  apiKey?: { id: string; scopes: ApiKeyScope[] }
 }
 
 /** A committed change from the outbox; `id` grows by one per event, in commit order. */

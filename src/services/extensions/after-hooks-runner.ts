@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import type { ChangeEvent, Store } from '../../adapters/store/store.js'
-import { systemContext } from '../context.js'
+import { systemContext, type RequestContext } from '../context.js'
+import { SUPERUSERS } from '../../core/schema/system-collections.js'
+import { toApiRecord } from '../records/record-view.js'
 import type { RecordsService } from '../records/records-service.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { AfterEvent, AuthEvent } from './extension-api.js'
 import type { ExtensionRegistrations } from './extension-registrations.js'
-import { createRecordsClient, sudoContext } from './records-client.js'
+import { callerOf, createRecordsClient, sudoContext } from './records-client.js'
 
 export interface AfterHooksOptions {
   store: Store
@@ -105,11 +107,39 @@ export function createAfterHooksRunner(options: AfterHooksOptions) {
     return Number((await store.getSetting(cursorKey(name))) ?? '0')
   }
 
-  /** The hooks an event triggers, each as a named call. */
-  function callsFor(change: ChangeEvent): { hook: string; call: () => unknown }[] {
-    const calls: { hook: string; call: () => unknown }[] = []
+  /**
+   * The caller who made the change, as they are now: `records` then acts as them. A caller
+   * whose record is gone (or a change the engine made itself) is anonymous: the conservative
+   * reading, which never grants a hook more than the caller could have.
+   */
+  async function contextFor(change: ChangeEvent): Promise<RequestContext> {
     const ctx = systemContext(`outbox-${change.id}`)
+    const actor = change.actor
+    const collection = actor ? registry.findById(actor.collectionId) : undefined
+    if (!actor || collection?.type !== 'auth') return ctx
+    const [row] = await store.selectByIds(collection, [actor.recordId])
+    if (!row) return ctx
+    return {
+      ...ctx,
+      auth: {
+        collection,
+        record: toApiRecord(collection, row, false),
+        isSuperuser: collection.name === SUPERUSERS.name,
+        ...(actor.apiKey ? { apiKey: actor.apiKey } : {}),
+      },
+    }
+  }
+
+  /** The hooks an event triggers, each as a named call. */
+  async function callsFor(change: ChangeEvent): Promise<{ hook: string; call: () => unknown }[]> {
+    const calls: { hook: string; call: () => unknown }[] = []
     const recordHooks = registrations.after(change.collection, change.action)
+    const signUp =
+      change.action === 'create' && registry.find(change.collection)?.type === 'auth'
+        ? registrations.auth(change.collection, 'signUp')
+        : []
+    if (recordHooks.length === 0 && signUp.length === 0) return calls
+    const ctx = await contextFor(change)
     if (recordHooks.length > 0) {
       const event: AfterEvent = {
         collection: change.collection,
@@ -117,7 +147,7 @@ export function createAfterHooksRunner(options: AfterHooksOptions) {
         id: change.recordId,
         eventId: change.id,
         record: Object.freeze(change.record),
-        caller: null,
+        caller: callerOf(ctx),
         requestId: ctx.requestId,
         records: createRecordsClient(records, ctx),
         sudo: createRecordsClient(records, sudoContext(registry, ctx)),
@@ -129,21 +159,18 @@ export function createAfterHooksRunner(options: AfterHooksOptions) {
         })
       }
     }
-    if (change.action === 'create') {
-      const signUp = registrations.auth(change.collection, 'signUp')
-      if (signUp.length > 0 && registry.find(change.collection)?.type === 'auth') {
-        const event: AuthEvent = {
-          collection: change.collection,
-          event: 'signUp',
-          record: Object.freeze(change.record),
-          sudo: createRecordsClient(records, sudoContext(registry, ctx)),
-        }
-        for (const hook of signUp) {
-          calls.push({
-            hook: `auth('${change.collection}').after('signUp')`,
-            call: () => hook(event),
-          })
-        }
+    if (signUp.length > 0) {
+      const event: AuthEvent = {
+        collection: change.collection,
+        event: 'signUp',
+        record: Object.freeze(change.record),
+        sudo: createRecordsClient(records, sudoContext(registry, ctx)),
+      }
+      for (const hook of signUp) {
+        calls.push({
+          hook: `auth('${change.collection}').after('signUp')`,
+          call: () => hook(event),
+        })
       }
     }
     return calls
@@ -160,7 +187,7 @@ export function createAfterHooksRunner(options: AfterHooksOptions) {
       const events = await store.readChanges(position, 100)
       if (events.length === 0) return
       for (const change of events) {
-        const calls = callsFor(change)
+        const calls = await callsFor(change)
         if (calls.length === 0) continue
         // Events without hooks before this one are passed in the same move of the cursor.
         let current = ''

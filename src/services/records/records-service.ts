@@ -9,7 +9,7 @@ import type { CollectionDef, RuleName } from '../../core/schema/types.js'
 import type { Condition, Row, StoreSession } from '../../adapters/store/store.js'
 import type { FilterValues } from '../../adapters/store/compile-filter-values.js'
 import { requireScope } from '../access.js'
-import type { RequestContext } from '../context.js'
+import { actorOf, type RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
 import { DEFAULT_EXPAND_LIMITS } from './expand-limits.js'
@@ -467,7 +467,7 @@ export function createRecordsService(deps: RecordsDeps) {
     if (deps.hooks?.has(collection.name, 'delete')) {
       await deps.hooks.beforeDelete(ctx, session, collection, id, changeSnapshot(collection, row))
     }
-    await deleteWithRelations(session, registry, collection, row, now())
+    await deleteWithRelations(session, registry, collection, row, now(), actorOf(ctx))
   }
 
   /**
@@ -795,11 +795,13 @@ async function readBackAndRecord(
   action: 'create' | 'update',
 ): Promise<Row> {
   const row = await findRow(session, collection, id)
+  const actor = actorOf(ctx)
   session.recordChange({
     collection: collection.name,
     recordId: id,
     action,
     record: changeSnapshot(collection, row),
+    ...(actor ? { actor } : {}),
   })
   return toApiRecord(collection, row, ctx.auth?.isSuperuser === true)
 }
