@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
+import { registerDevCommand } from './commands/dev.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
@@ -16,6 +17,7 @@ const program = new Command('engineroom')
   .showHelpAfterError('(run with --help for usage)')
 
 registerServeCommand(program)
+registerDevCommand(program)
 registerMigrateCommand(program)
 registerSchemaCommands(program)
 registerSuperuserCommands(program)

@@ -245,10 +245,11 @@ export async function buildServer(
       maxOperations: 20,
     })
   }
-  const routes = engine.extension?.registrations.routes ?? []
-  if (routes.length > 0) {
+  const extension = engine.extension
+  const routes = extension?.registrations.routes ?? []
+  if (extension && routes.length > 0) {
     await app.register(extensionRoutes, {
-      routes,
+      routes: () => extension.registrations.routes,
       records: engine.records,
       registry: engine.registry,
       auth,

@@ -35,6 +35,7 @@ import { SchemaRegistry } from './schema/schema-registry.js'
 import type { ExtensionSetup } from './extensions/extension-api.js'
 import {
   collectRegistrations,
+  swappableRegistrations,
   type ExtensionRegistrations,
 } from './extensions/extension-registrations.js'
 import { createBeforeHooks } from './extensions/before-hooks.js'
@@ -150,7 +151,16 @@ export interface Engine {
   /** The blob store of the files (backups read and write it through here). */
   blobs?: BlobStore
   /** Present when the engine was given an extension: its routes, and its after-hook runner. */
-  extension?: { registrations: ExtensionRegistrations; afterHooks?: AfterHooksRunner }
+  extension?: {
+    registrations: ExtensionRegistrations
+    afterHooks?: AfterHooksRunner
+    /**
+     * Replaces the hooks and route handlers with those of `setup` (`engineroom dev`); a setup
+     * that throws changes nothing. `routesChanged`: routes were added, removed or given new
+     * schemas, which takes a restart.
+     */
+    reload(setup: ExtensionSetup): Promise<{ routesChanged: boolean }>
+  }
   close(): Promise<void>
 }
 
@@ -184,11 +194,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     { ttlMs: options.tokenCacheMs ?? 60_000, maxEntries: 10_000 },
   )
   const logError = options.logError ?? ((error, message) => console.error(message, error))
+  const extensionLog = (msg: string, fields?: Record<string, unknown>) =>
+    console.info(
+      JSON.stringify({ level: 'info', extension: options.extension?.name, msg, ...fields }),
+    )
   const registrations = options.extension
-    ? await collectRegistrations(options.extension.name, options.extension.setup, (msg, fields) =>
-        console.info(
-          JSON.stringify({ level: 'info', extension: options.extension?.name, msg, ...fields }),
-        ),
+    ? swappableRegistrations(
+        await collectRegistrations(options.extension.name, options.extension.setup, extensionLog),
       )
     : undefined
   // The dispatcher and the after hooks need the records service, which wakes them (and the
@@ -267,7 +279,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           ),
       })
     : plainAuth
-  const afterHooks = registrations?.observesOutbox
+  // Always with an extension: one reloaded by `engineroom dev` may add after hooks.
+  const afterHooks = registrations
     ? createAfterHooksRunner({
         store,
         registry,
@@ -318,7 +331,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     housekeeping,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     ...(registrations
-      ? { extension: { registrations, ...(afterHooks ? { afterHooks } : {}) } }
+      ? {
+          extension: {
+            registrations,
+            ...(afterHooks ? { afterHooks } : {}),
+            async reload(setup: ExtensionSetup) {
+              const next = await collectRegistrations(registrations.name, setup, extensionLog)
+              return registrations.swap(next)
+            },
+          },
+        }
       : {}),
     async close() {
       await afterHooks?.stop()

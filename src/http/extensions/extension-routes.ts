@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RouteReply, RouteRequest } from '../../services/extensions/extension-api.js'
 import type { ExtensionRoute } from '../../services/extensions/extension-registrations.js'
@@ -19,12 +20,13 @@ import { contextOf } from '../plugins/request-context.js'
  * `er.problem(…)` thrown is that problem, anything else a 500 with the stack in the log.
  */
 export const extensionRoutes: FastifyPluginAsync<{
-  routes: readonly ExtensionRoute[]
+  /** Read per request: `engineroom dev` swaps in new handlers. */
+  routes: () => readonly ExtensionRoute[]
   records: RecordsService
   registry: SchemaRegistry
   auth: AuthService
 }> = async (app, { routes, records, registry, auth }) => {
-  for (const route of routes) {
+  for (const route of routes()) {
     const { schema } = route
     app.route({
       method: route.method,
@@ -47,7 +49,12 @@ export const extensionRoutes: FastifyPluginAsync<{
           records: createRecordsClient(records, ctx),
           sudo: createRecordsClient(records, sudoContext(registry, ctx)),
         }
-        const result = await route.handler(req)
+        // The handler of the extension as (re)loaded now; a route since removed is gone.
+        const current = routes().find((r) => r.method === route.method && r.path === route.path)
+        if (!current) {
+          throw new EngineError('ER_ROUTE_NOT_FOUND', `No route ${route.method} ${route.path}.`)
+        }
+        const result = await current.handler(req)
         if (isReply(result)) {
           if (result.headers) reply.headers(result.headers)
           reply.status(result.status)

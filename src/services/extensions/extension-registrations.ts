@@ -209,3 +209,37 @@ function checkRoute(
     throw new TypeError(`${what}: registered twice.`)
   return { method: method as RouteMethod, path, handler: handler as RouteHandler, schema }
 }
+
+/** Registrations whose hooks and route handlers can be replaced while the server runs. */
+export interface SwappableRegistrations extends ExtensionRegistrations {
+  /** Puts `next` in place; returns whether its routes (methods, paths, schemas) differ. */
+  swap(next: ExtensionRegistrations): { routesChanged: boolean }
+}
+
+/**
+ * What `engineroom dev` reloads: every lookup goes to the current registrations, so a write
+ * after the swap runs the new hooks and a request the new route handler. Fastify fixes its
+ * routes when it starts, so a route added, removed or given another schema needs a restart.
+ */
+export function swappableRegistrations(initial: ExtensionRegistrations): SwappableRegistrations {
+  let current = initial
+  const shape = (r: ExtensionRegistrations) =>
+    JSON.stringify(r.routes.map((route) => [route.method, route.path, route.schema]))
+  return {
+    name: initial.name,
+    before: (collection, action) => current.before(collection, action),
+    after: (collection, action) => current.after(collection, action),
+    auth: (collection, event) => current.auth(collection, event),
+    get observesOutbox() {
+      return current.observesOutbox
+    },
+    get routes() {
+      return current.routes
+    },
+    swap(next) {
+      const routesChanged = shape(next) !== shape(current)
+      current = next
+      return { routesChanged }
+    },
+  }
+}
