@@ -9,6 +9,7 @@ import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSuperuserCommands } from './commands/superuser.js'
+import { registerTypesCommand } from './commands/types.js'
 
 /** `engineroom`: one binary for serving and for administering a data directory or database. */
 const program = new Command('engineroom')
@@ -23,6 +24,7 @@ registerSchemaCommands(program)
 registerSuperuserCommands(program)
 registerImportCommand(program)
 registerKeysCommands(program)
+registerTypesCommand(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)
