@@ -33,6 +33,7 @@ import { systemClock } from './core/clock.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
 import type { ResponseCache } from './adapters/cache/cache.js'
 import type { Redis } from 'ioredis'
+import type { ExtensionSetup } from './services/extensions/extension-api.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -154,14 +155,33 @@ export async function openResponseCache(
 
 /**
  * Opens the store and builds every service over it; with a bus, realtime runs too. `bus` may be
- * a function of the open store (the deployment's Redis prefix is kept in the database).
+ * a function of the open store (the deployment's Redis prefix is kept in the database). The
+ * extension is `extras.extension` (a setup in code) or else the file `config.extensions`.
+ *
+ * @example
+ *   const config = loadConfig({ dir: './er_data' }, process.env)
+ *   const { engine } = await openEngine(config, undefined, undefined, {
+ *     extension: { name: 'main', setup: defineExtension((er) => { … }) },
+ *   })
  */
 export async function openEngine(
   config: Config,
   busOrOpen?: Bus | ((store: Store) => Promise<Bus>),
   onQuery?: QueryObserver,
-  onBackgroundError: EngineOptions['onBackgroundError'] = writeBackgroundError,
+  extras: {
+    extension?: { name: string; setup: ExtensionSetup }
+    /** Where background failures go (default: a JSON line on stderr). */
+    onBackgroundError?: EngineOptions['onBackgroundError']
+  } = {},
 ): Promise<{ engine: Engine; description: string }> {
+  // Loaded (and compiled) before the store opens: a mistake in it ends the start at once.
+  const extension =
+    extras.extension ??
+    (config.extensions
+      ? await (
+          await import('./services/extensions/load-extension.js')
+        ).loadExtension(config.extensions)
+      : undefined)
   const { store, description } = await openStore(config, onQuery)
   try {
     const bus = typeof busOrOpen === 'function' ? await busOrOpen(store) : busOrOpen
@@ -198,8 +218,9 @@ export async function openEngine(
           }),
       ...(bus ? { bus, realtime: config.realtime } : {}),
       ...(config.payments ? { payments: { provider: await openPayments(config, store) } } : {}),
+      ...(extension ? { extension } : {}),
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
-      onBackgroundError,
+      onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
     return { engine, description }
   } catch (error) {
@@ -245,10 +266,12 @@ export async function startServer(
       return (opened = await openBus(config, prefix))
     },
     onQuery,
-    (error, component) => {
-      backgroundErrors.inc({ component })
-      if (log) log.error({ err: error, component }, 'background task failed')
-      else writeBackgroundError(error, component)
+    {
+      onBackgroundError: (error, component) => {
+        backgroundErrors.inc({ component })
+        if (log) log.error({ err: error, component }, 'background task failed')
+        else writeBackgroundError(error, component)
+      },
     },
   )
   const bus = opened as Bus

@@ -3,12 +3,14 @@ import { Command } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
 import { CliError, describeFileSystemError } from './cli-errors.js'
+import { registerDevCommand } from './commands/dev.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSuperuserCommands } from './commands/superuser.js'
+import { registerTypesCommand } from './commands/types.js'
 
 /** `engineroom`: one binary for serving and for administering a data directory or database. */
 const program = new Command('engineroom')
@@ -17,11 +19,13 @@ const program = new Command('engineroom')
   .showHelpAfterError('(run with --help for usage)')
 
 registerServeCommand(program)
+registerDevCommand(program)
 registerMigrateCommand(program)
 registerSchemaCommands(program)
 registerSuperuserCommands(program)
 registerImportCommand(program)
 registerKeysCommands(program)
+registerTypesCommand(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)
@@ -42,6 +46,13 @@ function reportError(error: unknown): number {
     for (const [field, issues] of Object.entries(error.errors ?? {})) {
       for (const issue of issues) console.error(`  ${field}: ${issue.message}`)
     }
+    return 1
+  }
+  if (error instanceof Error && error.name === 'ExtensionLoadError') {
+    console.error(`engineroom: ${error.message}`)
+    // The extension's own code threw: its stack (source-mapped) points at the line to fix.
+    if (error.cause instanceof Error && error.cause.name !== 'TypeError')
+      console.error(error.cause.stack)
     return 1
   }
   const code = (error as { code?: string })?.code

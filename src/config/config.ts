@@ -10,6 +10,8 @@ export interface Config {
   http: { host: string; port: number }
   /** `ER_DIR` / `--dir`: data directory: SQLite file, migrations (default ./er_data). */
   dataDir: string
+  /** `ER_EXTENSIONS` / `--extensions`: the extension module (TypeScript or JavaScript), if any. */
+  extensions: string | undefined
   /** `DATABASE_URL`: `postgres://…` selects PostgreSQL; unset means SQLite in the data directory. */
   databaseUrl: string | undefined
   /** `REDIS_URL`: `redis://…`; reserved for the distributed cache, bus and rate limits. */
@@ -235,6 +237,7 @@ function parsePayments(env: NodeJS.ProcessEnv): Config['payments'] {
 export interface ConfigInput {
   http?: string | undefined
   dir?: string | undefined
+  extensions?: string | undefined
   workers?: string | undefined
 }
 
@@ -252,6 +255,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       flags.http ? '--http' : 'ER_HTTP',
     ),
     dataDir,
+    extensions: (flags.extensions ?? env.ER_EXTENSIONS) || undefined,
     databaseUrl: parseUrl(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
     busPrefix: parseBusPrefix(env.ER_BUS_PREFIX),

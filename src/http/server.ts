@@ -25,6 +25,8 @@ import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
 import { paymentsRoutes } from './rest/payments-routes.js'
+import { extensionRoutes } from './extensions/extension-routes.js'
+import { buildExtensionPaths } from '../services/openapi/openapi-extension-paths.js'
 import { filesRoutes } from './files/files-routes.js'
 import { tusRoutes } from './files/tus-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
@@ -301,8 +303,21 @@ export async function buildServer(
       clientAddress: (request) => proxyAddr(request, trustProxy),
     })
   }
+  const extension = engine.extension
+  const routes = extension?.registrations.routes ?? []
+  if (extension && routes.length > 0) {
+    await app.register(extensionRoutes, {
+      routes: () => extension.registrations.routes,
+      records: engine.records,
+      registry: engine.registry,
+      auth,
+    })
+  }
   await app.register(openApiRoutes, {
-    documents: createOpenApiDocuments({ registry: engine.registry }),
+    documents: createOpenApiDocuments({
+      registry: engine.registry,
+      ...(routes.length > 0 ? { extensionPaths: buildExtensionPaths(routes) } : {}),
+    }),
     auth,
   })
   // The pages for people in a browser: e-mail links, and what `/` says.

@@ -1,4 +1,4 @@
-import type { ApiKeyScope } from '../adapters/store/store.js'
+import type { ApiKeyScope, ChangeActor } from '../adapters/store/store.js'
 import type { CollectionDef } from '../core/schema/types.js'
 
 /** Who is calling: a record of an auth collection (a superuser is one of `_superusers`). */
@@ -28,6 +28,8 @@ export interface RequestContext {
    * array of documents). Made on first use.
    */
   passwordBudget?: { left: number }
+  /** How many extension hooks deep this call is (a hook's write runs hooks too); bounded. */
+  hookDepth?: number
 }
 
 /** A context for the CLI and for internal work, acting as the engine itself. */
@@ -41,5 +43,16 @@ export function cliContext(superusers: CollectionDef): RequestContext {
     auth: { collection: superusers, record: { id: 'cli' }, isSuperuser: true },
     requestId: 'cli',
     query: {},
+  }
+}
+
+/** Who a change is recorded as made by (the outbox's `actor`); undefined for anonymous. */
+export function actorOf(ctx: RequestContext): ChangeActor | undefined {
+  const auth = ctx.auth
+  if (!auth) return undefined
+  return {
+    collectionId: auth.collection.id,
+    recordId: String(auth.record.id),
+    ...(auth.apiKey ? { apiKey: auth.apiKey } : {}),
   }
 }

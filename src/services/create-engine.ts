@@ -35,6 +35,20 @@ import {
   type RealtimeService,
 } from './realtime/realtime-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
+import type { ExtensionSetup } from './extensions/extension-api.js'
+import {
+  collectRegistrations,
+  swappableRegistrations,
+  type ExtensionRegistrations,
+} from './extensions/extension-registrations.js'
+import { createBeforeHooks } from './extensions/before-hooks.js'
+import {
+  createAfterHooksRunner,
+  type AfterHooksOptions,
+  type AfterHooksRunner,
+} from './extensions/after-hooks-runner.js'
+import { withAuthHooks } from './extensions/auth-hooks.js'
+import { sudoContext } from './extensions/records-client.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
 export interface EngineOptions {
@@ -88,6 +102,13 @@ export interface EngineOptions {
   files?: FilesSettings
   /** Payments through this provider (`ER_PAYMENTS_PROVIDER`); without it, no payment routes. */
   payments?: { provider: PaymentProvider }
+  /**
+   * An extension (`defineExtension`): its hooks run on every write, its routes are served by
+   * `buildServer`. `name` keys its outbox cursor; `loadExtension` makes both from a file.
+   */
+  extension?: { name: string; setup: ExtensionSetup }
+  /** Timing of the extension's after hooks (defaults in after-hooks-runner.ts). */
+  extensionHooks?: Pick<AfterHooksOptions, 'pollMs' | 'leaseMs' | 'backoffMs' | 'maxBackoffMs'>
 }
 
 /** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
@@ -147,7 +168,29 @@ export interface Engine {
   payments?: PaymentsService
   /** The blob store of the files (backups read and write it through here). */
   blobs?: BlobStore
+  /** Present when the engine was given an extension: its routes, and its after-hook runner. */
+  extension?: {
+    registrations: ExtensionRegistrations
+    afterHooks?: AfterHooksRunner
+    /**
+     * Replaces the hooks and route handlers with those of `setup` (`engineroom dev`); a setup
+     * that throws changes nothing. `routesChanged`: routes were added, removed or given new
+     * schemas, which takes a restart.
+     */
+    reload(setup: ExtensionSetup): Promise<{ routesChanged: boolean }>
+  }
   close(): Promise<void>
+}
+
+/**
+ * A context acting as a superuser, for a program that embeds the engine and calls its services
+ * directly (seeding, scripts). Requests through `buildServer` get their own context per caller.
+ *
+ * @example
+ *   await engine.records.create(superuserContext(engine), 'posts', { title: 'Hello' })
+ */
+export function superuserContext(engine: Pick<Engine, 'registry'>, requestId = 'embedded') {
+  return sudoContext(engine.registry, { auth: null, requestId, query: {} })
 }
 
 /**
@@ -170,8 +213,23 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
     { ttlMs: options.tokenCacheMs ?? 60_000, maxEntries: 10_000 },
   )
-  // The dispatcher needs the records service, which wakes it: tied after both exist.
-  const late: { dispatcher?: ChangeDispatcher } = {}
+  const logError = options.logError ?? ((error, message) => console.error(message, error))
+  const extensionLog = (msg: string, fields?: Record<string, unknown>) =>
+    console.info(
+      JSON.stringify({ level: 'info', extension: options.extension?.name, msg, ...fields }),
+    )
+  const registrations = options.extension
+    ? swappableRegistrations(
+        await collectRegistrations(options.extension.name, options.extension.setup, extensionLog),
+      )
+    : undefined
+  // The dispatcher and the after hooks need the records service, which wakes them (and the
+  // before hooks call it): tied after all exist.
+  const late: {
+    dispatcher?: ChangeDispatcher
+    afterHooks?: AfterHooksRunner
+    records?: RecordsService
+  } = {}
   const recordsDeps: RecordsDeps = {
     store,
     registry,
@@ -179,8 +237,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     passwords,
     secret,
     ...(options.throttle ? { throttle: options.throttle } : {}),
-    onCommit: () => void late.dispatcher?.wake(),
+    onCommit: () => {
+      void late.dispatcher?.wake()
+      void late.afterHooks?.wake()
+    },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
+    ...(registrations
+      ? { hooks: createBeforeHooks(registrations, registry, () => late.records as RecordsService) }
+      : {}),
   }
   const files = options.files
     ? createFilesService({
@@ -202,7 +266,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Each service call is a span when tracing is on.
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
   const records = traced('records', createRecordsService(recordsDeps))
-  const auth = traced(
+  late.records = records
+  const plainAuth = traced(
     'auth',
     createAuthService({
       store,
@@ -218,11 +283,50 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       mailer: options.mailer,
       secret,
       appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
-      logError: options.logError ?? ((error, message) => console.error(message, error)),
+      logError,
     }),
   )
+  const auth = registrations
+    ? withAuthHooks(plainAuth, {
+        store,
+        registry,
+        records,
+        registrations,
+        onFailure: (error, hook, attempt, willRetry) =>
+          logError(
+            error,
+            `extension hook ${hook} failed (attempt ${attempt}${willRetry ? ', will retry' : ', given up'})`,
+          ),
+      })
+    : plainAuth
+  // Always with an extension: one reloaded by `engineroom dev` may add after hooks.
+  const afterHooks = registrations
+    ? createAfterHooksRunner({
+        store,
+        registry,
+        records,
+        registrations,
+        ...options.extensionHooks,
+        onFailure: ({ error, hook, eventId, attempt, retryInMs }) =>
+          logError(
+            error,
+            `extension hook ${hook} failed on outbox event ${eventId} (attempt ${attempt}; retry in ${retryInMs} ms)`,
+          ),
+      })
+    : undefined
+  if (afterHooks) {
+    await afterHooks.start()
+    late.afterHooks = afterHooks
+  }
   const realtime = options.bus
-    ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
+    ? await startRealtime(
+        { ...options, bus: options.bus },
+        records,
+        auth,
+        registry,
+        clock,
+        afterHooks ? () => afterHooks.cursor() : undefined,
+      )
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
   const housekeeping = startAuthHousekeeping({
@@ -265,8 +369,21 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     housekeeping,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     ...(payments ? { payments } : {}),
+    ...(registrations
+      ? {
+          extension: {
+            registrations,
+            ...(afterHooks ? { afterHooks } : {}),
+            async reload(setup: ExtensionSetup) {
+              const next = await collectRegistrations(registrations.name, setup, extensionLog)
+              return registrations.swap(next)
+            },
+          },
+        }
+      : {}),
     async close() {
       await registry.unwatch()
+      await afterHooks?.stop()
       await housekeeping.stop()
       await files?.stop()
       await options.files?.blobs.close()
@@ -296,6 +413,7 @@ async function startRealtime(
   auth: AuthService,
   registry: SchemaRegistry,
   clock: Clock,
+  pruneFloor?: () => Promise<number>,
 ): Promise<NonNullable<Engine['realtime']>> {
   const { store, bus } = options
   const settings = { ...DEFAULT_REALTIME, ...options.realtime }
@@ -316,6 +434,7 @@ async function startRealtime(
     clock,
     retention: settings.retention,
     pollMs: settings.dispatchPollMs,
+    ...(pruneFloor ? { pruneFloor } : {}),
     onError: backgroundReporter(options, 'realtime-dispatcher'),
   })
   dispatcher.start()

@@ -37,16 +37,17 @@ export function runCli(args: string[], env: Record<string, string>) {
   return { code: result.status, out: result.stdout, err: result.stderr }
 }
 
-/** Starts `serve` and resolves once it prints its URL (or rejects with its output). */
+/** Starts `serve` (or `dev`) and resolves once it prints its URL (or rejects with its output). */
 export async function startServerProcess(
   args: string[],
   env: Record<string, string>,
   port?: number,
+  command: 'serve' | 'dev' = 'serve',
 ): Promise<ServerProcess> {
   const listen = port ?? (await freePort())
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'serve', '--http', `127.0.0.1:${listen}`, ...args],
+    ['--import', 'tsx', CLI, command, '--http', `127.0.0.1:${listen}`, ...args],
     {
       env: { ...process.env, DATABASE_URL: '', ER_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

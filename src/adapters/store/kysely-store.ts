@@ -357,7 +357,11 @@ export class KyselySession implements StoreSession {
     return outboxBounds(this.db)
   }
 
-  pruneChanges(retention: { events?: number; before?: string }): Promise<number> {
+  pruneChanges(retention: {
+    events?: number
+    before?: string
+    keepAfter?: number
+  }): Promise<number> {
     return pruneChanges(this.db, retention)
   }
 

@@ -3,7 +3,7 @@ import type { DialectAdapter } from './dialect-adapter.js'
 import type { DynamicDb } from './dynamic-db.js'
 import { fixedSql } from './fixed-sql.js'
 import type { ReadRows, RunWrite } from './kysely-store.js'
-import type { ChangeEvent, ChangeInput, Dialect, OutboxBounds } from './store.js'
+import type { ChangeActor, ChangeEvent, ChangeInput, Dialect, OutboxBounds } from './store.js'
 
 /**
  * Writes change events to the outbox inside the caller's transaction, just before it commits.
@@ -41,6 +41,7 @@ export async function appendChanges(
         action: change.action,
         record: JSON.stringify(change.record),
         created: now,
+        actor: change.actor ? JSON.stringify(change.actor) : null,
       })),
     )
     .execute()
@@ -56,9 +57,10 @@ async function appendOne(
 ): Promise<void> {
   const text = fixedSql(db, adapter.dialect, 'append-one-change', () => {
     const value = sql`cast(${''} as text)`
+    const columns = ['id', 'collection', 'record_id', 'action', 'record', 'created', 'actor']
     return sql`insert into ${sql.table('_outbox')}
-        (${sql.join(['id', 'collection', 'record_id', 'action', 'record', 'created'].map((c) => sql.id(c)))})
-      select coalesce(max(${sql.ref('id')}), 0) + 1, ${sql.join([value, value, value, value, value])}
+        (${sql.join(columns.map((c) => sql.id(c)))})
+      select coalesce(max(${sql.ref('id')}), 0) + 1, ${sql.join([value, value, value, value, value, value])}
       from ${sql.table('_outbox')}`
   })
   const values = [
@@ -67,6 +69,7 @@ async function appendOne(
     change.action,
     JSON.stringify(change.record),
     now,
+    change.actor ? JSON.stringify(change.actor) : null,
   ]
   await run(text, values)
 }
@@ -95,6 +98,7 @@ export async function readChanges(
     action: row.action as ChangeEvent['action'],
     record: JSON.parse(row.record as string) as Record<string, unknown>,
     created: row.created as string,
+    ...(typeof row.actor === 'string' ? { actor: JSON.parse(row.actor) as ChangeActor } : {}),
   }))
 }
 
@@ -112,11 +116,13 @@ export async function outboxBounds(db: DynamicDb): Promise<OutboxBounds> {
  */
 export async function pruneChanges(
   db: DynamicDb,
-  retention: { events?: number; before?: string },
+  retention: { events?: number; before?: string; keepAfter?: number },
 ): Promise<number> {
   const { last } = await outboxBounds(db)
   if (last === 0) return 0
   let query = db.deleteFrom('_outbox').where('id', '<', last)
+  // A consumer that has not yet handled these (an extension's after hooks) still needs them.
+  if (retention.keepAfter !== undefined) query = query.where('id', '<=', retention.keepAfter)
   if (retention.events !== undefined) query = query.where('id', '<=', last - retention.events)
   if (retention.before !== undefined) query = query.where('created', '<', retention.before)
   const result = await query.executeTakeFirst()

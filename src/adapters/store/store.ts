@@ -51,6 +51,16 @@ export interface ChangeInput {
   action: ChangeAction
   /** The record as stored, secrets removed, hidden fields kept (removed per reader later). */
   record: Row
+  /** Who made the change (absent: the engine itself, or a write from before this was kept). */
+  actor?: ChangeActor
+}
+
+/** The caller behind a change, as an outbox consumer (an extension's after hook) needs it. */
+export interface ChangeActor {
+  collectionId: string
+  recordId: string
+  /** The API key used, with the scopes that narrowed the caller at the time. */
+  apiKey?: { id: string; scopes: ApiKeyScope[] }
 }
 
 /** A committed change from the outbox; `id` grows by one per event, in commit order. */
@@ -135,8 +145,11 @@ export interface StoreSession {
   /** Committed events with `id > afterId`, oldest first. */
   readChanges(afterId: number, limit: number): Promise<ChangeEvent[]>
   outboxBounds(): Promise<OutboxBounds>
-  /** Deletes events outside the retention window (never the newest); returns how many. */
-  pruneChanges(retention: { events?: number; before?: string }): Promise<number>
+  /**
+   * Deletes events outside the retention window (never the newest, nor any after `keepAfter`);
+   * returns how many.
+   */
+  pruneChanges(retention: { events?: number; before?: string; keepAfter?: number }): Promise<number>
   /** Stores a one-time realtime ticket standing for a bearer token until `expires`. */
   insertTicket(id: string, token: string, expires: string): Promise<void>
   /** Consumes a ticket: its token if it existed and had not expired, and it is gone after. */

@@ -7,8 +7,21 @@ export function withDirOption(command: Command): Command {
   return command.option('--dir <path>', 'data directory (env ER_DIR, default ./er_data)')
 }
 
-export function configFrom(options: { dir?: string; http?: string; workers?: string }): Config {
-  return loadConfig({ dir: options.dir, http: options.http, workers: options.workers }, process.env)
+export function configFrom(options: {
+  dir?: string
+  http?: string
+  workers?: string
+  extensions?: string
+}): Config {
+  return loadConfig(
+    {
+      dir: options.dir,
+      http: options.http,
+      workers: options.workers,
+      extensions: options.extensions,
+    },
+    process.env,
+  )
 }
 
 /** The config of a command that works on an existing data directory (all but serve, migrate). */

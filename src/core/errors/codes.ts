@@ -77,6 +77,8 @@ export const errorCatalogue = {
   ER_PAYMENT_NOT_REFUNDABLE: { status: 409, title: 'Checkout not refundable' },
   ER_PAYMENT_PROVIDER_FAILED: { status: 502, title: 'Payment provider failed' },
   ER_SETUP_LINK_INVALID: { status: 403, title: 'Setup link invalid or used' },
+  /** The status and title are the extension's (`er.problem(status, …)`); 400 is the default. */
+  ER_EXTENSION_PROBLEM: { status: 400, title: 'Refused by an extension' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

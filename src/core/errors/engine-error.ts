@@ -27,13 +27,19 @@ export class EngineError extends Error {
   constructor(
     code: ErrorCode,
     detail: string,
-    options: { errors?: FieldIssues; extra?: Record<string, unknown>; cause?: unknown } = {},
+    options: {
+      errors?: FieldIssues
+      extra?: Record<string, unknown>
+      cause?: unknown
+      /** Only for codes whose status is chosen by the thrower (an extension's `er.problem`). */
+      status?: { status: number; title: string }
+    } = {},
   ) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'EngineError'
     this.code = code
-    this.status = errorCatalogue[code].status
-    this.title = errorCatalogue[code].title
+    this.status = options.status?.status ?? errorCatalogue[code].status
+    this.title = options.status?.title ?? errorCatalogue[code].title
     this.errors = options.errors
     this.extra = options.extra
   }

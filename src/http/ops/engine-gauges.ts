@@ -14,6 +14,7 @@ import type { Metrics } from './metrics.js'
  * Registered once per registry, and only when the engine runs realtime.
  */
 export function registerEngineGauges(metrics: Metrics, engine: Engine): void {
+  registerExtensionGauges(metrics, engine)
   const realtime = engine.realtime
   if (!realtime || metrics.registry.getSingleMetric('er_realtime_connections')) return
   new Gauge({
@@ -42,6 +43,43 @@ export function registerEngineGauges(metrics: Metrics, engine: Engine): void {
       const { last } = await engine.store.outboxBounds()
       const cursor = Number((await engine.store.getSetting(DISPATCH_CURSOR_KEY)) ?? 0)
       this.set(Math.max(0, Number(last) - (Number.isFinite(cursor) ? cursor : 0)))
+    },
+  })
+}
+
+/**
+ * The extension's after hooks, so that a hook that keeps failing shows on a dashboard:
+ * - `er_extension_hook_failures_total`: failed attempts on this process since start;
+ * - `er_extension_hook_failing_attempts`: failed attempts in a row on the event now blocking
+ *   the hooks (0 when none is; alert when it stays above a few);
+ * - `er_extension_hook_backlog_events`: committed events the hooks have not handled yet.
+ */
+function registerExtensionGauges(metrics: Metrics, engine: Engine): void {
+  const runner = engine.extension?.afterHooks
+  if (!runner || metrics.registry.getSingleMetric('er_extension_hook_failures_total')) return
+  new Gauge({
+    name: 'er_extension_hook_failures_total',
+    help: 'Failed attempts of extension after hooks on this process since it started.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(runner.stats().failures)
+    },
+  })
+  new Gauge({
+    name: 'er_extension_hook_failing_attempts',
+    help: 'Failed attempts in a row on the outbox event blocking the extension after hooks.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(runner.stats().failingAttempts)
+    },
+  })
+  new Gauge({
+    name: 'er_extension_hook_backlog_events',
+    help: 'Committed change events the extension after hooks have not handled yet.',
+    registers: [metrics.registry],
+    async collect() {
+      const { last } = await engine.store.outboxBounds()
+      this.set(Math.max(0, last - (await runner.cursor())))
     },
   })
 }

@@ -112,6 +112,8 @@ export function registerProblemDetails(app: FastifyInstance): void {
         ),
       request.url.split('?')[0],
     )
+    // The id that finds the logged cause (also in the X-Request-Id the client may have sent).
+    if (!known) problem.requestId = String(request.id)
     if (problem.status === 429 || problem.status === 503) {
       // RFC 9110 §10.2.3: delay-seconds; an error that knows its delay (a lockout) says it.
       const retryAfter = known?.extra?.retryAfter ?? reply.getHeader('retry-after') ?? 1

@@ -162,8 +162,8 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       inBackground(work)
     },
 
-    /** `POST /auth/verify-email` `{ token }`. */
-    async verifyEmail(name: string, body: unknown): Promise<void> {
+    /** `POST /auth/verify-email` `{ token }`; returns the id of the record verified. */
+    async verifyEmail(name: string, body: unknown): Promise<{ recordId: string }> {
       const collection = await deps.authCollection(name)
       const { used, row } = await consume(collection, readToken(body, 'verify'), 'verify')
       // The address must still be the one the link was sent to.
@@ -172,6 +172,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
         verified: true,
         updated: clock.now().toISOString(),
       })
+      return { recordId: row.id as string }
     },
 
     /** `POST /auth/request-password-reset` `{ email }`: always 204. */
@@ -193,8 +194,11 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       inBackground(work)
     },
 
-    /** `POST /auth/reset-password` `{ token, password }`: sets the password, ends every session. */
-    async resetPassword(name: string, body: unknown): Promise<void> {
+    /**
+     * `POST /auth/reset-password` `{ token, password }`: sets the password, ends every session;
+     * returns the id of the record.
+     */
+    async resetPassword(name: string, body: unknown): Promise<{ recordId: string }> {
       const collection = await deps.authCollection(name)
       const token = readToken(body, 'reset')
       // Validate before spending the token, so a too-short password does not burn the link.
@@ -223,6 +227,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
         // thief's key would outlive the reset meant to shut them out.
         await tx.auth.revokeRecordApiKeys(collection.id, recordId, now)
       })
+      return { recordId }
     },
 
     /** `POST /auth/request-email-change` `{ newEmail }` by the signed-in record: always 204. */

@@ -10,6 +10,7 @@ import { collectionStems } from './openapi-names.js'
 import { buildCollectionPaths, buildFixedPaths, recordsTag } from './openapi-paths.js'
 import { buildRealtimePaths, REALTIME_TAG } from './openapi-realtime-paths.js'
 import { buildFilePaths } from './openapi-file-paths.js'
+import { EXTENSIONS_TAG } from './openapi-extension-paths.js'
 import { buildRecordSchemas } from './openapi-record-schemas.js'
 import { buildSharedSchemas } from './openapi-shared-schemas.js'
 import type { JsonSchema, OpenApiDocument, OpenApiInfo, OpenApiObject } from './openapi-types.js'
@@ -37,6 +38,8 @@ export function buildOpenApiDocument(
   collections: readonly CollectionDef[],
   info: OpenApiInfo = {},
   view: CallerVisibility = UNFILTERED_VISIBILITY,
+  /** Paths an extension adds (`er.route`, see openapi-extension-paths.ts). */
+  extensionPaths: Record<string, OpenApiObject> = {},
 ): OpenApiDocument {
   const sorted = [...collections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const stems = collectionStems(sorted)
@@ -49,6 +52,7 @@ export function buildOpenApiDocument(
     ...buildFixedPaths(view.showsSchemaApi),
     ...buildRealtimePaths(),
     ...buildFilePaths(),
+    ...extensionPaths,
   }
   const shown: CollectionDef[] = []
   for (const collection of sorted) {
@@ -82,6 +86,9 @@ export function buildOpenApiDocument(
       { name: 'Operations' },
       { name: REALTIME_TAG, description: 'Record change feeds over Server-Sent Events.' },
       { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
+      ...(Object.keys(extensionPaths).length > 0
+        ? [{ name: EXTENSIONS_TAG, description: 'Routes of the server’s extension.' }]
+        : []),
       ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],
     paths: describeIdempotencyKeys(paths),

@@ -172,13 +172,25 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       signedIn,
       [400, 401, 403, 404],
     ),
-    [`${base}/logout`]: post(
-      'logout',
-      'End the session (by access token, or by `refreshToken`)',
-      object({ refreshToken: { type: 'string' } }),
-      undefined,
-      [401, 403, 404],
-    ),
+    // By the bearer token, or (signed out already) by `refreshToken` alone: both security
+    // alternatives, and an optional body, so that generated clients send the token.
+    [`${base}/logout`]: {
+      post: {
+        ...operation(
+          id('logout'),
+          tag,
+          'End the session (by access token, or by `refreshToken`)',
+          undefined,
+          undefined,
+          [401, 403, 404],
+          [...SIGNED_IN, {}],
+        ),
+        requestBody: {
+          required: false,
+          content: { 'application/json': { schema: object({ refreshToken: { type: 'string' } }) } },
+        },
+      },
+    },
     [`${base}/sessions`]: {
       get: operation(
         id('listSessions'),

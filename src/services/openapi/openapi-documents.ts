@@ -2,6 +2,7 @@ import type { RequestContext } from '../context.js'
 import { callerVisibility } from '../caller-visibility.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { buildOpenApiDocument, type OpenApiInfo } from './build-openapi.js'
+import type { OpenApiObject } from './openapi-types.js'
 
 /** Documents kept per schema version: one per visibility class seen (API keys add classes). */
 const MAX_DOCUMENTS = 32
@@ -18,7 +19,12 @@ export type OpenApiDocuments = ReturnType<typeof createOpenApiDocuments>
  *   const documents = createOpenApiDocuments({ registry })
  *   reply.send(await documents.json(ctx))
  */
-export function createOpenApiDocuments(deps: { registry: SchemaRegistry; info?: OpenApiInfo }) {
+export function createOpenApiDocuments(deps: {
+  registry: SchemaRegistry
+  info?: OpenApiInfo
+  /** The extension's routes (`buildExtensionPaths`), the same in every caller's document. */
+  extensionPaths?: Record<string, OpenApiObject>
+}) {
   const { registry } = deps
   let catalogue: unknown
   const byClass = new Map<string, string>()
@@ -32,7 +38,9 @@ export function createOpenApiDocuments(deps: { registry: SchemaRegistry; info?: 
     const view = callerVisibility(ctx, registry)
     let text = byClass.get(view.key)
     if (text === undefined) {
-      text = JSON.stringify(buildOpenApiDocument(registry.list(), deps.info, view))
+      text = JSON.stringify(
+        buildOpenApiDocument(registry.list(), deps.info, view, deps.extensionPaths),
+      )
       if (byClass.size >= MAX_DOCUMENTS) byClass.delete(byClass.keys().next().value as string)
     } else {
       byClass.delete(view.key)

@@ -87,12 +87,18 @@ function allFixedPaths(): Record<string, OpenApiObject> {
     },
     '/healthz': {
       get: op('healthz', 'Operations', 'Liveness', undefined, {
-        200: { description: 'The process is up.' },
+        200: {
+          description: 'The process is up.',
+          content: { 'application/json': { schema: HEALTH } },
+        },
       }),
     },
     '/readyz': {
       get: op('readyz', 'Operations', 'Readiness', undefined, {
-        200: { description: 'Ready to serve.' },
+        200: {
+          description: 'Ready to serve: every check passed.',
+          content: { 'application/json': { schema: READY } },
+        },
         ...problems([503]),
       }),
     },
@@ -197,6 +203,31 @@ function keepAllowed(
     }
     if (left === 0) delete paths[path]
   }
+}
+
+const HEALTH = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string', enum: ['ok'] } },
+}
+const READY = {
+  type: 'object',
+  required: ['status', 'checks'],
+  properties: {
+    status: { type: 'string', enum: ['ready'] },
+    checks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'ok'],
+        properties: {
+          name: { type: 'string' },
+          ok: { type: 'boolean' },
+          error: { type: 'string' },
+        },
+      },
+    },
+  },
 }
 
 function op(

@@ -94,7 +94,9 @@ export function buildSharedSchemas(): Record<string, JsonSchema> {
                 type: 'string',
                 description: 'A records URL, e.g. `/api/collections/posts/records/{id}`.',
               },
-              body: { type: 'object' },
+              // Open-ended on purpose: a bare `{ type: 'object' }` reads as "no properties"
+              // to generators (openapi-typescript: Record<string, never>).
+              body: { type: 'object', additionalProperties: {} },
             },
           },
         },

@@ -24,6 +24,8 @@ export interface DispatcherOptions {
   batchSize?: number
   /** How often to prune the outbox (default 60 000 ms). */
   pruneEveryMs?: number
+  /** Events after this id are kept whatever the retention (an extension's after-hook cursor). */
+  pruneFloor?: () => Promise<number>
   onError?: (error: unknown) => void
 }
 
@@ -71,7 +73,9 @@ export function createChangeDispatcher(options: DispatcherOptions) {
   async function prune(): Promise<number> {
     lastPrune = Date.now()
     if (retention.events === undefined && retention.seconds === undefined) return 0
+    const floor = await options.pruneFloor?.()
     return store.pruneChanges({
+      ...(floor !== undefined ? { keepAfter: floor } : {}),
       ...(retention.events !== undefined ? { events: retention.events } : {}),
       ...(retention.seconds !== undefined
         ? { before: new Date(clock.now().getTime() - retention.seconds * 1000).toISOString() }

@@ -94,6 +94,8 @@ function withIndex(index: number, error: unknown): unknown {
   if (!(error instanceof EngineError)) return error
   return new EngineError(error.code, `Request ${index} failed: ${error.message}`, {
     ...(error.errors ? { errors: error.errors } : {}),
+    // An extension's problem chose its own status.
+    status: { status: error.status, title: error.title },
     extra: { ...error.extra, index },
     cause: error,
   })

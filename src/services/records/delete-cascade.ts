@@ -2,7 +2,7 @@ import { EngineError } from '../../core/errors/index.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef, RelationField } from '../../core/schema/types.js'
 import { SUPERUSERS } from '../../core/schema/system-collections.js'
-import type { Row, StoreSession } from '../../adapters/store/store.js'
+import type { ChangeActor, Row, StoreSession } from '../../adapters/store/store.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { changeSnapshot } from './record-view.js'
 import { hasFileFields } from './record-files.js'
@@ -21,6 +21,8 @@ export async function deleteWithRelations(
   collection: CollectionDef,
   row: Row,
   now: string,
+  /** Who asked for the delete; the cascaded changes are theirs too. */
+  actor?: ChangeActor,
 ): Promise<void> {
   const deleted = new Set<string>()
   const queue: { collection: CollectionDef; id: string; row: Row }[] = [
@@ -70,6 +72,7 @@ export async function deleteWithRelations(
           recordId: record.id as string,
           action: 'update',
           record: changeSnapshot(source, after),
+          ...(actor ? { actor } : {}),
         })
       }
     }
@@ -82,6 +85,7 @@ export async function deleteWithRelations(
       recordId: item.id,
       action: 'delete',
       record: changeSnapshot(item.collection, item.row),
+      ...(actor ? { actor } : {}),
     })
   }
   if ([...deleted].some((key) => key.startsWith(`${SUPERUSERS.id}/`))) {

@@ -1,5 +1,7 @@
 import type { Clock } from '../../core/clock.js'
-import type { Store } from '../../adapters/store/store.js'
+import type { Row, Store, StoreSession } from '../../adapters/store/store.js'
+import type { CollectionDef } from '../../core/schema/types.js'
+import type { RequestContext } from '../context.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { PasswordHasher } from '../auth/password-hasher.js'
 import type { FileWrites } from '../files/file-writes.js'
@@ -22,6 +24,40 @@ export interface RecordsDeps {
   files?: FileWrites
   /** Bounds on `expand` (default DEFAULT_EXPAND_LIMITS). */
   expandLimits?: ExpandLimits
+  /** An extension's `before` hooks, run inside each write's transaction. */
+  hooks?: BeforeWriteHooks
+}
+
+/**
+ * The seam between the write path and extensions (services/extensions/before-hooks.ts). Each
+ * runs inside the write's transaction, after the access rule let the write through; what the
+ * hooks leave in the record they are given is validated again and written.
+ */
+export interface BeforeWriteHooks {
+  has(collection: string, action: 'create' | 'update' | 'delete'): boolean
+  /** Returns the new record's values as the hooks left them. */
+  beforeCreate(
+    ctx: RequestContext,
+    session: StoreSession,
+    collection: CollectionDef,
+    record: Row,
+  ): Promise<Row>
+  /** Returns the changes as the hooks left them. */
+  beforeUpdate(
+    ctx: RequestContext,
+    session: StoreSession,
+    collection: CollectionDef,
+    id: string,
+    changes: Row,
+    previous: Row,
+  ): Promise<Row>
+  beforeDelete(
+    ctx: RequestContext,
+    session: StoreSession,
+    collection: CollectionDef,
+    id: string,
+    record: Row,
+  ): Promise<void>
 }
 
 /** Limits on list requests; the defaults follow QUERY-LANGUAGE.md. */

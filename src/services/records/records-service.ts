@@ -9,7 +9,7 @@ import type { CollectionDef, RuleName } from '../../core/schema/types.js'
 import type { Condition, Row, StoreSession } from '../../adapters/store/store.js'
 import type { FilterValues } from '../../adapters/store/compile-filter-values.js'
 import { requireScope } from '../access.js'
-import type { RequestContext } from '../context.js'
+import { actorOf, type RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
 import { DEFAULT_EXPAND_LIMITS } from './expand-limits.js'
@@ -24,7 +24,7 @@ import {
   newTokenKey,
   stampDates,
 } from './record-writes.js'
-import type { RecordsDeps } from './records-deps.js'
+import type { BeforeWriteHooks, RecordsDeps } from './records-deps.js'
 import { changeSnapshot, projectRecord, toApiRecord } from './record-view.js'
 import { checkProtectedWrites, createBaseline } from './protected-fields.js'
 import {
@@ -109,9 +109,16 @@ export function createRecordsService(deps: RecordsDeps) {
     }
   }
 
-  async function list(ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> {
+  /** Lists records; `tx` reads inside a caller's transaction (an extension's before hook). */
+  async function list(
+    ctx: RequestContext,
+    name: string,
+    params: ListParams,
+    tx?: StoreSession,
+  ): Promise<RecordPage> {
     requireScope(ctx, name, 'list', params.expand)
-    const collection = await collectionFor(name)
+    const db = tx ?? store
+    const collection = await collectionFor(name, tx)
     const access = requireRule(ctx, collection, 'list')
     const guard = traversalGuard(ctx)
     const showHidden = ctx.auth?.isSuperuser === true
@@ -136,7 +143,7 @@ export function createRecordsService(deps: RecordsDeps) {
       })
     }
     // One row more than asked tells whether another page exists, with no count query.
-    const result = await store.selectRecords({
+    const result = await db.selectRecords({
       collection,
       where,
       sort,
@@ -147,7 +154,7 @@ export function createRecordsService(deps: RecordsDeps) {
     const rows = result.rows.slice(0, perPage)
     for (const row of rows) toApiRecord(collection, row, showHidden)
     if (expand.length > 0) {
-      await expandRelations(store, rows, expand, {
+      await expandRelations(db, rows, expand, {
         showHidden,
         visible: viewConditions(ctx, values),
         limits: expandLimits,
@@ -160,7 +167,7 @@ export function createRecordsService(deps: RecordsDeps) {
       perPage,
       nextCursor: hasMore && lastSort ? encodeCursor(deps.secret, scope, lastSort) : null,
     }
-    if (params.count === 'true') out.totalItems = await store.countRecords(collection, where)
+    if (params.count === 'true') out.totalItems = await db.countRecords(collection, where)
     return out
   }
 
@@ -169,20 +176,22 @@ export function createRecordsService(deps: RecordsDeps) {
     name: string,
     id: string,
     params: ViewParams = {},
+    tx?: StoreSession,
   ): Promise<Row> {
     requireScope(ctx, name, 'view', params.expand)
-    const collection = await collectionFor(name)
+    const db = tx ?? store
+    const collection = await collectionFor(name, tx)
     const access = requireRule(ctx, collection, 'view')
     const showHidden = ctx.auth?.isSuperuser === true
     const expand = parseExpand(collection, registry, params.expand, showHidden)
     const projection = parseFields(collection, expand, params.fields, showHidden)
     const values = ruleValues(ctx, now)
     // Selected by id AND the rule: a record the caller may not see is simply not found.
-    const [row] = await store.selectByIds(collection, [id], ruleConditions(access, values))
+    const [row] = await db.selectByIds(collection, [id], ruleConditions(access, values))
     if (!row) throw recordNotFound(collection, id)
     toApiRecord(collection, row, showHidden)
     if (expand.length > 0) {
-      await expandRelations(store, [row], expand, {
+      await expandRelations(db, [row], expand, {
         showHidden,
         visible: viewConditions(ctx, values),
         limits: expandLimits,
@@ -351,8 +360,12 @@ export function createRecordsService(deps: RecordsDeps) {
   async function applyCreate(
     ctx: RequestContext,
     session: StoreSession,
-    { collection, input, row, rule, files }: PreparedCreate,
+    prepared: PreparedCreate,
   ): Promise<Row> {
+    const { collection, input, rule, files } = prepared
+    const row = deps.hooks?.has(collection.name, 'create')
+      ? await hookedCreateRow(ctx, session, prepared)
+      : prepared.row
     const id = row.id as string
     const chosenAuthId = collection.type === 'auth' && input.id !== undefined
     if (chosenAuthId) await lockAuthId(session, id)
@@ -397,8 +410,10 @@ export function createRecordsService(deps: RecordsDeps) {
   async function applyUpdate(
     ctx: RequestContext,
     session: StoreSession,
-    { collection, access, id, input, values, proven, files }: PreparedUpdate,
+    prepared: PreparedUpdate,
   ): Promise<Row> {
+    const { collection, access, id, proven, files } = prepared
+    let { input, values } = prepared
     const stored = await findRow(session, collection, id)
     const rule = await requireRecordRule(ctx, session, collection, access, id, {
       body: ruleBody(input),
@@ -406,11 +421,14 @@ export function createRecordsService(deps: RecordsDeps) {
     })
     checkProtectedWrites(ctx, collection, input.values, stored)
     checkCredentialWrites(ctx, collection, input, stored)
-    const written =
-      'verified' in input.values ? { ...values, verified: input.values.verified } : values
     // The password proved before the transaction must still be the stored one.
     if (proven !== undefined && stored.password !== proven) throw currentPasswordWrong()
     checkPasswordPolicy(collection, input, stored)
+    if (deps.hooks?.has(collection.name, 'update')) {
+      ;({ input, values } = await hookedUpdate(ctx, session, prepared, stored))
+    }
+    const written =
+      'verified' in input.values ? { ...values, verified: input.values.verified } : values
     if (files.ops.size > 0) {
       // Resolved against the row read in this transaction: two concurrent `avatar+` both land.
       const { values: fileValues, removed } = resolveFiles(files, stored)
@@ -447,7 +465,61 @@ export function createRecordsService(deps: RecordsDeps) {
   ): Promise<void> {
     const row = await findRow(session, collection, id)
     await requireRecordRule(ctx, session, collection, access, id, {})
-    await deleteWithRelations(session, registry, collection, row, now())
+    if (deps.hooks?.has(collection.name, 'delete')) {
+      await deps.hooks.beforeDelete(ctx, session, collection, id, changeSnapshot(collection, row))
+    }
+    await deleteWithRelations(session, registry, collection, row, now(), actorOf(ctx))
+  }
+
+  /**
+   * The new row as the extension's `before('create')` hooks leave it: they see the values (no
+   * password hash or token key) and may change any field but the id, dates and files; a changed
+   * record is validated again as if a client had sent it.
+   */
+  async function hookedCreateRow(
+    ctx: RequestContext,
+    session: StoreSession,
+    { collection, input, row }: PreparedCreate,
+  ): Promise<Row> {
+    const { password, tokenKey, ...shown } = row
+    const sent = JSON.stringify(shown)
+    const record = await (deps.hooks as BeforeWriteHooks).beforeCreate(ctx, session, collection, {
+      ...structuredClone(shown),
+    })
+    if (JSON.stringify(record) === sent) return row
+    const body = withoutManagedKeys(collection, record, row)
+    if (input.password !== undefined) body.password = input.password
+    const again = revalidated(collection, 'create', () => validateCreateInput(collection, body))
+    const values: Row = { ...again.values }
+    if (password !== undefined) Object.assign(values, { password, tokenKey })
+    return newRow(collection, { ...again, id: row.id as string }, values, row.created as string)
+  }
+
+  /** The update's input and values as the extension's `before('update')` hooks leave them. */
+  async function hookedUpdate(
+    ctx: RequestContext,
+    session: StoreSession,
+    { collection, id, input, values }: PreparedUpdate,
+    stored: Row,
+  ): Promise<{ input: RecordInput; values: Row }> {
+    const sent = JSON.stringify(input.values)
+    const changes = await (deps.hooks as BeforeWriteHooks).beforeUpdate(
+      ctx,
+      session,
+      collection,
+      id,
+      structuredClone(input.values),
+      changeSnapshot(collection, stored),
+    )
+    if (JSON.stringify(changes) === sent) return { input, values }
+    const body = withoutManagedKeys(collection, changes, input.values)
+    const again = revalidated(collection, 'update', () => validateUpdateInput(collection, body, id))
+    const kept: Row = { ...values }
+    for (const key of Object.keys(input.values)) delete kept[key]
+    return {
+      input: { ...input, values: again.values },
+      values: { ...kept, ...again.values },
+    }
   }
 
   /**
@@ -600,10 +672,19 @@ export function createRecordsService(deps: RecordsDeps) {
   return {
     /** What `expand` may add to one response; GraphQL's cost estimate reads it too. */
     expandLimits,
-    list: (ctx: RequestContext, name: string, params: ListParams): Promise<RecordPage> =>
-      fresh(ctx, undefined, () => list(ctx, name, params)),
-    view: (ctx: RequestContext, name: string, id: string, params: ViewParams = {}) =>
-      fresh(ctx, undefined, () => view(ctx, name, id, params)),
+    list: (
+      ctx: RequestContext,
+      name: string,
+      params: ListParams,
+      tx?: StoreSession,
+    ): Promise<RecordPage> => fresh(ctx, tx, () => list(ctx, name, params, tx)),
+    view: (
+      ctx: RequestContext,
+      name: string,
+      id: string,
+      params: ViewParams = {},
+      tx?: StoreSession,
+    ): Promise<Row> => fresh(ctx, tx, () => view(ctx, name, id, params, tx)),
     create: (
       ctx: RequestContext,
       name: string,
@@ -696,6 +777,44 @@ function ruleBody(input: RecordInput): Record<string, unknown> {
   }
 }
 
+/**
+ * A hook's record as a body to validate again: the keys the engine manages (id, dates,
+ * secrets) dropped, and file fields put back as they were (files are stored before the hook).
+ */
+function withoutManagedKeys(
+  collection: CollectionDef,
+  record: Row,
+  original: Row,
+): Record<string, unknown> {
+  const { id: _id, created: _c, updated: _u, password: _p, tokenKey: _t, ...body } = record
+  for (const field of collection.fields) {
+    if (field.type !== 'file') continue
+    if (field.name in original) body[field.name] = original[field.name]
+    else delete body[field.name]
+  }
+  return body
+}
+
+/**
+ * A record a hook made invalid is the extension's bug, not the client's: a 500 (logged with
+ * what was wrong) rather than a 400 the client could do nothing about.
+ */
+function revalidated(
+  collection: CollectionDef,
+  action: 'create' | 'update',
+  validate: () => RecordInput,
+): RecordInput {
+  try {
+    return validate()
+  } catch (error) {
+    if (!(error instanceof EngineError)) throw error
+    throw new Error(
+      `A before('${action}') hook of "${collection.name}" left an invalid record: ${error.message}`,
+      { cause: error },
+    )
+  }
+}
+
 /** The validated values of the keys the client actually sent (defaults excluded). */
 function sentValues(input: RecordInput, body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
@@ -725,11 +844,13 @@ async function readBackAndRecord(
   action: 'create' | 'update',
 ): Promise<Row> {
   const row = await findRow(session, collection, id)
+  const actor = actorOf(ctx)
   session.recordChange({
     collection: collection.name,
     recordId: id,
     action,
     record: changeSnapshot(collection, row),
+    ...(actor ? { actor } : {}),
   })
   return toApiRecord(collection, row, ctx.auth?.isSuperuser === true)
 }

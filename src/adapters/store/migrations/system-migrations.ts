@@ -7,6 +7,7 @@ import * as authOAuth from './20261128180000-auth-oauth.js'
 import * as files from './20261201000000-files.js'
 import * as defaultUsers from './20261203000000-default-users.js'
 import * as idempotency from './20261203140000-idempotency.js'
+import * as outboxActor from './20261203120000-outbox-actor.js'
 import * as payments from './20261203150000-payments.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
@@ -31,6 +32,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128180000-auth-oauth', ...authOAuth },
   { name: '20261201000000-files', ...files },
   { name: '20261203000000-default-users', ...defaultUsers },
+  { name: '20261203120000-outbox-actor', ...outboxActor },
   { name: '20261203140000-idempotency', ...idempotency },
   { name: '20261203150000-payments', ...payments },
 ]
