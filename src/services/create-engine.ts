@@ -31,6 +31,9 @@ import {
   type RealtimeLimits,
   type RealtimeService,
 } from './realtime/realtime-service.js'
+import type { Queue } from '../adapters/queue/queue.js'
+import { createStoreQueue } from '../adapters/queue/store/store-queue.js'
+import { createJobsService, type JobsService } from './jobs/jobs-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
@@ -80,6 +83,10 @@ export interface EngineOptions {
   expandLimits?: ExpandLimits
   /** File storage; without it, file fields accept no uploads. */
   files?: FilesSettings
+  /** The job queue (main.ts picks BullMQ when `REDIS_URL` is set); default: the store's table. */
+  queue?: Queue
+  /** The store queue's settings when no `queue` is given. */
+  jobs?: { pollMs?: number; leaseMs?: number; scheduleCheckMs?: number }
 }
 
 /** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
@@ -129,6 +136,11 @@ export interface Engine {
   files?: FilesService
   /** The blob store of the files (backups read and write it through here). */
   blobs?: BlobStore
+  /**
+   * Background jobs and cron schedules: `define`, `enqueue` (with `tx` inside a write),
+   * `schedule`. Nothing runs until `startWorkers(n)` (serve and `engineroom worker` call it).
+   */
+  jobs: JobsService
   close(): Promise<void>
 }
 
@@ -205,6 +217,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ? await startRealtime({ ...options, bus: options.bus }, records, auth, registry, clock)
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
+  const jobs = createJobsService({
+    queue: options.queue ?? createStoreQueue({ store, clock, ...options.jobs }),
+    store,
+    clock,
+    scheduleCheckMs: options.jobs?.scheduleCheckMs,
+    onError: options.logError ?? ((error, message) => console.error(message, error)),
+  })
   const housekeeping = startAuthHousekeeping({
     store,
     clock,
@@ -225,8 +244,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     auth,
     ...(realtime ? { realtime } : {}),
     housekeeping,
+    jobs,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     async close() {
+      await jobs.stop()
+      await jobs.queue.close()
       await housekeeping.stop()
       await files?.stop()
       await options.files?.blobs.close()

@@ -6,6 +6,9 @@ import { migrateCollectionTable } from './collection-ddl.js'
 import { knownSystemMigrations } from './migrations/system-migrations.js'
 import { KyselyAuthStore } from './kysely-auth-store.js'
 import { KyselyFileManifest } from './kysely-file-manifest.js'
+import { KyselyJobStore } from './kysely-job-store.js'
+import { KyselyWebhookStore } from './kysely-webhook-store.js'
+import type { JobStore, WebhookStore } from './store-jobs.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import {
   appendChanges,
@@ -68,6 +71,8 @@ export class KyselySession implements StoreSession {
   protected readonly adapter: DialectAdapter
   readonly auth: AuthStore
   readonly files: FileManifest
+  readonly jobs: JobStore
+  readonly webhooks: WebhookStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -75,6 +80,8 @@ export class KyselySession implements StoreSession {
     this.dialect = adapter.dialect
     this.auth = new KyselyAuthStore(db, () => this.callersChanged())
     this.files = new KyselyFileManifest(db)
+    this.jobs = new KyselyJobStore(db, adapter.dialect)
+    this.webhooks = new KyselyWebhookStore(db)
   }
 
   /**

@@ -7,6 +7,9 @@ import type { CheckedExpr } from '../../core/filter/check.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import type { FilterValues } from './compile-filter-values.js'
 import type { TableShape } from './introspect.js'
+import type { JobStore, WebhookStore } from './store-jobs.js'
+
+export type * from './store-jobs.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -157,6 +160,10 @@ export interface StoreSession {
   readonly auth: AuthStore
   /** The manifest of stored files (`_files`), in this session's transaction. */
   readonly files: FileManifest
+  /** The store queue, its Redis hand-off outbox and cron ticks (`_jobs`, `_schedule*`). */
+  readonly jobs: JobStore
+  /** Webhook subscriptions and their delivery log. */
+  readonly webhooks: WebhookStore
 }
 
 /** One stored file of a record (see the `_files` migration). Times are ISO-8601. */

@@ -61,6 +61,10 @@ export const errorCatalogue = {
   ER_FILE_THUMB_INVALID: { status: 400, title: 'Thumbnail size not allowed' },
   ER_FILE_UPLOAD_INVALID: { status: 400, title: 'Unknown or unfinished upload' },
   ER_FILE_RANGE_INVALID: { status: 416, title: 'Range not satisfiable' },
+  ER_JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
+  ER_JOB_STATE: { status: 409, title: 'Job is not in a state for this' },
+  ER_WEBHOOK_NOT_FOUND: { status: 404, title: 'Webhook or delivery not found' },
+  ER_WEBHOOK_URL_REFUSED: { status: 400, title: 'Webhook address not allowed' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue
