@@ -84,14 +84,14 @@ export class KyselyJobStore implements JobStore {
   async claimJobs(
     owner: string,
     now: string,
-    leaseUntil: string,
+    lease: { now: string; until: string },
     limit: number,
   ): Promise<JobRow[]> {
     const due = sql`(${sql.ref('state')} = 'queued' and ${sql.ref('run_at')} <= ${now})
-      or (${sql.ref('state')} = 'active' and ${sql.ref('lease_until')} <= ${now})`
+      or (${sql.ref('state')} = 'active' and ${sql.ref('lease_until')} <= ${lease.now})`
     const order = sql`order by ${sql.ref('priority')}, ${sql.ref('run_at')}, ${sql.ref('id')} limit ${limit}`
     const set = sql`${sql.ref('state')} = 'active', ${sql.ref('lease_owner')} = ${owner},
-      ${sql.ref('lease_until')} = ${leaseUntil}, ${sql.ref('updated')} = ${now},
+      ${sql.ref('lease_until')} = ${lease.until}, ${sql.ref('updated')} = ${now},
       ${sql.ref('attempts_made')} = ${sql.ref('attempts_made')} + 1`
     // One statement either way. PostgreSQL: rows another worker is claiming are skipped, not
     // waited for. SQLite: the statement runs under the database's single write lock.

@@ -88,9 +88,15 @@ export interface JobStore {
    * Leases up to `limit` due jobs to `owner` until `leaseUntil` and counts an attempt on each:
    * queued jobs whose time has come and active jobs whose lease ran out, lowest priority number
    * first. Two workers never get the same job (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite's
-   * single writer).
+   * single writer). `now` is the engine's clock (delays, backoff); `lease` is wall-clock time,
+   * as a worker's liveness is.
    */
-  claimJobs(owner: string, now: string, leaseUntil: string, limit: number): Promise<JobRow[]>
+  claimJobs(
+    owner: string,
+    now: string,
+    lease: { now: string; until: string },
+    limit: number,
+  ): Promise<JobRow[]>
   /** Moves the lease on; false when the worker no longer holds the job. */
   extendLease(id: string, owner: string, leaseUntil: string): Promise<boolean>
   /** Ends a leased job (done, dead, or queued again for `runAt`); false when not held by `owner`. */

@@ -18,8 +18,18 @@ interface Schedule {
   pattern: string
   tz: string
   cron: Cron
-  /** Since when ticks count (the schedule's first registration with this pattern). */
+  /** When this process added it (the first registration with this pattern counts). */
+  added: string
+  /** Since when ticks count, as recorded in the store. */
   since?: string
+}
+
+/**
+ * The newest tick at or before `now`. croner's `previousRuns` leaves out ticks in the reference
+ * instant's own second, so it is asked from a second later and later ticks are skipped.
+ */
+function latestTick(cron: Cron, now: Date): Date | undefined {
+  return cron.previousRuns(2, new Date(now.getTime() + 1000)).find((d) => d <= now)
 }
 
 export type Scheduler = ReturnType<typeof createScheduler>
@@ -52,7 +62,7 @@ export function createScheduler(options: SchedulerOptions) {
       const reason = error instanceof Error ? error.message : String(error)
       throw invalidField('cron', 'invalid', `schedule "${name}": ${reason}`)
     }
-    schedules.set(name, { name, pattern, tz, cron })
+    schedules.set(name, { name, pattern, tz, cron, added: clock.now().toISOString() })
   }
 
   /** Claims and queues every schedule's newest due tick not claimed yet; returns the claims. */
@@ -64,9 +74,9 @@ export function createScheduler(options: SchedulerOptions) {
         schedule.name,
         schedule.pattern,
         schedule.tz,
-        now.toISOString(),
+        schedule.added,
       )
-      const [latest] = schedule.cron.previousRuns(1, now)
+      const latest = latestTick(schedule.cron, now)
       if (!latest) continue
       const tick = latest.toISOString()
       if (tick <= schedule.since) continue

@@ -141,9 +141,10 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
         options: JSON.stringify(rest),
         created: clock.now().toISOString(),
       })
-      // Not visible before commit; the relay's poll hands it over if this is too early.
+      // Not visible before commit; the relay's poll hands it over if this is too early. (No
+      // Redis call here: the transaction, and the write lock it may hold, would wait on it.)
       setTimeout(() => void relay(), 5).unref()
-      return { id, duplicate: !inserted || (await queue.getJob(id)) !== undefined }
+      return { id, duplicate: !inserted }
     }
     if (request.idempotencyKey !== undefined && (await queue.getJob(id))) {
       return { id, duplicate: true }

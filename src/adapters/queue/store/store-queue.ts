@@ -53,6 +53,8 @@ export function createStoreQueue(options: StoreQueueOptions): Queue {
   const keepFinishedMs = options.keepFinishedMs ?? 7 * 24 * 3600 * 1000
   const wakers = new Set<() => void>()
   const iso = (offsetMs = 0) => new Date(clock.now().getTime() + offsetMs).toISOString()
+  // Leases measure a worker's liveness, in real time whatever the engine's clock says.
+  const wallIso = (offsetMs = 0) => new Date(Date.now() + offsetMs).toISOString()
 
   async function enqueue(request: EnqueueRequest): Promise<{ id: string; duplicate: boolean }> {
     const session = request.tx ?? store
@@ -118,7 +120,7 @@ export function createStoreQueue(options: StoreQueueOptions): Queue {
       }
       const heartbeat = setInterval(
         () =>
-          void store.jobs.extendLease(row.id, owner, iso(leaseMs)).catch(() => {
+          void store.jobs.extendLease(row.id, owner, wallIso(leaseMs)).catch(() => {
             // The next beat tries again; if the lease runs out, the job runs again elsewhere.
           }),
         Math.max(10, Math.floor(leaseMs / 3)),
@@ -149,7 +151,12 @@ export function createStoreQueue(options: StoreQueueOptions): Queue {
         let claimed: JobRow[] = []
         if (free > 0) {
           try {
-            claimed = await store.jobs.claimJobs(owner, iso(), iso(leaseMs), free)
+            claimed = await store.jobs.claimJobs(
+              owner,
+              iso(),
+              { now: wallIso(), until: wallIso(leaseMs) },
+              free,
+            )
             if (Date.now() - lastPrune > 10 * 60_000) {
               lastPrune = Date.now()
               await store.jobs.pruneJobs(iso(-keepFinishedMs))
