@@ -20,6 +20,7 @@ import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { jobsRoutes } from './rest/jobs-routes.js'
+import { webhooksRoutes } from './rest/webhooks-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
@@ -170,6 +171,7 @@ export async function buildServer(
   }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(jobsRoutes, { jobs: engine.jobs, auth })
+  await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
   if (engine.files) {
     const files = engine.files
     // Multipart bodies are streamed by the files service; busboy's own caps sit just above the

@@ -34,6 +34,12 @@ import {
 import type { Queue } from '../adapters/queue/queue.js'
 import { createStoreQueue } from '../adapters/queue/store/store-queue.js'
 import { createJobsService, type JobsService } from './jobs/jobs-service.js'
+import {
+  createWebhookDelivery,
+  DEFAULT_WEBHOOK_DELIVERY,
+  type WebhookDeliverySettings,
+} from './webhooks/webhook-delivery.js'
+import { createWebhooksService, type WebhooksService } from './webhooks/webhooks-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
 
@@ -87,6 +93,8 @@ export interface EngineOptions {
   queue?: Queue
   /** The store queue's settings when no `queue` is given. */
   jobs?: { pollMs?: number; leaseMs?: number; scheduleCheckMs?: number }
+  /** Webhook delivery: allowed private hosts (`ER_WEBHOOK_ALLOW_HOSTS`), retries, disabling. */
+  webhooks?: Partial<WebhookDeliverySettings>
 }
 
 /** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
@@ -141,6 +149,8 @@ export interface Engine {
    * `schedule`. Nothing runs until `startWorkers(n)` (serve and `engineroom worker` call it).
    */
   jobs: JobsService
+  /** Webhook subscriptions, their delivery log and replay (`/api/webhooks`). */
+  webhooks: WebhooksService
   close(): Promise<void>
 }
 
@@ -163,7 +173,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     { ttlMs: options.tokenCacheMs ?? 60_000, maxEntries: 10_000 },
   )
   // The dispatcher needs the records service, which wakes it: tied after both exist.
-  const late: { dispatcher?: ChangeDispatcher } = {}
+  const late: { dispatcher?: ChangeDispatcher; webhooks?: { wake(): Promise<void> } } = {}
   const recordsDeps: RecordsDeps = {
     store,
     registry,
@@ -171,7 +181,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     passwords,
     secret,
     ...(options.throttle ? { throttle: options.throttle } : {}),
-    onCommit: () => void late.dispatcher?.wake(),
+    onCommit: () => {
+      void late.dispatcher?.wake()
+      void late.webhooks?.wake()
+    },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
   }
   const files = options.files
@@ -224,6 +237,30 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     scheduleCheckMs: options.jobs?.scheduleCheckMs,
     onError: options.logError ?? ((error, message) => console.error(message, error)),
   })
+  const logError = options.logError ?? ((error, message) => console.error(message, error))
+  const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
+  const webhookDelivery = createWebhookDelivery({
+    store,
+    clock,
+    jobs,
+    records,
+    registry,
+    serverSecret: secret,
+    settings: webhookSettings,
+    onNotice: (message) => logError(undefined, `webhooks: ${message}`),
+    onError: options.onBackgroundError ?? (() => {}),
+  })
+  webhookDelivery.start()
+  late.webhooks = webhookDelivery
+  const webhooks = createWebhooksService({
+    store,
+    clock,
+    records,
+    registry,
+    serverSecret: secret,
+    policy: webhookSettings.policy,
+    delivery: webhookDelivery,
+  })
   const housekeeping = startAuthHousekeeping({
     store,
     clock,
@@ -245,8 +282,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(realtime ? { realtime } : {}),
     housekeeping,
     jobs,
+    webhooks,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     async close() {
+      await webhookDelivery.stop()
       await jobs.stop()
       await jobs.queue.close()
       await housekeeping.stop()

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import type { Clock } from '../../src/core/clock.js'
 import type { Queue } from '../../src/adapters/queue/queue.js'
 import { createEngine, type Engine } from '../../src/services/create-engine.js'
+import type { WebhookDeliverySettings } from '../../src/services/webhooks/webhook-delivery.js'
 import { availableDialects } from './dialects.js'
 import { createTestEngine, testPasswords, type TestEngine } from './test-engine.js'
 
@@ -53,7 +54,12 @@ export function manualClock(
 
 export async function createJobsEngine(
   variant: QueueVariant,
-  options: { clock?: Clock; pollMs?: number; leaseMs?: number } = {},
+  options: {
+    clock?: Clock
+    pollMs?: number
+    leaseMs?: number
+    webhooks?: Partial<WebhookDeliverySettings>
+  } = {},
 ): Promise<JobsEngine> {
   const dialect = variant === 'postgres' ? 'postgres' : 'sqlite'
   const prefix = `er-test-${randomBytes(4).toString('hex')}:`
@@ -81,6 +87,7 @@ export async function createJobsEngine(
     engine: {
       ...(options.clock ? { clock: options.clock } : {}),
       jobs,
+      webhooks: { pollMs: 100, ...options.webhooks },
       // The queue needs the store the engine is built on: set once it exists (below).
       ...(variant === 'bullmq' ? { queue: lateQueue(() => late.queue) } : {}),
     },
@@ -143,11 +150,11 @@ export async function waitFor<T>(
   check: () => T | Promise<T>,
   timeoutMs = 10_000,
   what = 'condition',
-): Promise<T> {
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()
-    if (value) return value
+    if (value) return value as NonNullable<T>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
