@@ -1,7 +1,7 @@
 /**
  * The composition root: the only module that picks concrete adapters, from configuration alone.
  * `DATABASE_URL` unset → SQLite in the data directory; `postgres://…` → PostgreSQL.
- * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it).
+ * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it) and BullMQ for jobs.
  */
 import cluster from 'node:cluster'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -82,6 +82,14 @@ export async function openEngine(
   const { store, description } = await openStore(config, onQuery)
   try {
     const blobs = await openBlobs(config)
+    const queue = config.redisUrl
+      ? // BullMQ is loaded only with Redis; the store's `_jobs` table is the queue otherwise.
+        (await import('./adapters/queue/bullmq/bullmq-queue.js')).createBullmqQueue({
+          url: config.redisUrl,
+          prefix: config.jobs.prefix,
+          store,
+        })
+      : undefined
     const engine = await createEngine({
       files: {
         blobs,
@@ -113,6 +121,8 @@ export async function openEngine(
             log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
           }),
       ...(bus ? { bus, realtime: config.realtime } : {}),
+      ...(queue ? { queue } : {}),
+      webhooks: { policy: { allowHosts: config.jobs.webhookAllowHosts } },
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: (error) =>
         console.error(`engineroom: realtime: ${error instanceof Error ? error.message : error}`),
@@ -236,6 +246,8 @@ export async function startServer(
     exit: (code) => process.exit(code),
   })
   const url = await app.listen({ host: config.http.host, port: config.http.port })
+  // After the app (and any extension) defined its job handlers.
+  if (config.jobs.concurrency > 0) engine.jobs.startWorkers(config.jobs.concurrency)
   if (metricsApp) await metricsApp.listen(ops.metricsHttp)
   redis?.on('error', (err) => app.log.warn({ err }, 'redis connection error'))
   app.log.info(

@@ -8,6 +8,7 @@ import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSuperuserCommands } from './commands/superuser.js'
+import { registerWorkerCommand } from './commands/worker.js'
 
 /** `engineroom`: one binary for serving and for administering a data directory or database. */
 const program = new Command('engineroom')
@@ -16,6 +17,7 @@ const program = new Command('engineroom')
   .showHelpAfterError('(run with --help for usage)')
 
 registerServeCommand(program)
+registerWorkerCommand(program)
 registerMigrateCommand(program)
 registerSchemaCommands(program)
 registerSuperuserCommands(program)

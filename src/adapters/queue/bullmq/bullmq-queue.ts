@@ -179,7 +179,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
       id: job.id ?? '',
       name: job.name,
       payload: job.data as unknown,
-      attempt: job.attemptsMade + 1,
+      // A stalled run (its worker died) counts as started, not as made.
+      attempt: Math.max(job.attemptsMade + 1, job.attemptsStarted),
       maxAttempts: job.opts.attempts ?? 1,
     })
     const started = new Map<string, number>()
@@ -194,6 +195,8 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
         prefix,
         concurrency: worker.concurrency,
         lockDuration: leaseMs,
+        // A dead worker's job is looked for as often as its lock would have been renewed.
+        stalledInterval: leaseMs,
         maxStalledCount: 2,
         settings: {
           backoffStrategy: (attemptsMade, _type, _error, job) =>
