@@ -9,6 +9,7 @@ import { collectionStems } from './openapi-names.js'
 import { buildCollectionPaths, buildFixedPaths, recordsTag } from './openapi-paths.js'
 import { buildRealtimePaths, REALTIME_TAG } from './openapi-realtime-paths.js'
 import { buildFilePaths } from './openapi-file-paths.js'
+import { buildAdminPaths } from './openapi-admin-paths.js'
 import { buildRecordSchemas } from './openapi-record-schemas.js'
 import { buildSharedSchemas } from './openapi-shared-schemas.js'
 import type { JsonSchema, OpenApiDocument, OpenApiInfo, OpenApiObject } from './openapi-types.js'
@@ -48,6 +49,7 @@ export function buildOpenApiDocument(
     ...buildFixedPaths(view.showsSchemaApi),
     ...buildRealtimePaths(),
     ...buildFilePaths(),
+    ...(view.showsSchemaApi ? buildAdminPaths() : {}),
   }
   const shown: CollectionDef[] = []
   for (const collection of sorted) {
@@ -81,6 +83,12 @@ export function buildOpenApiDocument(
       { name: 'Operations' },
       { name: REALTIME_TAG, description: 'Record change feeds over Server-Sent Events.' },
       { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
+      ...(view.showsSchemaApi
+        ? [
+            { name: 'Jobs', description: 'Background jobs (superusers only).' },
+            { name: 'Webhooks', description: 'Signed webhooks and their log (superusers only).' },
+          ]
+        : []),
       ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],
     paths,
