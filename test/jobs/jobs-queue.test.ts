@@ -78,6 +78,11 @@ describe.each(variants)('jobs queue on %s', (variant) => {
     expect(attempts).toEqual([1, 2, 3])
     expect(dead?.lastError).toBe('failure 3')
     expect(dead?.attemptsMade).toBe(3)
+    // Counted in the metrics: the dead letter in the queue, each attempt by outcome.
+    const metrics = (await t.call({ method: 'GET', url: '/metrics', anonymous: true })).body
+    expect(metrics).toContain('er_jobs{state="dead"} 1')
+    expect(metrics).toContain('er_job_attempts_total{name="flaky",outcome="failed"} 2')
+    expect(metrics).toContain('er_job_attempts_total{name="flaky",outcome="dead"} 1')
     // Listed as dead over the admin API, and retried from there.
     const listed = await t.call({ method: 'GET', url: '/api/jobs?state=dead' })
     expect(listed.statusCode).toBe(200)

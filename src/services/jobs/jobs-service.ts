@@ -69,6 +69,11 @@ export function createJobsService(options: JobsServiceOptions) {
   const { queue, store, clock } = options
   const definitions = new Map<string, { handler: JobHandler; options: JobDefinitionOptions }>()
   const workers: QueueWorker[] = []
+  type OutcomeListener = NonNullable<JobsServiceOptions['onOutcome']>
+  const listeners = new Set<OutcomeListener>(options.onOutcome ? [options.onOutcome] : [])
+  const told: OutcomeListener = (name, outcome, ms) => {
+    for (const listener of listeners) listener(name, outcome, ms)
+  }
   const scheduler = createScheduler({
     store,
     clock,
@@ -170,9 +175,9 @@ export function createJobsService(options: JobsServiceOptions) {
           const def = definitions.get(name)?.options
           return backoffDelayMs(attempt, def?.backoffMs ?? 1000, def?.maxBackoffMs ?? 3600_000)
         },
-        onSuccess: (job, ms) => options.onOutcome?.(job.name, 'completed', ms),
+        onSuccess: (job, ms) => told(job.name, 'completed', ms),
         onFailure: (job, error, dead) => {
-          options.onOutcome?.(job.name, dead ? 'dead' : 'failed')
+          told(job.name, dead ? 'dead' : 'failed')
           if (dead) options.onError?.(error, `jobs: "${job.name}" ${job.id} is dead`)
         },
       }),
@@ -191,6 +196,10 @@ export function createJobsService(options: JobsServiceOptions) {
     enqueue,
     schedule,
     startWorkers,
+    /** Tells `listener` of every attempt's outcome on this process (metrics). */
+    onOutcome(listener: OutcomeListener): void {
+      listeners.add(listener)
+    },
     /** The schedules and the queue adapter in use. */
     scheduler,
     queue,
