@@ -5,7 +5,7 @@ import * as authTables from './20261128170000-auth-tables.js'
 import * as realtimeOutbox from './20261128170000-realtime-outbox.js'
 import * as authOAuth from './20261128180000-auth-oauth.js'
 import * as files from './20261201000000-files.js'
-import * as jobsWebhooks from './20261203100000-jobs-webhooks.js'
+import * as jobsWebhooks from './20261203160000-jobs-webhooks.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 interface SystemMigration {
@@ -20,7 +20,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261128170000-realtime-outbox', ...realtimeOutbox },
   { name: '20261128180000-auth-oauth', ...authOAuth },
   { name: '20261201000000-files', ...files },
-  { name: '20261203100000-jobs-webhooks', ...jobsWebhooks },
+  { name: '20261203160000-jobs-webhooks', ...jobsWebhooks },
 ]
 
 /**
