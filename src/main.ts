@@ -1,7 +1,7 @@
 /**
  * The composition root: the only module that picks concrete adapters, from configuration alone.
  * `DATABASE_URL` unset → SQLite in the data directory; `postgres://…` → PostgreSQL.
- * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it).
+ * `REDIS_URL` set → Redis for rate-limit counters (and readiness checks it) and BullMQ for jobs.
  */
 import { randomBytes } from 'node:crypto'
 import type { PaymentProvider } from './adapters/payments/payments.js'
@@ -186,6 +186,14 @@ export async function openEngine(
   try {
     const bus = typeof busOrOpen === 'function' ? await busOrOpen(store) : busOrOpen
     const blobs = await openBlobs(config)
+    const queue = config.redisUrl
+      ? // BullMQ is loaded only with Redis; the store's `_jobs` table is the queue otherwise.
+        (await import('./adapters/queue/bullmq/bullmq-queue.js')).createBullmqQueue({
+          url: config.redisUrl,
+          prefix: config.jobs.prefix,
+          store,
+        })
+      : undefined
     const engine = await createEngine({
       files: {
         blobs,
@@ -219,6 +227,8 @@ export async function openEngine(
       ...(bus ? { bus, realtime: config.realtime } : {}),
       ...(config.payments ? { payments: { provider: await openPayments(config, store) } } : {}),
       ...(extension ? { extension } : {}),
+      ...(queue ? { queue } : {}),
+      webhooks: { policy: { allowHosts: config.jobs.webhookAllowHosts } },
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
@@ -373,6 +383,8 @@ export async function startServer(
     exit: (code) => process.exit(code),
   })
   const url = await app.listen({ host: config.http.host, port: config.http.port })
+  // After the app (and any extension) defined its job handlers.
+  if (config.jobs.concurrency > 0) engine.jobs.startWorkers(config.jobs.concurrency)
   if (metricsApp) await metricsApp.listen(ops.metricsHttp)
   redis?.on('error', (err) => app.log.warn({ err }, 'redis connection error'))
   app.log.info(

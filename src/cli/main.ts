@@ -11,6 +11,7 @@ import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSuperuserCommands } from './commands/superuser.js'
 import { registerTypesCommand } from './commands/types.js'
+import { registerWorkerCommand } from './commands/worker.js'
 
 /** `engineroom`: one binary for serving and for administering a data directory or database. */
 const program = new Command('engineroom')
@@ -20,6 +21,7 @@ const program = new Command('engineroom')
 
 registerServeCommand(program)
 registerDevCommand(program)
+registerWorkerCommand(program)
 registerMigrateCommand(program)
 registerSchemaCommands(program)
 registerSuperuserCommands(program)

@@ -53,6 +53,18 @@ export interface Config {
   smtpUrl: string | undefined
   /** `ER_MAIL_FROM`: sender of the auth e-mails (default `Engine Room <no-reply@localhost>`). */
   mailFrom: string
+  /** Background jobs and webhooks. */
+  jobs: {
+    /** `ER_JOBS_CONCURRENCY`: jobs run at once by `serve` (0: none; run `engineroom worker`) (default 4). */
+    concurrency: number
+    /** `ER_JOBS_PREFIX`: Redis key prefix of the BullMQ queue (default `er:`). */
+    prefix: string
+    /**
+     * `ER_WEBHOOK_ALLOW_HOSTS`: comma-separated host names or addresses that webhooks may reach
+     * even though they are loopback, private or link-local (default none).
+     */
+    webhookAllowHosts: string[]
+  }
   /** `ER_APP_URL`: public URL of the app that opens e-mailed links (default `http://<ER_HTTP>`). */
   appUrl: string
   /**
@@ -330,6 +342,19 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     trustedOrigins: parseOrigins(env.ER_TRUSTED_ORIGINS, 'ER_TRUSTED_ORIGINS'),
     smtpUrl: parseUrl(env.ER_SMTP_URL, 'ER_SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: parseMailFrom(env.ER_MAIL_FROM),
+    jobs: {
+      concurrency: parseInteger(env.ER_JOBS_CONCURRENCY, 'ER_JOBS_CONCURRENCY', 4, 0, 1000),
+      prefix: env.ER_JOBS_PREFIX ?? 'er:',
+      webhookAllowHosts: (env.ER_WEBHOOK_ALLOW_HOSTS ?? '')
+        .split(',')
+        .map((host) =>
+          host
+            .trim()
+            .toLowerCase()
+            .replace(/^\[(.*)\]$/, '$1'),
+        )
+        .filter((host) => host !== ''),
+    },
     appUrl: (
       parseUrl(env.ER_APP_URL, 'ER_APP_URL', ['https:', 'http:']) ??
       `http://${flags.http ?? env.ER_HTTP ?? '127.0.0.1:8090'}`

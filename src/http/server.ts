@@ -21,6 +21,8 @@ import { authEmailRoutes } from './rest/auth-email-routes.js'
 import { realtimeRoutes } from './realtime/realtime-routes.js'
 import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
+import { jobsRoutes } from './rest/jobs-routes.js'
+import { webhooksRoutes } from './rest/webhooks-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
 import { recordsRoutes } from './rest/records-routes.js'
@@ -208,6 +210,8 @@ export async function buildServer(
     await app.register(metricsRoutes, { metrics, token: options.metricsRoute?.token })
   }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
+  await app.register(jobsRoutes, { jobs: engine.jobs, auth })
+  await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
   if (engine.files) {
     const files = engine.files
     // Multipart bodies are streamed by the files service; busboy's own caps sit just above the

@@ -34,6 +34,15 @@ import {
   type RealtimeLimits,
   type RealtimeService,
 } from './realtime/realtime-service.js'
+import type { Queue } from '../adapters/queue/queue.js'
+import { createStoreQueue } from '../adapters/queue/store/store-queue.js'
+import { createJobsService, type JobsService } from './jobs/jobs-service.js'
+import {
+  createWebhookDelivery,
+  DEFAULT_WEBHOOK_DELIVERY,
+  type WebhookDeliverySettings,
+} from './webhooks/webhook-delivery.js'
+import { createWebhooksService, type WebhooksService } from './webhooks/webhooks-service.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import type { ExtensionSetup } from './extensions/extension-api.js'
 import {
@@ -109,6 +118,12 @@ export interface EngineOptions {
   extension?: { name: string; setup: ExtensionSetup }
   /** Timing of the extension's after hooks (defaults in after-hooks-runner.ts). */
   extensionHooks?: Pick<AfterHooksOptions, 'pollMs' | 'leaseMs' | 'backoffMs' | 'maxBackoffMs'>
+  /** The job queue (main.ts picks BullMQ when `REDIS_URL` is set); default: the store's table. */
+  queue?: Queue
+  /** The store queue's settings when no `queue` is given. */
+  jobs?: { pollMs?: number; leaseMs?: number; scheduleCheckMs?: number }
+  /** Webhook delivery: allowed private hosts (`ER_WEBHOOK_ALLOW_HOSTS`), retries, disabling. */
+  webhooks?: Partial<WebhookDeliverySettings>
 }
 
 /** File fields' storage and limits (`ER_S3_*`, `ER_FILES_*`). */
@@ -179,6 +194,13 @@ export interface Engine {
      */
     reload(setup: ExtensionSetup): Promise<{ routesChanged: boolean }>
   }
+  /**
+   * Background jobs and cron schedules: `define`, `enqueue` (with `tx` inside a write),
+   * `schedule`. Nothing runs until `startWorkers(n)` (serve and `engineroom worker` call it).
+   */
+  jobs: JobsService
+  /** Webhook subscriptions, their delivery log and replay (`/api/webhooks`). */
+  webhooks: WebhooksService
   close(): Promise<void>
 }
 
@@ -229,6 +251,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     dispatcher?: ChangeDispatcher
     afterHooks?: AfterHooksRunner
     records?: RecordsService
+    webhooks?: { wake(): Promise<void> }
   } = {}
   const recordsDeps: RecordsDeps = {
     store,
@@ -240,6 +263,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     onCommit: () => {
       void late.dispatcher?.wake()
       void late.afterHooks?.wake()
+      void late.webhooks?.wake()
     },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
     ...(registrations
@@ -329,6 +353,36 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       )
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
+  const jobs = createJobsService({
+    queue: options.queue ?? createStoreQueue({ store, clock, ...options.jobs }),
+    store,
+    clock,
+    scheduleCheckMs: options.jobs?.scheduleCheckMs,
+    onError: logError,
+  })
+  const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
+  const webhookDelivery = createWebhookDelivery({
+    store,
+    clock,
+    jobs,
+    records,
+    registry,
+    serverSecret: secret,
+    settings: webhookSettings,
+    onNotice: (message) => logError(undefined, `webhooks: ${message}`),
+    onError: backgroundReporter(options, 'webhooks'),
+  })
+  webhookDelivery.start()
+  late.webhooks = webhookDelivery
+  const webhooks = createWebhooksService({
+    store,
+    clock,
+    records,
+    registry,
+    serverSecret: secret,
+    policy: webhookSettings.policy,
+    delivery: webhookDelivery,
+  })
   const housekeeping = startAuthHousekeeping({
     store,
     clock,
@@ -367,6 +421,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     auth,
     ...(realtime ? { realtime } : {}),
     housekeeping,
+    jobs,
+    webhooks,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     ...(payments ? { payments } : {}),
     ...(registrations
@@ -384,6 +440,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     async close() {
       await registry.unwatch()
       await afterHooks?.stop()
+      await webhookDelivery.stop()
+      await jobs.stop()
+      await jobs.queue.close()
       await housekeeping.stop()
       await files?.stop()
       await options.files?.blobs.close()
@@ -397,7 +456,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
 /** The parts of the engine that work in the background and report their own failures. */
 export type BackgroundComponent =
-  'realtime-dispatcher' | 'realtime-hub' | 'files' | 'auth-housekeeping' | 'schema'
+  'realtime-dispatcher' | 'realtime-hub' | 'files' | 'auth-housekeeping' | 'schema' | 'webhooks'
 
 function backgroundReporter(
   options: EngineOptions,

@@ -9,6 +9,9 @@ import { KyselyFileManifest } from './kysely-file-manifest.js'
 import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
 import { KyselyPaymentsStore } from './kysely-payments-store.js'
 import type { ColumnType, DialectAdapter } from './dialect-adapter.js'
+import { KyselyJobStore } from './kysely-job-store.js'
+import { KyselyWebhookStore } from './kysely-webhook-store.js'
+import type { JobStore, WebhookStore } from './store-jobs.js'
 import {
   appendChanges,
   insertTicket,
@@ -74,6 +77,8 @@ export class KyselySession implements StoreSession {
   readonly files: FileManifest
   readonly idempotency: IdempotencyLedger
   readonly payments: PaymentsStore
+  readonly jobs: JobStore
+  readonly webhooks: WebhookStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -83,6 +88,8 @@ export class KyselySession implements StoreSession {
     this.files = new KyselyFileManifest(db)
     this.idempotency = new KyselyIdempotencyLedger(db)
     this.payments = new KyselyPaymentsStore(db)
+    this.jobs = new KyselyJobStore(db, adapter.dialect)
+    this.webhooks = new KyselyWebhookStore(db)
   }
 
   /**

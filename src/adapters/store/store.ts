@@ -7,6 +7,9 @@ import type { CheckedExpr } from '../../core/filter/check.js'
 import type { CollectionDef, FieldDef } from '../../core/schema/types.js'
 import type { FilterValues } from './compile-filter-values.js'
 import type { TableShape } from './introspect.js'
+import type { JobStore, WebhookStore } from './store-jobs.js'
+
+export type * from './store-jobs.js'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -174,6 +177,10 @@ export interface StoreSession {
   readonly idempotency: IdempotencyLedger
   /** Products, checkouts, applied provider events and the money ledger (`_payment_*`). */
   readonly payments: PaymentsStore
+  /** The store queue, its Redis hand-off outbox and cron ticks (`_jobs`, `_schedule*`). */
+  readonly jobs: JobStore
+  /** Webhook subscriptions and their delivery log. */
+  readonly webhooks: WebhookStore
 }
 
 /** A product of the catalogue. Amounts are in the currency's minor unit (cents). */

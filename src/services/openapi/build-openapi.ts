@@ -11,6 +11,7 @@ import { buildCollectionPaths, buildFixedPaths, recordsTag } from './openapi-pat
 import { buildRealtimePaths, REALTIME_TAG } from './openapi-realtime-paths.js'
 import { buildFilePaths } from './openapi-file-paths.js'
 import { EXTENSIONS_TAG } from './openapi-extension-paths.js'
+import { buildAdminPaths } from './openapi-admin-paths.js'
 import { buildRecordSchemas } from './openapi-record-schemas.js'
 import { buildSharedSchemas } from './openapi-shared-schemas.js'
 import type { JsonSchema, OpenApiDocument, OpenApiInfo, OpenApiObject } from './openapi-types.js'
@@ -53,6 +54,7 @@ export function buildOpenApiDocument(
     ...buildRealtimePaths(),
     ...buildFilePaths(),
     ...extensionPaths,
+    ...(view.showsSchemaApi ? buildAdminPaths() : {}),
   }
   const shown: CollectionDef[] = []
   for (const collection of sorted) {
@@ -88,6 +90,12 @@ export function buildOpenApiDocument(
       { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
       ...(Object.keys(extensionPaths).length > 0
         ? [{ name: EXTENSIONS_TAG, description: 'Routes of the server’s extension.' }]
+        : []),
+      ...(view.showsSchemaApi
+        ? [
+            { name: 'Jobs', description: 'Background jobs (superusers only).' },
+            { name: 'Webhooks', description: 'Signed webhooks and their log (superusers only).' },
+          ]
         : []),
       ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],

@@ -1,0 +1,193 @@
+import { BEARER_AUTH, PROBLEM_RESPONSES, type ProblemStatus } from './openapi-components.js'
+import type { JsonSchema, OpenApiObject } from './openapi-types.js'
+
+/** Superusers only (an API key needs the `*` scope naming the operation). */
+const SUPERUSER = [{ [BEARER_AUTH]: [] }]
+const JOBS = 'Jobs'
+const WEBHOOKS = 'Webhooks'
+
+const text = { type: 'string' }
+const nullableText = { type: ['string', 'null'] }
+const JOB_STATE = { type: 'string', enum: ['queued', 'active', 'done', 'dead', 'canceled'] }
+
+const JOB: JsonSchema = {
+  type: 'object',
+  properties: {
+    id: text,
+    name: text,
+    payload: {},
+    state: JOB_STATE,
+    priority: { type: 'integer' },
+    attemptsMade: { type: 'integer' },
+    maxAttempts: { type: 'integer' },
+    runAt: text,
+    lastError: nullableText,
+    created: text,
+    updated: text,
+    finished: nullableText,
+  },
+}
+
+const WEBHOOK: JsonSchema = {
+  type: 'object',
+  properties: {
+    id: text,
+    url: text,
+    collection: text,
+    actions: { type: 'array', items: { type: 'string', enum: ['create', 'update', 'delete'] } },
+    filter: nullableText,
+    enabled: { type: 'boolean' },
+    disabledReason: nullableText,
+    disabledAt: nullableText,
+    failures: { type: 'integer' },
+    previousSecretExpires: nullableText,
+    created: text,
+    updated: text,
+    secret: { type: 'string', description: 'whsec_…; only in the answer to create or rotate.' },
+  },
+}
+
+const WEBHOOK_INPUT: JsonSchema = {
+  type: 'object',
+  properties: {
+    url: text,
+    collection: text,
+    actions: WEBHOOK.properties && (WEBHOOK.properties as Record<string, unknown>).actions,
+    filter: nullableText,
+    enabled: { type: 'boolean' },
+    rotateSecret: {
+      type: 'boolean',
+      description: 'PATCH: a new secret; the old one signs for 24 h.',
+    },
+    retirePreviousSecret: { type: 'boolean', description: 'PATCH: end a rotation at once.' },
+  },
+}
+
+const DELIVERY: JsonSchema = {
+  type: 'object',
+  properties: {
+    id: text,
+    webhookId: text,
+    messageId: text,
+    attempt: { type: 'integer' },
+    outcome: { type: 'string', enum: ['delivered', 'failed', 'refused'] },
+    body: text,
+    request: text,
+    responseStatus: { type: ['integer', 'null'] },
+    response: text,
+    durationMs: { type: 'integer' },
+    error: nullableText,
+    created: text,
+  },
+}
+
+const json = (description: string, schema: JsonSchema): OpenApiObject => ({
+  description,
+  content: { 'application/json': { schema } },
+})
+const list = (items: JsonSchema, extra: Record<string, JsonSchema> = {}): JsonSchema => ({
+  type: 'object',
+  properties: { items: { type: 'array', items }, ...extra },
+})
+const problems = (statuses: readonly ProblemStatus[]): OpenApiObject =>
+  Object.fromEntries(
+    statuses.map((s) => [String(s), { $ref: `#/components/responses/${PROBLEM_RESPONSES[s]}` }]),
+  )
+const op = (operationId: string, tag: string, summary: string, responses: OpenApiObject) => ({
+  operationId,
+  tags: [tag],
+  summary,
+  security: SUPERUSER,
+  responses,
+})
+const idParam = (name: string) => ({ name, in: 'path', required: true, schema: text })
+const query = (name: string, schema: JsonSchema) => ({ name, in: 'query', schema })
+
+/** `/api/jobs` and `/api/webhooks` (superusers); shown only to callers who see the schema API. */
+export function buildAdminPaths(): Record<string, OpenApiObject> {
+  return {
+    '/api/jobs': {
+      get: {
+        ...op('listJobs', JOBS, 'List background jobs, newest first', {
+          200: json('A page of jobs.', list(JOB, { nextBefore: nullableText })),
+          ...problems([400, 401, 403, 429]),
+        }),
+        parameters: [
+          query('state', JOB_STATE),
+          query('name', text),
+          query('perPage', text),
+          query('before', text),
+        ],
+      },
+    },
+    '/api/jobs/{id}': {
+      parameters: [idParam('id')],
+      get: op('getJob', JOBS, 'View a job', {
+        200: json('The job.', JOB),
+        ...problems([401, 403, 404, 429]),
+      }),
+    },
+    '/api/jobs/{id}/retry': {
+      parameters: [idParam('id')],
+      post: op('retryJob', JOBS, 'Queue a dead or canceled job again', {
+        200: json('The job, queued.', JOB),
+        ...problems([401, 403, 404, 409, 429]),
+      }),
+    },
+    '/api/jobs/{id}/cancel': {
+      parameters: [idParam('id')],
+      post: op('cancelJob', JOBS, 'Cancel a queued job', {
+        200: json('The job, canceled.', JOB),
+        ...problems([401, 403, 404, 409, 429]),
+      }),
+    },
+    '/api/webhooks': {
+      get: op('listWebhooks', WEBHOOKS, 'List webhooks', {
+        200: json('The webhooks.', list(WEBHOOK)),
+        ...problems([401, 403, 429]),
+      }),
+      post: {
+        ...op('createWebhook', WEBHOOKS, 'Create a webhook (its secret is answered once)', {
+          201: json('The webhook, with `secret`.', WEBHOOK),
+          ...problems([400, 401, 403, 413, 415, 429]),
+        }),
+        requestBody: { required: true, content: { 'application/json': { schema: WEBHOOK_INPUT } } },
+      },
+    },
+    '/api/webhooks/{id}': {
+      parameters: [idParam('id')],
+      get: op('getWebhook', WEBHOOKS, 'View a webhook', {
+        200: json('The webhook.', WEBHOOK),
+        ...problems([401, 403, 404, 429]),
+      }),
+      patch: {
+        ...op('updateWebhook', WEBHOOKS, 'Change, enable, or rotate the secret of a webhook', {
+          200: json('The webhook (with `secret` after a rotation).', WEBHOOK),
+          ...problems([400, 401, 403, 404, 413, 415, 429]),
+        }),
+        requestBody: { required: true, content: { 'application/json': { schema: WEBHOOK_INPUT } } },
+      },
+      delete: op('deleteWebhook', WEBHOOKS, 'Delete a webhook and its log', {
+        204: { description: 'Deleted.' },
+        ...problems([401, 403, 404, 429]),
+      }),
+    },
+    '/api/webhooks/{id}/deliveries': {
+      parameters: [idParam('id')],
+      get: {
+        ...op('listWebhookDeliveries', WEBHOOKS, 'The delivery log, newest first', {
+          200: json('Logged attempts.', list(DELIVERY)),
+          ...problems([400, 401, 403, 404, 429]),
+        }),
+        parameters: [query('perPage', text), query('before', text)],
+      },
+    },
+    '/api/webhooks/{id}/deliveries/{delivery}/replay': {
+      parameters: [idParam('id'), idParam('delivery')],
+      post: op('replayWebhookDelivery', WEBHOOKS, 'Send a logged message again', {
+        202: json('The delivery job.', { type: 'object', properties: { job: text } }),
+        ...problems([401, 403, 404, 429]),
+      }),
+    },
+  }
+}
