@@ -61,6 +61,11 @@ export const errorCatalogue = {
   ER_FILE_THUMB_INVALID: { status: 400, title: 'Thumbnail size not allowed' },
   ER_FILE_UPLOAD_INVALID: { status: 400, title: 'Unknown or unfinished upload' },
   ER_FILE_RANGE_INVALID: { status: 416, title: 'Range not satisfiable' },
+  ER_BACKUP_NOT_FOUND: { status: 404, title: 'Backup not found' },
+  ER_BACKUP_CORRUPT: { status: 422, title: 'Backup archive is damaged' },
+  ER_BACKUP_KEY_INVALID: { status: 400, title: 'Backup key missing or wrong' },
+  ER_BACKUP_TARGET_NOT_EMPTY: { status: 409, title: 'Restore target is not empty' },
+  ER_BACKUP_UNAVAILABLE: { status: 503, title: 'Backup tool unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue
