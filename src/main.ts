@@ -20,6 +20,9 @@ import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
 import { buildServer } from './http/server.js'
 import { createEngine, type Engine } from './services/create-engine.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
+import type { DatabaseSnapshots } from './adapters/snapshots/snapshots.js'
+import { createBackupsService, type BackupsService } from './services/backups/backups-service.js'
+import { startBackupSchedule } from './services/backups/backup-schedule.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -71,6 +74,34 @@ export async function openBlobs(config: Config): Promise<BlobStore> {
   }
   const { openLocalBlobs } = await import('./adapters/blobs/local/local-blobs.js')
   return openLocalBlobs({ root: dataPaths(config).storageDir })
+}
+
+/**
+ * Snapshots of the configured database for backups and restores (see `adapters/snapshots`).
+ * Opens nothing until used, so `restore` can point it at a database that does not exist yet.
+ */
+export async function openSnapshots(config: Config): Promise<DatabaseSnapshots> {
+  if (config.databaseUrl) {
+    const { createPostgresSnapshots } =
+      await import('./adapters/snapshots/postgres/postgres-snapshots.js')
+    return createPostgresSnapshots({ url: config.databaseUrl })
+  }
+  const { createSqliteSnapshots } = await import('./adapters/snapshots/sqlite/sqlite-snapshots.js')
+  return createSqliteSnapshots({ file: dataPaths(config).sqliteFile })
+}
+
+/** The backups service over an open engine's store and blobs (`ER_BACKUP_*` settings). */
+export async function openBackups(config: Config, engine: Engine): Promise<BackupsService> {
+  return createBackupsService({
+    sources: {
+      snapshots: await openSnapshots(config),
+      blobs: engine.blobs ?? (await openBlobs(config)),
+      migrationsDir: dataPaths(config).migrationsDir,
+    },
+    dir: config.backup.dir,
+    key: config.backup.key,
+    keep: config.backup.keep,
+  })
 }
 
 /** Opens the store and builds every service over it; with a bus, realtime runs too. */
@@ -155,6 +186,7 @@ export async function startServer(
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
+  const backups = await openBackups(config, engine)
 
   let isShuttingDown = () => false
   const app = await buildServer(engine, {
@@ -179,6 +211,7 @@ export async function startServer(
         ]
       : [],
     isShuttingDown: () => isShuttingDown(),
+    backups,
     graphql: config.graphql.enabled
       ? {
           limits: {
@@ -218,7 +251,25 @@ export async function startServer(
     await metricsApp.register(metricsRoutes, { metrics, token: ops.metricsToken, anyClient: true })
     apps.push(metricsApp)
   }
+  const schedule = config.backup.schedule
+    ? startBackupSchedule({
+        pattern: config.backup.schedule,
+        backups,
+        // One node per tick: the first to claim it (an atomic insert-or-check in the store).
+        claim: (tick) =>
+          engine.store.auth.claimThrottleSlot(
+            `backup-schedule:${tick}`,
+            new Date().toISOString(),
+            new Date(Date.now() + 24 * 3600_000).toISOString(),
+          ),
+        onRun: (run) => {
+          if (run.error) app.log.error({ backup: run }, 'scheduled backup failed')
+          else app.log.info({ backup: run }, 'scheduled backup taken and verified')
+        },
+      })
+    : undefined
   const afterClose: ShutdownStep[] = [
+    ...(schedule ? [{ name: 'backup schedule', run: async () => schedule.stop() }] : []),
     { name: 'store', run: () => engine.close() },
     { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),

@@ -2,6 +2,7 @@
 import { Command } from 'commander'
 import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
+import { registerBackupCommands } from './commands/backup.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
@@ -21,6 +22,7 @@ registerSchemaCommands(program)
 registerSuperuserCommands(program)
 registerImportCommand(program)
 registerKeysCommands(program)
+registerBackupCommands(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)

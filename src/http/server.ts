@@ -4,6 +4,9 @@ import type { Engine } from '../services/create-engine.js'
 import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
+import { registerBackupGauges } from './ops/backup-gauges.js'
+import { backupsRoutes } from './rest/backups-routes.js'
+import type { BackupsService } from '../services/backups/backups-service.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
 import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
@@ -81,6 +84,8 @@ export interface ServerOptions {
    * for browsers is on unless `explorer: false`.
    */
   graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
+  /** `/api/backups` and the backup gauges; no backup routes when absent. */
+  backups?: BackupsService
 }
 
 /**
@@ -128,6 +133,7 @@ export async function buildServer(
   // No logger, no log line: building one only for Fastify's no-op logger costs every request.
   registerResponseObservers(app, { metrics, logging: Boolean(options.logger) })
   registerEngineGauges(metrics, engine)
+  if (options.backups) registerBackupGauges(metrics, options.backups)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
   registerJsonParser(app)
@@ -168,6 +174,7 @@ export async function buildServer(
     await app.register(metricsRoutes, { metrics, token: options.metricsRoute?.token })
   }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
+  if (options.backups) await app.register(backupsRoutes, { backups: options.backups, auth })
   if (engine.files) {
     const files = engine.files
     // Multipart bodies are streamed by the files service; busboy's own caps sit just above the
