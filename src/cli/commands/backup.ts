@@ -85,7 +85,9 @@ export function registerBackupCommands(program: Command): void {
         'Restore an archive into a scratch place and check it against its manifest (integrity, row counts, checksums, every file).',
       )
       .option('--key-file <file>', 'the key it was encrypted with (default: env ER_BACKUP_KEY)'),
-  ).action(async (archive: string, options: KeyOptions) => {
+  ).action(async (archive: string, _options: KeyOptions, command: Command) => {
+    // `--key-file` and `--dir` are also options of `backup` itself, which may claim them.
+    const options = command.optsWithGlobals<KeyOptions>()
     const config = configFrom(options)
     const main = await loadMain()
     const started = Date.now()
