@@ -6,6 +6,7 @@ import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
 import { registerBackupGauges } from './ops/backup-gauges.js'
 import { backupsRoutes } from './rest/backups-routes.js'
+import { privacyRoutes } from './rest/privacy-routes.js'
 import type { BackupsService } from '../services/backups/backups-service.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
@@ -175,6 +176,10 @@ export async function buildServer(
   }
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   if (options.backups) await app.register(backupsRoutes, { backups: options.backups, auth })
+  await app.register(privacyRoutes, {
+    deps: { store: engine.store, registry: engine.registry, blobs: engine.blobs },
+    auth,
+  })
   if (engine.files) {
     const files = engine.files
     // Multipart bodies are streamed by the files service; busboy's own caps sit just above the
