@@ -23,7 +23,8 @@ export interface BackupScheduleOptions {
  */
 export function startBackupSchedule(options: BackupScheduleOptions): { stop(): void } {
   const job = new Cron(options.pattern, { timezone: 'UTC', protect: true }, async (self: Cron) => {
-    const tick = (self.currentRun() ?? new Date()).toISOString().slice(0, 16)
+    // The scheduled second: the same key on every node for the same tick.
+    const tick = (self.currentRun() ?? new Date()).toISOString().slice(0, 19)
     try {
       if (!(await options.claim(tick))) return
     } catch (error) {
