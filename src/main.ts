@@ -34,6 +34,9 @@ import type { BlobStore } from './adapters/blobs/blobs.js'
 import type { ResponseCache } from './adapters/cache/cache.js'
 import type { Redis } from 'ioredis'
 import type { ExtensionSetup } from './services/extensions/extension-api.js'
+import type { DatabaseSnapshots } from './adapters/snapshots/snapshots.js'
+import { createBackupsService, type BackupsService } from './services/backups/backups-service.js'
+import { startBackupSchedule } from './services/backups/backup-schedule.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -151,6 +154,34 @@ export async function openResponseCache(
   }
   const { createMemoryCache } = await import('./adapters/cache/memory/memory-cache.js')
   return createMemoryCache(limits, bus)
+}
+
+/**
+ * Snapshots of the configured database for backups and restores (see `adapters/snapshots`).
+ * Opens nothing until used, so `restore` can point it at a database that does not exist yet.
+ */
+export async function openSnapshots(config: Config): Promise<DatabaseSnapshots> {
+  if (config.databaseUrl) {
+    const { createPostgresSnapshots } =
+      await import('./adapters/snapshots/postgres/postgres-snapshots.js')
+    return createPostgresSnapshots({ url: config.databaseUrl })
+  }
+  const { createSqliteSnapshots } = await import('./adapters/snapshots/sqlite/sqlite-snapshots.js')
+  return createSqliteSnapshots({ file: dataPaths(config).sqliteFile })
+}
+
+/** The backups service over an open engine's store and blobs (`ER_BACKUP_*` settings). */
+export async function openBackups(config: Config, engine: Engine): Promise<BackupsService> {
+  return createBackupsService({
+    sources: {
+      snapshots: await openSnapshots(config),
+      blobs: engine.blobs ?? (await openBlobs(config)),
+      migrationsDir: dataPaths(config).migrationsDir,
+    },
+    dir: config.backup.dir,
+    key: config.backup.key,
+    keep: config.backup.keep,
+  })
 }
 
 /**
@@ -290,6 +321,7 @@ export async function startServer(
     : undefined
   const responseCache = await openResponseCache(config, bus, redis, prefix)
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
+  const backups = await openBackups(config, engine)
 
   let isShuttingDown = () => false
   const firstRunSetup = createFirstRunSetup({
@@ -324,6 +356,7 @@ export async function startServer(
     isShuttingDown: () => isShuttingDown(),
     ...(responseCache ? { responseCache } : {}),
     landingPage: config.landingPage,
+    backups,
     graphql: config.graphql.enabled
       ? {
           limits: {
@@ -364,7 +397,25 @@ export async function startServer(
     await metricsApp.register(metricsRoutes, { metrics, token: ops.metricsToken, anyClient: true })
     apps.push(metricsApp)
   }
+  const schedule = config.backup.schedule
+    ? startBackupSchedule({
+        pattern: config.backup.schedule,
+        backups,
+        // One node per tick: the first to claim it (an atomic insert-or-check in the store).
+        claim: (tick) =>
+          engine.store.auth.claimThrottleSlot(
+            `backup-schedule:${tick}`,
+            new Date().toISOString(),
+            new Date(Date.now() + 24 * 3600_000).toISOString(),
+          ),
+        onRun: (run) => {
+          if (run.error) app.log.error({ backup: run }, 'scheduled backup failed')
+          else app.log.info({ backup: run }, 'scheduled backup taken and verified')
+        },
+      })
+    : undefined
   const afterClose: ShutdownStep[] = [
+    ...(schedule ? [{ name: 'backup schedule', run: async () => schedule.stop() }] : []),
     { name: 'store', run: () => engine.close() },
     ...(responseCache ? [{ name: 'cache', run: () => responseCache.close() }] : []),
     { name: 'bus', run: () => bus.close() },

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/config.js'
 import { EngineError } from '../core/errors/index.js'
 import { CliError, describeFileSystemError } from './cli-errors.js'
 import { registerDevCommand } from './commands/dev.js'
+import { registerBackupCommands } from './commands/backup.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerKeysCommands } from './commands/keys.js'
 import { registerMigrateCommand } from './commands/migrate.js'
@@ -28,6 +29,7 @@ registerSuperuserCommands(program)
 registerImportCommand(program)
 registerKeysCommands(program)
 registerTypesCommand(program)
+registerBackupCommands(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)

@@ -1,5 +1,10 @@
 import { resolve } from 'node:path'
+import { Cron } from 'croner'
 import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.js'
+import {
+  parseRetention as parseBackupRetention,
+  type RetentionPolicy,
+} from '../services/backups/backup-retention.js'
 
 /**
  * The server's settings, from flags and environment (flags win). Every value is checked at start;
@@ -111,6 +116,8 @@ export interface Config {
   workers: number
   /** Files of `file` fields: where they are stored and the upload limits. */
   files: FilesConfig
+  /** Backups (`engineroom backup`, `/api/backups`, scheduled backups in `serve`). */
+  backup: BackupConfig
   /** `/graphql` (HTTP and WebSocket). */
   graphql: {
     /** `ER_GRAPHQL`: serve GraphQL at all (default true). */
@@ -146,6 +153,20 @@ export interface Config {
     /** `ER_EXPAND_MAX_RECORDS`: expanded records in one response, as written out (default 5000). */
     maxRecords: number
   }
+}
+
+export interface BackupConfig {
+  /** `ER_BACKUP_DIR`: where archives are written and listed (default `<dir>/backups`). */
+  dir: string
+  /**
+   * `ER_BACKUP_KEY`: a 32-byte key (64 hex or 44 base64 characters) encrypting every archive
+   * with AES-256-GCM; unset writes unencrypted archives. Never stored in an archive.
+   */
+  key: Buffer | undefined
+  /** `ER_BACKUP_SCHEDULE`: a cron expression (`0 3 * * *`, UTC) for backups inside `serve`. */
+  schedule: string | undefined
+  /** `ER_BACKUP_KEEP`: `7` (the newest 7) or `daily=7,weekly=4,monthly=6`; unset keeps all. */
+  keep: RetentionPolicy | undefined
 }
 
 export interface FilesConfig {
@@ -405,6 +426,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
       ),
     },
     files: loadFilesConfig(env),
+    backup: loadBackupConfig(env, dataDir),
     workers: parseInteger(
       flags.workers ?? env.ER_WORKERS,
       flags.workers ? '--workers' : 'ER_WORKERS',
@@ -599,6 +621,43 @@ function parseOAuthProviders(text: string | undefined): OAuthProviderConfig[] {
     }
     return { ...base, issuer: p.issuer }
   })
+}
+
+function loadBackupConfig(env: NodeJS.ProcessEnv, dataDir: string): BackupConfig {
+  const keyText = env.ER_BACKUP_KEY?.trim() || undefined
+  let key: Buffer | undefined
+  if (keyText !== undefined) {
+    if (/^[0-9a-fA-F]{64}$/.test(keyText)) key = Buffer.from(keyText, 'hex')
+    else if (/^[A-Za-z0-9+/]{43}=?$/.test(keyText)) key = Buffer.from(keyText, 'base64')
+    if (key?.length !== 32)
+      throw new ConfigError(
+        'ER_BACKUP_KEY: expected 32 bytes as 64 hex or 44 base64 characters (make one with: openssl rand -base64 32).',
+      )
+  }
+  const schedule = env.ER_BACKUP_SCHEDULE?.trim() || undefined
+  if (schedule !== undefined) {
+    try {
+      new Cron(schedule, { paused: true }).stop()
+    } catch (error) {
+      throw new ConfigError(
+        `ER_BACKUP_SCHEDULE: expected a cron expression like "0 3 * * *", got "${schedule}" (${(error as Error).message}).`,
+      )
+    }
+  }
+  let keep: RetentionPolicy | undefined
+  if (env.ER_BACKUP_KEEP?.trim()) {
+    try {
+      keep = parseBackupRetention(env.ER_BACKUP_KEEP)
+    } catch (error) {
+      throw new ConfigError(`ER_BACKUP_KEEP: ${(error as Error).message}.`)
+    }
+  }
+  return {
+    dir: resolve(env.ER_BACKUP_DIR || resolve(dataDir, 'backups')),
+    key,
+    schedule,
+    keep,
+  }
 }
 
 function loadFilesConfig(env: NodeJS.ProcessEnv): FilesConfig {

@@ -6,6 +6,10 @@ import type { OAuthProviderConfig } from '../services/auth/auth-oauth-providers.
 import { healthRoutes, type ReadinessCheck } from './ops/health-routes.js'
 import { registerEngineGauges } from './ops/engine-gauges.js'
 import { reportRealtimeFailures } from './ops/realtime-failures.js'
+import { registerBackupGauges } from './ops/backup-gauges.js'
+import { backupsRoutes } from './rest/backups-routes.js'
+import { privacyRoutes } from './rest/privacy-routes.js'
+import type { BackupsService } from '../services/backups/backups-service.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
 import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
@@ -114,6 +118,8 @@ export interface ServerOptions {
   firstRunSetup?: FirstRunSetup
   /** The dashboard's build folder served at `/_/` (default `admin/dist`); `false`: no `/_/`. */
   adminDir?: string | false
+  /** `/api/backups` and the backup gauges; no backup routes when absent. */
+  backups?: BackupsService
 }
 
 /**
@@ -165,6 +171,7 @@ export async function buildServer(
   registerEngineGauges(metrics, engine)
   // A realtime subscriber that fails on the server: one JSON log line and a count each.
   const reportRealtimeFailure = reportRealtimeFailures(app, metrics, engine)
+  if (options.backups) registerBackupGauges(metrics, options.backups)
   // Only JSON bodies exist in this API; everything else is a 415 from Fastify itself.
   app.removeContentTypeParser(['text/plain'])
   registerJsonParser(app)
@@ -212,6 +219,11 @@ export async function buildServer(
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(jobsRoutes, { jobs: engine.jobs, auth })
   await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
+  if (options.backups) await app.register(backupsRoutes, { backups: options.backups, auth })
+  await app.register(privacyRoutes, {
+    deps: { store: engine.store, registry: engine.registry, blobs: engine.blobs },
+    auth,
+  })
   if (engine.files) {
     const files = engine.files
     // Multipart bodies are streamed by the files service; busboy's own caps sit just above the

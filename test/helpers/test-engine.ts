@@ -32,6 +32,8 @@ export interface TestEngine {
   app: FastifyInstance
   dir: string
   token: string
+  /** Where the data is: the SQLite file, or the PostgreSQL URL (with its schema's search_path). */
+  database: { file: string } | { url: string }
   /**
    * A second, independent store on the same database, as another process would have it: its
    * writes are not seen by this engine's caches. Closing it is the caller's job.
@@ -46,11 +48,17 @@ export async function openTestStore(
   dialect: DialectName,
   dir: string,
   onQuery?: QueryObserver,
-): Promise<{ store: Store; reopen(): Promise<Store>; drop(): Promise<void> }> {
+): Promise<{
+  store: Store
+  database: { file: string } | { url: string }
+  reopen(): Promise<Store>
+  drop(): Promise<void>
+}> {
   if (dialect === 'sqlite') {
     const file = join(dir, 'data.db')
     return {
       store: await openSqliteStore({ file, onQuery }),
+      database: { file },
       reopen: () => openSqliteStore({ file }),
       drop: async () => {},
     }
@@ -58,6 +66,7 @@ export async function openTestStore(
   const schema = await createPostgresSchema()
   return {
     store: await openPostgresStore({ url: schema.url, maxConnections: 4, onQuery }),
+    database: { url: schema.url },
     reopen: () => openPostgresStore({ url: schema.url, maxConnections: 2 }),
     drop: () => schema.drop(),
   }
@@ -80,7 +89,7 @@ export async function createTestEngine(
     ...serverOptions
   } = options
   const dir = mkdtempSync(join(tmpdir(), 'er-test-'))
-  const { store, reopen, drop } = await openTestStore(dialect, dir, options.onQuery)
+  const { store, database, reopen, drop } = await openTestStore(dialect, dir, options.onQuery)
   const bus = options.bus ?? createInProcessBus()
   const engine = await createEngine({
     store,
@@ -111,6 +120,7 @@ export async function createTestEngine(
     app,
     dir,
     token,
+    database,
     openAnotherStore: reopen,
     call({ anonymous, ...options }) {
       const headers = {

@@ -83,6 +83,11 @@ export const errorCatalogue = {
   ER_JOB_STATE: { status: 409, title: 'Job is not in a state for this' },
   ER_WEBHOOK_NOT_FOUND: { status: 404, title: 'Webhook or delivery not found' },
   ER_WEBHOOK_URL_REFUSED: { status: 400, title: 'Webhook address not allowed' },
+  ER_BACKUP_NOT_FOUND: { status: 404, title: 'Backup not found' },
+  ER_BACKUP_CORRUPT: { status: 422, title: 'Backup archive is damaged' },
+  ER_BACKUP_KEY_INVALID: { status: 400, title: 'Backup key missing or wrong' },
+  ER_BACKUP_TARGET_NOT_EMPTY: { status: 409, title: 'Restore target is not empty' },
+  ER_BACKUP_UNAVAILABLE: { status: 503, title: 'Backup tool unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

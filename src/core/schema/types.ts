@@ -30,6 +30,11 @@ interface FieldCommon {
    * the field, whatever the collection's rules say. The default still applies on create.
    */
   protected?: boolean
+  /**
+   * Personal data (GDPR/CCPA): shown in privacy exports as such and cleared when its owner's
+   * data is erased. `{ "name": "phone", "type": "text", "personal": true }`
+   */
+  personal?: boolean
 }
 
 /** `{ "name": "title", "type": "text", "required": true, "max": 200 }` — min/max count characters. */

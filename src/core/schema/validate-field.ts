@@ -19,7 +19,7 @@ const FIELD_TYPES: readonly FieldType[] = [
   'file',
 ]
 
-const COMMON_KEYS = ['id', 'name', 'type', 'required', 'unique', 'hidden', 'protected']
+const COMMON_KEYS = ['id', 'name', 'type', 'required', 'unique', 'hidden', 'protected', 'personal']
 /** The options each field type accepts beyond the common ones; anything else is a typo to report. */
 const TYPE_KEYS: Record<FieldType, string[]> = {
   text: ['min', 'max', 'pattern', 'default'],
@@ -80,6 +80,7 @@ export function validateFieldDef(
     'unique',
     'hidden',
     'protected',
+    'personal',
     'integer',
     'onCreate',
     'onUpdate',

@@ -242,6 +242,11 @@ function fieldSchemas(): Record<string, JsonSchema> {
               ? 'Downloads need a file token (POST /api/files/token) and the view rule.'
               : 'Only superusers may set or change it; others get a 403 naming the field.',
         },
+        personal: {
+          type: 'boolean',
+          default: false,
+          description: 'Personal data: marked in privacy exports (GET /api/privacy/export).',
+        },
         ...props,
       },
     }

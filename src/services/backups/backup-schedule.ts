@@ -1,0 +1,44 @@
+import { Cron } from 'croner'
+import type { BackupRun, BackupsService } from './backups-service.js'
+
+export interface BackupScheduleOptions {
+  /** Cron expression, read in UTC (`0 3 * * *`: every day at 03:00 UTC). */
+  pattern: string
+  backups: Pick<BackupsService, 'takeVerified'>
+  /**
+   * Claims one tick for this node: true for exactly one of the nodes sharing the database
+   * (several nodes, or `serve --workers`), so each tick takes one backup.
+   */
+  claim(tick: string): Promise<boolean>
+  onRun(run: BackupRun): void
+}
+
+/**
+ * Takes a verified backup at every tick of `pattern` (see `takeVerified`): the result goes to
+ * `onRun` (logs and metrics), a failure never stops the schedule.
+ *
+ * @example
+ *   const schedule = startBackupSchedule({ pattern: '0 3 * * *', backups, claim, onRun: log })
+ *   schedule.stop()
+ */
+export function startBackupSchedule(options: BackupScheduleOptions): { stop(): void } {
+  const job = new Cron(options.pattern, { timezone: 'UTC', protect: true }, async (self: Cron) => {
+    // The scheduled second: the same key on every node for the same tick.
+    const tick = (self.currentRun() ?? new Date()).toISOString().slice(0, 19)
+    try {
+      if (!(await options.claim(tick))) return
+    } catch (error) {
+      options.onRun({
+        started: new Date().toISOString(),
+        durationMs: 0,
+        size: 0,
+        verified: false,
+        pruned: [],
+        error: `could not claim the tick: ${(error as Error).message}`,
+      })
+      return
+    }
+    options.onRun(await options.backups.takeVerified())
+  })
+  return { stop: () => job.stop() }
+}
