@@ -8,6 +8,7 @@ import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
 import { registerSuperuserCommands } from './commands/superuser.js'
+import { registerInitCommand } from './commands/init.js'
 
 /** `engineroom`: one binary for serving and for administering a data directory or database. */
 const program = new Command('engineroom')
@@ -21,6 +22,7 @@ registerSchemaCommands(program)
 registerSuperuserCommands(program)
 registerImportCommand(program)
 registerKeysCommands(program)
+registerInitCommand(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)
