@@ -13,6 +13,7 @@ import { registerServeCommand } from './commands/serve.js'
 import { registerSuperuserCommands } from './commands/superuser.js'
 import { registerTypesCommand } from './commands/types.js'
 import { registerWorkerCommand } from './commands/worker.js'
+import { registerInitCommand } from './commands/init.js'
 
 /** `engineroom`: one binary for serving and for administering a data directory or database. */
 const program = new Command('engineroom')
@@ -30,6 +31,7 @@ registerImportCommand(program)
 registerKeysCommands(program)
 registerTypesCommand(program)
 registerBackupCommands(program)
+registerInitCommand(program)
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.exitCode = reportError(error)

@@ -369,6 +369,16 @@ export function createRecordsService(deps: RecordsDeps) {
     const id = row.id as string
     const chosenAuthId = collection.type === 'auth' && input.id !== undefined
     if (chosenAuthId) await lockAuthId(session, id)
+    // A unique conflict must not tell a caller the rule refuses that another record holds the
+    // value (which applications exist, which e-mail is taken): where one could arise, the rule
+    // is judged on the row before it is inserted, and a refusal wins over the conflict.
+    if (
+      rule.length > 0 &&
+      (input.id !== undefined || hasUniqueConstraint(collection)) &&
+      (await session.snapshotsMatching(collection, [row], rule)).size === 0
+    ) {
+      throw accessDenied(ctx, collection)
+    }
     await session.insertRecord(collection, row)
     await session.files.insertFiles(newFileRows(files, collection, id, row, now()))
     // The rule may name the record's own fields, so it is checked on the row as inserted;
@@ -859,4 +869,13 @@ async function findRow(store: StoreSession, collection: CollectionDef, id: strin
   const [row] = await store.selectByIds(collection, [id])
   if (!row) throw recordNotFound(collection, id)
   return row
+}
+
+/** Whether a create can meet a unique conflict other than on its id. */
+function hasUniqueConstraint(collection: CollectionDef): boolean {
+  return (
+    collection.type === 'auth' ||
+    collection.indexes.some((index) => index.unique) ||
+    collection.fields.some((field) => (field as { unique?: boolean }).unique === true)
+  )
 }

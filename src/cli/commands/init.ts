@@ -1,0 +1,39 @@
+import type { Command } from 'commander'
+import { EngineError } from '../../core/errors/index.js'
+import { loadMain } from './load-main.js'
+import { configFrom, withDirOption } from './options.js'
+
+/** `engineroom init --template career-hub [--dir]`: a working example app in one command. */
+export function registerInitCommand(program: Command): void {
+  withDirOption(
+    program
+      .command('init')
+      .description('Create an example app (collections, rules, seed data, products).')
+      .requiredOption('--template <name>', 'the template: career-hub'),
+  ).action(async (options: { template: string; dir?: string }) => {
+    const { TEMPLATES, applyTemplate } = await import('../../services/templates/apply-template.js')
+    const name = TEMPLATES.find((t) => t === options.template)
+    if (!name) {
+      throw new EngineError(
+        'ER_VALIDATION_FAILED',
+        `Unknown template "${options.template}". Templates: ${TEMPLATES.join(', ')}.`,
+      )
+    }
+    const { engine, description } = await (await loadMain()).openEngine(configFrom(options))
+    try {
+      console.log(`engineroom: ${name} into ${description}`)
+      const result = await applyTemplate(engine, name, (line) => console.log(`  ${line}`))
+      if (!result.applied) {
+        console.log(`engineroom: the ${name} template is there already; nothing to do.`)
+        return
+      }
+      console.log(
+        `engineroom: created ${result.collections.length} collections, ${result.records} records and ` +
+          `${result.products} products. Start it with: ER_PAYMENTS_PROVIDER=test engineroom serve` +
+          (options.dir ? ` --dir ${options.dir}` : ''),
+      )
+    } finally {
+      await engine.close()
+    }
+  })
+}
