@@ -240,9 +240,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     console.info(
       JSON.stringify({ level: 'info', extension: options.extension?.name, msg, ...fields }),
     )
+  // Before the extension: its `er.job` and `er.cron` define handlers and schedules on it.
+  const jobs = createJobsService({
+    queue: options.queue ?? createStoreQueue({ store, clock, ...options.jobs }),
+    store,
+    clock,
+    scheduleCheckMs: options.jobs?.scheduleCheckMs,
+    onError: logError,
+  })
   const registrations = options.extension
     ? swappableRegistrations(
-        await collectRegistrations(options.extension.name, options.extension.setup, extensionLog),
+        await collectRegistrations(
+          options.extension.name,
+          options.extension.setup,
+          extensionLog,
+          jobs,
+        ),
       )
     : undefined
   // The dispatcher and the after hooks need the records service, which wakes them (and the
@@ -353,13 +366,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       )
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
-  const jobs = createJobsService({
-    queue: options.queue ?? createStoreQueue({ store, clock, ...options.jobs }),
-    store,
-    clock,
-    scheduleCheckMs: options.jobs?.scheduleCheckMs,
-    onError: logError,
-  })
   const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
   const webhookDelivery = createWebhookDelivery({
     store,
@@ -431,7 +437,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
             registrations,
             ...(afterHooks ? { afterHooks } : {}),
             async reload(setup: ExtensionSetup) {
-              const next = await collectRegistrations(registrations.name, setup, extensionLog)
+              const next = await collectRegistrations(registrations.name, setup, extensionLog, jobs)
               return registrations.swap(next)
             },
           },
