@@ -145,6 +145,10 @@ export async function buildServer(
     genReqId: (request) => requestIdFrom(request.headers['x-request-id']),
     // Shutdown closes idle connections itself, after a grace period (see graceful-shutdown.ts).
     forceCloseConnections: false,
+    // Requests that reach a kept-alive connection after the listener closed are served (and
+    // told to close the connection, below) rather than answered 503: a proxy never retries a
+    // POST it has already sent, so a 503 there is a write the client sees fail.
+    return503OnClosing: false,
     trustProxy,
     // Path parameters longer than this never match a route (names ≤ 63, ids ≤ 64 characters).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
@@ -165,6 +169,14 @@ export async function buildServer(
   // Tracing first, so the server span covers every other hook.
   if (options.tracing) registerTracing(app)
   registerProblemDetails(app)
+  if (options.isShuttingDown) {
+    const closing = options.isShuttingDown
+    app.addHook('onSend', async (_request, reply, payload) => {
+      // Only once the listener has closed: during the drain, connections stay open on purpose.
+      if (closing() && !app.server.listening) reply.header('connection', 'close')
+      return payload
+    })
+  }
   const metrics = options.metrics ?? createMetrics()
   // No logger, no log line: building one only for Fastify's no-op logger costs every request.
   registerResponseObservers(app, { metrics, logging: Boolean(options.logger) })

@@ -4,6 +4,7 @@
  * flow, and a password change ends the account's API keys. An API key changes no credential.
  * Batches hash passwords before their transaction, and a non-superuser's batch sets at most five.
  */
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCollection, createRecord, expectProblem } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
@@ -15,16 +16,19 @@ const PASSWORD = 'a long enough password'
 
 describe.each(dialects)('credential changes on %s', (dialect) => {
   let t: TestEngine
-  /** Open transactions of the engine's store right now; the hasher checks it is zero. */
-  let openTransactions = 0
+  /**
+   * Whether the caller of the hasher runs inside one of the store's transactions: tracked per
+   * async context, so the engine's own background work (job and webhook feeders) never counts.
+   */
+  const inTransaction = new AsyncLocalStorage<boolean>()
   const hashedInsideTransaction: string[] = []
   const watchedHasher: PasswordHasher = {
     async hash(plain) {
-      if (openTransactions > 0) hashedInsideTransaction.push('hash')
+      if (inTransaction.getStore()) hashedInsideTransaction.push('hash')
       return testPasswords.hash(plain)
     },
     async verify(hash, plain) {
-      if (openTransactions > 0) hashedInsideTransaction.push('verify')
+      if (inTransaction.getStore()) hashedInsideTransaction.push('verify')
       return testPasswords.verify(hash, plain)
     },
   }
@@ -56,15 +60,7 @@ describe.each(dialects)('credential changes on %s', (dialect) => {
     t = await createTestEngine(dialect, { engine: { passwords: watchedHasher } })
     const store = t.engine.store
     const transaction = store.transaction.bind(store)
-    store.transaction = (work) =>
-      transaction(async (tx) => {
-        openTransactions++
-        try {
-          return await work(tx)
-        } finally {
-          openTransactions--
-        }
-      })
+    store.transaction = (work) => transaction((tx) => inTransaction.run(true, () => work(tx)))
     await createCollection(t, {
       name: 'users',
       type: 'auth',

@@ -59,6 +59,8 @@ describe.each(dialects)('engineroom dev on %s', (dialect) => {
     mkdirSync(join(dir, 'extension'))
     writeFileSync(file, extensionSource(1, 'toUpperCase'))
     const env: Record<string, string> = { ER_DIR: join(dir, 'data') }
+    // CLI commands other than serve refuse a data directory that does not exist (a typo).
+    mkdirSync(join(dir, 'data'), { recursive: true })
     if (dialect === 'postgres') {
       const schema = await createPostgresSchema()
       env.DATABASE_URL = schema.url

@@ -347,6 +347,8 @@ describe.each(dialects)('extension hooks and routes on %s', (dialect) => {
     })
     expect(echo?.parameters).toEqual([
       { name: 'n', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9]+$' } },
+      // Extension routes honour Idempotency-Key like every POST.
+      { $ref: '#/components/parameters/idempotencyKey' },
     ])
     expect(doc.paths['/api/ext/my-notes']?.get).toBeDefined()
   })

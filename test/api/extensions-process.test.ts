@@ -3,7 +3,7 @@
  * load, a hook's stack trace names the .ts line, and an after hook interrupted by kill -9 between
  * commit and completion runs again after a restart.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -74,10 +74,11 @@ describe.each(dialects)('an extension in a serve process on %s', (dialect) => {
 
   beforeAll(async () => {
     rmSync(join(dir, 'extension'), { recursive: true, force: true })
-    const { mkdirSync } = await import('node:fs')
     mkdirSync(join(dir, 'extension'))
     writeFileSync(extensionFile, EXTENSION)
     env = { ER_DIR: join(dir, 'data'), HOOK_RUNS: runsFile }
+    // CLI commands other than serve refuse a data directory that does not exist (a typo).
+    mkdirSync(join(dir, 'data'), { recursive: true })
     if (dialect === 'postgres') {
       const schema = await createPostgresSchema()
       env.DATABASE_URL = schema.url

@@ -4,7 +4,7 @@
  * exit code 1 and no stack trace.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -35,6 +35,8 @@ describe('engineroom backup / restore (SQLite)', { timeout: 240_000 }, () => {
     const root = tempDir()
     const data = join(root, 'data')
     const env = { ER_DIR: data, ER_RATE_LIMIT_WRITE: 'off', ER_RATE_LIMIT_READ: 'off' }
+    // CLI commands other than serve refuse a data directory that does not exist (a typo).
+    mkdirSync(data, { recursive: true })
     expect(
       runCli(['superuser', 'create', 'root@example.com', 'correct horse battery'], env).code,
     ).toBe(0)

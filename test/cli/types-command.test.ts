@@ -3,7 +3,7 @@
  * output and a sample app compile under `tsc --strict`; a wrong field or expand path does not.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -52,6 +52,8 @@ describe.each(dialects)('engineroom types on %s', (dialect) => {
 
   it('writes types that a strict sample app compiles against', async () => {
     const env: Record<string, string> = { ER_DIR: join(dir, 'data') }
+    // CLI commands other than serve refuse a data directory that does not exist (a typo).
+    mkdirSync(join(dir, 'data'), { recursive: true })
     let drop = async () => {}
     if (dialect === 'postgres') {
       const schema = await createPostgresSchema()

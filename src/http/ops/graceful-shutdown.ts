@@ -30,7 +30,8 @@ export interface ShutdownOptions {
  * Graceful shutdown, in order: (1) readiness turns 503 for `drainMs` while serving normally, so
  * load balancers take the node out; (2) `beforeClose` steps; (3) listeners close: no new
  * connection is accepted, requests already received finish, and any further request on an open
- * connection is answered 503 with `Connection: close` (Fastify's `return503OnClosing`);
+ * connection is served and answered with `Connection: close` (not 503: a proxy never retries a
+ * POST it has sent, so a 503 would be a failed write);
  * connections still busy after `timeoutMs` are cut; (4) `afterClose` steps; (5) exit. A second
  * signal exits at once with status 1.
  *

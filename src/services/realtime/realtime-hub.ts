@@ -331,8 +331,10 @@ export class RealtimeHub {
       )
       for (const index of passed) out.add((group.events[index] as ChangeEvent).id)
     } catch (error) {
-      // A collection deleted or access withdrawn since subscribing: nothing is visible.
-      if (!(error instanceof EngineError)) throw error
+      // A collection deleted or access withdrawn since subscribing: nothing is visible. A
+      // statement that met a definition it did not expect is a failure of this stream: it ends
+      // with an error its client resumes from, rather than silently missing events.
+      if (!(error instanceof EngineError) || error.code === 'ER_SCHEMA_CHANGED') throw error
     }
     return out
   }

@@ -726,13 +726,8 @@ export function createRecordsService(deps: RecordsDeps) {
     /** Runs a call made of several (a batch) again once when it failed on a stale schema. */
     retryOnFreshSchema: <T>(ctx: RequestContext, work: () => Promise<T>) =>
       retryOnFreshSchema(registry, ctx, work),
-    visibleSnapshots: (
-      ctx: RequestContext,
-      name: string,
-      snapshots: readonly Row[],
-      filter?: string,
-    ): Promise<Set<number>> =>
-      fresh(ctx, undefined, () => visibleSnapshots(ctx, name, snapshots, filter)),
+    /** Not retried here: the realtime hub isolates a failing stream and it resumes on its own. */
+    visibleSnapshots,
   }
 }
 
