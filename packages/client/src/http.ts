@@ -54,7 +54,7 @@ export function createHttp(
         ...(options.anonymous ? {} : http.authHeaders()),
         ...options.headers,
       }
-      let body: BodyInit | undefined
+      let body: RequestInit['body']
       if (options.body instanceof FormData) body = options.body
       else if (options.body !== undefined) {
         body = JSON.stringify(options.body)

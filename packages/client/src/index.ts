@@ -13,7 +13,12 @@ import { createAuthApi, createAuthStore, type AuthApi } from './auth.js'
 import { createFilesApi, type FilesApi } from './files.js'
 import { createHttp, type FetchLike, type RequestOptions } from './http.js'
 import { createRealtimeApi, type RealtimeApi } from './realtime.js'
-import { createRecordsApi, type AnyCollections, type RecordsApi } from './records.js'
+import {
+  createRecordsApi,
+  type AnyCollections,
+  type CollectionsOf,
+  type RecordsApi,
+} from './records.js'
 
 export interface ClientOptions {
   /** The server's base URL, e.g. `https://api.example.com`. */
@@ -22,7 +27,7 @@ export interface ClientOptions {
   fetch?: FetchLike
 }
 
-export interface Client<C extends AnyCollections = AnyCollections> {
+export interface Client<C extends CollectionsOf<C> = AnyCollections> {
   auth: AuthApi
   files: FilesApi
   realtime: RealtimeApi
@@ -31,7 +36,7 @@ export interface Client<C extends AnyCollections = AnyCollections> {
   request<T>(path: string, options?: RequestOptions): Promise<T>
 }
 
-export function createClient<C extends AnyCollections = AnyCollections>(
+export function createClient<C extends CollectionsOf<C> = AnyCollections>(
   options: ClientOptions,
 ): Client<C> {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
@@ -53,7 +58,9 @@ export type { FetchLike, RequestOptions } from './http.js'
 export type { RealtimeApi, RealtimeEvent, SubscribeOptions, Subscription } from './realtime.js'
 export type {
   AnyCollections,
+  AnyRecord,
   CollectionTypes,
+  CollectionsOf,
   ListOptions,
   ListResult,
   RecordsApi,

@@ -12,8 +12,30 @@ export interface CollectionTypes {
   expand: string
 }
 
-/** Without generated types, every collection takes and returns plain objects. */
-export type AnyCollections = Record<string, CollectionTypes>
+/** A record as any collection returns it, when no generated types say more. */
+export interface AnyRecord {
+  id: string
+  created: string
+  updated: string
+  [field: string]: unknown
+}
+
+/** Without generated types, every collection takes plain objects and returns `AnyRecord`s. */
+export type AnyCollections = Record<
+  string,
+  {
+    record: AnyRecord
+    create: Record<string, unknown>
+    update: Record<string, unknown>
+    expand: string
+  }
+>
+
+/**
+ * What a collections map must be: each entry a `CollectionTypes`. A mapped type rather than an
+ * index signature, because generated `interface Collections` has none.
+ */
+export type CollectionsOf<C> = { [K in keyof C]: CollectionTypes }
 
 export interface ListOptions<Expand extends string = string> {
   /** A filter in the query language, e.g. `status = "published" && views > 10`. */
