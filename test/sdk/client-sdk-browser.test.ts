@@ -61,9 +61,10 @@ describe.runIf(browserTestsRun()).each(dialects)('the client SDK in Chromium on 
       route.fulfill({ contentType: 'text/javascript', body: bundle }),
     )
     await page.goto(`${origin}/sdk-page`)
-    await page.waitForFunction(() => 'sdk' in window)
+    await page.waitForFunction(() => 'sdk' in globalThis)
     const result = await page.evaluate(async () => {
-      const sdk = (window as unknown as { sdk: Sdk }).sdk
+      // The test's tsconfig has no DOM lib: reach the page's globals through globalThis.
+      const { sdk, location } = globalThis as unknown as { sdk: Sdk; location: { origin: string } }
       const er = sdk.createClient({ url: location.origin })
       await er.collection('users').create({ email: 'b@example.com', password: 'browser password' })
       await er.auth.signInWithPassword('users', 'b@example.com', 'browser password')
