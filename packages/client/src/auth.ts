@@ -3,6 +3,7 @@
  * memory. Nothing is written to storage: an app that wants to persist the session saves it in
  * `onChange` and hands it back with `auth.restore(...)`.
  */
+import { ProblemError } from './errors.js'
 import type { Http } from './http.js'
 
 export interface Session<R = Record<string, unknown>> {
@@ -122,11 +123,16 @@ export function createAuthApi(http: Http, store: ReturnType<typeof createAuthSto
       const session = store.get()
       store.set(null)
       if (!session) return
-      await http.request(authPath(session.collection, 'logout'), {
-        method: 'POST',
-        body: { refreshToken: session.refreshToken },
-        headers: { authorization: `Bearer ${session.token}` },
-      })
+      try {
+        await http.request(authPath(session.collection, 'logout'), {
+          method: 'POST',
+          body: { refreshToken: session.refreshToken },
+          headers: { authorization: `Bearer ${session.token}` },
+        })
+      } catch (error) {
+        // A session the server already ended (expired, revoked elsewhere) is signed out too.
+        if (!(error instanceof ProblemError && error.status === 401)) throw error
+      }
     },
     restore(session) {
       store.set(session)
