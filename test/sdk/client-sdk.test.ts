@@ -340,3 +340,24 @@ ${body}
     }
   }, 180_000)
 })
+
+describe('the client SDK behind a proxy that answers HTML', () => {
+  it('still throws a ProblemError with the status and the start of the text', async () => {
+    const { createServer } = await import('node:http')
+    const proxy = createServer((_req, res) => {
+      res.writeHead(502, { 'content-type': 'text/html' })
+      res.end('<html><body>Bad Gateway</body></html>')
+    })
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done))
+    try {
+      const address = proxy.address() as { port: number }
+      const er = createClient({ url: `http://127.0.0.1:${address.port}/` })
+      const problem = await problemOf(er.collection('posts').list())
+      expect(problem.status).toBe(502)
+      expect(problem.code).toBeUndefined()
+      expect(problem.body.detail).toContain('Bad Gateway')
+    } finally {
+      proxy.close()
+    }
+  })
+})
