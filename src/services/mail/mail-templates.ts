@@ -187,12 +187,14 @@ export function createMailTemplates(deps: { store: Store; mailer: Mailer | undef
       const names = [...new Set([...Object.keys(DEFAULT_TEMPLATES), ...Object.keys(overrides)])]
       return {
         items: names.sort().map((name) => {
-          const { subject, html, text, ...rest } = describe(
+          const template = (overrides[name] ?? DEFAULT_TEMPLATES[name]) as MailTemplate
+          return {
             name,
-            (overrides[name] ?? DEFAULT_TEMPLATES[name]) as MailTemplate,
-            name in overrides,
-          )
-          return { ...rest, subject }
+            subject: template.subject,
+            variables: template.variables,
+            builtIn: name in DEFAULT_TEMPLATES,
+            overridden: name in overrides,
+          }
         }),
       }
     },
