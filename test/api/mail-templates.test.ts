@@ -253,6 +253,12 @@ describe.each(dialects)('mail templates on %s', (dialect) => {
         'ER_FORBIDDEN',
       )
     }
+    const userDoc = (await as(userToken, 'GET', '/api/openapi.json')).json()
+    expect(Object.keys(userDoc.paths)).not.toContain('/api/mail-templates')
+    const doc = (await t.call({ method: 'GET', url: '/api/openapi.json' })).json()
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/mail-templates', '/api/mail-templates/{name}/preview']),
+    )
     expect((await as(readAll, 'GET', '/api/mail-templates/verification')).statusCode).toBe(200)
     expectProblem(
       await as(readAll, 'PUT', '/api/mail-templates/verification', body),
