@@ -6,9 +6,9 @@ import type { MailTemplatesService } from './mail-templates.js'
 export const MAIL_JOB = 'mail:send'
 
 export interface MailQueueOptions {
-  /** Attempts before the mail is dead (default 8: about 4 minutes of retries at 1 s). */
+  /** Attempts before the mail is dead (default 8: about 10 minutes of retries from 5 s). */
   attempts?: number
-  /** First retry delay, doubled each time (default 1000 ms). */
+  /** First retry delay, doubled each time with jitter (default 5000 ms). */
   backoffMs?: number
 }
 
@@ -48,7 +48,7 @@ export function createMailQueue(
       const { template, to, sealed } = payload as { template: string; to: string; sealed: string }
       await deps.templates.send(template, to, open(sealed))
     },
-    { attempts: options.attempts ?? 8, backoffMs: options.backoffMs ?? 1000 },
+    { attempts: options.attempts ?? 8, backoffMs: options.backoffMs ?? 5000 },
   )
 
   return {

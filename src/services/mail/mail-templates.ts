@@ -251,6 +251,9 @@ export function createMailTemplates(deps: { store: Store; mailer: Mailer | undef
       if (typeof given !== 'object' || given === null || Array.isArray(given)) {
         throw invalidField('variables', 'type', 'is an object of strings')
       }
+      if (Object.keys(given).length > LIMITS.variables) {
+        throw invalidField('variables', 'too_many', `at most ${LIMITS.variables} values`)
+      }
       const values: Record<string, string> = {}
       for (const v of template.variables) values[v] = SAMPLE_VALUES[v] ?? `[${v}]`
       for (const [key, value] of Object.entries(given)) {
