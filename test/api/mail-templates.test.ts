@@ -75,7 +75,7 @@ describe.each(dialects)('mail templates on %s', (dialect) => {
     const res = await put('verification', {
       subject: 'Welcome {{record.name}}, verify {{email}}',
       html: '<p>Hello {{record.name}}</p><a href="{{link}}">Verify</a>',
-      text: 'Hi {{record.name}}, open {{link}} within {{expiresIn}}.',
+      text: 'Hi {{record.name}}, open {{link}} within {{expiresIn}}. [{{record.password}}|{{record.tokenKey}}]',
     })
     expect(res.statusCode, res.body).toBe(200)
     expect(res.json()).toMatchObject({ overridden: true })
@@ -91,6 +91,9 @@ describe.each(dialects)('mail templates on %s', (dialect) => {
     )
     expect(mail.text).toContain('<p>Hello &lt;script&gt;alert(1)&lt;/script&gt;</p>')
     expect(mail.text).not.toContain('<p>Hello <script>')
+    // Secrets of the account are no template variables: they render empty.
+    expect(mail.text).toContain('. [|]')
+    expect(mail.text).not.toContain('$argon2')
     expect(mail.text).toMatch(
       /Hi <script>alert\(1\)<\/script>, open https:\/\/app\.example\.com\/auth\/verify-email#collection=users&token=erv_\S+ within 3 days\./,
     )
@@ -169,6 +172,16 @@ describe.each(dialects)('mail templates on %s', (dialect) => {
     expect(
       (await t.call({ method: 'GET', url: '/api/mail-templates/password-reset' })).json(),
     ).toEqual(before)
+    expectProblem(
+      await put('password-reset', { subject: 'x', html: '', text: '', variables: ['token'] }),
+      400,
+      'ER_VALIDATION_FAILED',
+    )
+    expectProblem(
+      await t.call({ method: 'DELETE', url: '/api/mail-templates/password-reset' }),
+      404,
+      'ER_MAIL_TEMPLATE_NOT_FOUND',
+    )
     expectProblem(
       await t.call({ method: 'GET', url: '/api/mail-templates/welcome' }),
       404,
