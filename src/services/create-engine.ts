@@ -250,9 +250,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     console.info(
       JSON.stringify({ level: 'info', extension: options.extension?.name, msg, ...fields }),
     )
+  // Before the extension: its `er.job` and `er.cron` define handlers and schedules on it.
+  const jobs = createJobsService({
+    queue: options.queue ?? createStoreQueue({ store, clock, ...options.jobs }),
+    store,
+    clock,
+    scheduleCheckMs: options.jobs?.scheduleCheckMs,
+    onError: logError,
+  })
   const registrations = options.extension
     ? swappableRegistrations(
-        await collectRegistrations(options.extension.name, options.extension.setup, extensionLog),
+        await collectRegistrations(
+          options.extension.name,
+          options.extension.setup,
+          extensionLog,
+          jobs,
+        ),
       )
     : undefined
   // The dispatcher and the after hooks need the records service, which wakes them (and the
@@ -301,13 +314,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
   const records = traced('records', createRecordsService(recordsDeps))
   late.records = records
-  const jobs = createJobsService({
-    queue: options.queue ?? createStoreQueue({ store, clock, ...options.jobs }),
-    store,
-    clock,
-    scheduleCheckMs: options.jobs?.scheduleCheckMs,
-    onError: logError,
-  })
   const mail = createMailTemplates({ store, mailer: options.mailer })
   const mailQueue = options.mailQueue
     ? createMailQueue(
@@ -450,7 +456,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
             registrations,
             ...(afterHooks ? { afterHooks } : {}),
             async reload(setup: ExtensionSetup) {
-              const next = await collectRegistrations(registrations.name, setup, extensionLog)
+              const next = await collectRegistrations(registrations.name, setup, extensionLog, jobs)
               return registrations.swap(next)
             },
           },

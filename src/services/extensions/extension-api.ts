@@ -2,6 +2,8 @@
  * What an extension module sees: the `er` object its default export receives. Everything here is
  * public (exported from the package root) and follows semver.
  */
+import type { EnqueueOptions, JobDefinitionOptions } from '../jobs/jobs-service.js'
+import type { JobAttempt } from '../../adapters/queue/queue.js'
 import type { TSchema } from '@sinclair/typebox'
 import type { Row } from '../../adapters/store/store.js'
 import type { EngineError, FieldIssues } from '../../core/errors/index.js'
@@ -158,6 +160,39 @@ export interface ExtensionApi {
   reply(status: number, body?: unknown, headers?: Record<string, string>): RouteReply
   /** Logs a line with the engine's logger (never put secrets in it). */
   log(message: string, fields?: Record<string, unknown>): void
+  /**
+   * A background job's handler, run by the engine's workers with retries and backoff.
+   *
+   * @example
+   *   er.job('welcome-mail', async (payload) => sendWelcome(payload as { email: string }))
+   */
+  job(
+    name: string,
+    handler: (payload: unknown, job: JobAttempt) => void | Promise<void>,
+    options?: JobDefinitionOptions,
+  ): void
+  /**
+   * A cron schedule: each tick runs once across all nodes; after downtime only the newest
+   * missed tick runs.
+   *
+   * @example
+   *   er.cron('nightly', '0 3 * * *', async () => cleanUp(), { tz: 'Europe/Paris' })
+   */
+  cron(
+    name: string,
+    pattern: string,
+    handler: (tick: { schedule: string; tick: string }) => void | Promise<void>,
+    options?: { tz?: string; attempts?: number },
+  ): void
+  /**
+   * Queues a job from a route or hook. It is queued at once, not with a write's transaction:
+   * work that must follow a committed write belongs in an `after` hook (which may enqueue).
+   */
+  enqueue(
+    name: string,
+    payload: unknown,
+    options?: EnqueueOptions,
+  ): Promise<{ id: string; duplicate: boolean }>
 }
 
 export type ExtensionSetup = (er: ExtensionApi) => void | Promise<void>

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import { EngineError, type FieldIssues } from '../../core/errors/index.js'
+import type { JobsService } from '../jobs/jobs-service.js'
 import type {
   AfterEvent,
   AuthEvent,
@@ -81,6 +82,7 @@ export async function collectRegistrations(
   name: string,
   setup: ExtensionSetup,
   log: (message: string, fields?: Record<string, unknown>) => void,
+  jobs?: Pick<JobsService, 'define' | 'schedule' | 'enqueue'>,
 ): Promise<ExtensionRegistrations> {
   const before = new Map<string, BeforeHook[]>()
   const after = new Map<string, AfterHook[]>()
@@ -150,7 +152,27 @@ export async function collectRegistrations(
       } satisfies RouteReply
     },
     log,
-    // er.job / er.cron arrive with the jobs issue: the lead wires them to engine.jobs here.
+    job(jobName, handler, options) {
+      const what = `er.job('${jobName}')`
+      whileOpen(what)
+      if (typeof handler !== 'function')
+        throw new TypeError(`${what}: the handler must be a function.`)
+      requireJobs(what).define(jobName, handler, options)
+    },
+    cron(schedule, pattern, handler, options) {
+      const what = `er.cron('${schedule}')`
+      whileOpen(what)
+      if (typeof handler !== 'function')
+        throw new TypeError(`${what}: the handler must be a function.`)
+      requireJobs(what).schedule(schedule, pattern, handler, options)
+    },
+    enqueue(jobName, payload, options) {
+      return requireJobs(`er.enqueue('${jobName}')`).enqueue(jobName, payload, options)
+    },
+  }
+  function requireJobs(what: string) {
+    if (!jobs) throw new TypeError(`${what}: this engine runs no jobs.`)
+    return jobs
   }
   try {
     await setup(er)
