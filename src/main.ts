@@ -244,6 +244,8 @@ export async function openEngine(
       expandLimits: config.expand,
       tracing: config.ops.otlpEndpoint !== undefined,
       appUrl: config.appUrl,
+      // Auth mails are jobs: a worker (here or `engineroom worker`) sends and retries them.
+      mailQueue: true,
       mailer: config.smtpUrl
         ? // nodemailer is loaded only when SMTP is configured.
           (await import('./adapters/mailer/smtp/smtp-mailer.js')).createSmtpMailer({

@@ -37,6 +37,8 @@ import {
 import type { Queue } from '../adapters/queue/queue.js'
 import { createStoreQueue } from '../adapters/queue/store/store-queue.js'
 import { createJobsService, type JobsService } from './jobs/jobs-service.js'
+import { createMailQueue, type MailQueueOptions } from './mail/mail-queue.js'
+import { createMailTemplates, type MailTemplatesService } from './mail/mail-templates.js'
 import {
   createWebhookDelivery,
   DEFAULT_WEBHOOK_DELIVERY,
@@ -86,6 +88,12 @@ export interface EngineOptions {
   housekeepingMs?: number
   /** Sends the auth e-mails (main.ts picks SMTP or the file outbox). */
   mailer?: Mailer
+  /**
+   * Auth mails through the job queue (`mail:send`), retried with backoff when SMTP fails.
+   * Off by default for an embedding program that never calls `jobs.startWorkers`; `serve`
+   * turns it on. `true`, or the retry settings.
+   */
+  mailQueue?: boolean | MailQueueOptions
   /** Public URL of the app that opens e-mailed links (default http://127.0.0.1:8090). */
   appUrl?: string
   /** Where background failures (a mail that could not be sent) are reported. */
@@ -199,6 +207,8 @@ export interface Engine {
    * `schedule`. Nothing runs until `startWorkers(n)` (serve and `engineroom worker` call it).
    */
   jobs: JobsService
+  /** Mail templates (`/api/mail-templates`) and `send(name, to, values)` for extensions. */
+  mail: MailTemplatesService
   /** Webhook subscriptions, their delivery log and replay (`/api/webhooks`). */
   webhooks: WebhooksService
   close(): Promise<void>
@@ -304,6 +314,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
   const records = traced('records', createRecordsService(recordsDeps))
   late.records = records
+  const mail = createMailTemplates({ store, mailer: options.mailer })
+  const mailQueue = options.mailQueue
+    ? createMailQueue(
+        { jobs, templates: mail, secret },
+        options.mailQueue === true ? {} : options.mailQueue,
+      )
+    : undefined
   const plainAuth = traced(
     'auth',
     createAuthService({
@@ -318,6 +335,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
       mailer: options.mailer,
+      sendMail: mailQueue ? mailQueue.send : mail.send,
       secret,
       appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
       logError,
@@ -428,6 +446,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     ...(realtime ? { realtime } : {}),
     housekeeping,
     jobs,
+    mail,
     webhooks,
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     ...(payments ? { payments } : {}),

@@ -7,6 +7,8 @@ export interface MailMessage {
   subject: string
   /** Plain text; may carry a secret link, so adapters never log it. */
   text: string
+  /** The same message as HTML (a mail template's HTML body), sent as the alternative part. */
+  html?: string
 }
 
 export interface Mailer {

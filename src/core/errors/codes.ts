@@ -80,6 +80,7 @@ export const errorCatalogue = {
   /** The status and title are the extension's (`er.problem(status, …)`); 400 is the default. */
   ER_EXTENSION_PROBLEM: { status: 400, title: 'Refused by an extension' },
   ER_JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
+  ER_MAIL_TEMPLATE_NOT_FOUND: { status: 404, title: 'Mail template not found' },
   ER_JOB_STATE: { status: 409, title: 'Job is not in a state for this' },
   ER_WEBHOOK_NOT_FOUND: { status: 404, title: 'Webhook or delivery not found' },
   ER_WEBHOOK_URL_REFUSED: { status: 400, title: 'Webhook address not allowed' },

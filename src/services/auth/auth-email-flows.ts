@@ -3,7 +3,6 @@ import { EngineError, invalidField } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import { PASSWORD_MAX, validateUpdateInput } from '../../core/schema/validate-record.js'
 import type { Row, Store } from '../../adapters/store/store.js'
-import type { Mailer } from '../../adapters/mailer/mailer.js'
 import type { AuthIdentity } from '../context.js'
 import { newTokenKey } from '../records/record-writes.js'
 import type { PasswordHasher } from './password-hasher.js'
@@ -13,9 +12,24 @@ import { hashToken, isOpaqueToken, newOpaqueToken } from './secret-tokens.js'
 
 /** What each flow's link does, its token prefix and how long the link lives. */
 const FLOWS = {
-  verify: { prefix: 'erv_', ttlSeconds: 3 * 24 * 3600, path: 'verify-email' },
-  reset: { prefix: 'erp_', ttlSeconds: 30 * 60, path: 'reset-password' },
-  change: { prefix: 'ere_', ttlSeconds: 3600, path: 'confirm-email-change' },
+  verify: {
+    prefix: 'erv_',
+    ttlSeconds: 3 * 24 * 3600,
+    path: 'verify-email',
+    template: 'verification',
+  },
+  reset: {
+    prefix: 'erp_',
+    ttlSeconds: 30 * 60,
+    path: 'reset-password',
+    template: 'password-reset',
+  },
+  change: {
+    prefix: 'ere_',
+    ttlSeconds: 3600,
+    path: 'confirm-email-change',
+    template: 'email-change',
+  },
 } as const
 type Flow = keyof typeof FLOWS
 
@@ -27,7 +41,8 @@ export interface EmailFlowDeps {
   store: Store
   clock: Clock
   passwords: PasswordHasher
-  mailer: Mailer | undefined
+  /** Renders the named mail template (see services/mail) with `values` and sends it. */
+  sendMail(template: string, to: string, values: Record<string, string>): Promise<void>
   /** Public URL of the app that opens the links (`https://app.example.com`). */
   appUrl: string
   authCollection(name: string): Promise<CollectionDef>
@@ -52,6 +67,31 @@ export function describeDuration(seconds: number): string {
     }
   }
   return `${Math.round(seconds / 60)} minutes`
+}
+
+/** Field types a template may show as `{{record.<field>}}`: plain values, never secrets. */
+const SHOWN_TYPES = new Set([
+  'text',
+  'number',
+  'bool',
+  'date',
+  'email',
+  'url',
+  'select',
+  'autodate',
+])
+
+/** The account's own visible fields, as a mail template's `record.*` variables. */
+function recordValues(collection: CollectionDef, row: Row): Record<string, string> {
+  const values: Record<string, string> = { 'record.id': String(row.id) }
+  for (const field of collection.fields) {
+    const value = row[field.name]
+    if (field.hidden || !SHOWN_TYPES.has(field.type) || value === null || value === undefined) {
+      continue
+    }
+    values[`record.${field.name}`] = Array.isArray(value) ? value.join(', ') : String(value)
+  }
+  return values
 }
 
 const linkInvalid = () =>
@@ -83,14 +123,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
   }
 
   /** Issues a token and mails the link, unless one was mailed in the last minute. */
-  async function issue(
-    collection: CollectionDef,
-    row: Row,
-    flow: Flow,
-    to: string,
-    subject: string,
-    intro: string,
-  ): Promise<void> {
+  async function issue(collection: CollectionDef, row: Row, flow: Flow, to: string): Promise<void> {
     const now = clock.now()
     const at = now.toISOString()
     const key = `mail:${flow}:${collection.id}:${row.id as string}`
@@ -111,13 +144,14 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       })
     })
     const link = `${deps.appUrl}/auth/${FLOWS[flow].path}#collection=${encodeURIComponent(collection.name)}&token=${token}`
-    const text = `${intro}\n\n${link}\n\nThe link works once and expires in ${describeDuration(FLOWS[flow].ttlSeconds)}. If you did not ask for this, ignore this e-mail.\n`
-    await deliver({ to, subject, text })
-  }
-
-  async function deliver(message: { to: string; subject: string; text: string }) {
-    if (!deps.mailer) throw new EngineError('ER_UNAVAILABLE', 'No mailer is configured.')
-    await deps.mailer.send(message)
+    await deps.sendMail(FLOWS[flow].template, to, {
+      ...recordValues(collection, row),
+      link,
+      email: to,
+      expiresIn: describeDuration(FLOWS[flow].ttlSeconds),
+      collection: collection.name,
+      appUrl: deps.appUrl,
+    })
   }
 
   /** Runs a request flow in the background: the answer must not wait on (or reveal) it. */
@@ -150,14 +184,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       const work = async () => {
         const row = await findByEmail(collection, email)
         if (!row || row.verified === true) return
-        await issue(
-          collection,
-          row,
-          'verify',
-          email,
-          'Verify your e-mail',
-          'Confirm your e-mail address by opening this link:',
-        )
+        await issue(collection, row, 'verify', email)
       }
       inBackground(work)
     },
@@ -182,14 +209,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
       const work = async () => {
         const row = await findByEmail(collection, email)
         if (!row) return
-        await issue(
-          collection,
-          row,
-          'reset',
-          email,
-          'Reset your password',
-          'Choose a new password by opening this link:',
-        )
+        await issue(collection, row, 'reset', email)
       }
       inBackground(work)
     },
@@ -247,14 +267,7 @@ export function createEmailFlows(deps: EmailFlowDeps) {
         const [row] = await store.selectByIds(collection, [identity.record.id as string])
         // An address already taken gets no mail; the answer is the same, so it is not revealed.
         if (!row || (await findByEmail(collection, newEmail))) return
-        await issue(
-          collection,
-          row,
-          'change',
-          newEmail,
-          'Confirm your new e-mail',
-          'Confirm your new e-mail address by opening this link:',
-        )
+        await issue(collection, row, 'change', newEmail)
       }
       inBackground(work)
     },

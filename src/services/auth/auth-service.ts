@@ -8,6 +8,7 @@ import { toApiRecord } from '../records/record-view.js'
 import type { Mailer } from '../../adapters/mailer/mailer.js'
 import { API_KEY_PREFIX, createApiKeys } from './auth-api-keys.js'
 import { createEmailFlows } from './auth-email-flows.js'
+import { createMailTemplates } from '../mail/mail-templates.js'
 import { createMfa } from './auth-mfa.js'
 import { createSessionService, type ClientInfo } from './auth-sessions.js'
 import { createCallerCache, type CallerStamp } from './caller-cache.js'
@@ -32,6 +33,11 @@ export interface AuthDeps {
   throttle?: ThrottlePolicy
   /** Sends verification, reset and e-mail change links; without one those requests are 503. */
   mailer?: Mailer | undefined
+  /**
+   * Sends a named mail template (the engine's goes through the job queue, so a failing SMTP
+   * server is retried); default: rendered and sent at once through `mailer`.
+   */
+  sendMail?(template: string, to: string, values: Record<string, string>): Promise<void>
   /** Public URL of the app that opens e-mailed links. */
   appUrl: string
   logError(error: unknown, message: string): void
@@ -207,9 +213,10 @@ export function createAuthService(deps: AuthDeps) {
     await sessions.logout(await authCollection(name), identity, refreshToken)
   }
 
+  const mailTemplates = createMailTemplates({ store: deps.store, mailer: deps.mailer })
   const email = createEmailFlows({
     ...deps,
-    mailer: deps.mailer,
+    sendMail: deps.sendMail ?? mailTemplates.send,
     authCollection,
     revokeRecordSessions: sessions.revokeRecordSessions,
     throttle,

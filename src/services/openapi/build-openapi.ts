@@ -95,6 +95,10 @@ export function buildOpenApiDocument(
         ? [
             { name: 'Jobs', description: 'Background jobs (superusers only).' },
             { name: 'Webhooks', description: 'Signed webhooks and their log (superusers only).' },
+            {
+              name: 'Mail templates',
+              description: 'The mails the engine sends (superusers only).',
+            },
           ]
         : []),
       ...shown.map((c) => ({ name: recordsTag(c.name) })),

@@ -5,6 +5,7 @@ import type { JsonSchema, OpenApiObject } from './openapi-types.js'
 const SUPERUSER = [{ [BEARER_AUTH]: [] }]
 const JOBS = 'Jobs'
 const WEBHOOKS = 'Webhooks'
+const MAIL = 'Mail templates'
 
 const text = { type: 'string' }
 const nullableText = { type: ['string', 'null'] }
@@ -61,6 +62,31 @@ const WEBHOOK_INPUT: JsonSchema = {
     },
     retirePreviousSecret: { type: 'boolean', description: 'PATCH: end a rotation at once.' },
   },
+}
+
+const MAIL_TEMPLATE_FIELDS = {
+  subject: { type: 'string', maxLength: 500 },
+  html: { type: 'string', maxLength: 100000 },
+  text: { type: 'string', maxLength: 100000 },
+  variables: { type: 'array', items: text, maxItems: 50 },
+}
+const MAIL_TEMPLATE_INPUT: JsonSchema = {
+  type: 'object',
+  required: ['subject', 'html', 'text'],
+  properties: MAIL_TEMPLATE_FIELDS,
+}
+const MAIL_TEMPLATE: JsonSchema = {
+  type: 'object',
+  properties: {
+    ...MAIL_TEMPLATE_FIELDS,
+    name: text,
+    builtIn: { type: 'boolean' },
+    overridden: { type: 'boolean' },
+  },
+}
+const RENDERED_MAIL: JsonSchema = {
+  type: 'object',
+  properties: { subject: text, html: text, text },
 }
 
 const DELIVERY: JsonSchema = {
@@ -187,6 +213,40 @@ export function buildAdminPaths(): Record<string, OpenApiObject> {
       post: op('replayWebhookDelivery', WEBHOOKS, 'Send a logged message again', {
         202: json('The delivery job.', { type: 'object', properties: { job: text } }),
         ...problems([401, 403, 404, 429]),
+      }),
+    },
+    '/api/mail-templates': {
+      get: op('listMailTemplates', MAIL, 'List mail templates (built-in and user-defined)', {
+        200: json('The templates, without bodies.', list(MAIL_TEMPLATE)),
+        ...problems([401, 403, 429]),
+      }),
+    },
+    '/api/mail-templates/{name}': {
+      parameters: [idParam('name')],
+      get: op('getMailTemplate', MAIL, 'View a mail template (override or default)', {
+        200: json('The template.', MAIL_TEMPLATE),
+        ...problems([400, 401, 403, 404, 429]),
+      }),
+      put: {
+        ...op('putMailTemplate', MAIL, 'Override a built-in template or store a new one', {
+          200: json('The stored template.', MAIL_TEMPLATE),
+          ...problems([400, 401, 403, 429]),
+        }),
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: MAIL_TEMPLATE_INPUT } },
+        },
+      },
+      delete: op('deleteMailTemplate', MAIL, 'Drop an override (back to the default)', {
+        204: { description: 'Dropped.' },
+        ...problems([400, 401, 403, 404, 429]),
+      }),
+    },
+    '/api/mail-templates/{name}/preview': {
+      parameters: [idParam('name')],
+      post: op('previewMailTemplate', MAIL, 'Render a template with sample or given variables', {
+        200: json('The rendered subject and bodies.', RENDERED_MAIL),
+        ...problems([400, 401, 403, 404, 429]),
       }),
     },
   }

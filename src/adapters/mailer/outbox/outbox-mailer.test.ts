@@ -32,4 +32,27 @@ describe('outbox mailer', () => {
     expect(lines[0]).toContain('ann@example.com')
     expect(lines[0]).not.toContain('erp_SECRET')
   })
+
+  it('writes a mail with an HTML body as multipart/alternative, text first', async () => {
+    const mailer = createOutboxMailer({
+      dir: join(dir, 'html'),
+      from: 'er@localhost',
+      log: () => {},
+    })
+    await mailer.send({
+      to: 'ann@example.com',
+      subject: 'Hi',
+      text: 'plain body',
+      html: '<p>rich</p>',
+    })
+    const [file] = readdirSync(join(dir, 'html'))
+    const eml = readFileSync(join(dir, 'html', file as string), 'utf8')
+    const boundary = /boundary="([^"]+)"/.exec(eml)?.[1] as string
+    expect(boundary).toMatch(/^er-[0-9a-f]{24}$/)
+    const parts = eml.split(`--${boundary}`)
+    expect(parts).toHaveLength(4)
+    expect(parts[1]).toContain('Content-Type: text/plain; charset=utf-8\r\n\r\nplain body')
+    expect(parts[2]).toContain('Content-Type: text/html; charset=utf-8\r\n\r\n<p>rich</p>')
+    expect(parts[3]).toBe('--\r\n')
+  })
 })

@@ -11,6 +11,27 @@ import type { Mailer } from '../mailer.js'
  * @example
  *   const mailer = createOutboxMailer({ dir: 'er_data/outbox', from: 'no-reply@localhost', log: console.info })
  */
+/** The text alone, or text and HTML as the two parts of `multipart/alternative` (RFC 2046). */
+function body(text: string, html: string | undefined): string[] {
+  if (html === undefined) return ['Content-Type: text/plain; charset=utf-8', '', text, '']
+  const boundary = `er-${randomBytes(12).toString('hex')}`
+  return [
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    text,
+    `--${boundary}`,
+    'Content-Type: text/html; charset=utf-8',
+    '',
+    html,
+    `--${boundary}--`,
+    '',
+  ]
+}
+
 export function createOutboxMailer(options: {
   dir: string
   from: string
@@ -26,10 +47,7 @@ export function createOutboxMailer(options: {
         `To: ${message.to}`,
         `Subject: ${message.subject}`,
         `Date: ${new Date().toUTCString()}`,
-        'Content-Type: text/plain; charset=utf-8',
-        '',
-        message.text,
-        '',
+        ...body(message.text, message.html),
       ].join('\r\n')
       // 0600: the file carries a live link; only the server's user may read it.
       await writeFile(file, eml, { mode: 0o600 })
