@@ -221,7 +221,12 @@ export async function buildServer(
   await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
   if (options.backups) await app.register(backupsRoutes, { backups: options.backups, auth })
   await app.register(privacyRoutes, {
-    deps: { store: engine.store, registry: engine.registry, blobs: engine.blobs },
+    deps: {
+      store: engine.store,
+      registry: engine.registry,
+      blobs: engine.blobs,
+      records: engine.records,
+    },
     auth,
   })
   if (engine.files) {

@@ -520,6 +520,11 @@ export interface AuthStore {
   /** Removes every provider link of a record (its owner was proved by another sign-in). */
   deleteOAuthLinks(collectionId: string, recordId: string): Promise<void>
   /**
+   * Removes everything the auth tables hold about a record (sessions with their refresh
+   * tokens, one-time tokens, TOTP, API keys, provider links): its erasure. Returns the rows gone.
+   */
+  forgetRecord(collectionId: string, recordId: string): Promise<number>
+  /**
    * Deletes what can no longer be used: sessions past their expiry or revoked before
    * `revokedBefore` (with their refresh tokens), expired one-time tokens, and throttle counters
    * unlocked and quiet since `quietBefore`. Times are ISO-8601.
