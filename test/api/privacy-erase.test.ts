@@ -10,6 +10,7 @@ import { createCollection } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createFilesTestEngine, multipartBody } from '../helpers/files-engine.js'
 import type { TestEngine } from '../helpers/test-engine.js'
+import { fileBlobKey } from '../../src/services/files/file-names.js'
 
 const dialects = await availableDialects()
 const open = { list: '', view: '', create: '', update: '', delete: '' }
@@ -159,7 +160,7 @@ for (const dialect of dialects) {
       await t?.close()
     })
 
-    it('refuses a wrong or missing password and an API-less stranger, changing nothing', async () => {
+    it('refuses a wrong or missing password, another user and a stranger, changing nothing', async () => {
       const before = await rows('orders')
       const wrong = await post('/api/privacy/erase', { password: 'wrong password' }, tokens.ann)
       expect(wrong.statusCode, wrong.body).toBe(400)
@@ -200,6 +201,26 @@ for (const dialect of dialects) {
         orders: (await rows('orders')).filter((r) => r.customer !== ids.ann),
         badges: await rows('badges'),
       }
+      const made = await post(
+        '/api/collections/users/auth/api-keys',
+        { name: 'sync', scopes: [{ collection: 'posts', operations: ['list'] }] },
+        tokens.ann,
+      )
+      expect(made.statusCode, made.body).toBe(201)
+      const key = String(made.json().key)
+      const byKey = await post('/api/privacy/erase', { password: PASSWORD }, key)
+      expect(byKey.statusCode, byKey.body).toBe(403)
+      const postsId = t.engine.registry.get('posts').id
+      const annBlobs = (await rows('posts'))
+        .filter((r) => r.owner === ids.ann)
+        .map((r) => fileBlobKey(postsId, String(r.id), String(r.cv)))
+      expect(annBlobs).toHaveLength(2)
+      for (const blob of annBlobs) {
+        const body = await t.blobs.get(blob)
+        expect(body).toBeTruthy()
+        body?.destroy()
+      }
+
       const res = await post('/api/privacy/erase', { password: PASSWORD }, tokens.ann)
       expect(res.statusCode, res.body).toBe(200)
       expect(res.json()).toMatchObject({
@@ -211,6 +232,9 @@ for (const dialect of dialects) {
       // Gone: the record, its sessions (the token no longer works), its export.
       expect((await get(`/api/privacy/export?collection=users&id=${ids.ann}`)).statusCode).toBe(404)
       expect((await get('/api/privacy/export', tokens.ann)).statusCode).toBe(401)
+      expect((await get('/api/collections/posts/records', key)).statusCode).toBe(401)
+      await t.engine.files?.drainDeletions()
+      for (const blob of annBlobs) expect(await t.blobs.get(blob)).toBeFalsy()
       const posts = await rows('posts')
       expect(posts.map((r) => r.title)).toEqual(['bob post'])
       const orders = await rows('orders')
