@@ -69,6 +69,7 @@ for (const dialect of dialects) {
         name: 'orders',
         fields: [
           { name: 'address', type: 'text', personal: true },
+          { name: 'receipt', type: 'file', personal: true },
           { name: 'total', type: 'number' },
           { name: 'customer', type: 'relation', collection: 'users', maxSelect: 1 },
         ],
@@ -143,11 +144,19 @@ for (const dialect of dialects) {
         expect(res.statusCode, res.body).toBe(201)
       }
       for (const who of ['ann', 'bob', 'carl']) {
-        await post('/api/collections/orders/records', {
-          address: `${who} street`,
-          total: 10,
-          customer: ids[who],
+        const { payload, headers } = multipartBody([
+          { name: 'address', value: `${who} street` },
+          { name: 'total', value: '10' },
+          { name: 'customer', value: ids[who] as string },
+          { name: 'receipt', filename: `${who}.txt`, content: Buffer.from(`paid ${who}`) },
+        ])
+        const res = await t.call({
+          method: 'POST',
+          url: '/api/collections/orders/records',
+          payload,
+          headers,
         })
+        expect(res.statusCode, res.body).toBe(201)
       }
       await post('/api/collections/groups/records', {
         note: 'shared note',
@@ -214,7 +223,13 @@ for (const dialect of dialects) {
       const annBlobs = (await rows('posts'))
         .filter((r) => r.owner === ids.ann)
         .map((r) => fileBlobKey(postsId, String(r.id), String(r.cv)))
-      expect(annBlobs).toHaveLength(2)
+      const ordersId = t.engine.registry.get('orders').id
+      for (const r of await rows('orders')) {
+        if (r.customer === ids.ann) {
+          annBlobs.push(fileBlobKey(ordersId, String(r.id), String(r.receipt)))
+        }
+      }
+      expect(annBlobs).toHaveLength(3)
       for (const blob of annBlobs) {
         const body = await t.blobs.get(blob)
         expect(body).toBeTruthy()
@@ -242,6 +257,7 @@ for (const dialect of dialects) {
       expect(annOrder).toMatchObject({ total: 10 })
       expect(annOrder?.address ?? '').toBe('')
       expect(annOrder?.customer ?? '').toBe('')
+      expect(annOrder?.receipt ?? '').toBe('')
       const groups = await rows('groups')
       expect(groups.find((g) => g.note === 'shared note')?.people).toEqual([ids.bob])
       expect(groups.filter((g) => g.note === 'ann alone')).toHaveLength(0)

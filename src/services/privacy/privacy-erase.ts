@@ -112,10 +112,17 @@ async function clearPersonal(
   now: string,
 ): Promise<void> {
   const values: Row = { updated: now }
+  const files: string[] = []
   for (const field of collection.fields) {
-    if (field.personal) values[field.name] = isMultiValued(field) ? [] : null
+    if (!field.personal) continue
+    values[field.name] = isMultiValued(field) ? [] : null
+    const value = row[field.name]
+    if (field.type === 'file') files.push(...(Array.isArray(value) ? value : [value]).map(String))
   }
   await tx.updateRecord(collection, String(row.id), values)
+  // A personal file's blob goes after commit with those of deleted records.
+  const named = files.filter((name) => name !== '' && name !== 'null' && name !== 'undefined')
+  if (named.length > 0) await tx.files.markDeleted(collection.id, String(row.id), now, named)
   const actor = actorOf(ctx)
   tx.recordChange({
     collection: collection.name,
