@@ -9,6 +9,7 @@ import { changeSnapshot } from '../records/record-view.js'
 import type { RecordsService } from '../records/records-service.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { PrivacySubject } from './privacy-export.js'
+import { appendAudit } from '../audit/audit-log.js'
 
 /** Records one relation may hold of a person before an erase is refused (not cut short). */
 const MAX_PER_RELATION = 10_000
@@ -90,10 +91,19 @@ export async function erasePersonalData(
     }
     await deps.records.remove(sudo, subject.collection.name, subject.id, counting(tx, summary))
     summary.credentials = await tx.auth.forgetRecord(subject.collection.id, subject.id)
+    for (const [name, ids] of cleared) summary.cleared[name] = ids.size
+    await appendAudit(tx, ctx, {
+      action: 'privacy.erase',
+      target: `${subject.collection.name}/${subject.id}`,
+      detail: {
+        deleted: summary.deleted,
+        cleared: summary.cleared,
+        credentials: summary.credentials,
+      },
+    })
   })
   // The deleted records' files were marked in the transaction; this wakes their deletion.
   deps.records.settle([], [])
-  for (const [name, ids] of cleared) summary.cleared[name] = ids.size
   return summary
 }
 
