@@ -51,22 +51,34 @@ for (const dialect of dialects) {
       await t?.close()
     })
 
-    it('records each erase, readable in pages by superusers only', async () => {
-      const first = await t.call({ method: 'GET', url: '/api/audit?perPage=1' })
-      expect(first.statusCode, first.body).toBe(200)
-      expect(first.json().items).toHaveLength(1)
-      expect(first.json().items[0]).toMatchObject({
+    it('records schema changes and erases, readable in pages by superusers only', async () => {
+      const all = await t.call({ method: 'GET', url: '/api/audit' })
+      expect(all.statusCode, all.body).toBe(200)
+      const items = all.json().items as Record<string, unknown>[]
+      expect(items.map((r) => r.action)).toEqual([
+        'schema.change',
+        'privacy.erase',
+        'privacy.erase',
+      ])
+      expect(items[0]).toMatchObject({
         seq: 1,
-        action: 'privacy.erase',
-        target: `users/${ids[0]}`,
-        detail: { deleted: { users: 1 } },
+        detail: { operations: [{ op: 'createCollection', collection: 'users' }] },
       })
-      expect(first.json().next).toBe(1)
-      const rest = await t.call({ method: 'GET', url: '/api/audit?after=1' })
+      expect(String(items[0]?.target)).toMatch(/^\d{14}-create-users\.json$/)
+      expect(String(items[0]?.actor)).toMatch(/^_superusers\//)
+      expect(items[1]).toMatchObject({
+        seq: 2,
+        target: `users/${ids[0]}`,
+        detail: { deleted: { users: 1 }, cleared: {}, credentials: 0 },
+      })
+      const first = await t.call({ method: 'GET', url: '/api/audit?perPage=2' })
+      expect(first.json().items).toHaveLength(2)
+      expect(first.json().next).toBe(2)
+      const rest = await t.call({ method: 'GET', url: '/api/audit?after=2' })
       expect(rest.json().items.map((r: { target: string }) => r.target)).toEqual([
         `users/${ids[1]}`,
       ])
-      expect(rest.json().items[0].prevHash).toBe(first.json().items[0].hash)
+      expect(rest.json().items[0].prevHash).toBe(first.json().items[1].hash)
       expect(rest.json().next).toBeUndefined()
       const byUser = await t.call({
         method: 'GET',
@@ -76,11 +88,14 @@ for (const dialect of dialects) {
       expect(byUser.statusCode).toBe(403)
       const anonymous = await t.call({ method: 'GET', url: '/api/audit', anonymous: true })
       expect(anonymous.statusCode).toBe(401)
-      expect((await t.call({ method: 'GET', url: '/api/audit?perPage=0' })).statusCode).toBe(400)
+      for (const bad of ['perPage=0', 'perPage=501', 'after=-1', 'after=x']) {
+        const res = await t.call({ method: 'GET', url: `/api/audit?${bad}` })
+        expect(res.statusCode, bad).toBe(400)
+      }
     })
 
     it('detects a changed row and a removed one', async () => {
-      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 2 })
+      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 3 })
       const db = (t.engine.store as unknown as { db: DynamicDb }).db
       await sql`update ${sql.table('_audit')} set ${sql.id('target')} = 'users/someone-else' where ${sql.id('seq')} = 2`.execute(
         db,
