@@ -46,6 +46,18 @@ for (const dialect of dialects) {
         })
         expect(res.statusCode, res.body).toBe(200)
       }
+      const admin = await t.call({
+        method: 'POST',
+        url: '/api/collections/_superusers/records',
+        payload: { email: 'second@example.com', password: 'correct horse battery' },
+      })
+      expect(admin.statusCode, admin.body).toBe(201)
+      ids.push(String(admin.json().id))
+      const gone = await t.call({
+        method: 'DELETE',
+        url: `/api/collections/_superusers/records/${ids[3]}`,
+      })
+      expect(gone.statusCode, gone.body).toBe(204)
     })
     afterAll(async () => {
       await t?.close()
@@ -56,29 +68,36 @@ for (const dialect of dialects) {
       expect(all.statusCode, all.body).toBe(200)
       const items = all.json().items as Record<string, unknown>[]
       expect(items.map((r) => r.action)).toEqual([
+        'superuser.create',
         'schema.change',
         'privacy.erase',
         'privacy.erase',
+        'superuser.create',
+        'superuser.delete',
       ])
+      expect(items.slice(4).map((r) => r.target)).toEqual([
+        `_superusers/${ids[3]}`,
+        `_superusers/${ids[3]}`,
+      ])
+      items.shift()
       expect(items[0]).toMatchObject({
-        seq: 1,
+        seq: 2,
         detail: { operations: [{ op: 'createCollection', collection: 'users' }] },
       })
       expect(String(items[0]?.target)).toMatch(/^\d{14}-create-users\.json$/)
       expect(String(items[0]?.actor)).toMatch(/^_superusers\//)
       expect(items[1]).toMatchObject({
-        seq: 2,
+        seq: 3,
         target: `users/${ids[0]}`,
         detail: { deleted: { users: 1 }, cleared: {}, credentials: 0 },
       })
-      const first = await t.call({ method: 'GET', url: '/api/audit?perPage=2' })
-      expect(first.json().items).toHaveLength(2)
-      expect(first.json().next).toBe(2)
-      const rest = await t.call({ method: 'GET', url: '/api/audit?after=2' })
-      expect(rest.json().items.map((r: { target: string }) => r.target)).toEqual([
-        `users/${ids[1]}`,
-      ])
-      expect(rest.json().items[0].prevHash).toBe(first.json().items[1].hash)
+      const first = await t.call({ method: 'GET', url: '/api/audit?perPage=3' })
+      expect(first.json().items).toHaveLength(3)
+      expect(first.json().next).toBe(3)
+      const rest = await t.call({ method: 'GET', url: '/api/audit?after=3' })
+      expect(rest.json().items.map((r: { target: string }) => r.target)[0]).toBe(`users/${ids[1]}`)
+      expect(rest.json().items).toHaveLength(3)
+      expect(rest.json().items[0].prevHash).toBe(first.json().items[2].hash)
       expect(rest.json().next).toBeUndefined()
       const byUser = await t.call({
         method: 'GET',
@@ -95,7 +114,7 @@ for (const dialect of dialects) {
     })
 
     it('detects a changed row and a removed one', async () => {
-      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 3 })
+      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 6 })
       const db = (t.engine.store as unknown as { db: DynamicDb }).db
       await sql`update ${sql.table('_audit')} set ${sql.id('target')} = 'users/someone-else' where ${sql.id('seq')} = 2`.execute(
         db,
