@@ -220,7 +220,12 @@ export async function buildServer(
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(jobsRoutes, { jobs: engine.jobs, auth })
   await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
-  if (options.backups) await app.register(backupsRoutes, { backups: options.backups, auth })
+  if (options.backups)
+    await app.register(backupsRoutes, {
+      backups: options.backups,
+      auth,
+      store: engine.store,
+    })
   await app.register(auditRoutes, { store: engine.store, auth })
   await app.register(privacyRoutes, {
     deps: {
