@@ -7,6 +7,7 @@ import { registerDevCommand } from './commands/dev.js'
 import { registerBackupCommands } from './commands/backup.js'
 import { registerImportCommand } from './commands/import.js'
 import { registerKeysCommands } from './commands/keys.js'
+import { registerAuditCommands } from './commands/audit.js'
 import { registerMigrateCommand } from './commands/migrate.js'
 import { registerSchemaCommands } from './commands/schema.js'
 import { registerServeCommand } from './commands/serve.js'
@@ -29,6 +30,7 @@ registerSchemaCommands(program)
 registerSuperuserCommands(program)
 registerImportCommand(program)
 registerKeysCommands(program)
+registerAuditCommands(program)
 registerTypesCommand(program)
 registerBackupCommands(program)
 registerInitCommand(program)

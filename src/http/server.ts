@@ -9,6 +9,7 @@ import { reportRealtimeFailures } from './ops/realtime-failures.js'
 import { registerBackupGauges } from './ops/backup-gauges.js'
 import { backupsRoutes } from './rest/backups-routes.js'
 import { privacyRoutes } from './rest/privacy-routes.js'
+import { auditRoutes } from './rest/audit-routes.js'
 import type { BackupsService } from '../services/backups/backups-service.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
@@ -233,9 +234,20 @@ export async function buildServer(
   await app.register(jobsRoutes, { jobs: engine.jobs, auth })
   await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
   await app.register(mailTemplatesRoutes, { mail: engine.mail, auth })
-  if (options.backups) await app.register(backupsRoutes, { backups: options.backups, auth })
+  if (options.backups)
+    await app.register(backupsRoutes, {
+      backups: options.backups,
+      auth,
+      store: engine.store,
+    })
+  await app.register(auditRoutes, { store: engine.store, auth })
   await app.register(privacyRoutes, {
-    deps: { store: engine.store, registry: engine.registry, blobs: engine.blobs },
+    deps: {
+      store: engine.store,
+      registry: engine.registry,
+      blobs: engine.blobs,
+      records: engine.records,
+    },
     auth,
   })
   if (engine.files) {

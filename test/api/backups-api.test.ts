@@ -88,6 +88,16 @@ for (const dialect of dialects) {
       expect(download.statusCode).toBe(200)
       expect(download.headers['content-disposition']).toBe(`attachment; filename="${names[2]}"`)
       expect(download.rawPayload.equals(readFileSync(join(dir, names[2] as string)))).toBe(true)
+      // Each backup taken and downloaded is in the audit log, by whom.
+      const audit = (await call('GET', '/api/audit', t.token)).json() as {
+        items: { action: string; target: string; actor: string }[]
+      }
+      const backupRows = audit.items.filter((r) => r.action.startsWith('backup.'))
+      expect(backupRows.map((r) => `${r.action} ${r.target}`)).toEqual([
+        ...names.map((n) => `backup.create ${n}`),
+        `backup.download ${names[2]}`,
+      ])
+      expect(backupRows.every((r) => r.actor.startsWith('_superusers/'))).toBe(true)
       const metrics = await app.inject({ method: 'GET', url: '/metrics' })
       expect(metrics.body).toMatch(/er_backup_runs\{outcome="verified"\} 3/)
       expect(metrics.body).toMatch(/er_backup_last_verified_timestamp_seconds [1-9]/)

@@ -70,6 +70,7 @@ describe('engineroom CLI mistakes', { timeout: 180_000 }, () => {
     [['superuser', 'delete', 'a@example.com']],
     [['schema', 'export', '-']],
     [['keys', 'list']],
+    [['audit', 'verify']],
     [['import', 'jobs', 'jobs.jsonl']],
   ])('%j on a --dir that does not exist: an error, and nothing created', (args) => {
     const typo = join(tempDir(), 'er_dta')

@@ -540,6 +540,36 @@ export class KyselyAuthStore implements AuthStore {
       : undefined
   }
 
+  async forgetRecord(collectionId: string, recordId: string): Promise<number> {
+    const sessions = this.#db
+      .selectFrom('_auth_sessions')
+      .select('id')
+      .where('collection_id', '=', collectionId)
+      .where('record_id', '=', recordId)
+    let removed = 0
+    const refresh = await this.#db
+      .deleteFrom('_auth_refresh_tokens')
+      .where('session_id', 'in', sessions)
+      .executeTakeFirst()
+    removed += Number(refresh.numDeletedRows)
+    for (const table of [
+      '_auth_sessions',
+      '_auth_onetime_tokens',
+      '_auth_mfa',
+      '_api_keys',
+      '_auth_oauth_links',
+    ]) {
+      const result = await this.#db
+        .deleteFrom(table)
+        .where('collection_id', '=', collectionId)
+        .where('record_id', '=', recordId)
+        .executeTakeFirst()
+      removed += Number(result.numDeletedRows)
+    }
+    this.#sessionsRevoked()
+    return removed
+  }
+
   async deleteOAuthLinks(collectionId: string, recordId: string): Promise<void> {
     await this.#db
       .deleteFrom('_auth_oauth_links')

@@ -7,6 +7,7 @@ import { knownSystemMigrations } from './migrations/system-migrations.js'
 import { KyselyAuthStore } from './kysely-auth-store.js'
 import { KyselyFileManifest } from './kysely-file-manifest.js'
 import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
+import { KyselyAuditStore } from './kysely-audit-store.js'
 import { KyselyPaymentsStore } from './kysely-payments-store.js'
 import type { ColumnType, DialectAdapter } from './dialect-adapter.js'
 import { KyselyJobStore } from './kysely-job-store.js'
@@ -40,6 +41,7 @@ import type {
   StoreSession,
   FileManifest,
   IdempotencyLedger,
+  AuditStore,
   PaymentsStore,
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
@@ -79,6 +81,7 @@ export class KyselySession implements StoreSession {
   readonly payments: PaymentsStore
   readonly jobs: JobStore
   readonly webhooks: WebhookStore
+  readonly audit: AuditStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -90,6 +93,7 @@ export class KyselySession implements StoreSession {
     this.payments = new KyselyPaymentsStore(db)
     this.jobs = new KyselyJobStore(db, adapter.dialect)
     this.webhooks = new KyselyWebhookStore(db)
+    this.audit = new KyselyAuditStore(db)
   }
 
   /**

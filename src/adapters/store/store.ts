@@ -181,6 +181,29 @@ export interface StoreSession {
   readonly jobs: JobStore
   /** Webhook subscriptions and their delivery log. */
   readonly webhooks: WebhookStore
+  /** The hash-chained log of privileged actions (`_audit`). */
+  readonly audit: AuditStore
+}
+
+/** One row of `_audit`; `hash` chains it to the row before (see services/audit). */
+export interface AuditRow {
+  seq: number
+  at: string
+  actor: string
+  action: string
+  target: string
+  /** Canonical JSON. */
+  detail: string
+  prevHash: string
+  hash: string
+}
+
+/** `_audit`: appended inside the transaction of the action it records, never updated. */
+export interface AuditStore {
+  last(): Promise<AuditRow | undefined>
+  insert(row: AuditRow): Promise<void>
+  /** Rows with `seq` above `afterSeq`, oldest first. */
+  page(afterSeq: number, limit: number): Promise<AuditRow[]>
 }
 
 /** A product of the catalogue. Amounts are in the currency's minor unit (cents). */
@@ -519,6 +542,11 @@ export interface AuthStore {
   putOAuthLink(row: OAuthLinkRow): Promise<void>
   /** Removes every provider link of a record (its owner was proved by another sign-in). */
   deleteOAuthLinks(collectionId: string, recordId: string): Promise<void>
+  /**
+   * Removes everything the auth tables hold about a record (sessions with their refresh
+   * tokens, one-time tokens, TOTP, API keys, provider links): its erasure. Returns the rows gone.
+   */
+  forgetRecord(collectionId: string, recordId: string): Promise<number>
   /**
    * Deletes what can no longer be used: sessions past their expiry or revoked before
    * `revokedBefore` (with their refresh tokens), expired one-time tokens, and throttle counters

@@ -1,6 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
+import type { Store } from '../../adapters/store/store.js'
+import { appendAudit, type AuditEntry } from '../../services/audit/audit-log.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
+import type { RequestContext } from '../../services/context.js'
 import type { BackupsService } from '../../services/backups/backups-service.js'
 import { contextOf } from '../plugins/request-context.js'
 
@@ -15,11 +18,24 @@ const backupParams = Type.Object({
 export const backupsRoutes: FastifyPluginAsync<{
   backups: BackupsService
   auth: AuthService
-}> = async (app, { backups, auth }) => {
+  /** Where taking and downloading a backup are recorded (the audit log); none: not recorded. */
+  store?: Store
+}> = async (app, { backups, auth, store }) => {
+  // A copy of every record leaving the server is a privileged action: kept in the audit log.
+  const audit = async (ctx: RequestContext, entry: AuditEntry) => {
+    if (store) await store.transaction((tx) => appendAudit(tx, ctx, entry))
+  }
+
   app.get('/api/backups', async (request) => backups.list(await contextOf(request, auth)))
 
   app.post('/api/backups', async (request, reply) => {
-    const run = await backups.create(await contextOf(request, auth))
+    const ctx = await contextOf(request, auth)
+    const run = await backups.create(ctx)
+    await audit(ctx, {
+      action: 'backup.create',
+      target: run.name ?? '',
+      detail: { size: run.size, verified: run.verified },
+    })
     return reply.status(201).send(run)
   })
 
@@ -28,7 +44,9 @@ export const backupsRoutes: FastifyPluginAsync<{
     { schema: { params: backupParams } },
     async (request, reply) => {
       const { name } = request.params
-      const { body, size } = await backups.download(await contextOf(request, auth), name)
+      const ctx = await contextOf(request, auth)
+      const { body, size } = await backups.download(ctx, name)
+      await audit(ctx, { action: 'backup.download', target: name, detail: { size } })
       return reply
         .header('content-type', 'application/octet-stream')
         .header('content-length', size)

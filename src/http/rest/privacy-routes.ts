@@ -6,6 +6,8 @@ import {
   privacySubject,
   type PrivacyDeps,
 } from '../../services/privacy/privacy-export.js'
+import { erasePersonalData, type EraseDeps } from '../../services/privacy/privacy-erase.js'
+import { EngineError } from '../../core/errors/index.js'
 import { contextOf } from '../plugins/request-context.js'
 
 const exportQuery = Type.Object(
@@ -16,14 +18,24 @@ const exportQuery = Type.Object(
   { additionalProperties: false },
 )
 
+const eraseBody = Type.Object(
+  {
+    collection: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' })),
+    id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    password: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
+  { additionalProperties: false },
+)
+
 /**
  * `GET /api/privacy/export[?collection=&id=]`: a gzipped tar of everything stored about the
  * signed-in caller (a superuser: about the auth record named), files included.
+ * `POST /api/privacy/erase` `{ password }` (a superuser: `{ collection, id }`): erases them.
  */
-export const privacyRoutes: FastifyPluginAsync<{ deps: PrivacyDeps; auth: AuthService }> = async (
-  app,
-  { deps, auth },
-) => {
+export const privacyRoutes: FastifyPluginAsync<{
+  deps: PrivacyDeps & Pick<EraseDeps, 'records'>
+  auth: AuthService
+}> = async (app, { deps, auth }) => {
   app.get<{ Querystring: Static<typeof exportQuery> }>(
     '/api/privacy/export',
     { schema: { querystring: exportQuery } },
@@ -39,6 +51,29 @@ export const privacyRoutes: FastifyPluginAsync<{ deps: PrivacyDeps; auth: AuthSe
         )
         .header('cache-control', 'no-store')
         .send(archive)
+    },
+  )
+
+  app.post<{ Body: Static<typeof eraseBody> }>(
+    '/api/privacy/erase',
+    { schema: { body: eraseBody } },
+    async (request) => {
+      const ctx = await contextOf(request, auth)
+      const body = request.body ?? {}
+      const subject = privacySubject(ctx, deps.registry, body)
+      // Erasing oneself is asked for with the password: a stolen access token must not be
+      // enough to destroy an account and its data for good.
+      if (body.collection === undefined && body.id === undefined) {
+        const [self] = await deps.store.selectByIds(subject.collection, [subject.id])
+        if (!self) {
+          throw new EngineError('ER_RECORD_NOT_FOUND', 'Your record is gone already.')
+        }
+        await auth.confirmPassword(subject.collection, self, body.password, {
+          ip: request.ip,
+          userAgent: request.headers['user-agent'] ?? '',
+        })
+      }
+      return erasePersonalData(deps, ctx, subject)
     },
   )
 }

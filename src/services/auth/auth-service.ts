@@ -222,8 +222,36 @@ export function createAuthService(deps: AuthDeps) {
     throttle,
   })
 
+  /**
+   * Proves the signed-in owner of `row` asked for something irreversible (erasing their data):
+   * their current password, counted with sign-in failures so it cannot be guessed through here.
+   */
+  async function confirmPassword(
+    collection: CollectionDef,
+    row: Row,
+    password: unknown,
+    client: ClientInfo = UNKNOWN_CLIENT,
+  ): Promise<void> {
+    if (typeof password !== 'string' || password === '' || password.length > MAX_PASSWORD_LENGTH) {
+      throw invalid('password', "is required: the account's current password")
+    }
+    const attempt = await throttle.begin({
+      collectionId: collection.id,
+      identity: String(row.email),
+      ip: client.ip,
+    })
+    if (!(await passwords.verify(row.password as string, password))) {
+      await attempt.failed()
+      throw new EngineError('ER_AUTH_INVALID_CREDENTIALS', 'password: the password is wrong.', {
+        errors: { password: [{ code: 'invalid', message: 'is not the current password' }] },
+      })
+    }
+    await attempt.succeeded()
+  }
+
   return {
     authCollection,
+    confirmPassword,
     email,
     loginWithPassword,
     signInRecord,

@@ -12,6 +12,8 @@ import { requireScope } from '../access.js'
 import { actorOf, type RequestContext } from '../context.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { deleteWithRelations } from './delete-cascade.js'
+import { SUPERUSERS } from '../../core/schema/system-collections.js'
+import { appendAudit } from '../audit/audit-log.js'
 import { DEFAULT_EXPAND_LIMITS } from './expand-limits.js'
 import { expandRelations } from './expand-relations.js'
 import { checkListFilter, parseExpand, parseFields, parsePaging, parseSort } from './list-query.js'
@@ -479,6 +481,12 @@ export function createRecordsService(deps: RecordsDeps) {
       await deps.hooks.beforeDelete(ctx, session, collection, id, changeSnapshot(collection, row))
     }
     await deleteWithRelations(session, registry, collection, row, now(), actorOf(ctx))
+    if (collection.name === SUPERUSERS.name) {
+      await appendAudit(session, ctx, {
+        action: 'superuser.delete',
+        target: `${SUPERUSERS.name}/${id}`,
+      })
+    }
   }
 
   /**
@@ -590,6 +598,13 @@ export function createRecordsService(deps: RecordsDeps) {
       throw accessDenied(ctx, collection)
     await afterRule?.()
     await checkRelationsExist(session, registry, collection, written, id)
+    // Who made a superuser is kept in the tamper-evident log, in the same transaction.
+    if (action === 'create' && collection.name === SUPERUSERS.name) {
+      await appendAudit(session, ctx, {
+        action: 'superuser.create',
+        target: `${SUPERUSERS.name}/${id}`,
+      })
+    }
     return readBackAndRecord(ctx, session, collection, id, action)
   }
 

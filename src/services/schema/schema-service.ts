@@ -7,6 +7,7 @@ import {
 import type { CollectionDef } from '../../core/schema/types.js'
 import type { Store } from '../../adapters/store/store.js'
 import { requireSchemaAdmin } from '../access.js'
+import { appendAudit } from '../audit/audit-log.js'
 import type { RequestContext } from '../context.js'
 import { applySchemaOperation, bumpSchemaVersion } from './apply-operation.js'
 import { checkReferences, referencesTo } from './check-references.js'
@@ -40,6 +41,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
 
   /** Applies the operations in one transaction and records them as one migration file. */
   async function commitChange(
+    ctx: RequestContext,
     slug: string,
     up: SchemaOperation[],
     down: SchemaOperation[],
@@ -54,6 +56,17 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         const applied = await tx.appliedMigrations()
         const name = nextMigrationName(now, slug, applied.at(-1))
         await tx.recordMigration(name, now.toISOString())
+        // In the change's own transaction: the log holds exactly the changes that committed.
+        await appendAudit(tx, ctx, {
+          action: 'schema.change',
+          target: name,
+          detail: {
+            operations: up.map((o) => ({
+              op: o.op,
+              collection: 'collection' in o ? o.collection.name : o.to.name,
+            })),
+          },
+        })
         await bumpSchemaVersion(tx, now)
         // Written before the commit and removed if the commit fails: a committed change always
         // has its file, and a rolled-back one never does.
@@ -95,6 +108,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
     }
     checkReferences(def, registry.list())
     await commitChange(
+      ctx,
       `create-${def.name}`,
       [{ op: 'createCollection', collection: def }],
       [{ op: 'deleteCollection', collection: def }],
@@ -143,7 +157,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
       next.name === current.name
         ? `update-${current.name}`
         : `rename-${current.name}-to-${next.name}`
-    await commitChange(slug, up, down)
+    await commitChange(ctx, slug, up, down)
     return registry.get(next.name)
   }
 
@@ -164,6 +178,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
       )
     }
     await commitChange(
+      ctx,
       `delete-${name}`,
       [{ op: 'deleteCollection', collection: current }],
       [{ op: 'createCollection', collection: current }],
@@ -235,7 +250,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         def,
         all.filter((c) => c.id !== def.id),
       )
-    if (up.length > 0) await commitChange('import-schema', orderForCreation(up), down)
+    if (up.length > 0) await commitChange(ctx, 'import-schema', orderForCreation(up), down)
     return { created, updated }
   }
 
