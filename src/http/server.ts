@@ -358,6 +358,7 @@ export async function buildServer(
   await app.register(openApiRoutes, {
     documents: createOpenApiDocuments({
       registry: engine.registry,
+      payments: engine.payments !== undefined,
       ...(routes.length > 0 ? { extensionPaths: buildExtensionPaths(routes) } : {}),
     }),
     auth,

@@ -4,6 +4,7 @@
  * and however often it arrives; Stripe's signatures verified with the `stripe` package's own
  * test helper.
  */
+import { Validator } from '@seriousme/openapi-schema-validator'
 import Stripe from 'stripe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createStripePayments } from '../../src/adapters/payments/stripe/stripe-payments.js'
@@ -334,6 +335,25 @@ describe.each(dialects)('payments with the test provider on %s', (dialect) => {
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('text/html')
     expect(res.body).not.toContain('</script><b>')
+  })
+
+  it('describes its routes in the OpenAPI document, management only to superusers', async () => {
+    type Doc = { paths: Record<string, Record<string, { operationId?: string }>> }
+    const ops = (doc: Doc) =>
+      Object.values(doc.paths).flatMap((item) => Object.values(item).map((o) => o.operationId))
+    const anonymous = (await as(undefined, 'GET', '/api/openapi.json')).json() as Doc
+    const root = (await t.call({ method: 'GET', url: '/api/openapi.json' })).json() as Doc
+    for (const doc of [anonymous, root]) {
+      expect(await new Validator().validate(doc)).toMatchObject({ valid: true })
+      expect(ops(doc)).toEqual(
+        expect.arrayContaining(['listProducts', 'openCheckout', 'listLedger']),
+      )
+    }
+    expect(ops(anonymous)).not.toContain('createProduct')
+    expect(ops(anonymous)).not.toContain('refundCheckout')
+    expect(ops(root)).toEqual(
+      expect.arrayContaining(['createProduct', 'updateProduct', 'refundCheckout']),
+    )
   })
 
   it('an idempotent checkout repeated opens one checkout', async () => {

@@ -12,6 +12,7 @@ import { buildRealtimePaths, REALTIME_TAG } from './openapi-realtime-paths.js'
 import { buildFilePaths } from './openapi-file-paths.js'
 import { EXTENSIONS_TAG } from './openapi-extension-paths.js'
 import { buildAdminPaths } from './openapi-admin-paths.js'
+import { buildPaymentPaths, PAYMENTS_TAG } from './openapi-payment-paths.js'
 import { buildRecordSchemas } from './openapi-record-schemas.js'
 import { buildSharedSchemas } from './openapi-shared-schemas.js'
 import type { JsonSchema, OpenApiDocument, OpenApiInfo, OpenApiObject } from './openapi-types.js'
@@ -41,6 +42,8 @@ export function buildOpenApiDocument(
   view: CallerVisibility = UNFILTERED_VISIBILITY,
   /** Paths an extension adds (`er.route`, see openapi-extension-paths.ts). */
   extensionPaths: Record<string, OpenApiObject> = {},
+  /** Whether a payment provider is configured (`/api/payments/*` described). */
+  payments = false,
 ): OpenApiDocument {
   const sorted = [...collections].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const stems = collectionStems(sorted)
@@ -55,6 +58,7 @@ export function buildOpenApiDocument(
     ...buildFilePaths(),
     ...extensionPaths,
     ...(view.showsSchemaApi ? buildAdminPaths() : {}),
+    ...(payments ? buildPaymentPaths(view.showsSchemaApi) : {}),
   }
   const shown: CollectionDef[] = []
   for (const collection of sorted) {
@@ -90,6 +94,9 @@ export function buildOpenApiDocument(
       { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
       ...(Object.keys(extensionPaths).length > 0
         ? [{ name: EXTENSIONS_TAG, description: 'Routes of the server’s extension.' }]
+        : []),
+      ...(payments
+        ? [{ name: PAYMENTS_TAG, description: 'Products, checkouts, the ledger.' }]
         : []),
       ...(view.showsSchemaApi
         ? [

@@ -24,6 +24,8 @@ export function createOpenApiDocuments(deps: {
   info?: OpenApiInfo
   /** The extension's routes (`buildExtensionPaths`), the same in every caller's document. */
   extensionPaths?: Record<string, OpenApiObject>
+  /** Whether a payment provider is configured (its routes are described). */
+  payments?: boolean
 }) {
   const { registry } = deps
   let catalogue: unknown
@@ -39,7 +41,13 @@ export function createOpenApiDocuments(deps: {
     let text = byClass.get(view.key)
     if (text === undefined) {
       text = JSON.stringify(
-        buildOpenApiDocument(registry.list(), deps.info, view, deps.extensionPaths),
+        buildOpenApiDocument(
+          registry.list(),
+          deps.info,
+          view,
+          deps.extensionPaths,
+          deps.payments === true,
+        ),
       )
       if (byClass.size >= MAX_DOCUMENTS) byClass.delete(byClass.keys().next().value as string)
     } else {
