@@ -173,10 +173,10 @@ export async function buildServer(
   registerProblemDetails(app)
   if (options.isShuttingDown) {
     const closing = options.isShuttingDown
-    app.addHook('onSend', async (_request, reply, payload) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       // Only once the listener has closed: during the drain, connections stay open on purpose.
       if (closing() && !app.server.listening) reply.header('connection', 'close')
-      return payload
+      done(null, payload)
     })
   }
   const metrics = options.metrics ?? createMetrics()

@@ -50,10 +50,24 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
   const now = options.now ?? (() => new Date())
   let lastSweep = 0
 
-  app.addHook('preHandler', async (request, reply) => {
-    if (request.method !== 'POST' && request.method !== 'PATCH') return
+  // Callback-style hooks with a synchronous exit: a request without the header (nearly all of
+  // them) pays no promise and no microtask here.
+  app.addHook('preHandler', (request, reply, done) => {
+    if (request.method !== 'POST' && request.method !== 'PATCH') return done()
     const header = request.headers['idempotency-key']
-    if (header === undefined || request.routeOptions.config.idempotency === false) return
+    if (header === undefined || request.routeOptions.config.idempotency === false) return done()
+    claimOrReplay(request, reply, header).then(
+      (replayed) => (replayed ? undefined : done()),
+      (error: Error) => done(error),
+    )
+  })
+
+  /** Claims the key (false: the request runs) or answers the kept response (true). */
+  async function claimOrReplay(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    header: string | string[],
+  ): Promise<boolean> {
     if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
       throw new EngineError(
         'ER_IDEMPOTENCY_KEY_INVALID',
@@ -79,35 +93,41 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     const cipherKey = cipherKeyOf(header, scope)
     if (held === null) {
       request.idempotencyClaim = { keyHash, created, cipherKey }
-      return
+      return false
     }
-    return replay(reply, held, fingerprint, cipherKey)
-  })
+    replay(reply, held, fingerprint, cipherKey)
+    return true
+  }
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const claim = request.idempotencyClaim
-    if (!claim) return payload
+    if (!claim) return done(null, payload)
     request.idempotencyClaim = undefined
     const status = reply.statusCode
-    if (status >= 500 || RETRYABLE_STATUSES.has(status)) {
-      await ledger.release(claim.keyHash, claim.created)
-      return payload
-    }
-    await ledger.complete(
-      claim.keyHash,
-      claim.created,
-      keptResponse(reply, payload, claim.cipherKey),
+    const settled =
+      status >= 500 || RETRYABLE_STATUSES.has(status)
+        ? ledger.release(claim.keyHash, claim.created)
+        : ledger.complete(
+            claim.keyHash,
+            claim.created,
+            keptResponse(reply, payload, claim.cipherKey),
+          )
+    settled.then(
+      () => done(null, payload),
+      (error: Error) => done(error),
     )
-    return payload
   })
 
   // A request that never answers (the client went away before the handler finished) gives its
   // key up, so that the client's retry runs instead of waiting for the claim to go stale.
-  app.addHook('onResponse', async (request) => {
+  app.addHook('onResponse', (request, _reply, done) => {
     const claim = request.idempotencyClaim
-    if (!claim) return
+    if (!claim) return done()
     request.idempotencyClaim = undefined
-    await ledger.release(claim.keyHash, claim.created)
+    ledger.release(claim.keyHash, claim.created).then(
+      () => done(),
+      (error: Error) => done(error),
+    )
   })
 }
 

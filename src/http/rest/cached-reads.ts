@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ResponseCache } from '../../adapters/cache/cache.js'
 import { readDependencies, type ReadDependencies } from '../../core/schema/read-dependencies.js'
@@ -62,9 +62,11 @@ export function createCachedReads(options: CachedReadsOptions): CachedRead {
     const scope = caller
       ? `${caller.collection.id}:${String(caller.record.id)}${caller.apiKey ? `:key:${caller.apiKey.id}` : ''}`
       : 'anonymous'
-    return createHash('sha256')
-      .update(`${registry.version}\n${names.join(',')}\n${versions}\n${scope}\n${request.url}`)
-      .digest('base64url')
+    return hash(
+      'sha256',
+      `${registry.version}\n${names.join(',')}\n${versions}\n${scope}\n${request.url}`,
+      'base64url',
+    )
   }
 
   return async (request, reply, ctx, target, compute) => {
@@ -88,9 +90,12 @@ export function createCachedReads(options: CachedReadsOptions): CachedRead {
   }
 }
 
-/** A strong validator: the body's SHA-256, shortened (collisions stay out of reach). */
+/**
+ * A strong validator: the body's SHA-256, shortened (collisions stay out of reach). One-shot
+ * `hash` costs about half of a `createHash` object on the small bodies of record reads.
+ */
 function etagOf(body: string): string {
-  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+  return `"${hash('sha256', body, 'base64url').slice(0, 27)}"`
 }
 
 /**
