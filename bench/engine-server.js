@@ -2,11 +2,12 @@
 import { createInProcessBus } from '../dist/adapters/bus/in-process/in-process-bus.js'
 import { createMemoryCache } from '../dist/adapters/cache/memory/memory-cache.js'
 import { openSqliteStore } from '../dist/adapters/store/sqlite/sqlite-store.js'
+import { bufferedDestination, loggerOptions } from '../dist/http/plugins/logger-options.js'
 import { buildServer } from '../dist/http/server.js'
 import { createEngine } from '../dist/services/create-engine.js'
 import { serveChild } from './child-ipc.js'
 
-serveChild(async ({ file, migrationsDir, cache }) => {
+serveChild(async ({ file, migrationsDir, cache, logFile }) => {
   const store = await openSqliteStore({ file })
   // With a bus, as `serve` runs it: realtime on. The fan-out scenario opens many streams as one
   // superuser, so the per-user connection limit is lifted here.
@@ -21,7 +22,14 @@ serveChild(async ({ file, migrationsDir, cache }) => {
   const responseCache = cache
     ? await createMemoryCache({ maxBytes: 64 * 1024 * 1024, ttlMs: 60_000 }, bus)
     : undefined
-  const app = await buildServer(engine, responseCache ? { responseCache } : {})
+  // `logFile`: the request log on, as `serve` writes it by default (to a file instead of stdout).
+  const logger = logFile
+    ? loggerOptions({ level: 'info', stream: bufferedDestination(logFile) })
+    : undefined
+  const app = await buildServer(engine, {
+    ...(responseCache ? { responseCache } : {}),
+    ...(logger ? { logger } : {}),
+  })
   await app.listen({ host: '127.0.0.1', port: 0, backlog: 4096 })
   return { port: app.server.address().port, info: {} }
 })

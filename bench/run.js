@@ -44,7 +44,7 @@ const settings = {
 
 /**
  * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
- * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, owner-rule list, fanout,
+ * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, request log, owner-rule list, fanout,
  * cold start, workers, files, large (which also needs BENCH_LARGE=1).
  */
 function selected(name) {
@@ -375,6 +375,11 @@ async function main() {
     pair.engine.p50Ratio = pair.engine.latencyMs.p50 / pair.floor.latencyMs.p50
   }
 
+  if (selected('request log')) {
+    results.push(
+      ...(await measureRequestLog(seeded, dir, servers, { seconds, warmupSeconds, connections })),
+    )
+  }
   if (selected('owner-rule list')) results.push(...(await measureOwnerRule(engine, auth, warnings)))
   if (selected('graphql'))
     results.push(...(await measureGraphql(engine, auth, warnings, settings, EXPAND_LIST)))
@@ -466,6 +471,43 @@ async function main() {
   }
 }
 
+/**
+ * Get by id with the request log on, as `serve` runs by default (one JSON line per request, in
+ * 4 KB writes to a file here instead of stdout), against the same engine with it off.
+ */
+async function measureRequestLog(seeded, dir, servers, load) {
+  const quiet = await startServer(
+    'engine',
+    join(here, 'engine-server.js'),
+    {
+      file: seeded.engineFile,
+      migrationsDir: join(dir, 'migrations'),
+    },
+    SERVE_NODE_ARGS,
+  )
+  const logged = await startServer(
+    'engine+log',
+    join(here, 'engine-server.js'),
+    {
+      file: seeded.engineFile,
+      migrationsDir: join(dir, 'migrations'),
+      logFile: join(dir, 'requests.log'),
+    },
+    SERVE_NODE_ARGS,
+  )
+  servers.push(quiet, logged)
+  const headers = { authorization: `Bearer ${await login(quiet)}` }
+  const scenario = { ...scenarios(seeded.sampleIds, headers)[0], name: 'get (log on)' }
+  const off = await measure(quiet, scenario, load)
+  const on = await measure(logged, scenario, load)
+  on.ratio = on.reqPerSec / off.reqPerSec
+  console.log(
+    `  request log   ${fmt(off.reqPerSec, 0)} req/s off, ${fmt(on.reqPerSec, 0)} req/s on ` +
+      `(${fmt(on.ratio, 2)}× of off)`,
+  )
+  return [on]
+}
+
 /** Rule cost: the engine as a signed-in user under an owner rule, against itself unguarded. */
 async function measureOwnerRule(engine, auth, warnings) {
   const userToken = await login(engine, 'users', BENCH_USER)
@@ -517,7 +559,10 @@ function printSummary({ fanout, coldStart, large, workers }) {
     }
   }
   console.log('Ratio column: Engine Room req/s ÷ raw floor req/s, same run (1.00 = no overhead);')
-  console.log('  owner-rule list: the rule-guarded list ÷ the same list unguarded;')
+  console.log(
+    '  owner-rule list: the rule-guarded list ÷ the same list unguarded;\n' +
+      '  get (log on): with the request log on ÷ the same engine with it off;',
+  )
   console.log(`  serve ${workers} workers: its req/s ÷ serve 1 worker's;`)
   console.log('  keyset last / count rows: their p50 latency ÷ the first page p50 (1.00 = flat).')
 }

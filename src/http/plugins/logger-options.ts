@@ -35,16 +35,16 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions & {
       ? { stream: settings.stream }
       : settings.format === 'pretty'
         ? {}
-        : { stream: bufferedStdout() }),
+        : { stream: bufferedDestination(1) }),
   }
 }
 
 /**
- * Standard output in 4 KB writes, at least once a second, instead of one `write` per line: the
+ * Standard output (or a file) in 4 KB writes, at least once a second, instead of one `write` per line: the
  * request log costs a busy server a system call per request otherwise. Pino flushes what is
  * buffered when the process exits (also on an uncaught error); a `kill -9` loses at most the
  * last second of lines.
  */
-function bufferedStdout(): DestinationStream {
-  return destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 })
+export function bufferedDestination(dest: number | string): DestinationStream {
+  return destination({ dest, sync: false, minLength: 4096, periodicFlush: 1000 })
 }
