@@ -328,6 +328,7 @@ export async function buildServer(
     if (explorer) await app.register(explorerAssetRoutes)
     await app.register(graphqlRoutes, {
       schema,
+      registry: engine.registry,
       auth,
       limits: graphqlLimits,
       documents,

@@ -315,6 +315,31 @@ describe.each(await availableDialects())('schema changes across two nodes on %s'
     },
   )
 
+  it('answers GraphQL on a collection or field created on the other node right after its 201', async () => {
+    for (let i = 0; i < 4; i++) {
+      await createCollection(a, {
+        name: `gqlfresh${i}`,
+        fields: [{ name: 'title', type: 'text' }],
+        rules: { list: '', view: '', create: '' },
+      })
+      await createRecord(a, `gqlfresh${i}`, { title: `g${i}` })
+      const res = await b.call(graphqlRequest(`{ gqlfresh${i} { items { title } } }`))
+      expect(res.statusCode, res.body).toBe(200)
+      expect(res.json()).toEqual({ data: { [`gqlfresh${i}`]: { items: [{ title: `g${i}` }] } } })
+    }
+    // A field added to a collection B has loaded: B's cached GraphQL schema lacks it.
+    const fields = await fieldsOf('gqlfresh0')
+    await patchFields('gqlfresh0', [...fields, { name: 'rank', type: 'number' }])
+    const ranked = await b.call(graphqlRequest('{ gqlfresh0 { items { title rank } } }'))
+    expect(ranked.statusCode, ranked.body).toBe(200)
+    // A name that exists nowhere is still refused, after one look at the schema version.
+    const unknown = await b.call(graphqlRequest('{ gqlnowhere { items { id } } }'))
+    expect(unknown.json()).toMatchObject({
+      errors: [{ message: expect.stringContaining('Cannot query field "gqlnowhere"') }],
+    })
+    expect(unknown.json()).not.toHaveProperty('data')
+  })
+
   it('accepts a field added on the other node in a body and a filter', async () => {
     const fields = await fieldsOf('posts')
     await patchFields('posts', [...fields, { name: 'added', type: 'text' }])

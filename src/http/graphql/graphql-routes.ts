@@ -4,6 +4,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { GraphQLError } from 'graphql'
 import { createHandler, type Request as GraphqlHttpRequest } from 'graphql-http'
 import { EngineError } from '../../core/errors/index.js'
+import type { SchemaRegistry } from '../../services/schema/schema-registry.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import {
   formatGraphqlError,
@@ -20,6 +21,8 @@ import { contextOf } from '../plugins/request-context.js'
 
 export interface GraphqlRoutesOptions {
   schema: GraphqlSchemaSource
+  /** To recheck the schema version when a document names what this node does not know yet. */
+  registry: SchemaRegistry
   auth: AuthService
   limits: GraphqlLimits
   documents: DocumentCache
@@ -106,6 +109,12 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body))
 
+  /**
+   * One operation. A document refused (400) by a node whose schema may be stale (another node
+   * created a collection or field a moment ago and its announcement has not arrived) is run once
+   * more when the schema version in the store has moved: one primary-key read per refused
+   * document, as REST's `retryOnFreshSchema` does for an unknown name.
+   */
   async function run(request: FastifyRequest, reply: FastifyReply, body: unknown) {
     const req: GraphqlHttpRequest<RawRequest, HandlerContext> = {
       url: request.url,
@@ -115,6 +124,9 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
       raw: request,
       context: { reply },
     }
+    const version = options.registry.version
+    const answer = await handle(req)
+    if (!refusedDocument(answer) || !(await options.registry.recheck(version))) return answer
     return handle(req)
   }
 
@@ -198,4 +210,19 @@ function mediaTypeFor(accept: string | undefined): string {
     if (type === 'application/json' || type === 'application/*' || type === '*/*') break
   }
   return JSON_TYPE
+}
+
+/**
+ * An answer with errors and no `data`: the document never ran (it did not parse or validate).
+ * A 400, or a 200 when the client accepts only `application/json` (GraphQL over HTTP).
+ */
+function refusedDocument([text, init]: Awaited<ReturnType<ReturnType<typeof createHandler>>>) {
+  if ((init.status !== 200 && init.status !== 400) || !text || !text.startsWith('{"errors"')) {
+    return false
+  }
+  try {
+    return !('data' in (JSON.parse(text) as object))
+  } catch {
+    return false
+  }
 }
