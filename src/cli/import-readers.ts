@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs'
 import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
 import { EngineError } from '../core/errors/index.js'
 import { isMultiValued } from '../core/schema/field-info.js'
@@ -7,8 +8,9 @@ import type { CollectionDef, FieldDef } from '../core/schema/types.js'
 import type { ImportItem } from '../services/records/import-records.js'
 
 /** JSON Lines: one JSON object per line; blank lines are skipped. */
-export async function* readJsonLines(file: string): AsyncIterable<ImportItem> {
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })
+export async function* readJsonLines(input: string | Readable): AsyncIterable<ImportItem> {
+  const source = typeof input === 'string' ? createReadStream(input) : input
+  const lines = createInterface({ input: source.setEncoding('utf8'), crlfDelay: Infinity })
   let line = 0
   for await (const text of lines) {
     line++
@@ -31,10 +33,12 @@ export async function* readJsonLines(file: string): AsyncIterable<ImportItem> {
  * as its field's type: numbers, booleans (true/false/1/0), JSON, and for multi-valued fields
  * either a JSON array or comma-separated values. An empty cell is an absent value.
  */
-export async function* readCsv(file: string, collection: CollectionDef): AsyncIterable<ImportItem> {
-  const parser = createReadStream(file).pipe(
-    parse({ bom: true, relax_column_count: false, info: true }),
-  )
+export async function* readCsv(
+  input: string | Readable,
+  collection: CollectionDef,
+): AsyncIterable<ImportItem> {
+  const source = typeof input === 'string' ? createReadStream(input) : input
+  const parser = source.pipe(parse({ bom: true, relax_column_count: false, info: true }))
   let header: string[] | undefined
   const fields = new Map(collection.fields.map((f) => [f.name, f]))
   for await (const { record, info } of parser as AsyncIterable<{

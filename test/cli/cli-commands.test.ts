@@ -199,7 +199,7 @@ describe('engineroom CLI', { timeout: 180_000 }, () => {
     const loaded = run(['import', 'jobs', jsonl, '--batch', '500', '--dir', dir])
     expect(loaded.code, loaded.err).toBe(0)
     expect(loaded.out).toMatch(/Imported 1,500 records into "jobs"/)
-    expect(loaded.err).toMatch(/imported [\d,]+ records \(through line [\d,]+\)/)
+    expect(loaded.err).toMatch(/imported [\d,]+ records \(through line [\d,]+\) · \d+% · [\d,]+\/s/)
 
     const csv = join(dir, 'jobs.csv')
     writeFileSync(
@@ -209,7 +209,12 @@ describe('engineroom CLI', { timeout: 180_000 }, () => {
     const partial = run(['import', 'jobs', csv, '--batch', '1', '--dir', dir])
     expect(partial.code).toBe(1)
     expect(partial.err).toMatch(/line 3: .*salary/)
-    expect(partial.err).toMatch(/resume with --from-line/)
+    // One record (line 2) was committed in its own batch: the resume point is the failing line.
+    expect(partial.err).toMatch(/1 records before it were imported/)
+    expect(partial.err).toMatch(/resume with --from-line 3\./)
+    const resumed = run(['import', 'jobs', csv, '--from-line', '3', '--batch', '1', '--dir', dir])
+    expect(resumed.err).toMatch(/line 3: .*salary/)
+    expect(resumed.err).not.toMatch(/resume with/)
     const exported = run(['schema', 'export', '-', '--dir', dir])
     expect(exported.code).toBe(0)
     const bad = run(['import', 'jobs', csv, '--format', 'xml', '--dir', dir])

@@ -1,3 +1,4 @@
+import { createReadStream, statSync } from 'node:fs'
 import type { Command } from 'commander'
 import { EngineError } from '../../core/errors/index.js'
 import { loadMain } from './load-main.js'
@@ -47,9 +48,13 @@ export function registerImportCommand(program: Command): void {
       const { engine } = await (await loadMain()).openEngine(config)
       try {
         const collection = engine.registry.get(name)
-        const source = format === 'csv' ? readCsv(file, collection) : readJsonLines(file)
+        const input = createReadStream(file)
+        const source = format === 'csv' ? readCsv(input, collection) : readJsonLines(input)
         const started = Date.now()
-        const report = progressReporter(started)
+        const report = progressReporter(started, () => ({
+          read: input.bytesRead,
+          total: statSync(file).size,
+        }))
         const result = await importRecords(
           engine.recordsDeps,
           cliContext(engine.registry.get('_superusers')),
@@ -67,12 +72,12 @@ export function registerImportCommand(program: Command): void {
         )
       } catch (error) {
         process.stderr.write('\n')
-        if (
-          error instanceof EngineError &&
-          typeof error.extra?.imported === 'number' &&
-          error.extra.imported > 0
-        ) {
-          console.error('Fix that record, then resume with --from-line <its line number>.')
+        const resume = error instanceof EngineError ? error.extra?.resumeFromLine : undefined
+        if (typeof resume === 'number') {
+          console.error(
+            `Everything before line ${resume} is in "${name}"; fix the record named above, then ` +
+              `resume with --from-line ${resume}.`,
+          )
         }
         throw error
       } finally {
@@ -89,15 +94,32 @@ async function* skipLines(
   for await (const item of source) if (item.line >= fromLine) yield item
 }
 
-/** One status line, rewritten in place on a terminal and printed at most once a second otherwise. */
-function progressReporter(started: number) {
+/**
+ * One status line, rewritten in place on a terminal and printed at most once a second otherwise:
+ * records so far, the share of the file read, the rate and the time left at that rate.
+ */
+function progressReporter(started: number, position: () => { read: number; total: number }) {
   let lastPrint = 0
   return ({ imported, line }: { imported: number; line: number }) => {
     const now = Date.now()
     if (!process.stderr.isTTY && now - lastPrint < 1000) return
     lastPrint = now
-    const rate = Math.round(imported / Math.max((now - started) / 1000, 0.001))
-    const text = `imported ${imported.toLocaleString('en')} records (through line ${line.toLocaleString('en')}) · ${rate.toLocaleString('en')}/s`
-    process.stderr.write(process.stderr.isTTY ? `\r${text}` : `${text}\n`)
+    const elapsed = Math.max((now - started) / 1000, 0.001)
+    const rate = Math.round(imported / elapsed)
+    const { read, total } = position()
+    const share = total > 0 ? Math.min(read / total, 1) : 0
+    const left = share > 0 ? (elapsed * (1 - share)) / share : undefined
+    const text =
+      `imported ${imported.toLocaleString('en')} records (through line ${line.toLocaleString('en')})` +
+      (total > 0 ? ` · ${Math.floor(share * 100)}%` : '') +
+      ` · ${rate.toLocaleString('en')}/s` +
+      (left !== undefined && share < 1 ? ` · about ${duration(left)} left` : '')
+    process.stderr.write(process.stderr.isTTY ? `\r${text}\x1b[K` : `${text}\n`)
   }
+}
+
+function duration(seconds: number): string {
+  if (seconds < 60) return `${Math.ceil(seconds)} s`
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.ceil(seconds % 60)} s`
+  return `${Math.floor(seconds / 3600)} h ${Math.ceil((seconds % 3600) / 60)} min`
 }

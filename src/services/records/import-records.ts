@@ -161,7 +161,12 @@ function withLineNumber(error: unknown, where: string, progress: ImportProgress)
     progress.imported > 0 ? ` ${progress.imported} records before it were imported.` : ''
   return new EngineError(error.code, `${where ? `${where}: ` : ''}${error.message}${resume}`, {
     ...(error.errors ? { errors: error.errors } : {}),
-    extra: { ...error.extra, imported: progress.imported },
+    extra: {
+      ...error.extra,
+      imported: progress.imported,
+      // The first line after the last committed batch: where a resumed import starts.
+      ...(progress.imported > 0 ? { resumeFromLine: progress.line + 1 } : {}),
+    },
     cause: error,
   })
 }
