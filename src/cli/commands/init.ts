@@ -30,7 +30,8 @@ export function registerInitCommand(program: Command): void {
       console.log(
         `engineroom: created ${result.collections.length} collections, ${result.records} records and ` +
           `${result.products} products. Start it with: ER_PAYMENTS_PROVIDER=test engineroom serve` +
-          (options.dir ? ` --dir ${options.dir}` : ''),
+          (options.dir ? ` --dir ${options.dir}` : '') +
+          `\nthen open its page at /hub/ (http://127.0.0.1:8090/hub/ by default) and the dashboard at /_/.`,
       )
     } finally {
       await engine.close()
