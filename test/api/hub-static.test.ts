@@ -40,6 +40,8 @@ describe.each(dialects)('the career hub page at /hub/ on %s', (dialect) => {
   })
 
   it('is a 404, page and assets, while the database holds no template', async () => {
+    // The dashboard asks with HEAD whether to link to the page.
+    expect((await hub.call({ method: 'HEAD', url: '/hub/', anonymous: true })).statusCode).toBe(404)
     for (const url of ['/hub/', '/hub/assets/index-abc.js']) {
       const res = await get(hub, url)
       expect(res.statusCode, url).toBe(404)
@@ -57,6 +59,7 @@ describe.each(dialects)('the career hub page at /hub/ on %s', (dialect) => {
       expect(page.headers['content-security-policy']).toContain("script-src 'self'")
       expect(page.headers['cache-control']).toBe('no-cache')
     }
+    expect((await hub.call({ method: 'HEAD', url: '/hub/', anonymous: true })).statusCode).toBe(200)
     const script = await get(hub, '/hub/assets/index-abc.js')
     expect(script.statusCode).toBe(200)
     expect(script.headers['content-type']).toMatch(/^text\/javascript/)
