@@ -82,7 +82,10 @@ describe.runIf(runs)(
       const init = runCli(['init', '--template', 'career-hub', '--dir', data], {})
       expect(init.code, init.err).toBe(0)
       expect(init.out).toContain('/hub/')
-      server = await startServerProcess(['--dir', data], {
+      // As `npm run demo` serves it: with the template's extension that init wrote.
+      const extension = join(data, 'extensions', 'career-hub.ts')
+      expect(init.out).toContain(`--extensions ${extension}`)
+      server = await startServerProcess(['--dir', data, '--extensions', extension], {
         ER_PAYMENTS_PROVIDER: 'test',
         ER_RATE_LIMIT_AUTH: 'off',
       })
