@@ -4,6 +4,7 @@
  * focus, which tells a screen-reader user where they are, as a page load would.
  */
 import './styles.css'
+import { ProblemError } from '@engineroom/client'
 import { currentUser, er, explain } from './client.ts'
 import { h, show } from './dom.ts'
 import { renderAccount } from './views/account-view.ts'
@@ -54,7 +55,7 @@ function renderChrome(active: string): void {
   )
 }
 
-async function render(moveFocus: boolean): Promise<void> {
+async function render(moveFocus: boolean, refreshed = false): Promise<void> {
   current?.abort()
   const controller = (current = new AbortController())
   const name = route()
@@ -66,6 +67,14 @@ async function render(moveFocus: boolean): Promise<void> {
     await view(main, controller.signal)
   } catch (error) {
     if (controller.signal.aborted) return
+    // An access token lasts an hour; the refresh token renews it once, then the screen again.
+    if (!refreshed && error instanceof ProblemError && error.status === 401 && er.auth.session) {
+      const renewed = await er.auth.refresh().then(
+        () => true,
+        () => false,
+      )
+      if (renewed) return render(moveFocus, true)
+    }
     show(
       main,
       h('h1', { tabindex: -1 }, label),

@@ -163,6 +163,23 @@ describe.runIf(runs)(
       await shot('03-roadmap-progress')
     })
 
+    it('renews an expired access token with the refresh token, once', async () => {
+      const before = failedRequests.length
+      await page.evaluate(`(() => {
+        const key = 'engineroom.hub.session'
+        const session = JSON.parse(sessionStorage.getItem(key))
+        sessionStorage.setItem(key, JSON.stringify({ ...session, token: 'expired' }))
+      })()`)
+      await page.reload()
+      await page.getByText(/^1 of \d+ steps done\.$/).waitFor()
+      const saved = await page.evaluate("sessionStorage.getItem('engineroom.hub.session')")
+      expect((JSON.parse(String(saved)) as { token: string }).token).toMatch(/^ey/)
+      // The refused requests were the expired token's, and nothing else.
+      const refused = failedRequests.splice(before)
+      expect(refused.length).toBeGreaterThan(0)
+      expect(refused.every((r) => r.startsWith('401 '))).toBe(true)
+    })
+
     it('charts salaries by city in SVG, with the figures as a table', async () => {
       await page.getByRole('link', { name: 'Salaries' }).click()
       await page.getByRole('heading', { name: 'By city' }).waitFor()
