@@ -124,7 +124,11 @@ export async function renderBootcamps(root: HTMLElement, signal: AbortSignal): P
       h(
         'p',
         { class: 'muted' },
-        [bootcamp.kind, bootcamp.format, bootcamp.weeks ? `${bootcamp.weeks} weeks` : '']
+        [
+          bootcamp.kind,
+          bootcamp.format,
+          bootcamp.weeks ? `${bootcamp.weeks} week${bootcamp.weeks === 1 ? '' : 's'}` : '',
+        ]
           .filter(Boolean)
           .join(' · '),
       ),
