@@ -76,6 +76,8 @@ export interface WriteKey {
   readonly value: string
   /** Call with the error a write threw. */
   settle(error: unknown): void
+  /** The write is done with (a finished checkout): the next attempt is a new request. */
+  renew(): void
 }
 
 export function writeKey(): WriteKey {
@@ -86,6 +88,9 @@ export function writeKey(): WriteKey {
     },
     settle(error) {
       if (error instanceof ProblemError) value = crypto.randomUUID()
+    },
+    renew() {
+      value = crypto.randomUUID()
     },
   }
 }

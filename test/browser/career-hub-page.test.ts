@@ -247,12 +247,25 @@ describe.runIf(runs)(
       const card = page.locator('.card', { hasText: 'SQL in a weekend' })
       const enrol = card.getByRole('button', { name: 'Enrol for $149.00' })
       await shot('07-bootcamps')
+      // The card fails first: nothing granted, and the next try is a new checkout (a new key).
+      const [failing] = await Promise.all([page.waitForEvent('popup'), enrol.click()])
+      await failing.getByRole('button', { name: 'Fail the payment' }).click()
+      await expect.poll(() => failing.locator('#result').getAttribute('data-status')).toBe('failed')
+      await failing.close()
+      await card
+        .getByText('The payment was failed. Nothing was charged; you can try again.')
+        .waitFor()
+      const failedId = new URL(failing.url()).pathname.split('/').pop()
+      expect(
+        (await api<{ items: unknown[] }>('/api/collections/enrolments/records')).items,
+      ).toEqual([])
       const [checkoutPage] = await Promise.all([page.waitForEvent('popup'), enrol.click()])
       await checkoutPage.getByRole('heading', { name: 'Test checkout' }).waitFor()
       await checkoutPage.getByRole('button', { name: 'Pay', exact: true }).click()
       await expect
         .poll(() => checkoutPage.locator('#result').getAttribute('data-status'))
         .toBe('paid')
+      expect(new URL(checkoutPage.url()).pathname).not.toContain(String(failedId))
       await shot('08-test-checkout-paid', checkoutPage)
       await checkoutPage.close()
       await card.getByText('Payment received: you are enrolled.').waitFor()

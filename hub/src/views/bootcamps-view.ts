@@ -107,7 +107,7 @@ export async function renderBootcamps(root: HTMLElement, signal: AbortSignal): P
               ? 'The checkout is still open; reload this page once you have paid.'
               : `The payment was ${final}. Nothing was charged; you can try again.`
           // A finished checkout is spent: another attempt is a new checkout.
-          key.settle(new Error(final))
+          key.renew()
         } catch (error) {
           payWindow?.close()
           key.settle(error)
