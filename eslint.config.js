@@ -12,7 +12,7 @@ const layer = (files, patterns) => ({
 const browserAssets = ['src/http/graphql/explorer-assets/**/*.js']
 
 export default tseslint.config(
-  { ignores: ['dist', 'node_modules', 'er_data', 'coverage', 'admin/dist'] },
+  { ignores: ['dist', 'node_modules', 'er_data', 'coverage', 'admin/dist', 'hub/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Node everywhere except the browser assets served as-is (no bundler, no Node APIs).
@@ -20,6 +20,8 @@ export default tseslint.config(
   { files: browserAssets, languageOptions: { sourceType: 'module', globals: globals.browser } },
   // The dashboard runs in browsers (its own tsconfig checks its types: npm run typecheck).
   { files: ['admin/src/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
+  // So does the career hub's page (hub/tsconfig.json).
+  { files: ['hub/src/**/*.ts'], languageOptions: { globals: globals.browser } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': [

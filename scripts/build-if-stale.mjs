@@ -7,8 +7,9 @@
  * from the fingerprint its last successful build wrote. Contents, not times: a fresh clone or a
  * `git checkout` touches every file's time without changing what a build would produce.
  *
- * The dashboard is optional: when its build fails (say its dependencies were not installed) the
- * server still starts and `/_/` says how to build it.
+ * The dashboard and the career hub's page are optional: when one fails to build (say its
+ * dependencies were not installed) the server still starts and `/_/` (or `/hub/`) says how to
+ * build it.
  *
  * `--all` (what `npm run build` runs) builds every part whatever its fingerprint and fails on any
  * failure, then records the fingerprints, so the next `npm start` builds nothing.
@@ -34,6 +35,20 @@ const PARTS = [
     inputs: ['admin/src', 'admin/index.html', 'admin/vite.config.ts', 'admin/package.json'],
     output: 'admin/dist',
     script: 'build:admin',
+    required: false,
+  },
+  {
+    // The career hub's page bundles the SDK from its sources, so those are its inputs too.
+    name: 'career hub page',
+    inputs: [
+      'hub/src',
+      'hub/index.html',
+      'hub/vite.config.ts',
+      'hub/package.json',
+      'packages/client/src',
+    ],
+    output: 'hub/dist',
+    script: 'build:hub',
     required: false,
   },
 ]

@@ -19,6 +19,15 @@ describe('loadConfig', () => {
     expect(config.dataDir).toBe('/tmp/x')
   })
 
+  it('reads the payments provider as `npm run demo` sets it, in any case', () => {
+    expect(loadConfig({}, {}).payments).toBeUndefined()
+    expect(loadConfig({}, { ER_PAYMENTS_PROVIDER: 'test' }).payments).toEqual({ provider: 'test' })
+    expect(loadConfig({}, { ER_PAYMENTS_PROVIDER: 'TEST' }).payments).toEqual({ provider: 'test' })
+    expect(() => loadConfig({}, { ER_PAYMENTS_PROVIDER: 'paypal' })).toThrow(
+      /^ER_PAYMENTS_PROVIDER: expected one of off, test, stripe/,
+    )
+  })
+
   it('reads IPv6 listen addresses', () => {
     expect(loadConfig({ http: '[::1]:8090' }, {}).http).toEqual({ host: '::1', port: 8090 })
   })

@@ -816,7 +816,12 @@ function parseChoice<T extends string>(
   fallback: T,
 ): T {
   if (text === undefined || text === '') return fallback
-  const lower = ['ER_LOG_LEVEL', 'ER_LOG_FORMAT', 'ER_AUTH_COOKIE'].includes(setting)
+  const lower = [
+    'ER_LOG_LEVEL',
+    'ER_LOG_FORMAT',
+    'ER_AUTH_COOKIE',
+    'ER_PAYMENTS_PROVIDER',
+  ].includes(setting)
   const value = (lower ? text.toLowerCase() : text.toUpperCase()) as T
   if (!choices.includes(value))
     throw new ConfigError(

@@ -56,6 +56,8 @@ import { landingPage } from './pages/landing-page.js'
 import { pageAssetRoutes } from './pages/page-assets.js'
 import { setupRoutes } from './pages/setup-routes.js'
 import { adminRoutes, DEFAULT_ADMIN_DIR } from './admin/admin-routes.js'
+import { DEFAULT_HUB_DIR, hubRoutes } from './hub/hub-routes.js'
+import { appliedTemplate } from '../services/templates/apply-template.js'
 import type { FirstRunSetup } from '../services/auth/first-run-setup.js'
 
 export interface ServerOptions {
@@ -120,6 +122,11 @@ export interface ServerOptions {
   firstRunSetup?: FirstRunSetup
   /** The dashboard's build folder served at `/_/` (default `admin/dist`); `false`: no `/_/`. */
   adminDir?: string | false
+  /**
+   * The career hub page's build folder served at `/hub/` (default `hub/dist`) when the database
+   * holds the career-hub template; `false`: no `/hub/` at all.
+   */
+  hubDir?: string | false
   /** `/api/backups` and the backup gauges; no backup routes when absent. */
   backups?: BackupsService
 }
@@ -370,6 +377,12 @@ export async function buildServer(
   if (options.firstRunSetup) await app.register(setupRoutes, { setup: options.firstRunSetup })
   if (options.adminDir !== false) {
     await app.register(adminRoutes, { dir: options.adminDir ?? DEFAULT_ADMIN_DIR })
+  }
+  if (options.hubDir !== false) {
+    await app.register(hubRoutes, {
+      dir: options.hubDir ?? DEFAULT_HUB_DIR,
+      holdsTemplate: async () => (await appliedTemplate(engine.store)) === 'career-hub',
+    })
   }
   if (options.landingPage !== false) {
     await app.register(landingPage, {

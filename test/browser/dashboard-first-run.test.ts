@@ -90,6 +90,11 @@ describe.runIf(runs)('dashboard: the first hour', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Collections' }).waitFor()
     // A fresh data directory comes with the users collection.
     await page.getByRole('link', { name: 'users', exact: true }).waitFor()
+    // The first run points at the example app; this database holds none, so no link to its page.
+    expect(await page.locator('#template-hint').textContent()).toContain(
+      'init --template career-hub',
+    )
+    expect(await page.locator('#hub-link').count()).toBe(0)
     await shot('03-collections')
   })
 

@@ -22,6 +22,18 @@ const TEMPLATE_SETTING = 'template'
 /** Collections a fresh database may already hold (the default `users`): they are extended. */
 const EXTENDABLE = new Set(['users'])
 
+/**
+ * The template this database was filled from, if any.
+ *
+ * @example
+ *   if ((await appliedTemplate(engine.store)) === 'career-hub') serveTheHubPage()
+ */
+export async function appliedTemplate(
+  store: Pick<Engine['store'], 'getSetting'>,
+): Promise<string | undefined> {
+  return store.getSetting(TEMPLATE_SETTING)
+}
+
 export interface TemplateResult {
   /** False when the database already holds this template (nothing was done). */
   applied: boolean

@@ -183,6 +183,32 @@ export const HUB_COLLECTIONS: Json[] = [
     },
   },
   {
+    // Written by the template's extension when someone applies to one of the user's postings
+    // (templates/career-hub/extensions/career-hub.ts); read, marked read and dismissed by them.
+    name: 'notifications',
+    fields: [
+      { name: 'user', type: 'relation', collection: 'users', required: true, onDelete: 'cascade' },
+      {
+        name: 'application',
+        type: 'relation',
+        collection: 'applications',
+        required: true,
+        onDelete: 'cascade',
+      },
+      { name: 'title', type: 'text', required: true, max: 300 },
+      { name: 'read', type: 'bool' },
+    ],
+    indexes: [{ fields: ['application'], unique: true }],
+    rules: {
+      list: 'user = @request.auth.id',
+      view: 'user = @request.auth.id',
+      create: null,
+      update:
+        'user = @request.auth.id && @request.body.user:isset = false && @request.body.application:isset = false && @request.body.title:isset = false',
+      delete: 'user = @request.auth.id',
+    },
+  },
+  {
     name: 'portfolios',
     fields: [
       { name: 'owner', type: 'relation', collection: 'users', required: true, onDelete: 'cascade' },
