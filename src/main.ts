@@ -14,6 +14,8 @@ import type { QueryObserver, Store } from './adapters/store/store.js'
 import { createQueryTracer } from './adapters/telemetry/trace-queries.js'
 import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.js'
 import { createMetrics } from './http/ops/metrics.js'
+import { registerRedisMetrics, type RedisWatch } from './http/ops/redis-metrics.js'
+import { startBusLagProbe } from './http/ops/bus-lag-probe.js'
 import { metricsRoutes } from './http/ops/metrics-routes.js'
 import { backgroundErrorCounter } from './http/ops/realtime-failures.js'
 import { scrubSecrets } from './http/plugins/log-redaction.js'
@@ -86,11 +88,19 @@ export async function deploymentPrefix(store: Store, explicit?: string): Promise
  * node), its channels under `prefix` (see `deploymentPrefix`); else the cluster IPC bus in a
  * `serve --workers` worker; else in-process.
  */
-export async function openBus(config: Config, prefix = config.busPrefix ?? 'er:'): Promise<Bus> {
+export async function openBus(
+  config: Config,
+  prefix = config.busPrefix ?? 'er:',
+  redisWatch?: RedisWatch,
+): Promise<Bus> {
   if (config.redisUrl) {
     // Loaded only when used: every CLI command imports this module, few need Redis.
     const { createRedisBus } = await import('./adapters/bus/redis/redis-bus.js')
-    return createRedisBus({ url: config.redisUrl, prefix })
+    return createRedisBus({
+      url: config.redisUrl,
+      prefix,
+      ...(redisWatch ? { onConnection: (client, role) => redisWatch.watch(client, role) } : {}),
+    })
   }
   return cluster.isWorker ? createClusterBus() : createInProcessBus()
 }
@@ -299,6 +309,7 @@ export async function startServer(
     : metrics.observeQuery
   // Counted from the start; logged by the app's logger once it exists, as JSON on stderr before.
   const backgroundErrors = backgroundErrorCounter(metrics)
+  const redisWatch = config.redisUrl ? registerRedisMetrics(metrics) : undefined
   let log: FastifyBaseLogger | undefined = undefined
   let prefix = 'er:'
   let opened: Bus | undefined
@@ -306,7 +317,7 @@ export async function startServer(
     config,
     async (store) => {
       prefix = await deploymentPrefix(store, config.busPrefix)
-      return (opened = await openBus(config, prefix))
+      return (opened = await openBus(config, prefix, redisWatch))
     },
     onQuery,
     {
@@ -321,7 +332,20 @@ export async function startServer(
   const redis = config.redisUrl
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
+  if (redis) redisWatch?.watch(redis, 'commands')
   const responseCache = await openResponseCache(config, bus, redis, prefix)
+  // Per-user realtime caps across nodes: each slot a lease in Redis that its node renews.
+  const leases =
+    redis && engine.realtime
+      ? (await import('./adapters/redis/redis-connection-leases.js')).createRedisConnectionLeases({
+          redis,
+          prefix,
+          leaseMs: config.realtime.leaseSeconds * 1000,
+          onError: () => redisWatch?.error('commands'),
+        })
+      : undefined
+  if (leases) engine.realtime?.connections.share(leases)
+  const busProbe = config.redisUrl ? await startBusLagProbe(bus, metrics) : undefined
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
   const backups = await openBackups(config, engine)
 
@@ -340,7 +364,12 @@ export async function startServer(
     metrics,
     metricsRoute: ops.metricsHttp ? false : { token: ops.metricsToken },
     tracing: tracing !== undefined,
-    rateLimit: { budgets: ops.rateLimit, redis, redisPrefix: `${prefix}rl:` },
+    rateLimit: {
+      budgets: ops.rateLimit,
+      callerBudgets: ops.callerRateLimit,
+      redis,
+      redisPrefix: `${prefix}rl:`,
+    },
     loadShedding: ops.shedding,
     cors: { origins: ops.corsOrigins, credentials: ops.corsCredentials },
     limits: ops,
@@ -419,6 +448,9 @@ export async function startServer(
   const afterClose: ShutdownStep[] = [
     ...(schedule ? [{ name: 'backup schedule', run: async () => schedule.stop() }] : []),
     { name: 'store', run: () => engine.close() },
+    // After the app closed its streams; before Redis goes: what is still held is given back.
+    ...(leases ? [{ name: 'connection leases', run: () => leases.close() }] : []),
+    ...(busProbe ? [{ name: 'bus probe', run: () => busProbe.stop() }] : []),
     ...(responseCache ? [{ name: 'cache', run: () => responseCache.close() }] : []),
     { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),

@@ -17,7 +17,9 @@ import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-s
 import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit.js'
-import { requestIdFrom } from './plugins/request-context.js'
+import { contextOf, requestIdFrom } from './plugins/request-context.js'
+import { API_KEY_PREFIX } from '../services/auth/auth-api-keys.js'
+import { SUPERUSERS } from '../core/schema/system-collections.js'
 import { registerResponseObservers } from './plugins/response-observers.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerTracing } from './plugins/tracing.js'
@@ -77,7 +79,7 @@ export interface ServerOptions {
   /** Server spans per request (needs a registered tracer provider to record anything). */
   tracing?: boolean
   /** Rate limits; none when absent. The token subject is read with the engine's signer. */
-  rateLimit?: Omit<RateLimitOptions, 'tokenSubject'>
+  rateLimit?: Omit<RateLimitOptions, 'identifyCaller'>
   /** Refuse requests with 503 when overloaded; off when absent. */
   loadShedding?: LoadSheddingOptions
   /** CORS origins and credentials; no CORS headers when the list is empty. */
@@ -199,9 +201,18 @@ export async function buildServer(
   if (options.rateLimit) {
     await registerRateLimit(app, {
       ...options.rateLimit,
-      tokenSubject: async (token) => {
+      identifyCaller: async (request, token) => {
+        if (token.startsWith(API_KEY_PREFIX)) {
+          // The route needs this identity too: found once, remembered on the request.
+          const { auth: identity } = await contextOf(request, auth)
+          if (!identity?.apiKey) throw new Error('not an API key')
+          return { subject: `key:${identity.apiKey.id}`, kind: 'apiKey' as const }
+        }
         const claims = await tokens.verify(token)
-        return `${claims.cid}:${claims.sub}`
+        return {
+          subject: `${claims.cid}:${claims.sub}`,
+          kind: claims.cid === SUPERUSERS.id ? ('superuser' as const) : ('user' as const),
+        }
       },
     })
   }
