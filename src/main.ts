@@ -16,6 +16,8 @@ import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.
 import { createMetrics } from './http/ops/metrics.js'
 import { registerRedisMetrics, type RedisWatch } from './http/ops/redis-metrics.js'
 import { startBusLagProbe } from './http/ops/bus-lag-probe.js'
+import type { ReplicaReadOptions } from './http/plugins/replica-reads.js'
+import { createReadPins } from './adapters/redis/read-pins.js'
 import { metricsRoutes } from './http/ops/metrics-routes.js'
 import { backgroundErrorCounter } from './http/ops/realtime-failures.js'
 import { scrubSecrets } from './http/plugins/log-redaction.js'
@@ -44,7 +46,12 @@ import { startBackupSchedule } from './services/backups/backup-schedule.js'
 export async function openStore(
   config: Config,
   onQuery?: QueryObserver,
-): Promise<{ store: Store; description: string }> {
+): Promise<{
+  store: Store
+  description: string
+  /** With `DATABASE_REPLICA_URLS`: how to send record reads to a replica, and where they went. */
+  replicas?: Omit<ReplicaReadOptions, 'pins'>
+}> {
   if (config.databaseUrl) {
     // Loaded only when used, like the Redis clients below: a SQLite server never holds `pg` or
     // `ioredis` in memory (about 14 MB of its idle RSS).
@@ -55,7 +62,19 @@ export async function openStore(
       onQuery,
       seedDefaults: true,
     })
-    return { store, description: `PostgreSQL ${redactUrl(config.databaseUrl)}` }
+    const description = `PostgreSQL ${redactUrl(config.databaseUrl)}`
+    if (config.replicaUrls.length === 0) return { store, description }
+    // Pools connect on first use: a CLI command that routes no read never reaches a replica.
+    const { openReadReplicas } = await import('./adapters/store/read-replicas.js')
+    const routed = await openReadReplicas(store, config.replicaUrls, {
+      maxConnections: config.pgPoolSize,
+      onQuery,
+    })
+    return {
+      store: routed.store,
+      description: `${description} (+${config.replicaUrls.length} read replica(s))`,
+      replicas: { onReplica: routed.onReplica, counts: routed.counts },
+    }
   }
   const { sqliteFile } = dataPaths(config)
   const store = await openSqliteStore({
@@ -214,7 +233,11 @@ export async function openEngine(
     /** Where background failures go (default: a JSON line on stderr). */
     onBackgroundError?: EngineOptions['onBackgroundError']
   } = {},
-): Promise<{ engine: Engine; description: string }> {
+): Promise<{
+  engine: Engine
+  description: string
+  replicas?: Omit<ReplicaReadOptions, 'pins'>
+}> {
   // Loaded (and compiled) before the store opens: a mistake in it ends the start at once.
   const extension =
     extras.extension ??
@@ -223,7 +246,7 @@ export async function openEngine(
           await import('./services/extensions/load-extension.js')
         ).loadExtension(config.extensions)
       : undefined)
-  const { store, description } = await openStore(config, onQuery)
+  const { store, description, replicas } = await openStore(config, onQuery)
   try {
     const bus = typeof busOrOpen === 'function' ? await busOrOpen(store) : busOrOpen
     const blobs = await openBlobs(config)
@@ -275,7 +298,7 @@ export async function openEngine(
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
-    return { engine, description }
+    return { engine, description, ...(replicas ? { replicas } : {}) }
   } catch (error) {
     await store.close()
     throw error
@@ -313,7 +336,7 @@ export async function startServer(
   let log: FastifyBaseLogger | undefined = undefined
   let prefix = 'er:'
   let opened: Bus | undefined
-  const { engine, description } = await openEngine(
+  const { engine, description, replicas } = await openEngine(
     config,
     async (store) => {
       prefix = await deploymentPrefix(store, config.busPrefix)
@@ -386,6 +409,19 @@ export async function startServer(
       : [],
     isShuttingDown: () => isShuttingDown(),
     ...(responseCache ? { responseCache } : {}),
+    ...(replicas
+      ? {
+          replicaReads: {
+            ...replicas,
+            pins: createReadPins({
+              ttlMs: config.replicaPinSeconds * 1000,
+              redis,
+              prefix,
+              onError: () => redisWatch?.error('commands'),
+            }),
+          },
+        }
+      : {}),
     landingPage: config.landingPage,
     backups,
     graphql: config.graphql.enabled

@@ -22,6 +22,16 @@ export interface Config {
   /** `REDIS_URL`: `redis://…`; reserved for the distributed cache, bus and rate limits. */
   redisUrl: string | undefined
   /**
+   * `DATABASE_REPLICA_URLS`: comma-separated `postgres://…` read replicas of `DATABASE_URL`;
+   * REST record lists and gets by ordinary callers read there (default none).
+   */
+  replicaUrls: string[]
+  /**
+   * `ER_REPLICA_PIN_SECONDS`: after a write, its caller reads from the primary for this long, so
+   * it sees its own writes; keep it above the replicas' lag (default 5).
+   */
+  replicaPinSeconds: number
+  /**
    * `ER_BUS_PREFIX`: prefix of every Redis channel and key of this deployment. Unset: `er:` and
    * the deployment's id (made once, kept in its database), so deployments sharing a Redis server
    * (whatever their DB index: pub/sub ignores it) never see each other's events or counters.
@@ -305,6 +315,14 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     extensions: (flags.extensions ?? env.ER_EXTENSIONS) || undefined,
     databaseUrl: parseUrl(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
+    replicaUrls: parseReplicaUrls(env),
+    replicaPinSeconds: parseInteger(
+      env.ER_REPLICA_PIN_SECONDS,
+      'ER_REPLICA_PIN_SECONDS',
+      5,
+      1,
+      3600,
+    ),
     busPrefix: parseBusPrefix(env.ER_BUS_PREFIX),
     bodyLimit: parseInteger(
       env.ER_BODY_LIMIT,
@@ -811,6 +829,25 @@ function parseBusPrefix(text: string | undefined): string | undefined {
     )
   }
   return text
+}
+
+function parseReplicaUrls(env: Record<string, string | undefined>): string[] {
+  const text = env.DATABASE_REPLICA_URLS
+  if (text === undefined || text.trim() === '') return []
+  if (!env.DATABASE_URL) {
+    throw new ConfigError(
+      'DATABASE_REPLICA_URLS: replicas need a PostgreSQL primary; set DATABASE_URL too (SQLite has no replicas).',
+    )
+  }
+  const urls = text.split(',').map((u) => u.trim())
+  if (urls.length > 16) throw new ConfigError('DATABASE_REPLICA_URLS: at most 16 replicas.')
+  return urls.map(
+    (url, index) =>
+      parseUrl(url, `DATABASE_REPLICA_URLS (entry ${index + 1})`, ['postgres:', 'postgresql:']) ??
+      (() => {
+        throw new ConfigError(`DATABASE_REPLICA_URLS: entry ${index + 1} is empty.`)
+      })(),
+  )
 }
 
 function parseUrl(

@@ -18,6 +18,7 @@ import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cook
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit.js'
 import { contextOf, requestIdFrom } from './plugins/request-context.js'
+import { registerReplicaReads, type ReplicaReadOptions } from './plugins/replica-reads.js'
 import { API_KEY_PREFIX } from '../services/auth/auth-api-keys.js'
 import { SUPERUSERS } from '../core/schema/system-collections.js'
 import { registerResponseObservers } from './plugins/response-observers.js'
@@ -116,6 +117,8 @@ export interface ServerOptions {
    * Cache-Control, with or without it.
    */
   responseCache?: ResponseCache
+  /** Read replicas (`DATABASE_REPLICA_URLS`): record reads that tolerate lag go there. */
+  replicaReads?: ReplicaReadOptions
   /** The page at `GET /` (default true); `false` leaves `/` a 404 like any unknown path. */
   landingPage?: boolean
   /** First-run setup (`/_/setup`, `POST /api/setup`); absent: no such routes. */
@@ -287,6 +290,9 @@ export async function buildServer(
     app.addHook('onClose', async () => stop())
   }
   const cacheOutcomes = registerCacheMetrics(metrics, responseCache)
+  const readThrough = options.replicaReads
+    ? registerReplicaReads(app, metrics, options.replicaReads)
+    : undefined
   await app.register(recordsRoutes, {
     records: engine.records,
     auth,
@@ -295,6 +301,7 @@ export async function buildServer(
       registry: engine.registry,
       cache: responseCache,
       onOutcome: cacheOutcomes,
+      ...(readThrough ? { readThrough } : {}),
     }),
   })
   await app.register(authEmailRoutes, { auth })
