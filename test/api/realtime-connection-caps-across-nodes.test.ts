@@ -79,10 +79,10 @@ describe.each(await availableDialects())(
       base.a = await a.app.listen({ host: '127.0.0.1', port: 0 })
       base.b = await b.app.listen({ host: '127.0.0.1', port: 0 })
       await createCollection(a, {
-      name: 'posts',
-      fields: [{ name: 'title', type: 'text' }],
-      rules: { list: '', view: '' },
-    })
+        name: 'posts',
+        fields: [{ name: 'title', type: 'text' }],
+        rules: { list: '', view: '' },
+      })
       await createCollection(a, { name: 'users', type: 'auth', fields: [] })
       await createRecord(a, 'users', { email: 'ann@example.com', password: PASSWORD })
       const login = await a.engine.auth.loginWithPassword('users', {

@@ -82,10 +82,7 @@ export async function openReadReplicas(
         }
         counts.replica++
         const replica = replicas[next++ % replicas.length] as Store
-        return (Reflect.get(replica, property) as (...a: unknown[]) => unknown).apply(
-          replica,
-          args,
-        )
+        return (Reflect.get(replica, property) as (...a: unknown[]) => unknown).apply(replica, args)
       }
     },
   })

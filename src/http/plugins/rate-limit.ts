@@ -34,7 +34,10 @@ export interface RateLimitOptions {
    * Verifies the bearer token (an access token or API key) and returns who it is; throws when
    * invalid. An access token is checked by its signature alone (no store read).
    */
-  identifyCaller(request: FastifyRequest, token: string): Promise<{ subject: string; kind: CallerKind }>
+  identifyCaller(
+    request: FastifyRequest,
+    token: string,
+  ): Promise<{ subject: string; kind: CallerKind }>
 }
 
 type BudgetClass = keyof RateLimitOptions['budgets']
@@ -98,7 +101,8 @@ export async function registerRateLimit(
     keyGenerator: async (request) => {
       const budgetClass = budgetClassOf(request)
       const caller = await callerOf(request, options)
-      const special = budgetClass === 'auth' || caller.kind === 'user' ? undefined : classes[caller.kind]
+      const special =
+        budgetClass === 'auth' || caller.kind === 'user' ? undefined : classes[caller.kind]
       const own = special?.[budgetClass as 'read' | 'write']
       const budget = own !== undefined ? own : budgets[budgetClass]
       chosen.set(request, budget)

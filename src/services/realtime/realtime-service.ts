@@ -106,7 +106,8 @@ export function createRealtimeService(deps: RealtimeDeps) {
     }
     // Last, so a refused request never held a slot; counted synchronously on this node, so a
     // burst cannot overshoot (and atomically in the shared leases across nodes).
-    const own = 'address' in input.client ? connections.open('sse', input.client.address) : undefined
+    const own =
+      'address' in input.client ? connections.open('sse', input.client.address) : undefined
     try {
       await own?.identify(userKeyOf(identity))
     } catch (error) {
