@@ -14,6 +14,10 @@ import type { QueryObserver, Store } from './adapters/store/store.js'
 import { createQueryTracer } from './adapters/telemetry/trace-queries.js'
 import { createShutdown, type ShutdownStep } from './http/ops/graceful-shutdown.js'
 import { createMetrics } from './http/ops/metrics.js'
+import { registerRedisMetrics, type RedisWatch } from './http/ops/redis-metrics.js'
+import { startBusLagProbe } from './http/ops/bus-lag-probe.js'
+import type { ReplicaReadOptions } from './http/plugins/replica-reads.js'
+import { createReadPins } from './adapters/redis/read-pins.js'
 import { metricsRoutes } from './http/ops/metrics-routes.js'
 import { backgroundErrorCounter } from './http/ops/realtime-failures.js'
 import { scrubSecrets } from './http/plugins/log-redaction.js'
@@ -42,7 +46,12 @@ import { startBackupSchedule } from './services/backups/backup-schedule.js'
 export async function openStore(
   config: Config,
   onQuery?: QueryObserver,
-): Promise<{ store: Store; description: string }> {
+): Promise<{
+  store: Store
+  description: string
+  /** With `DATABASE_REPLICA_URLS`: how to send record reads to a replica, and where they went. */
+  replicas?: Omit<ReplicaReadOptions, 'pins'>
+}> {
   if (config.databaseUrl) {
     // Loaded only when used, like the Redis clients below: a SQLite server never holds `pg` or
     // `ioredis` in memory (about 14 MB of its idle RSS).
@@ -53,7 +62,19 @@ export async function openStore(
       onQuery,
       seedDefaults: true,
     })
-    return { store, description: `PostgreSQL ${redactUrl(config.databaseUrl)}` }
+    const description = `PostgreSQL ${redactUrl(config.databaseUrl)}`
+    if (config.replicaUrls.length === 0) return { store, description }
+    // Pools connect on first use: a CLI command that routes no read never reaches a replica.
+    const { openReadReplicas } = await import('./adapters/store/read-replicas.js')
+    const routed = await openReadReplicas(store, config.replicaUrls, {
+      maxConnections: config.pgPoolSize,
+      onQuery,
+    })
+    return {
+      store: routed.store,
+      description: `${description} (+${config.replicaUrls.length} read replica(s))`,
+      replicas: { onReplica: routed.onReplica, counts: routed.counts },
+    }
   }
   const { sqliteFile } = dataPaths(config)
   const store = await openSqliteStore({
@@ -86,11 +107,19 @@ export async function deploymentPrefix(store: Store, explicit?: string): Promise
  * node), its channels under `prefix` (see `deploymentPrefix`); else the cluster IPC bus in a
  * `serve --workers` worker; else in-process.
  */
-export async function openBus(config: Config, prefix = config.busPrefix ?? 'er:'): Promise<Bus> {
+export async function openBus(
+  config: Config,
+  prefix = config.busPrefix ?? 'er:',
+  redisWatch?: RedisWatch,
+): Promise<Bus> {
   if (config.redisUrl) {
     // Loaded only when used: every CLI command imports this module, few need Redis.
     const { createRedisBus } = await import('./adapters/bus/redis/redis-bus.js')
-    return createRedisBus({ url: config.redisUrl, prefix })
+    return createRedisBus({
+      url: config.redisUrl,
+      prefix,
+      ...(redisWatch ? { onConnection: (client, role) => redisWatch.watch(client, role) } : {}),
+    })
   }
   return cluster.isWorker ? createClusterBus() : createInProcessBus()
 }
@@ -204,7 +233,11 @@ export async function openEngine(
     /** Where background failures go (default: a JSON line on stderr). */
     onBackgroundError?: EngineOptions['onBackgroundError']
   } = {},
-): Promise<{ engine: Engine; description: string }> {
+): Promise<{
+  engine: Engine
+  description: string
+  replicas?: Omit<ReplicaReadOptions, 'pins'>
+}> {
   // Loaded (and compiled) before the store opens: a mistake in it ends the start at once.
   const extension =
     extras.extension ??
@@ -213,7 +246,7 @@ export async function openEngine(
           await import('./services/extensions/load-extension.js')
         ).loadExtension(config.extensions)
       : undefined)
-  const { store, description } = await openStore(config, onQuery)
+  const { store, description, replicas } = await openStore(config, onQuery)
   try {
     const bus = typeof busOrOpen === 'function' ? await busOrOpen(store) : busOrOpen
     const blobs = await openBlobs(config)
@@ -265,7 +298,7 @@ export async function openEngine(
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
-    return { engine, description }
+    return { engine, description, ...(replicas ? { replicas } : {}) }
   } catch (error) {
     await store.close()
     throw error
@@ -299,14 +332,15 @@ export async function startServer(
     : metrics.observeQuery
   // Counted from the start; logged by the app's logger once it exists, as JSON on stderr before.
   const backgroundErrors = backgroundErrorCounter(metrics)
+  const redisWatch = config.redisUrl ? registerRedisMetrics(metrics) : undefined
   let log: FastifyBaseLogger | undefined = undefined
   let prefix = 'er:'
   let opened: Bus | undefined
-  const { engine, description } = await openEngine(
+  const { engine, description, replicas } = await openEngine(
     config,
     async (store) => {
       prefix = await deploymentPrefix(store, config.busPrefix)
-      return (opened = await openBus(config, prefix))
+      return (opened = await openBus(config, prefix, redisWatch))
     },
     onQuery,
     {
@@ -321,7 +355,20 @@ export async function startServer(
   const redis = config.redisUrl
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
+  if (redis) redisWatch?.watch(redis, 'commands')
   const responseCache = await openResponseCache(config, bus, redis, prefix)
+  // Per-user realtime caps across nodes: each slot a lease in Redis that its node renews.
+  const leases =
+    redis && engine.realtime
+      ? (await import('./adapters/redis/redis-connection-leases.js')).createRedisConnectionLeases({
+          redis,
+          prefix,
+          leaseMs: config.realtime.leaseSeconds * 1000,
+          onError: () => redisWatch?.error('commands'),
+        })
+      : undefined
+  if (leases) engine.realtime?.connections.share(leases)
+  const busProbe = config.redisUrl ? await startBusLagProbe(bus, metrics) : undefined
   const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
   const backups = await openBackups(config, engine)
 
@@ -340,7 +387,12 @@ export async function startServer(
     metrics,
     metricsRoute: ops.metricsHttp ? false : { token: ops.metricsToken },
     tracing: tracing !== undefined,
-    rateLimit: { budgets: ops.rateLimit, redis, redisPrefix: `${prefix}rl:` },
+    rateLimit: {
+      budgets: ops.rateLimit,
+      callerBudgets: ops.callerRateLimit,
+      redis,
+      redisPrefix: `${prefix}rl:`,
+    },
     loadShedding: ops.shedding,
     cors: { origins: ops.corsOrigins, credentials: ops.corsCredentials },
     limits: ops,
@@ -357,6 +409,19 @@ export async function startServer(
       : [],
     isShuttingDown: () => isShuttingDown(),
     ...(responseCache ? { responseCache } : {}),
+    ...(replicas
+      ? {
+          replicaReads: {
+            ...replicas,
+            pins: createReadPins({
+              ttlMs: config.replicaPinSeconds * 1000,
+              redis,
+              prefix,
+              onError: () => redisWatch?.error('commands'),
+            }),
+          },
+        }
+      : {}),
     landingPage: config.landingPage,
     backups,
     graphql: config.graphql.enabled
@@ -419,6 +484,9 @@ export async function startServer(
   const afterClose: ShutdownStep[] = [
     ...(schedule ? [{ name: 'backup schedule', run: async () => schedule.stop() }] : []),
     { name: 'store', run: () => engine.close() },
+    // After the app closed its streams; before Redis goes: what is still held is given back.
+    ...(leases ? [{ name: 'connection leases', run: () => leases.close() }] : []),
+    ...(busProbe ? [{ name: 'bus probe', run: () => busProbe.stop() }] : []),
     ...(responseCache ? [{ name: 'cache', run: () => responseCache.close() }] : []),
     { name: 'bus', run: () => bus.close() },
     ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),

@@ -22,6 +22,16 @@ export interface Config {
   /** `REDIS_URL`: `redis://…`; reserved for the distributed cache, bus and rate limits. */
   redisUrl: string | undefined
   /**
+   * `DATABASE_REPLICA_URLS`: comma-separated `postgres://…` read replicas of `DATABASE_URL`;
+   * REST record lists and gets by ordinary callers read there (default none).
+   */
+  replicaUrls: string[]
+  /**
+   * `ER_REPLICA_PIN_SECONDS`: after a write, its caller reads from the primary for this long, so
+   * it sees its own writes; keep it above the replicas' lag (default 5).
+   */
+  replicaPinSeconds: number
+  /**
    * `ER_BUS_PREFIX`: prefix of every Redis channel and key of this deployment. Unset: `er:` and
    * the deployment's id (made once, kept in its database), so deployments sharing a Redis server
    * (whatever their DB index: pub/sub ignores it) never see each other's events or counters.
@@ -111,6 +121,11 @@ export interface Config {
     maxConnectionsTotal: number
     /** `ER_REALTIME_BUFFER`: bytes a slow client may leave unread before it is cut off (default 1 MiB). */
     maxBufferBytes: number
+    /**
+     * `ER_REALTIME_LEASE_SECONDS`: with `REDIS_URL`, each per-user connection slot is a lease in
+     * Redis renewed by its node; a node that dies frees its slots after this long (default 30).
+     */
+    leaseSeconds: number
   }
   /** `--workers N` / `ER_WORKERS`: processes serving the embedded SQLite mode (default 1). */
   workers: number
@@ -205,6 +220,15 @@ export interface OpsConfig {
   metricsHttp: { host: string; port: number } | undefined
   /** `ER_RATE_LIMIT_{READ,WRITE,AUTH}`: `<max>/<seconds>s` or `off`. */
   rateLimit: { read: RateBudget | null; write: RateBudget | null; auth: RateBudget | null }
+  /**
+   * Budgets of their own for callers that are not a person on an app: signed-in superusers
+   * (`ER_RATE_LIMIT_SUPERUSER_{READ,WRITE}`, default 6000/60s and 1200/60s) and API keys, each
+   * key its own budget (`ER_RATE_LIMIT_API_KEY_{READ,WRITE}`, default 3000/60s and 600/60s).
+   */
+  callerRateLimit: {
+    superuser: { read: RateBudget | null; write: RateBudget | null }
+    apiKey: { read: RateBudget | null; write: RateBudget | null }
+  }
   /** `ER_TRUST_PROXY`: hops of reverse proxies to trust for the client address (default 0). */
   trustProxyHops: number
   /** `ER_CORS_ORIGINS`: exact origins allowed to call the API from a browser (default none). */
@@ -291,6 +315,14 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     extensions: (flags.extensions ?? env.ER_EXTENSIONS) || undefined,
     databaseUrl: parseUrl(env.DATABASE_URL, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: parseUrl(env.REDIS_URL, 'REDIS_URL', ['redis:', 'rediss:']),
+    replicaUrls: parseReplicaUrls(env),
+    replicaPinSeconds: parseInteger(
+      env.ER_REPLICA_PIN_SECONDS,
+      'ER_REPLICA_PIN_SECONDS',
+      5,
+      1,
+      3600,
+    ),
     busPrefix: parseBusPrefix(env.ER_BUS_PREFIX),
     bodyLimit: parseInteger(
       env.ER_BODY_LIMIT,
@@ -424,6 +456,13 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
         1024,
         1024 * 1024 * 1024,
       ),
+      leaseSeconds: parseInteger(
+        env.ER_REALTIME_LEASE_SECONDS,
+        'ER_REALTIME_LEASE_SECONDS',
+        30,
+        2,
+        600,
+      ),
     },
     files: loadFilesConfig(env),
     backup: loadBackupConfig(env, dataDir),
@@ -456,6 +495,28 @@ function loadOpsConfig(env: NodeJS.ProcessEnv): OpsConfig {
       read: parseBudget(env.ER_RATE_LIMIT_READ, 'ER_RATE_LIMIT_READ', '600/60s'),
       write: parseBudget(env.ER_RATE_LIMIT_WRITE, 'ER_RATE_LIMIT_WRITE', '120/60s'),
       auth: parseBudget(env.ER_RATE_LIMIT_AUTH, 'ER_RATE_LIMIT_AUTH', '10/60s'),
+    },
+    callerRateLimit: {
+      superuser: {
+        read: parseBudget(
+          env.ER_RATE_LIMIT_SUPERUSER_READ,
+          'ER_RATE_LIMIT_SUPERUSER_READ',
+          '6000/60s',
+        ),
+        write: parseBudget(
+          env.ER_RATE_LIMIT_SUPERUSER_WRITE,
+          'ER_RATE_LIMIT_SUPERUSER_WRITE',
+          '1200/60s',
+        ),
+      },
+      apiKey: {
+        read: parseBudget(env.ER_RATE_LIMIT_API_KEY_READ, 'ER_RATE_LIMIT_API_KEY_READ', '3000/60s'),
+        write: parseBudget(
+          env.ER_RATE_LIMIT_API_KEY_WRITE,
+          'ER_RATE_LIMIT_API_KEY_WRITE',
+          '600/60s',
+        ),
+      },
     },
     trustProxyHops: parseInteger(env.ER_TRUST_PROXY, 'ER_TRUST_PROXY', 0, 0, 10),
     corsOrigins: parseOrigins(env.ER_CORS_ORIGINS, 'ER_CORS_ORIGINS'),
@@ -768,6 +829,25 @@ function parseBusPrefix(text: string | undefined): string | undefined {
     )
   }
   return text
+}
+
+function parseReplicaUrls(env: Record<string, string | undefined>): string[] {
+  const text = env.DATABASE_REPLICA_URLS
+  if (text === undefined || text.trim() === '') return []
+  if (!env.DATABASE_URL) {
+    throw new ConfigError(
+      'DATABASE_REPLICA_URLS: replicas need a PostgreSQL primary; set DATABASE_URL too (SQLite has no replicas).',
+    )
+  }
+  const urls = text.split(',').map((u) => u.trim())
+  if (urls.length > 16) throw new ConfigError('DATABASE_REPLICA_URLS: at most 16 replicas.')
+  return urls.map(
+    (url, index) =>
+      parseUrl(url, `DATABASE_REPLICA_URLS (entry ${index + 1})`, ['postgres:', 'postgresql:']) ??
+      (() => {
+        throw new ConfigError(`DATABASE_REPLICA_URLS: entry ${index + 1} is empty.`)
+      })(),
+  )
 }
 
 function parseUrl(

@@ -17,7 +17,10 @@ import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-s
 import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
 import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit.js'
-import { requestIdFrom } from './plugins/request-context.js'
+import { contextOf, requestIdFrom } from './plugins/request-context.js'
+import { registerReplicaReads, type ReplicaReadOptions } from './plugins/replica-reads.js'
+import { API_KEY_PREFIX } from '../services/auth/auth-api-keys.js'
+import { SUPERUSERS } from '../core/schema/system-collections.js'
 import { registerResponseObservers } from './plugins/response-observers.js'
 import { registerSecurityHeaders } from './plugins/security-headers.js'
 import { registerTracing } from './plugins/tracing.js'
@@ -79,7 +82,7 @@ export interface ServerOptions {
   /** Server spans per request (needs a registered tracer provider to record anything). */
   tracing?: boolean
   /** Rate limits; none when absent. The token subject is read with the engine's signer. */
-  rateLimit?: Omit<RateLimitOptions, 'tokenSubject'>
+  rateLimit?: Omit<RateLimitOptions, 'identifyCaller'>
   /** Refuse requests with 503 when overloaded; off when absent. */
   loadShedding?: LoadSheddingOptions
   /** CORS origins and credentials; no CORS headers when the list is empty. */
@@ -116,6 +119,8 @@ export interface ServerOptions {
    * Cache-Control, with or without it.
    */
   responseCache?: ResponseCache
+  /** Read replicas (`DATABASE_REPLICA_URLS`): record reads that tolerate lag go there. */
+  replicaReads?: ReplicaReadOptions
   /** The page at `GET /` (default true); `false` leaves `/` a 404 like any unknown path. */
   landingPage?: boolean
   /** First-run setup (`/_/setup`, `POST /api/setup`); absent: no such routes. */
@@ -206,9 +211,18 @@ export async function buildServer(
   if (options.rateLimit) {
     await registerRateLimit(app, {
       ...options.rateLimit,
-      tokenSubject: async (token) => {
+      identifyCaller: async (request, token) => {
+        if (token.startsWith(API_KEY_PREFIX)) {
+          // The route needs this identity too: found once, remembered on the request.
+          const { auth: identity } = await contextOf(request, auth)
+          if (!identity?.apiKey) throw new Error('not an API key')
+          return { subject: `key:${identity.apiKey.id}`, kind: 'apiKey' as const }
+        }
         const claims = await tokens.verify(token)
-        return `${claims.cid}:${claims.sub}`
+        return {
+          subject: `${claims.cid}:${claims.sub}`,
+          kind: claims.cid === SUPERUSERS.id ? ('superuser' as const) : ('user' as const),
+        }
       },
     })
   }
@@ -283,6 +297,9 @@ export async function buildServer(
     app.addHook('onClose', async () => stop())
   }
   const cacheOutcomes = registerCacheMetrics(metrics, responseCache)
+  const readThrough = options.replicaReads
+    ? registerReplicaReads(app, metrics, options.replicaReads)
+    : undefined
   await app.register(recordsRoutes, {
     records: engine.records,
     auth,
@@ -291,6 +308,7 @@ export async function buildServer(
       registry: engine.registry,
       cache: responseCache,
       onOutcome: cacheOutcomes,
+      ...(readThrough ? { readThrough } : {}),
     }),
   })
   await app.register(authEmailRoutes, { auth })

@@ -61,6 +61,7 @@ import {
 import { withAuthHooks } from './extensions/auth-hooks.js'
 import { sudoContext } from './extensions/records-client.js'
 import { createSchemaService, type SchemaService } from './schema/schema-service.js'
+import { fillHistoryFromFiles } from './schema/schema-history.js'
 
 export interface EngineOptions {
   store: Store
@@ -238,6 +239,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const passwords = options.passwords ?? createArgon2Hasher()
   const registry = new SchemaRegistry(store, { recheckMs: options.schemaRecheckMs ?? 1000 })
   await registry.reload()
+  // Changes recorded before the database kept their content get it from this node's files.
+  await fillHistoryFromFiles(store, options.migrationsDir)
   // Schema changes announced by other nodes reload this one at once (realtime or not).
   if (options.bus) await registry.watch(options.bus, backgroundReporter(options, 'schema'))
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))

@@ -26,6 +26,8 @@ import { openSse, type SseClient } from '../helpers/sse-client.js'
 const EMAIL = 'root@example.com'
 const PASSWORD = 'correct horse battery'
 const AUTH_BUDGET = 6
+const CONNECTION_CAP = 4
+const LEASE_SECONDS = 3
 
 const nginx = nginxBinary()
 if (!nginx && nginxRequired) {
@@ -95,6 +97,9 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
       ER_RATE_LIMIT_WRITE: 'off',
       ER_RATE_LIMIT_AUTH: `${AUTH_BUDGET}/60s`,
       ER_CACHE: 'true',
+      // Per user across the cluster; a killed node's slots lapse after the lease.
+      ER_REALTIME_MAX_CONNECTIONS: String(CONNECTION_CAP),
+      ER_REALTIME_LEASE_SECONDS: String(LEASE_SECONDS),
       // Readiness fails for this long after SIGTERM while the node still serves.
       ER_SHUTDOWN_DRAIN: '1000',
     }
@@ -231,6 +236,46 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
     expect((await refresh(other)).status).not.toBe(429)
   })
 
+  it('a per-user connection cap holds across nodes, and Redis and the bus show in metrics', async () => {
+    // The streams through nginx above are given back first (a release is asynchronous).
+    for (const stream of streams.splice(0)) stream.close()
+    const [, doomed, survivor] = nodes as [ServerProcess, ServerProcess, ServerProcess]
+    const open = async (node: ServerProcess) => {
+      const stream = await openSse(`${node.url}/api/realtime?topic=posts`, {
+        authorization: `Bearer ${token}`,
+      })
+      // A node killed under a stream resets it: expected here, not a test failure.
+      stream.response.on('error', () => {})
+      if (stream.status === 200) streams.push(stream)
+      else stream.close()
+      return stream.status
+    }
+    const openWhenFree = async (node: ServerProcess, withinMs: number) => {
+      const until = Date.now() + withinMs
+      for (;;) {
+        const status = await open(node)
+        if (status === 200 || Date.now() > until) return status
+        await new Promise((r) => setTimeout(r, 200))
+      }
+    }
+    expect(await openWhenFree(doomed, 5000)).toBe(200)
+    expect(await openWhenFree(doomed, 5000)).toBe(200)
+    expect(await openWhenFree(survivor, 5000)).toBe(200)
+    expect(await openWhenFree(survivor, 5000)).toBe(200)
+    // Two streams each on two nodes: every node (the third holds none) refuses a fifth.
+    for (const node of nodes) expect(await open(node)).toBe(429)
+
+    const text = await (await fetch(`${survivor.url}/metrics`)).text()
+    const sample = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN)
+    expect(sample(/^er_redis_connected\{client="commands"\} (\S+)$/m)).toBe(1)
+    expect(sample(/^er_redis_connected\{client="bus-subscriber"\} (\S+)$/m)).toBe(1)
+    expect(sample(/^er_redis_errors_total\{client="commands"\} (\S+)$/m)).toBe(0)
+    expect(sample(/^er_redis_reconnects_total\{client="bus-publisher"\} (\S+)$/m)).toBe(0)
+    const lag = sample(/^er_bus_lag_seconds (\S+)$/m)
+    expect(lag).toBeGreaterThanOrEqual(0)
+    expect(lag).toBeLessThan(5)
+  })
+
   // Last: it stops two of the three nodes.
   it('a drained node and a killed node mid-load: no failed read, every acknowledged write kept', async () => {
     const [drained, killed] = nodes as [ServerProcess, ServerProcess]
@@ -281,5 +326,27 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
       const res = await fetch(`${balancer.url}/api/collections/posts/records/${id}`)
       expect(res.status, id).toBe(200)
     }
+  })
+
+  it("the killed node's connection slots lapse with their leases; the cap still holds", async () => {
+    const survivor = nodes[2] as ServerProcess
+    const open = async () => {
+      const stream = await openSse(`${survivor.url}/api/realtime?topic=posts`, {
+        authorization: `Bearer ${token}`,
+      })
+      if (stream.status === 200) streams.push(stream)
+      else stream.close()
+      return stream.status
+    }
+    // The survivor holds 2; the killed node's 2 count until their leases lapse (3 s).
+    const until = Date.now() + LEASE_SECONDS * 1000 * 4
+    let status = await open()
+    while (status !== 200 && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 250))
+      status = await open()
+    }
+    expect(status).toBe(200)
+    expect(await open()).toBe(200)
+    expect(await open()).toBe(429)
   })
 })

@@ -102,6 +102,94 @@ describe.each(await availableDialects())('rate limits on %s', (dialect) => {
     }
   })
 
+  it('gives superusers and API keys budgets of their own, each key its own', async () => {
+    const window = 60_000
+    const t = await engine(dialect, {
+      callerBudgets: {
+        superuser: { read: { max: 8, windowMs: window }, write: { max: 10, windowMs: window } },
+        apiKey: { read: { max: 4, windowMs: window }, write: null },
+      },
+    })
+    const newKey = async () => {
+      const res = await t.call({
+        method: 'POST',
+        url: '/api/collections/_superusers/auth/api-keys',
+        payload: { name: 'script', scopes: [{ collection: 'users', operations: ['list'] }] },
+      })
+      expect(res.statusCode, res.body).toBe(201)
+      // Under /auth/: the auth budget, the same for everyone.
+      expect(res.headers['ratelimit-limit']).toBe('2')
+      return (res.json() as { key: string }).key
+    }
+    const users = await t.call({
+      method: 'POST',
+      url: '/api/collections',
+      payload: { name: 'users', type: 'auth', fields: [], rules: { list: '' } },
+    })
+    expect(users.statusCode, users.body).toBe(201)
+    const [keyA, keyB] = [await newKey(), await newKey()]
+    const user = await t.call({
+      method: 'POST',
+      url: '/api/collections/users/records',
+      payload: { email: 'ann@example.com', password: 'a long passphrase' },
+    })
+    expect(user.statusCode, user.body).toBe(201)
+    const login = await t.call({
+      method: 'POST',
+      url: '/api/collections/users/auth/password',
+      payload: { identity: 'ann@example.com', password: 'a long passphrase' },
+      anonymous: true,
+    })
+    const userToken = (login.json() as { token: string }).token
+    const read = (token: string, remoteAddress = '10.0.0.20') =>
+      t.call({
+        method: 'GET',
+        url: '/api/collections/users/records',
+        headers: { authorization: `Bearer ${token}` },
+        remoteAddress,
+      })
+
+    // The superuser: 8 reads, then 429; its person-sized budget (5) is not what applies.
+    for (let i = 0; i < 8; i++) {
+      const res = await read(t.token)
+      expect(res.statusCode).toBe(200)
+      expect(res.headers['ratelimit-limit']).toBe('8')
+    }
+    expectProblem(await read(t.token), 429, 'ER_RATE_LIMITED')
+    // An ordinary user from the same address keeps the ordinary budget, untouched.
+    const ann = await read(userToken)
+    expect(ann.statusCode).toBe(200)
+    expect(ann.headers['ratelimit-limit']).toBe('5')
+    expect(ann.headers['ratelimit-remaining']).toBe('4')
+
+    // Each API key of that (now limited) superuser has a budget of its own.
+    for (let i = 0; i < 4; i++) {
+      const res = await read(keyA)
+      expect(res.statusCode, res.body).toBe(200)
+      expect(res.headers['ratelimit-limit']).toBe('4')
+    }
+    expectProblem(await read(keyA), 429, 'ER_RATE_LIMITED')
+    const b = await read(keyB)
+    expect(b.statusCode).toBe(200)
+    expect(b.headers['ratelimit-remaining']).toBe('3')
+    // A class turned off for keys: writes by key carry no budget at all.
+    const write = await t.app.inject({
+      method: 'POST',
+      url: '/api/collections/users/records',
+      headers: { authorization: `Bearer ${keyB}` },
+      payload: {},
+    })
+    expect(write.headers['ratelimit-limit']).toBeUndefined()
+
+    // A forged key earns neither a class nor a budget: it counts against its address.
+    const forged = `erk_${randomBytes(32).toString('base64url')}`
+    const stranger = await read(forged, '10.0.0.21')
+    expectProblem(stranger, 401, 'ER_AUTH_TOKEN_INVALID')
+    expect(stranger.headers['ratelimit-limit']).toBe('5')
+    const again = await read(`erk_${randomBytes(32).toString('base64url')}`, '10.0.0.21')
+    expect(again.headers['ratelimit-remaining']).toBe('3')
+  })
+
   it('classes GraphQL requests by their document: sign-in, mutation or query', async () => {
     const t = await engine(dialect)
     const from = { remoteAddress: '10.0.0.4', anonymous: true }

@@ -27,6 +27,7 @@ import { insertOne, selectSessionCaller, updateOne } from './record-lookups.js'
 import { selectRecordPage, selectRecordsById, type PageReader } from './record-pages.js'
 import { RECORD_ALIAS, whereClause } from './record-sql.js'
 import type {
+  AppliedMigration,
   ChangeEvent,
   ChangeInput,
   Condition,
@@ -172,8 +173,31 @@ export class KyselySession implements StoreSession {
     return rows.map((r) => r.name as string)
   }
 
-  async recordMigration(name: string, appliedAt: string): Promise<void> {
-    await this.db.insertInto('_migrations').values({ name, applied: appliedAt }).execute()
+  async recordMigration(name: string, appliedAt: string, content: string): Promise<void> {
+    await this.db.insertInto('_migrations').values({ name, applied: appliedAt, content }).execute()
+  }
+
+  async migrationHistory(): Promise<AppliedMigration[]> {
+    const rows = await this.db
+      .selectFrom('_migrations')
+      .select(['name', 'applied', 'content'])
+      .orderBy('name')
+      .execute()
+    return rows.map((r) => ({
+      name: r.name as string,
+      applied: r.applied as string,
+      content: (r.content as string | null) ?? null,
+    }))
+  }
+
+  async fillMigrationContent(name: string, content: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('_migrations')
+      .set({ content })
+      .where('name', '=', name)
+      .where('content', 'is', null)
+      .executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
   }
 
   selectRecords(query: SelectQuery): Promise<SelectResult> {

@@ -66,6 +66,14 @@ export interface ChangeActor {
   apiKey?: { id: string; scopes: ApiKeyScope[] }
 }
 
+/** One applied schema change as `_migrations` keeps it. */
+export interface AppliedMigration {
+  name: string
+  applied: string
+  /** The migration file's JSON; null when applied before contents were kept and not filled. */
+  content: string | null
+}
+
 /** A committed change from the outbox; `id` grows by one per event, in commit order. */
 export interface ChangeEvent extends ChangeInput {
   id: number
@@ -89,8 +97,14 @@ export interface StoreSession {
   /** Creates, alters or drops the collection's table (and indexes) so it matches `to`. */
   migrateCollectionTable(from: CollectionDef | null, to: CollectionDef | null): Promise<void>
 
+  /** Names of the applied schema migrations, in order (their names start with a timestamp). */
   appliedMigrations(): Promise<string[]>
-  recordMigration(name: string, appliedAt: string): Promise<void>
+  /** Records an applied migration with its content (the JSON of its migration file). */
+  recordMigration(name: string, appliedAt: string, content: string): Promise<void>
+  /** The schema history kept in the database, oldest first: what every node sees alike. */
+  migrationHistory(): Promise<AppliedMigration[]>
+  /** Fills in the content of a migration recorded without one (applied before it was kept). */
+  fillMigrationContent(name: string, content: string): Promise<boolean>
 
   selectRecords(query: SelectQuery): Promise<SelectResult>
   countRecords(collection: CollectionDef, where: Condition[]): Promise<number>

@@ -116,7 +116,7 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
             return false
           }
           try {
-            slotOf(ctx).identify(userKeyOf(identity))
+            await slotOf(ctx).identify(userKeyOf(identity))
           } catch (error) {
             if (!(error instanceof EngineError)) throw error
             // graphql-ws then closes with 4403, which a socket already closing ignores.

@@ -9,15 +9,35 @@ export interface Budget {
   windowMs: number
 }
 
+/**
+ * Who a verified caller is, for budgets: a signed-in superuser or a request with an API key
+ * (scripts, integrations) gets read and write budgets of its own instead of a person's.
+ */
+export type CallerKind = 'user' | 'superuser' | 'apiKey'
+
 export interface RateLimitOptions {
   /** `null` turns a class off. */
   budgets: { read: Budget | null; write: Budget | null; auth: Budget | null }
+  /**
+   * Read and write budgets of superusers and API keys (`ER_RATE_LIMIT_SUPERUSER_*`,
+   * `ER_RATE_LIMIT_API_KEY_*`); a kind or class not given uses `budgets`. Auth routes always use
+   * `budgets.auth`.
+   */
+  callerBudgets?: Partial<
+    Record<Exclude<CallerKind, 'user'>, { read?: Budget | null; write?: Budget | null }>
+  >
   /** Shared counters so a limit holds across nodes; in-process counters when absent. */
   redis?: Redis | undefined
   /** Prefix of the Redis keys (default `er:rl:`). */
   redisPrefix?: string
-  /** Verifies an access token's signature and returns its subject; throws when invalid. */
-  tokenSubject(token: string): Promise<string>
+  /**
+   * Verifies the bearer token (an access token or API key) and returns who it is; throws when
+   * invalid. An access token is checked by its signature alone (no store read).
+   */
+  identifyCaller(
+    request: FastifyRequest,
+    token: string,
+  ): Promise<{ subject: string; kind: CallerKind }>
 }
 
 type BudgetClass = keyof RateLimitOptions['budgets']
@@ -61,9 +81,17 @@ export async function registerRateLimit(
   options: RateLimitOptions,
 ): Promise<void> {
   const { budgets } = options
+  const classes = options.callerBudgets ?? {}
+  const everyBudget = [
+    ...Object.values(budgets),
+    ...Object.values(classes).flatMap((c) => [c.read, c.write]),
+  ]
   // Every class off: no hook at all, rather than one that lets everything through.
-  if (budgets.read === null && budgets.write === null && budgets.auth === null) return
-  const budgetOf = (request: FastifyRequest) => budgets[budgetClassOf(request)] as Budget
+  if (everyBudget.every((b) => b === null || b === undefined)) return
+  // Set by the key generator, which runs first (the plugin then asks the allow list, max and
+  // time window): the budget of this request's class and caller.
+  const chosen = new WeakMap<FastifyRequest, Budget | null>()
+  const budgetOf = (request: FastifyRequest) => chosen.get(request) as Budget
   await app.register(rateLimit, {
     global: true,
     enableDraftSpec: true,
@@ -72,10 +100,17 @@ export async function registerRateLimit(
     // The key is made before the allow list is asked: an unlimited class skips the caller.
     keyGenerator: async (request) => {
       const budgetClass = budgetClassOf(request)
-      if (budgets[budgetClass] === null) return `${budgetClass}:unlimited`
-      return `${budgetClass}:${await callerOf(request, options)}`
+      const caller = await callerOf(request, options)
+      const special =
+        budgetClass === 'auth' || caller.kind === 'user' ? undefined : classes[caller.kind]
+      const own = special?.[budgetClass as 'read' | 'write']
+      const budget = own !== undefined ? own : budgets[budgetClass]
+      chosen.set(request, budget)
+      if (budget === null) return `${budgetClass}:unlimited`
+      // A class of its own counts apart: a superuser's script never spends its person's budget.
+      return `${budgetClass}${own !== undefined ? `.${caller.kind}` : ''}:${caller.key}`
     },
-    allowList: (request) => budgets[budgetClassOf(request)] === null,
+    allowList: (request) => chosen.get(request) === null,
     max: (request) => budgetOf(request).max,
     timeWindow: (request) => budgetOf(request).windowMs,
     errorResponseBuilder: (request, context) =>
@@ -87,16 +122,21 @@ export async function registerRateLimit(
   })
 }
 
-async function callerOf(request: FastifyRequest, options: RateLimitOptions): Promise<string> {
+async function callerOf(
+  request: FastifyRequest,
+  options: RateLimitOptions,
+): Promise<{ key: string; kind: CallerKind }> {
   const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,4096})$/i.exec(request.headers.authorization ?? '')
   if (match) {
     try {
-      return `user:${await options.tokenSubject(match[1] as string)}`
+      const caller = await options.identifyCaller(request, match[1] as string)
+      return { key: `user:${caller.subject}`, kind: caller.kind }
     } catch {
-      // Falls through to the address: an invalid token is answered 401 by the route anyway.
+      // Falls through to the address: an invalid token is answered 401 by the route anyway,
+      // and a forged one never earns a budget (or a budget class) of its own.
     }
   }
-  return `ip:${request.ip}`
+  return { key: `ip:${request.ip}`, kind: 'user' }
 }
 
 /**

@@ -14,6 +14,15 @@ export interface CachedReadsOptions {
   /** Without one, answers still carry ETags and Cache-Control; nothing is kept. */
   cache?: ResponseCache | undefined
   onOutcome?: (outcome: CacheOutcome) => void
+  /**
+   * Read replicas: runs a read on a replica when the caller may see lag. `lagging` answers are
+   * never kept: a replica behind the primary would store an old answer under the new version.
+   */
+  readThrough?: (
+    request: FastifyRequest,
+    ctx: RequestContext,
+    compute: () => Promise<unknown>,
+  ) => Promise<{ value: unknown; lagging: boolean }>
 }
 
 export type CachedRead = (
@@ -76,9 +85,12 @@ export function createCachedReads(options: CachedReadsOptions): CachedRead {
     let answer = key ? await cache?.get(key) : undefined
     options.onOutcome?.(key === undefined ? 'bypass' : answer ? 'hit' : 'miss')
     if (!answer) {
-      const body = JSON.stringify(await compute())
+      const read = options.readThrough
+        ? await options.readThrough(request, ctx, compute)
+        : { value: await compute(), lagging: false }
+      const body = JSON.stringify(read.value)
       answer = { etag: etagOf(body), body }
-      if (key) void cache?.set(key, answer)
+      if (key && !read.lagging) void cache?.set(key, answer)
     }
     const shared = ctx.auth === null && collection?.rules[target.rule] === ''
     reply

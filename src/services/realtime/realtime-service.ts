@@ -104,11 +104,16 @@ export function createRealtimeService(deps: RealtimeDeps) {
     for (const collection of new Set(topics.map((t) => t.collection))) {
       await records.visibleSnapshots(ctx, collection, [], input.filter)
     }
-    // Last, so a refused request never held a slot; synchronous, so a burst cannot overshoot.
+    // Last, so a refused request never held a slot; counted synchronously on this node, so a
+    // burst cannot overshoot (and atomically in the shared leases across nodes).
     const own =
-      'address' in input.client
-        ? connections.open('sse', input.client.address, userKeyOf(identity))
-        : undefined
+      'address' in input.client ? connections.open('sse', input.client.address) : undefined
+    try {
+      await own?.identify(userKeyOf(identity))
+    } catch (error) {
+      own?.close()
+      throw error
+    }
     return {
       open(sink) {
         const opened = new SseStream(

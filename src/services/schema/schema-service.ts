@@ -55,7 +55,9 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         for (const operation of up) await applySchemaOperation(tx, operation)
         const applied = await tx.appliedMigrations()
         const name = nextMigrationName(now, slug, applied.at(-1))
-        await tx.recordMigration(name, now.toISOString())
+        const migration: MigrationFile = { up, down }
+        // The database keeps the content: every node's history is this, not its own folder.
+        await tx.recordMigration(name, now.toISOString(), JSON.stringify(migration))
         // In the change's own transaction: the log holds exactly the changes that committed.
         await appendAudit(tx, ctx, {
           action: 'schema.change',
@@ -70,7 +72,7 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         await bumpSchemaVersion(tx, now)
         // Written before the commit and removed if the commit fails: a committed change always
         // has its file, and a rolled-back one never does.
-        writeMigrationFile(deps.migrationsDir, name, { up, down } satisfies MigrationFile)
+        writeMigrationFile(deps.migrationsDir, name, migration)
         afterRollback = () => removeMigrationFile(deps.migrationsDir, name)
       })
       .catch((error: unknown) => {

@@ -5,6 +5,8 @@ export interface RedisBusOptions {
   url: string
   /** Prepended to every channel, so deployments (and test runs) sharing a Redis stay apart. */
   prefix?: string
+  /** Each connection as it is made, for metrics (errors, reconnects). */
+  onConnection?: (client: Redis, role: 'bus-publisher' | 'bus-subscriber') => void
 }
 
 /**
@@ -22,6 +24,8 @@ export async function createRedisBus(options: RedisBusOptions): Promise<Bus> {
   // Connection errors are retried by ioredis; without a listener they would crash the process.
   publisher.on('error', () => {})
   subscriber.on('error', () => {})
+  options.onConnection?.(publisher, 'bus-publisher')
+  options.onConnection?.(subscriber, 'bus-subscriber')
   await Promise.all([publisher.connect(), subscriber.connect()])
   const handlers = new Map<string, Set<(message: string) => void>>()
   subscriber.on('message', (channel: string, message: string) => {
