@@ -37,7 +37,7 @@ export async function queueVariants(): Promise<QueueVariant[]> {
 export interface JobsEngine extends TestEngine {
   variant: QueueVariant
   /** A second engine on the same database and queue (another node); closed with this one. */
-  another(): Promise<Engine>
+  another(options?: { webhooks?: Partial<WebhookDeliverySettings> }): Promise<Engine>
 }
 
 /** A controllable clock: `set` and `advance` move it; it never moves on its own. */
@@ -97,7 +97,7 @@ export async function createJobsEngine(
   return {
     ...base,
     variant,
-    async another() {
+    async another(more = {}) {
       const store = await base.openAnotherStore()
       const engine = await createEngine({
         store,
@@ -107,6 +107,7 @@ export async function createJobsEngine(
         jobs,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(variant === 'bullmq' ? { queue: await openQueue(store) } : {}),
+        ...more,
       })
       others.push(engine)
       return engine

@@ -74,6 +74,11 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   let running: Promise<void> | undefined
   let again = false
   let timer: NodeJS.Timeout | undefined
+  // Whether any enabled webhook exists, as last seen. While none does, a commit's wake costs
+  // nothing (no outbox read, no query per write); the poll looks again every `pollMs`, and this
+  // node's own webhook changes say so at once. Another node's new webhook is seen within one
+  // poll; meanwhile that node feeds the shared cursor itself.
+  let active = true
 
   async function matches(hooks: WebhookRow[], events: ChangeEvent[]): Promise<DeliveryPayload[]> {
     const out: DeliveryPayload[] = []
@@ -145,7 +150,40 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
     return events.length
   }
 
+  /**
+   * The poll's look at the webhooks: with none enabled, the cursor moves to the outbox's end as
+   * read *before* the look, so no event committed after a webhook appeared is skipped.
+   */
+  async function idleRound(): Promise<boolean> {
+    const { last } = await store.outboxBounds()
+    const hooks = await store.webhooks.listWebhooks({ enabledOnly: true, limit: 1 })
+    active = hooks.length > 0
+    if (active) return false
+    const stored = await store.getSetting(WEBHOOKS_CURSOR_KEY)
+    if (stored !== undefined && Number(stored) >= last) return true
+    await store.transaction(async (tx) => {
+      if (Number((await tx.getSetting(WEBHOOKS_CURSOR_KEY)) ?? '-1') >= last) return
+      await tx.setSetting(WEBHOOKS_CURSOR_KEY, String(last))
+    })
+    return true
+  }
+
+  function poll(): Promise<void> {
+    if (running) return running
+    running = idleRound()
+      .catch((error: unknown) => {
+        deps.onError(error)
+        return false
+      })
+      .then((idle) => {
+        running = undefined
+        if (!idle) return wake()
+      })
+    return running
+  }
+
   function wake(): Promise<void> {
+    if (!active) return Promise.resolve()
     if (running) {
       again = true
       return running
@@ -246,12 +284,17 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
 
   return {
     wake,
+    /** This node changed a webhook: feed on commits again, and look at once. */
+    changed(): Promise<void> {
+      active = true
+      return wake()
+    },
     /** Queues a message again (a manual replay), with the same `webhook-id`. */
     replay: (payload: DeliveryPayload) => jobs.enqueue(DELIVER_JOB, payload),
     start() {
-      timer = setInterval(() => void wake(), settings.pollMs)
+      timer = setInterval(() => void poll(), settings.pollMs)
       timer.unref()
-      void wake()
+      void poll()
     },
     async stop() {
       clearInterval(timer)

@@ -170,6 +170,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         updated: at,
       }
       await store.webhooks.insertWebhook(row)
+      void deps.delivery.changed()
       return view(row, at, secret)
     },
 
@@ -219,6 +220,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         next.previousExpires = null
       }
       await store.webhooks.updateWebhook(next)
+      void deps.delivery.changed()
       return view(next, at, secret)
     },
 
