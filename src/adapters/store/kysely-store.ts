@@ -554,7 +554,8 @@ export class KyselyStore extends KyselySession implements Store {
         const tx = new TransactionSession(trx, this.adapter, this.#held)
         session = tx
         const result = await work(tx)
-        // Last, so the outbox lock is held only for the insert and the commit.
+        // Last, after all the work: on SQLite the ids are allocated here, and the write lock
+        // is held from the first write anyway; PostgreSQL numbers them inside COMMIT.
         await appendChanges(trx, this.adapter, tx.changes, new Date().toISOString(), tx.write)
         return result
       })

@@ -27,8 +27,6 @@ export interface PostgresStoreOptions {
 // (and test runs) in different schemas of one PostgreSQL never wait on each other's locks.
 /** An arbitrary constant key for `pg_advisory_xact_lock`: "engine room schema". */
 const SCHEMA_LOCK_KEY = 0x45520001
-/** Outbox id allocation ("engine room outbox"); see `appendChanges` for why ids need a lock. */
-const OUTBOX_LOCK_KEY = 0x45520002
 /** One dispatcher at a time across the nodes sharing this database. */
 const DISPATCHER_LOCK_KEY = 0x45520003
 
@@ -48,11 +46,8 @@ export const postgresAdapter: DialectAdapter = {
       trx,
     )
   },
-  lockOutbox: async (trx) => {
-    await sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_KEY}, hashtext(current_schema()))`.execute(
-      trx,
-    )
-  },
+  // Outbox ids are allocated by a commit trigger under OUTBOX_LOCK_KEY (outbox-lock.ts).
+  numbersChangesAtCommit: true,
   tryLockDispatcher: async (trx) => {
     const result = await sql<{
       ok: boolean
