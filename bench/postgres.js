@@ -9,7 +9,7 @@
  * Environment: BENCH_PG_URL (a server where this user may create databases; default the local
  * trust-auth server), BENCH_RECORDS (100,000), BENCH_SECONDS (5 per run), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (32), BENCH_ONLY (get,list,create), BENCH_PROF=<dir> (CPU profile of the
- * engine server, written when the run ends).
+ * engine server, written when the run ends), BENCH_KEEP=1 (keep the database, to look at it).
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -262,9 +262,12 @@ try {
 } finally {
   await Promise.all(servers.map((server) => server.close()))
   killChildren()
-  await admin(`drop database if exists ${database} with (force)`).catch((error) =>
-    console.error(`could not drop ${database}: ${error.message}`),
-  )
+  if (env.BENCH_KEEP === '1') console.log(`kept ${dbUrl}`)
+  else {
+    await admin(`drop database if exists ${database} with (force)`).catch((error) =>
+      console.error(`could not drop ${database}: ${error.message}`),
+    )
+  }
   rmSync(dir, { recursive: true, force: true })
 }
 process.exit(failed ? 1 : 0)

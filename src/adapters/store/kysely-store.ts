@@ -313,12 +313,13 @@ export class KyselySession implements StoreSession {
     return out
   }
 
-  async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
+  async insertRecord(collection: CollectionDef, values: Row): Promise<Row | undefined> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
-    await this.#write(collection, () =>
-      insertOne(this.db, this.adapter, collection, encoded, this.runWrite),
+    const stored = await this.#write(collection, () =>
+      insertOne(this.db, this.adapter, collection, encoded, this.runWrite, this.readRows),
     )
     this.recordsWritten(collection.name)
+    return stored
   }
 
   async insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void> {

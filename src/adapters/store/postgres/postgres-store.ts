@@ -8,6 +8,7 @@ import { introspectPostgres } from './postgres-introspector.js'
 import { translatePostgresError } from './postgres-errors.js'
 import type { DynamicDb } from '../dynamic-db.js'
 import { kyselyLogFor } from '../observe-queries.js'
+import { preparingPool } from './prepared-pool.js'
 import type { QueryObserver } from '../store.js'
 
 export interface PostgresStoreOptions {
@@ -76,7 +77,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // it fails on its own, and the pool discards the broken client when it is released.
   pool.on('connect', (client) => client.on('error', () => {}))
   const db: DynamicDb = new Kysely({
-    dialect: new PostgresDialect({ pool }),
+    // Statements with parameters run prepared, each text parsed and planned once a connection.
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
     log: kyselyLogFor(options.onQuery),
   })
   try {
