@@ -3,9 +3,10 @@
  * `posts` table the engine uses (same database, same rows and indexes), answering the benchmark's
  * requests with the same URLs and JSON shapes and doing only what they need: a pool of 10, named
  * prepared statements (parsed and planned once per connection), response schemas
- * (fast-json-stringify), a JSON-schema-validated insert and a constant-time bearer-token check.
+ * (fast-json-stringify), a JSON-schema-validated insert, an HMAC-signed cursor and a constant-time
+ * bearer-token check.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import Fastify from 'fastify'
 import pg from 'pg'
 import { serveChild } from './child-ipc.js'
@@ -86,6 +87,7 @@ const INSERT = {
 }
 
 serveChild(async ({ url, token }) => {
+  const secret = randomBytes(32)
   const pool = new pg.Pool({ connectionString: url, max: 10 })
   pool.on('error', () => {})
   const query = async (statement, values) => (await pool.query({ ...statement, values })).rows
@@ -126,8 +128,15 @@ serveChild(async ({ url, token }) => {
       ])
       const more = rows.length > perPage
       if (more) rows.pop()
-      // The floor has no cursor to sign: only whether there is a next page is compared.
-      return { items: rows, page, perPage, nextCursor: more ? 'more' : null }
+      let nextCursor = null
+      if (more) {
+        const last = rows[rows.length - 1]
+        const payload = Buffer.from(JSON.stringify([filter, [last.views, last.id]])).toString(
+          'base64url',
+        )
+        nextCursor = `${payload}.${createHmac('sha256', secret).update(payload).digest('base64url')}`
+      }
+      return { items: rows, page, perPage, nextCursor }
     },
   )
 

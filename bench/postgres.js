@@ -9,7 +9,8 @@
  * Environment: BENCH_PG_URL (a server where this user may create databases; default the local
  * trust-auth server), BENCH_RECORDS (100,000), BENCH_SECONDS (5 per run), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (32), BENCH_ONLY (get,list,create), BENCH_PROF=<dir> (CPU profile of the
- * engine server, written when the run ends), BENCH_KEEP=1 (keep the database, to look at it).
+ * engine server, written when the run ends), BENCH_KEEP=1 (keep the database, to look at it),
+ * BENCH_BASE=<checkout> (also the engine built there, as `base`: before and after in one run).
  */
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -197,6 +198,17 @@ try {
   const floor = await startServer('floor', join(here, 'pg-floor.js'), { url: dbUrl, token })
   servers.push(floor)
   console.log(`floor list plan: ${floor.info.listPlan.join(' / ')}`)
+  // `BENCH_BASE`: another build of the engine on the same database (an earlier commit).
+  const base = env.BENCH_BASE
+    ? await startServer(
+        'base',
+        join(env.BENCH_BASE, 'bench', 'engine-server.js'),
+        { url: dbUrl, migrationsDir: join(dir, 'migrations-base') },
+        SERVE_NODE_ARGS,
+      )
+    : undefined
+  if (base) servers.push(base)
+  const measured = base ? [engine, floor, base] : [engine, floor]
 
   const scenarios = {
     get: {
@@ -223,17 +235,21 @@ try {
     }
   }
 
-  console.log('\nscenario  round  engine req/s  floor req/s  ratio  engine µs/req  floor µs/req')
+  console.log(
+    '\nscenario  round  engine req/s  floor req/s  ratio  engine µs/req  floor µs/req' +
+      (base ? '  base req/s  base ratio  base µs/req' : ''),
+  )
   const summary = []
   for (const name of settings.only) {
     const script = join(dir, `${name}.lua`)
     writeFileSync(script, scenarios[name].script)
     // Warm-up, not recorded: JIT, statement caches, the pool's connections.
-    for (const server of [engine, floor]) await wrk(server, script, 2, token)
+    for (const server of measured) await wrk(server, script, 2, token)
     const ratios = []
-    const costs = { engine: [], floor: [] }
+    const baseRatios = []
+    const costs = { engine: [], floor: [], base: [] }
     for (let round = 1; round <= settings.rounds; round++) {
-      const order = round % 2 ? [engine, floor] : [floor, engine]
+      const order = round % 2 ? measured : [...measured].reverse()
       const result = {}
       for (const server of order) result[server.name] = await run(server, script, token)
       for (const r of Object.values(result)) if (r.non2xx + r.errors > 0) failed = true
@@ -242,16 +258,27 @@ try {
       costs.engine.push(result.engine.cpuMicrosPerRequest)
       costs.floor.push(result.floor.cpuMicrosPerRequest)
       const flag = (r) => (r.non2xx + r.errors > 0 ? ` !${r.non2xx}/${r.errors}` : '')
+      let baseColumns = ''
+      if (result.base) {
+        baseRatios.push(result.base.reqPerSec / result.floor.reqPerSec)
+        costs.base.push(result.base.cpuMicrosPerRequest)
+        baseColumns =
+          `  ${result.base.reqPerSec.toFixed(0).padStart(10)}${flag(result.base)}` +
+          `  ${baseRatios.at(-1).toFixed(2).padStart(10)}  ${result.base.cpuMicrosPerRequest.toFixed(0).padStart(11)}`
+      }
       console.log(
         `${name.padEnd(9)} ${String(round).padStart(5)}  ${result.engine.reqPerSec.toFixed(0).padStart(12)}` +
           `${flag(result.engine)}  ${result.floor.reqPerSec.toFixed(0).padStart(11)}${flag(result.floor)}` +
           `  ${ratio.toFixed(2).padStart(5)}  ${result.engine.cpuMicrosPerRequest.toFixed(0).padStart(12)}` +
-          `  ${result.floor.cpuMicrosPerRequest.toFixed(0).padStart(12)}`,
+          `  ${result.floor.cpuMicrosPerRequest.toFixed(0).padStart(12)}${baseColumns}`,
       )
     }
     summary.push(
       `${name.padEnd(9)} median ratio ${median(ratios).toFixed(2)}  ` +
-        `(CPU µs/req engine ${median(costs.engine).toFixed(0)}, floor ${median(costs.floor).toFixed(0)})`,
+        `(CPU µs/req engine ${median(costs.engine).toFixed(0)}, floor ${median(costs.floor).toFixed(0)})` +
+        (base
+          ? `  base ${median(baseRatios).toFixed(2)} (CPU µs/req ${median(costs.base).toFixed(0)})`
+          : ''),
     )
   }
   console.log(`\n${summary.join('\n')}`)
