@@ -56,11 +56,10 @@ describe.runIf(await isPostgresAvailable())('prepared statements on PostgreSQL',
   })
 
   const preparedOnB = async () => {
-    const db = (b.engine.store as unknown as { db: { executeQuery: Function } }).db
-    const { sql } = await import('kysely')
+    const db = (b.engine.store as unknown as { db: DynamicDb }).db
     const { rows } = await sql<{
       statement: string
-    }>`select statement from pg_prepared_statements`.execute(db as never)
+    }>`select statement from pg_prepared_statements`.execute(db)
     return rows.map((row) => row.statement)
   }
 
