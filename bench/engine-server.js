@@ -1,14 +1,16 @@
 /** Child process: Engine Room itself over its SQLite file, as `engineroom serve` would run it. */
 import { createInProcessBus } from '../dist/adapters/bus/in-process/in-process-bus.js'
 import { createMemoryCache } from '../dist/adapters/cache/memory/memory-cache.js'
+import { openPostgresStore } from '../dist/adapters/store/postgres/postgres-store.js'
 import { openSqliteStore } from '../dist/adapters/store/sqlite/sqlite-store.js'
 import { bufferedDestination, loggerOptions } from '../dist/http/plugins/logger-options.js'
 import { buildServer } from '../dist/http/server.js'
 import { createEngine } from '../dist/services/create-engine.js'
 import { serveChild } from './child-ipc.js'
 
-serveChild(async ({ file, migrationsDir, cache, logFile }) => {
-  const store = await openSqliteStore({ file })
+serveChild(async ({ file, url, migrationsDir, cache, logFile }) => {
+  // `url`: PostgreSQL (bench/postgres.js), with the store's default pool; else the SQLite file.
+  const store = url ? await openPostgresStore({ url }) : await openSqliteStore({ file })
   // With a bus, as `serve` runs it: realtime on. The fan-out scenario opens many streams as one
   // superuser, so the per-user connection limit is lifted here.
   const bus = createInProcessBus()

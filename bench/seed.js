@@ -50,10 +50,11 @@ const BATCH = 5000
 
 /**
  * A fresh engine database with the bench superuser, the `posts` collection and a `users` auth
- * collection holding BENCH_USER. Returns the open engine and the posts definition.
+ * collection holding BENCH_USER. Returns the open engine and the posts definition. The store is
+ * a SQLite file by default; `bench/postgres.js` passes a PostgreSQL store.
  */
-export async function createBenchSchema({ file, migrationsDir }) {
-  const store = await openSqliteStore({ file })
+export async function createBenchSchema({ file, migrationsDir, store: given }) {
+  const store = given ?? (await openSqliteStore({ file }))
   // Cheap argon2 parameters: only the one login per server verifies this hash.
   const passwords = createArgon2Hasher({ memoryCost: 1024, timeCost: 1 })
   const engine = await createEngine({ store, migrationsDir, passwords })

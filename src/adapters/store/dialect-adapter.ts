@@ -49,8 +49,11 @@ export interface DialectAdapter {
   introspect(db: DynamicDb): Promise<TableShape[]>
   /** Takes the schema lock for the rest of the transaction `trx`. */
   lockSchema(trx: DynamicDb): Promise<void>
-  /** Takes the outbox id-allocation lock for the rest of the transaction `trx`. */
-  lockOutbox(trx: DynamicDb): Promise<void>
+  /**
+   * Whether the database numbers change events itself as their transaction commits
+   * (PostgreSQL, see `appendChanges`); otherwise they are numbered as they are written.
+   */
+  readonly numbersChangesAtCommit: boolean
   /** Tries the dispatcher lock for the rest of the transaction; false when another holds it. */
   tryLockDispatcher(trx: DynamicDb): Promise<boolean>
 }

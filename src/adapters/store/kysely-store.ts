@@ -337,12 +337,13 @@ export class KyselySession implements StoreSession {
     return out
   }
 
-  async insertRecord(collection: CollectionDef, values: Row): Promise<void> {
+  async insertRecord(collection: CollectionDef, values: Row): Promise<Row | undefined> {
     const encoded = recordCodec(collection, this.adapter).encode(values)
-    await this.#write(collection, () =>
-      insertOne(this.db, this.adapter, collection, encoded, this.runWrite),
+    const stored = await this.#write(collection, () =>
+      insertOne(this.db, this.adapter, collection, encoded, this.runWrite, this.readRows),
     )
     this.recordsWritten(collection.name)
+    return stored
   }
 
   async insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void> {
@@ -578,7 +579,8 @@ export class KyselyStore extends KyselySession implements Store {
         const tx = new TransactionSession(trx, this.adapter, this.#held)
         session = tx
         const result = await work(tx)
-        // Last, so the outbox lock is held only for the insert and the commit.
+        // Last, after all the work: on SQLite the ids are allocated here, and the write lock
+        // is held from the first write anyway; PostgreSQL numbers them inside COMMIT.
         await appendChanges(trx, this.adapter, tx.changes, new Date().toISOString(), tx.write)
         return result
       })

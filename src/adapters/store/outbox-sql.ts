@@ -8,13 +8,14 @@ import type { ChangeActor, ChangeEvent, ChangeInput, Dialect, OutboxBounds } fro
 /**
  * Writes change events to the outbox inside the caller's transaction, just before it commits.
  *
- * Ids are `max(id) + 1, + 2 …`, allocated under the outbox lock, which is held until commit:
- * the next writer cannot allocate until this transaction has committed or rolled back, so ids
- * become visible in id order and without gaps. A reader that has seen id N has seen every id
- * below it; a sequence could not promise that on PostgreSQL (a later `nextval` can commit
- * first), nor gap-freedom (a rolled-back `nextval` is never reused). The cost is that the tail
- * of concurrent write transactions is serialised; the lock is taken last, so only
- * "insert outbox rows + commit" runs under it. SQLite has one writer at a time already.
+ * Ids are `max(id) + 1, + 2 …`, allocated by one writer at a time, and that writer holds its
+ * turn until it has committed: ids become visible in id order and without gaps. A reader that
+ * has seen id N has seen every id below it; a sequence could not promise that on PostgreSQL (a
+ * later `nextval` can commit first), nor gap-freedom (a rolled-back `nextval` is never reused).
+ * - SQLite has one writer at a time already: the ids are allocated here.
+ * - PostgreSQL: the events go to `_outbox_pending`, and the database numbers them inside COMMIT
+ *   under the outbox lock (a deferred trigger, see the migration `outbox-numbered-at-commit`),
+ *   so the lock is never held across a round trip to this process.
  */
 export async function appendChanges(
   db: DynamicDb,
@@ -24,7 +25,7 @@ export async function appendChanges(
   run: RunWrite,
 ): Promise<void> {
   if (changes.length === 0) return
-  await adapter.lockOutbox(db)
+  if (adapter.numbersChangesAtCommit) return appendPending(db, changes, now, run)
   if (changes.length === 1) return appendOne(db, adapter, changes[0] as ChangeInput, now, run)
   const last = await db
     .selectFrom('_outbox')
@@ -33,18 +34,43 @@ export async function appendChanges(
   const base = Number(last?.last ?? 0)
   await db
     .insertInto('_outbox')
-    .values(
-      changes.map((change, i) => ({
-        id: base + i + 1,
-        collection: change.collection,
-        record_id: change.recordId,
-        action: change.action,
-        record: JSON.stringify(change.record),
-        created: now,
-        actor: change.actor ? JSON.stringify(change.actor) : null,
-      })),
-    )
+    .values(changes.map((change, i) => ({ id: base + i + 1, ...columnsOf(change, now) })))
     .execute()
+}
+
+/** An event's columns but its id. */
+function columnsOf(change: ChangeInput, now: string) {
+  return {
+    collection: change.collection,
+    record_id: change.recordId,
+    action: change.action,
+    record: JSON.stringify(change.record),
+    created: now,
+    actor: change.actor ? JSON.stringify(change.actor) : null,
+  }
+}
+
+/** PostgreSQL: the events, in order, for the commit trigger to number. */
+async function appendPending(
+  db: DynamicDb,
+  changes: readonly ChangeInput[],
+  now: string,
+  run: RunWrite,
+): Promise<void> {
+  if (changes.length > 1) {
+    await db
+      .insertInto('_outbox_pending')
+      .values(changes.map((change) => columnsOf(change, now)))
+      .execute()
+    return
+  }
+  const text = fixedSql(db, 'postgres', 'append-pending-change', () => {
+    const columns = ['collection', 'record_id', 'action', 'record', 'created', 'actor']
+    return sql`insert into ${sql.table('_outbox_pending')}
+      (${sql.join(columns.map((c) => sql.id(c)))}) values (${sql.join(columns.map(() => ''))})`
+  })
+  const row = columnsOf(changes[0] as ChangeInput, now)
+  await run(text, [row.collection, row.record_id, row.action, row.record, row.created, row.actor])
 }
 
 /** One change (the common case, a single write) in one statement: id and insert together. */

@@ -39,7 +39,8 @@ function sqlFor(
 /**
  * `insert into <collection> (<columns>) values (?, …)` for one encoded row. The columns are the
  * row's keys, which the codec takes from the collection's fields; the SQL text is kept per
- * collection version and column set.
+ * collection version and column set. On PostgreSQL, `returning *` hands the stored row back in
+ * the same round trip (decoded); on SQLite, where a read is an in-process call, it is undefined.
  */
 export async function insertOne(
   db: DynamicDb,
@@ -47,16 +48,22 @@ export async function insertOne(
   collection: CollectionDef,
   encoded: Row,
   run: RunWrite,
-): Promise<void> {
+  read: ReadRows,
+): Promise<Row | undefined> {
   const columns = Object.keys(encoded)
+  const returning = adapter.dialect === 'postgres'
   const build = () =>
     sql`insert into ${sql.table(collection.name)} (${sql.join(columns.map((c) => sql.id(c)))})
-      values (${sql.join(columns.map((c) => sql`${encoded[c]}`))})`
+      values (${sql.join(columns.map((c) => sql`${encoded[c]}`))})
+      ${returning ? sql`returning *` : sql``}`
   const text = sqlFor(db, adapter, collection, `insert:${columns.join('\n')}`, build)
-  await run(
-    text,
-    columns.map((c) => encoded[c]),
-  )
+  const values = columns.map((c) => encoded[c])
+  if (!returning) {
+    await run(text, values)
+    return undefined
+  }
+  const [row] = await read(text, values)
+  return row ? recordCodec(collection, adapter).decode(row) : undefined
 }
 
 /**

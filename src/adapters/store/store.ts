@@ -147,7 +147,12 @@ export interface StoreSession {
     snapshots: readonly Row[],
     where: readonly Condition[],
   ): Promise<Set<number>>
-  insertRecord(collection: CollectionDef, values: Row): Promise<void>
+  /**
+   * Inserts one record. Returns the row as stored (decoded) where the database hands it back
+   * with the insert in the same round trip (PostgreSQL, `returning *`), so a caller need not
+   * read it back; undefined where a read-back costs less than returning it (SQLite, in process).
+   */
+  insertRecord(collection: CollectionDef, values: Row): Promise<Row | undefined>
   /** Inserts many rows with multi-row statements (bulk import); all rows have the same keys. */
   insertRecords(collection: CollectionDef, rows: readonly Row[]): Promise<void>
   /** Returns how many rows changed (0 when the id does not exist). */

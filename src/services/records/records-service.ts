@@ -381,13 +381,23 @@ export function createRecordsService(deps: RecordsDeps) {
     ) {
       throw accessDenied(ctx, collection)
     }
-    await session.insertRecord(collection, row)
+    const stored = await session.insertRecord(collection, row)
     await session.files.insertFiles(newFileRows(files, collection, id, row, now()))
     // The rule may name the record's own fields, so it is checked on the row as inserted;
     // throwing here rolls the insert back (PocketBase does the same).
-    return finishWrite(ctx, session, collection, id, row, rule, 'create', async () => {
-      if (chosenAuthId) await checkAuthIdFree(session, registry, collection, id)
-    })
+    return finishWrite(
+      ctx,
+      session,
+      collection,
+      id,
+      row,
+      rule,
+      'create',
+      async () => {
+        if (chosenAuthId) await checkAuthIdFree(session, registry, collection, id)
+      },
+      stored,
+    )
   }
 
   async function prepareUpdate(
@@ -593,6 +603,7 @@ export function createRecordsService(deps: RecordsDeps) {
     rule: Condition[],
     action: 'create' | 'update',
     afterRule?: () => Promise<void>,
+    stored?: Row,
   ): Promise<Row> {
     if (rule.length > 0 && (await session.selectByIds(collection, [id], rule)).length === 0)
       throw accessDenied(ctx, collection)
@@ -605,7 +616,8 @@ export function createRecordsService(deps: RecordsDeps) {
         target: `${SUPERUSERS.name}/${id}`,
       })
     }
-    return readBackAndRecord(ctx, session, collection, id, action)
+    // Nothing above changes the record: the row the insert returned is the row as written.
+    return readBackAndRecord(ctx, session, collection, id, action, stored)
   }
 
   /**
@@ -854,7 +866,7 @@ function checkPasswordPolicy(collection: CollectionDef, input: RecordInput, stor
 
 /**
  * The record as written, read in the same session (a batch sees its own writes), and its change
- * event added to the transaction's outbox.
+ * event added to the transaction's outbox. `stored`: the row the insert returned, read already.
  */
 async function readBackAndRecord(
   ctx: RequestContext,
@@ -862,8 +874,9 @@ async function readBackAndRecord(
   collection: CollectionDef,
   id: string,
   action: 'create' | 'update',
+  stored?: Row,
 ): Promise<Row> {
-  const row = await findRow(session, collection, id)
+  const row = stored ?? (await findRow(session, collection, id))
   const actor = actorOf(ctx)
   session.recordChange({
     collection: collection.name,

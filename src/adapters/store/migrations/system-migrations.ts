@@ -12,6 +12,7 @@ import * as payments from './20261203150000-payments.js'
 import * as jobsWebhooks from './20261203160000-jobs-webhooks.js'
 import * as audit from './20261203170000-audit.js'
 import * as migrationContent from './20261203180000-migration-content.js'
+import * as outboxNumberedAtCommit from './20261203190000-outbox-numbered-at-commit.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 /** What a migration may need to know about this open beyond the database itself. */
@@ -41,6 +42,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261203160000-jobs-webhooks', ...jobsWebhooks },
   { name: '20261203170000-audit', ...audit },
   { name: '20261203180000-migration-content', ...migrationContent },
+  { name: '20261203190000-outbox-numbered-at-commit', ...outboxNumberedAtCommit },
 ]
 
 /**

@@ -28,5 +28,8 @@ export function translatePostgresError(
   // undefined_column, undefined_table: the statement was built from a definition that another
   // node has since changed (a field or collection dropped or renamed).
   if (code === '42703' || code === '42P01') return schemaChanged(collection, error)
+  // feature_not_supported, as a prepared statement whose table changed shape reports it
+  // ("cached plan must not change result type"); see prepared-pool.ts.
+  if (code === '0A000' && /cached plan/.test(error.message)) return schemaChanged(collection, error)
   return undefined
 }

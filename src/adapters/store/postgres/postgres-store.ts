@@ -8,6 +8,7 @@ import { introspectPostgres } from './postgres-introspector.js'
 import { translatePostgresError } from './postgres-errors.js'
 import type { DynamicDb } from '../dynamic-db.js'
 import { kyselyLogFor } from '../observe-queries.js'
+import { preparingPool } from './prepared-pool.js'
 import type { QueryObserver } from '../store.js'
 
 export interface PostgresStoreOptions {
@@ -27,8 +28,6 @@ export interface PostgresStoreOptions {
 // (and test runs) in different schemas of one PostgreSQL never wait on each other's locks.
 /** An arbitrary constant key for `pg_advisory_xact_lock`: "engine room schema". */
 const SCHEMA_LOCK_KEY = 0x45520001
-/** Outbox id allocation ("engine room outbox"); see `appendChanges` for why ids need a lock. */
-const OUTBOX_LOCK_KEY = 0x45520002
 /** One dispatcher at a time across the nodes sharing this database. */
 const DISPATCHER_LOCK_KEY = 0x45520003
 
@@ -48,11 +47,8 @@ export const postgresAdapter: DialectAdapter = {
       trx,
     )
   },
-  lockOutbox: async (trx) => {
-    await sql`select pg_advisory_xact_lock(${OUTBOX_LOCK_KEY}, hashtext(current_schema()))`.execute(
-      trx,
-    )
-  },
+  // Outbox ids are allocated by a commit trigger under OUTBOX_LOCK_KEY (outbox-lock.ts).
+  numbersChangesAtCommit: true,
   tryLockDispatcher: async (trx) => {
     const result = await sql<{
       ok: boolean
@@ -81,7 +77,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // it fails on its own, and the pool discards the broken client when it is released.
   pool.on('connect', (client) => client.on('error', () => {}))
   const db: DynamicDb = new Kysely({
-    dialect: new PostgresDialect({ pool }),
+    // Statements with parameters run prepared, each text parsed and planned once a connection.
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
     log: kyselyLogFor(options.onQuery),
   })
   try {
