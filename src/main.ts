@@ -18,6 +18,7 @@ import { metricsRoutes } from './http/ops/metrics-routes.js'
 import { backgroundErrorCounter } from './http/ops/realtime-failures.js'
 import { scrubSecrets } from './http/plugins/log-redaction.js'
 import { loggerOptions } from './http/plugins/logger-options.js'
+import { createLogRing } from './http/ops/log-ring.js'
 import type { Bus } from './adapters/bus/bus.js'
 import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
@@ -322,7 +323,13 @@ export async function startServer(
     ? (await import('./adapters/redis/redis-client.js')).openRedis(config.redisUrl)
     : undefined
   const responseCache = await openResponseCache(config, bus, redis, prefix)
-  const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
+  // The dashboard's log viewer reads the last lines from here, redacted as written.
+  const logRing = createLogRing()
+  const logger = loggerOptions({
+    level: config.logLevel,
+    format: config.logFormat,
+    onLine: logRing.push,
+  })
   const backups = await openBackups(config, engine)
 
   let isShuttingDown = () => false
@@ -359,6 +366,7 @@ export async function startServer(
     ...(responseCache ? { responseCache } : {}),
     landingPage: config.landingPage,
     backups,
+    observability: { logs: logRing },
     graphql: config.graphql.enabled
       ? {
           limits: {
