@@ -6,6 +6,8 @@ import { CollectionEditor } from './features/collections/collection-editor'
 import { CollectionsList } from './features/collections/collections-list'
 import { RecordsGrid } from './features/records/records-grid'
 import { UsersList } from './features/users/users-list'
+import { MetricsPage } from './features/metrics/metrics-page'
+import { LogViewer } from './features/logs/log-viewer'
 
 /** The shell: sign-in until there is a token, then the navigation and the routed screen. */
 export function App() {
@@ -38,7 +40,9 @@ export function App() {
   const [area, name, view] = route
   const collection = collections.find((c) => c.name === name)
   let screen
-  if (area === 'users') screen = <UsersList collections={collections} />
+  if (area === 'metrics') screen = <MetricsPage />
+  else if (area === 'logs') screen = <LogViewer />
+  else if (area === 'users') screen = <UsersList collections={collections} />
   else if (area === 'new') screen = <CollectionEditor collections={collections} onSaved={reload} />
   else if (area === 'collections' && collection && view === 'edit')
     screen = (
@@ -61,6 +65,8 @@ export function App() {
         </a>
         <a href="#/">Collections</a>
         <a href="#/users">Users</a>
+        <a href="#/metrics">Metrics</a>
+        <a href="#/logs">Logs</a>
         <div className="spacer" />
         <span className="who">{email}</span>
         <button type="button" onClick={() => void signOut()}>
