@@ -29,6 +29,14 @@ export function App() {
     if (email !== null) void reload().catch(() => {})
   }, [email])
 
+  const [area, name, view] = route
+  const collection = collections.find((c) => c.name === name)
+  // A link to a collection made since the list was read (by another tab, the API, the CLI).
+  const unknown = email !== null && area === 'collections' && name !== undefined && !collection
+  useEffect(() => {
+    if (unknown) void reload().catch(() => {})
+  }, [unknown, name])
+
   async function signOut() {
     await api('POST', '/api/collections/_superusers/auth/logout', {}).catch(() => {})
     setToken(null)
@@ -37,8 +45,6 @@ export function App() {
 
   if (email === null) return <SignIn onSignedIn={setEmail} />
 
-  const [area, name, view] = route
-  const collection = collections.find((c) => c.name === name)
   let screen
   if (area === 'metrics') screen = <MetricsPage />
   else if (area === 'logs') screen = <LogViewer />
@@ -54,7 +60,7 @@ export function App() {
       />
     )
   else if (area === 'collections' && collection)
-    screen = <RecordsGrid key={collection.name} collection={collection} />
+    screen = <RecordsGrid key={collection.name} collection={collection} collections={collections} />
   else screen = <CollectionsList collections={collections} />
 
   return (
