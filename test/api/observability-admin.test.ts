@@ -126,6 +126,19 @@ for (const dialect of dialects) {
       }
     })
 
+    it('is described to superusers in the OpenAPI document, and not to others', async () => {
+      const mine = (await t.call({ method: 'GET', url: '/api/openapi.json' })).json()
+      expect(Object.keys(mine.paths)).toEqual(
+        expect.arrayContaining([
+          '/api/admin/metrics',
+          '/api/admin/logs',
+          '/api/collections/members/auth/mfa/reset',
+        ]),
+      )
+      const anonymous = await t.call({ method: 'GET', url: '/api/openapi.json', anonymous: true })
+      expect(anonymous.body).not.toContain('/api/admin/')
+    })
+
     it('answers strangers 401, users and API keys 403, bad filters 400 naming them', async () => {
       const cases: [string, Record<string, string>, number][] = [
         ['/api/admin/metrics', {}, 401],
