@@ -48,7 +48,8 @@ export function App() {
   let screen
   if (area === 'metrics') screen = <MetricsPage />
   else if (area === 'logs') screen = <LogViewer />
-  else if (area === 'users') screen = <UsersList collections={collections} />
+  else if (area === 'users')
+    screen = <UsersList collections={collections} collectionName={name} recordId={view} />
   else if (area === 'new') screen = <CollectionEditor collections={collections} onSaved={reload} />
   else if (area === 'collections' && collection && view === 'edit')
     screen = (
