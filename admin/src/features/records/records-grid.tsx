@@ -59,10 +59,13 @@ export function RecordsGrid({
   // A burst of changes (an import, a batch) is one reload, not one per change.
   const [lastChange, setLastChange] = useState<LiveChange | null>(null)
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  // The page as the grid shows it when the timer fires (filter, sort, cursor of that moment).
+  const latestLoad = useRef(load)
+  latestLoad.current = load
   const live = useLiveChanges(collection.name, (change) => {
     setLastChange(change)
     clearTimeout(pending.current)
-    pending.current = setTimeout(() => void load(), 250)
+    pending.current = setTimeout(() => void latestLoad.current(), 250)
   })
   useEffect(() => () => clearTimeout(pending.current), [])
 
