@@ -23,7 +23,8 @@ describe.runIf(runs)('dashboard: metrics and logs', { timeout: 240_000 }, () => 
 
   beforeAll(async () => {
     s = await openDashboard()
-  })
+    // A CLI run, a server and Chromium from source: slow when other suites share the cores.
+  }, 180_000)
   afterAll(async () => {
     await s?.close()
   })

@@ -53,7 +53,8 @@ describe.runIf(runs)(
         const res = await callApi(s, 'POST', '/api/collections/authors/records', { name })
         authors[name] = String(res.body.id)
       }
-    })
+      // A CLI run, a server and Chromium from source: slow when other suites share the cores.
+    }, 180_000)
     afterAll(async () => {
       await s?.close()
     })

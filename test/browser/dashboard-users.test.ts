@@ -61,7 +61,8 @@ describe.runIf(runs)('dashboard: users', { timeout: 240_000 }, () => {
     })
     expect(confirmed.status).toBe(200)
     s.page.on('dialog', (dialog) => void dialog.accept())
-  })
+    // A CLI run, a server and Chromium from source: slow when other suites share the cores.
+  }, 180_000)
   afterAll(async () => {
     await s?.close()
   })
