@@ -22,6 +22,7 @@ import { metricsRoutes } from './http/ops/metrics-routes.js'
 import { backgroundErrorCounter } from './http/ops/realtime-failures.js'
 import { scrubSecrets } from './http/plugins/log-redaction.js'
 import { loggerOptions } from './http/plugins/logger-options.js'
+import { createLogRing } from './http/ops/log-ring.js'
 import type { Bus } from './adapters/bus/bus.js'
 import { createClusterBus } from './adapters/bus/cluster/cluster-bus.js'
 import { createInProcessBus } from './adapters/bus/in-process/in-process-bus.js'
@@ -369,7 +370,13 @@ export async function startServer(
       : undefined
   if (leases) engine.realtime?.connections.share(leases)
   const busProbe = config.redisUrl ? await startBusLagProbe(bus, metrics) : undefined
-  const logger = loggerOptions({ level: config.logLevel, format: config.logFormat })
+  // The dashboard's log viewer reads the last lines from here, redacted as written.
+  const logRing = createLogRing()
+  const logger = loggerOptions({
+    level: config.logLevel,
+    format: config.logFormat,
+    onLine: logRing.push,
+  })
   const backups = await openBackups(config, engine)
 
   let isShuttingDown = () => false
@@ -424,6 +431,7 @@ export async function startServer(
       : {}),
     landingPage: config.landingPage,
     backups,
+    observability: { logs: logRing },
     graphql: config.graphql.enabled
       ? {
           limits: {

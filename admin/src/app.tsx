@@ -6,6 +6,8 @@ import { CollectionEditor } from './features/collections/collection-editor'
 import { CollectionsList } from './features/collections/collections-list'
 import { RecordsGrid } from './features/records/records-grid'
 import { UsersList } from './features/users/users-list'
+import { MetricsPage } from './features/metrics/metrics-page'
+import { LogViewer } from './features/logs/log-viewer'
 
 /** The shell: sign-in until there is a token, then the navigation and the routed screen. */
 export function App() {
@@ -27,6 +29,14 @@ export function App() {
     if (email !== null) void reload().catch(() => {})
   }, [email])
 
+  const [area, name, view] = route
+  const collection = collections.find((c) => c.name === name)
+  // A link to a collection made since the list was read (by another tab, the API, the CLI).
+  const unknown = email !== null && area === 'collections' && name !== undefined && !collection
+  useEffect(() => {
+    if (unknown) void reload().catch(() => {})
+  }, [unknown, name])
+
   async function signOut() {
     await api('POST', '/api/collections/_superusers/auth/logout', {}).catch(() => {})
     setToken(null)
@@ -35,10 +45,11 @@ export function App() {
 
   if (email === null) return <SignIn onSignedIn={setEmail} />
 
-  const [area, name, view] = route
-  const collection = collections.find((c) => c.name === name)
   let screen
-  if (area === 'users') screen = <UsersList collections={collections} />
+  if (area === 'metrics') screen = <MetricsPage />
+  else if (area === 'logs') screen = <LogViewer />
+  else if (area === 'users')
+    screen = <UsersList collections={collections} collectionName={name} recordId={view} />
   else if (area === 'new') screen = <CollectionEditor collections={collections} onSaved={reload} />
   else if (area === 'collections' && collection && view === 'edit')
     screen = (
@@ -50,7 +61,7 @@ export function App() {
       />
     )
   else if (area === 'collections' && collection)
-    screen = <RecordsGrid key={collection.name} collection={collection} />
+    screen = <RecordsGrid key={collection.name} collection={collection} collections={collections} />
   else screen = <CollectionsList collections={collections} />
 
   return (
@@ -61,6 +72,8 @@ export function App() {
         </a>
         <a href="#/">Collections</a>
         <a href="#/users">Users</a>
+        <a href="#/metrics">Metrics</a>
+        <a href="#/logs">Logs</a>
         <div className="spacer" />
         <span className="who">{email}</span>
         <button type="button" onClick={() => void signOut()}>

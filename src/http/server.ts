@@ -13,6 +13,9 @@ import { auditRoutes } from './rest/audit-routes.js'
 import type { BackupsService } from '../services/backups/backups-service.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
+import { createMetricsHistory } from './ops/metrics-history.js'
+import { observabilityRoutes } from './ops/observability-routes.js'
+import type { LogRing } from './ops/log-ring.js'
 import { registerLoadShedding, type LoadSheddingOptions } from './plugins/load-shedding.js'
 import { registerAuthCookies, type AuthCookieOptions } from './plugins/auth-cookies.js'
 import { registerProblemDetails, replyFrameworkError } from './plugins/problem-details.js'
@@ -134,6 +137,12 @@ export interface ServerOptions {
   hubDir?: string | false
   /** `/api/backups` and the backup gauges; no backup routes when absent. */
   backups?: BackupsService
+  /**
+   * The dashboard's charts and log viewer (`/api/admin/metrics`, `/api/admin/logs`): metrics
+   * sampled every `sampleIntervalMs` (default 10 s) into a one-hour ring, and the log lines
+   * `logs` keeps (the ring given to `loggerOptions({ onLine })`). `false`: no such routes.
+   */
+  observability?: { logs?: LogRing; sampleIntervalMs?: number } | false
 }
 
 /**
@@ -262,6 +271,13 @@ export async function buildServer(
       store: engine.store,
     })
   await app.register(auditRoutes, { store: engine.store, auth })
+  if (options.observability !== false) {
+    const history = createMetricsHistory(metrics, {
+      intervalMs: options.observability?.sampleIntervalMs,
+    })
+    app.addHook('onClose', async () => history.stop())
+    await app.register(observabilityRoutes, { auth, history, logs: options.observability?.logs })
+  }
   await app.register(privacyRoutes, {
     deps: {
       store: engine.store,

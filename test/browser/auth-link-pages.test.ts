@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSmtpMailer } from '../../src/adapters/mailer/smtp/smtp-mailer.js'
 import { createCollection } from '../helpers/api-assertions.js'
 import { browserTestsRun, launchChromium } from '../helpers/browser.js'
+import { seriousA11yViolations } from '../helpers/dashboard-session.js'
 import { freePort } from '../helpers/server-process.js'
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
@@ -39,7 +40,7 @@ describe.runIf(runs)('e-mail link pages in Chromium', { timeout: 120_000 }, () =
     return link
   }
   async function open(link: string): Promise<Page> {
-    const page = await browser.newPage()
+    const page = await (await browser.newContext()).newPage()
     const problems: string[] = []
     // A 400 from the API is logged by Chromium as a failed resource: expected, not a fault.
     page.on('console', (m) => {
@@ -51,6 +52,8 @@ describe.runIf(runs)('e-mail link pages in Chromium', { timeout: 120_000 }, () =
     await page.goto(link)
     // The token leaves the address bar (and history) once the page has read it.
     await expect.poll(() => page.url()).not.toContain('token=')
+    // Pages people reach from a mail: nothing serious or critical for axe either.
+    expect(await seriousA11yViolations(page), link.split('?')[0]).toEqual([])
     ;(page as Page & { problems: string[] }).problems = problems
     return page
   }
@@ -138,9 +141,10 @@ describe.runIf(runs)('e-mail link pages in Chromium', { timeout: 120_000 }, () =
   })
 
   it('says what to do when the link is incomplete', async () => {
-    const page = await browser.newPage()
+    const page = await (await browser.newContext()).newPage()
     await page.goto(`${base}/auth/reset-password`)
     await expect.poll(() => page.getByRole('status').textContent()).toContain('Copy the whole link')
+    expect(await seriousA11yViolations(page)).toEqual([])
     expect(await page.locator('form').isHidden()).toBe(true)
     await page.close()
   })

@@ -12,6 +12,7 @@ import { authenticator } from 'otplib'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserTestsRun, launchChromium } from '../helpers/browser.js'
+import { seriousA11yViolations } from '../helpers/dashboard-session.js'
 import { startServerProcess, type ServerProcess } from '../helpers/server-process.js'
 
 const runs = browserTestsRun()
@@ -25,8 +26,11 @@ describe.runIf(runs)('dashboard: the first hour', { timeout: 240_000 }, () => {
   let page: Page
   const dir = mkdtempSync(join(tmpdir(), 'er-dashboard-'))
   const problems: string[] = []
-  const shot = (name: string) =>
-    page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+  /** Each screen is screenshotted, and axe must find nothing serious or critical on it. */
+  const shot = async (name: string) => {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
+    expect(await seriousA11yViolations(page), name).toEqual([])
+  }
 
   beforeAll(async () => {
     if (!existsSync(resolve('admin/dist/index.html'))) {
@@ -41,7 +45,7 @@ describe.runIf(runs)('dashboard: the first hour', { timeout: 240_000 }, () => {
     mkdirSync(SHOTS, { recursive: true })
     server = await startServerProcess(['--dir', join(dir, 'data')], { ER_RATE_LIMIT_AUTH: 'off' })
     browser = await launchChromium()
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
     page.on('pageerror', (e) => problems.push(e.message))
     page.on('console', (m) => {
       // A 400 the test provokes is logged by Chromium as a failed resource: expected.

@@ -8,6 +8,8 @@ export interface LoggerSettings {
   format?: 'json' | 'pretty'
   /** Where lines go (default stdout); tests pass a stream to read them back. */
   stream?: DestinationStream
+  /** Each line as written (already redacted): the dashboard's log ring (log-ring.ts). */
+  onLine?: (line: string) => void
 }
 
 /**
@@ -20,6 +22,7 @@ export interface LoggerSettings {
 export function loggerOptions(settings: LoggerSettings): LoggerOptions & {
   stream?: DestinationStream
 } {
+  const { onLine } = settings
   return {
     level: settings.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
@@ -27,7 +30,7 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions & {
       const span = trace.getActiveSpan()?.spanContext()
       return span && span.traceFlags !== 0 ? { traceId: span.traceId, spanId: span.spanId } : {}
     },
-    hooks: { streamWrite: scrubSecrets },
+    hooks: { streamWrite: onLine ? (line) => keep(scrubSecrets(line), onLine) : scrubSecrets },
     ...(settings.format === 'pretty'
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l' } } }
       : {}),
@@ -40,11 +43,16 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions & {
 }
 
 /**
- * Standard output (or a file) in 4 KB writes, at least once a second, instead of one `write` per line: the
- * request log costs a busy server a system call per request otherwise. Pino flushes what is
+ * Standard output (or a file) in 4 KB writes, at least once a second, instead of one `write` per
+ * line: the request log costs a busy server a system call per request otherwise. Pino flushes what is
  * buffered when the process exits (also on an uncaught error); a `kill -9` loses at most the
  * last second of lines.
  */
 export function bufferedDestination(dest: number | string): DestinationStream {
   return destination({ dest, sync: false, minLength: 4096, periodicFlush: 1000 })
+}
+
+function keep(line: string, onLine: (line: string) => void): string {
+  onLine(line)
+  return line
 }

@@ -18,6 +18,12 @@ const sessionParams = Type.Object({
   id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
 })
 
+/** `?record=<id>`: a superuser acting on another account (auth-account-admin.ts). */
+const recordQuery = Type.Object({
+  record: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+})
+type RecordQuery = Static<typeof recordQuery>
+
 export interface AuthRoutesOptions {
   auth: AuthService
   tokens: TokenSigner
@@ -77,10 +83,27 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
     },
   )
 
-  app.get<{ Params: NameParams }>(
+  app.get<{ Params: NameParams; Querystring: RecordQuery }>(
     `${base}/mfa`,
+    { schema: { params: nameParams, querystring: recordQuery } },
+    async (request) => {
+      const ctx = await contextOf(request, auth)
+      const { name } = request.params
+      const { record } = request.query
+      if (record !== undefined) return auth.accounts.mfaStatus(ctx, name, record)
+      return auth.mfa.status(name, ctx.auth)
+    },
+  )
+
+  app.post<{ Params: NameParams }>(
+    `${base}/mfa/reset`,
     { schema: { params: nameParams } },
-    async (request) => auth.mfa.status(request.params.name, (await contextOf(request, auth)).auth),
+    async (request, reply) => {
+      const ctx = await contextOf(request, auth)
+      const { record } = (request.body ?? {}) as { record?: unknown }
+      await auth.accounts.resetMfa(ctx, request.params.name, record)
+      return reply.status(204).send()
+    },
   )
 
   app.post<{ Params: NameParams }>(
@@ -137,26 +160,39 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (app, opt
     },
   )
 
-  app.get<{ Params: NameParams }>(
+  app.get<{ Params: NameParams; Querystring: RecordQuery }>(
     `${base}/sessions`,
-    { schema: { params: nameParams } },
-    async (request) =>
-      auth.listSessions(request.params.name, (await contextOf(request, auth)).auth),
+    { schema: { params: nameParams, querystring: recordQuery } },
+    async (request) => {
+      const ctx = await contextOf(request, auth)
+      const { record } = request.query
+      if (record !== undefined) return auth.accounts.listSessions(ctx, request.params.name, record)
+      return auth.listSessions(request.params.name, ctx.auth)
+    },
   )
 
-  app.delete<{ Params: NameParams }>(
+  app.delete<{ Params: NameParams; Querystring: RecordQuery }>(
     `${base}/sessions`,
-    { schema: { params: nameParams } },
-    async (request) =>
-      auth.revokeAllSessions(request.params.name, (await contextOf(request, auth)).auth),
+    { schema: { params: nameParams, querystring: recordQuery } },
+    async (request) => {
+      const ctx = await contextOf(request, auth)
+      const { record } = request.query
+      if (record !== undefined) {
+        return auth.accounts.revokeSessions(ctx, request.params.name, record)
+      }
+      return auth.revokeAllSessions(request.params.name, ctx.auth)
+    },
   )
 
-  app.delete<{ Params: Static<typeof sessionParams> }>(
+  app.delete<{ Params: Static<typeof sessionParams>; Querystring: RecordQuery }>(
     `${base}/sessions/:id`,
-    { schema: { params: sessionParams } },
+    { schema: { params: sessionParams, querystring: recordQuery } },
     async (request, reply) => {
-      const identity = (await contextOf(request, auth)).auth
-      await auth.revokeSession(request.params.name, identity, request.params.id)
+      const ctx = await contextOf(request, auth)
+      const { name, id } = request.params
+      const { record } = request.query
+      if (record !== undefined) await auth.accounts.revokeSessions(ctx, name, record, id)
+      else await auth.revokeSession(name, ctx.auth, id)
       return reply.status(204).send()
     },
   )

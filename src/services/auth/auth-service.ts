@@ -1,3 +1,4 @@
+import { createAccountAdmin } from './auth-account-admin.js'
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
@@ -73,6 +74,7 @@ export function createAuthService(deps: AuthDeps) {
   const apiKeys = createApiKeys({ store, registry, clock, authCollection })
   const callers = createCallerCache({ recheckMs: deps.callerRecheckMs ?? 1000, maxEntries: 10_000 })
   const mfa = createMfa({ store, clock, secret: deps.secret, throttle, authCollection })
+  const accounts = createAccountAdmin({ store, clock, authCollection })
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
   // so response time does not reveal which e-mails have accounts.
   let decoyHash: Promise<string> | undefined
@@ -257,6 +259,7 @@ export function createAuthService(deps: AuthDeps) {
     signInRecord,
     verifyMfa,
     mfa,
+    accounts,
     apiKeys,
     refresh,
     identify,

@@ -6,6 +6,7 @@ const SUPERUSER = [{ [BEARER_AUTH]: [] }]
 const JOBS = 'Jobs'
 const WEBHOOKS = 'Webhooks'
 const MAIL = 'Mail templates'
+const OBSERVABILITY = 'Observability'
 
 const text = { type: 'string' }
 const nullableText = { type: ['string', 'null'] }
@@ -107,6 +108,38 @@ const DELIVERY: JsonSchema = {
   },
 }
 
+const METRICS_POINT: JsonSchema = {
+  type: 'object',
+  properties: {
+    at: { type: 'string', description: 'End of the interval.' },
+    seconds: { type: 'number' },
+    requests: { type: 'integer' },
+    requestsPerSecond: { type: 'number' },
+    p95Ms: { type: ['number', 'null'], description: 'Estimated from histogram buckets.' },
+    serverErrors: { type: 'integer' },
+    errorRate: { type: 'number', description: 'Share of 5xx answers, 0-1.' },
+    clientErrors: { type: 'integer' },
+    eventLoopLagP99Ms: { type: 'number' },
+    realtimeConnections: { type: 'integer' },
+  },
+}
+const LOG_LINE: JsonSchema = {
+  type: 'object',
+  description: 'A log line as written (secrets redacted), with `levelName`.',
+  properties: {
+    level: { type: 'integer' },
+    levelName: text,
+    time: { type: 'integer' },
+    msg: text,
+    reqId: text,
+    method: text,
+    path: text,
+    route: text,
+    status: { type: 'integer' },
+    durationMs: { type: 'number' },
+  },
+}
+
 const json = (description: string, schema: JsonSchema): OpenApiObject => ({
   description,
   content: { 'application/json': { schema } },
@@ -129,7 +162,10 @@ const op = (operationId: string, tag: string, summary: string, responses: OpenAp
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: text })
 const query = (name: string, schema: JsonSchema) => ({ name, in: 'query', schema })
 
-/** `/api/jobs` and `/api/webhooks` (superusers); shown only to callers who see the schema API. */
+/**
+ * `/api/jobs`, `/api/webhooks`, `/api/mail-templates` and `/api/admin/*` (superusers); shown
+ * only to callers who see the schema API.
+ */
 export function buildAdminPaths(): Record<string, OpenApiObject> {
   return {
     '/api/jobs': {
@@ -214,6 +250,47 @@ export function buildAdminPaths(): Record<string, OpenApiObject> {
         202: json('The delivery job.', { type: 'object', properties: { job: text } }),
         ...problems([401, 403, 404, 429]),
       }),
+    },
+    '/api/admin/metrics': {
+      get: {
+        ...op('adminMetrics', OBSERVABILITY, "This process's last hour, sampled every 10 s", {
+          200: json('Points oldest first, and the interval under way.', {
+            type: 'object',
+            properties: {
+              intervalSeconds: { type: 'number' },
+              points: { type: 'array', items: METRICS_POINT, maxItems: 360 },
+              current: METRICS_POINT,
+            },
+          }),
+          ...problems([401, 403, 429]),
+        }),
+        description: 'Superusers signed in as such (not API keys).',
+      },
+    },
+    '/api/admin/logs': {
+      get: {
+        ...op('adminLogs', OBSERVABILITY, "This process's recent log lines, newest first", {
+          200: json('Matching lines; `capturing` is false without a logger.', {
+            type: 'object',
+            properties: {
+              capturing: { type: 'boolean' },
+              items: { type: 'array', items: LOG_LINE },
+            },
+          }),
+          ...problems([400, 401, 403, 429]),
+        }),
+        description: 'Superusers signed in as such (not API keys). At most the last 1000 lines.',
+        parameters: [
+          query('level', {
+            type: 'string',
+            enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+          }),
+          query('route', { type: 'string', maxLength: 200 }),
+          query('status', { type: 'string', pattern: '^(?:[1-5][0-9]{2}|[1-5]xx)$' }),
+          query('requestId', { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
+          query('limit', { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' }),
+        ],
+      },
     },
     '/api/mail-templates': {
       get: op('listMailTemplates', MAIL, 'List mail templates (built-in and user-defined)', {

@@ -42,6 +42,14 @@ const API_KEY = object({
   expires: { type: 'string', format: 'date-time' },
   revoked: { type: ['string', 'null'], format: 'date-time' },
 })
+/** `?record=<id>`: a superuser signed in as such acts on that record instead of themself. */
+const RECORD_PARAM = {
+  name: 'record',
+  in: 'query',
+  required: false,
+  description: 'Superusers: the record to act on (default: yourself). Not with an API key.',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+}
 const SESSION = object({
   id: { type: 'string' },
   created: { type: 'string', format: 'date-time' },
@@ -192,6 +200,7 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       },
     },
     [`${base}/sessions`]: {
+      parameters: [RECORD_PARAM],
       get: operation(
         id('listSessions'),
         tag,
@@ -212,7 +221,10 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       ),
     },
     [`${base}/sessions/{id}`]: {
-      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      parameters: [
+        { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+        RECORD_PARAM,
+      ],
       delete: operation(
         id('revokeSession'),
         tag,
@@ -276,6 +288,7 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       [400, 404],
     ),
     [`${base}/mfa`]: {
+      parameters: [RECORD_PARAM],
       get: operation(
         id('mfaStatus'),
         tag,
@@ -286,6 +299,14 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
         SIGNED_IN,
       ),
     },
+    [`${base}/mfa/reset`]: post(
+      'resetMfa',
+      "Superusers: turn another record's TOTP off (a lost authenticator)",
+      object({ record: { type: 'string', maxLength: 64 } }, ['record']),
+      undefined,
+      [400, 401, 403, 404],
+      SIGNED_IN,
+    ),
     [`${base}/mfa/totp`]: post(
       'enrolTotp',
       'Start TOTP enrolment (the secret is shown once)',
@@ -311,6 +332,7 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       SIGNED_IN,
     ),
     [`${base}/api-keys`]: {
+      parameters: [RECORD_PARAM],
       get: operation(
         id('listApiKeys'),
         tag,
@@ -342,7 +364,10 @@ export function buildAuthPaths(collection: CollectionDef, stem: string, tag: str
       ),
     },
     [`${base}/api-keys/{id}`]: {
-      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      parameters: [
+        { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+        RECORD_PARAM,
+      ],
       delete: operation(
         id('revokeApiKey'),
         tag,

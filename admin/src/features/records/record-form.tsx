@@ -1,5 +1,7 @@
 import { useState, type FormEvent } from 'react'
 import { api, ApiProblem, type Collection, type FieldDef } from '../../lib/api'
+import { JsonField } from './json-field'
+import { RelationPicker } from './relation-picker'
 
 /** The fields a form offers: the schema's, plus e-mail and password for auth collections. */
 function formFields(collection: Collection): FieldDef[] {
@@ -48,6 +50,7 @@ function toValue(field: FieldDef, text: string, checked: boolean): unknown {
  */
 export function RecordForm(props: {
   collection: Collection
+  collections: Collection[]
   record?: Record<string, unknown>
   onDone(): void
 }) {
@@ -58,6 +61,12 @@ export function RecordForm(props: {
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault()
     const form = event.currentTarget
+    // A JSON box that does not parse already says where; nothing is sent until it does.
+    const badJson = form.querySelector<HTMLTextAreaElement>('[data-json-invalid]')
+    if (badJson) {
+      badJson.focus()
+      return
+    }
     const body: Record<string, unknown> = {}
     for (const field of fields) {
       const input = form.elements.namedItem(field.name) as HTMLInputElement | null
@@ -117,9 +126,15 @@ export function RecordForm(props: {
                 ))}
               </select>
             ) : field.type === 'json' ? (
-              <textarea
-                defaultValue={current === undefined ? '' : JSON.stringify(current)}
-                {...common}
+              <JsonField id={id} name={field.name} initial={current} serverError={error} />
+            ) : field.type === 'relation' ? (
+              <RelationPicker
+                id={id}
+                field={field}
+                collections={props.collections}
+                initial={current}
+                invalid={Boolean(error)}
+                describedBy={error ? `${id}-error` : undefined}
               />
             ) : (
               <input
@@ -137,7 +152,7 @@ export function RecordForm(props: {
                 {...common}
               />
             )}
-            {error && (
+            {error && field.type !== 'json' && (
               <p id={`${id}-error`} className="error">
                 {error}
               </p>

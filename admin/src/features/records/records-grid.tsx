@@ -1,5 +1,6 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { api, ApiProblem, type Collection, type RecordPage } from '../../lib/api'
+import { useLiveChanges, type LiveChange } from '../../lib/use-live-changes'
 import { RecordForm } from './record-form'
 
 const PER_PAGE = 50
@@ -7,9 +8,17 @@ const PER_PAGE = 50
 /**
  * The records of one collection over the list API: a filter in the API's own language (its
  * errors, with their position, shown as the server words them), sort by any column, and keyset
- * (cursor) paging, which stays as fast on the millionth record as on the first.
+ * (cursor) paging, which stays as fast on the millionth record as on the first. Changes made
+ * elsewhere (another tab, an app, a hook) arrive over the realtime feed and the page is read
+ * again, so filter, sort and access rules apply to them as to everything else.
  */
-export function RecordsGrid({ collection }: { collection: Collection }) {
+export function RecordsGrid({
+  collection,
+  collections,
+}: {
+  collection: Collection
+  collections: Collection[]
+}) {
   const [filter, setFilter] = useState('')
   const [applied, setApplied] = useState('')
   const [sort, setSort] = useState('-created')
@@ -47,6 +56,19 @@ export function RecordsGrid({ collection }: { collection: Collection }) {
     void load()
   }, [load])
 
+  // A burst of changes (an import, a batch) is one reload, not one per change.
+  const [lastChange, setLastChange] = useState<LiveChange | null>(null)
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  // The page as the grid shows it when the timer fires (filter, sort, cursor of that moment).
+  const latestLoad = useRef(load)
+  latestLoad.current = load
+  const live = useLiveChanges(collection.name, (change) => {
+    setLastChange(change)
+    clearTimeout(pending.current)
+    pending.current = setTimeout(() => void latestLoad.current(), 250)
+  })
+  useEffect(() => () => clearTimeout(pending.current), [])
+
   function applyFilter(event: FormEvent) {
     event.preventDefault()
     setCursors([])
@@ -71,6 +93,9 @@ export function RecordsGrid({ collection }: { collection: Collection }) {
     <section aria-labelledby="records-title">
       <header className="bar">
         <h1 id="records-title">{collection.name}</h1>
+        <span className={`live live-${live}`} data-testid="live-state">
+          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Offline, retrying'}
+        </span>
         <a
           className="button secondary"
           href={`#/collections/${encodeURIComponent(collection.name)}/edit`}
@@ -84,6 +109,7 @@ export function RecordsGrid({ collection }: { collection: Collection }) {
       {editing && (
         <RecordForm
           collection={collection}
+          collections={collections}
           record={editing === 'new' ? undefined : editing}
           onDone={() => {
             setEditing(null)
@@ -112,6 +138,7 @@ export function RecordsGrid({ collection }: { collection: Collection }) {
       )}
       <p className="muted" aria-live="polite">
         {page ? `${page.totalItems ?? page.items.length} record(s)` : 'Loading…'}
+        {lastChange && ` · last change: ${lastChange.action} ${String(lastChange.record.id ?? '')}`}
       </p>
       {page && page.items.length === 0 && (
         <p className="empty">
