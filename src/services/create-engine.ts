@@ -164,6 +164,7 @@ export const DEFAULT_REALTIME: RealtimeSettings = {
   maxConnectionsTotal: 10_000,
   maxBufferBytes: 1024 * 1024,
   ticketTtlSeconds: 30,
+  ticketReconnectSeconds: 600,
 }
 
 /** Every service, wired to one store. Transports (HTTP, CLI) take what they need from it. */
@@ -530,6 +531,7 @@ async function startRealtime(
     store,
     records,
     auth,
+    registry,
     hub,
     connections,
     clock,

@@ -6,59 +6,16 @@
  * B answers as if it had the new schema (200, 201, 404, or a 400 naming the field), never a 500,
  * and a retried write applies once and spends the request's password budget once.
  */
-import { join } from 'node:path'
-import type { FastifyInstance, InjectOptions } from 'fastify'
+import type { InjectOptions } from 'fastify'
 import type { Response as InjectResponse } from 'light-my-request'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createInProcessBus } from '../../src/adapters/bus/in-process/in-process-bus.js'
 import type { Bus } from '../../src/adapters/bus/bus.js'
 import { createRedisBus } from '../../src/adapters/bus/redis/redis-bus.js'
-import { buildServer } from '../../src/http/server.js'
-import { createEngine, type Engine } from '../../src/services/create-engine.js'
 import { createCollection, createRecord, expectProblem } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
-import { createTestEngine, testPasswords, type TestEngine } from '../helpers/test-engine.js'
-
-export interface SecondNode {
-  engine: Engine
-  app: FastifyInstance
-  /** `app.inject` as node A's superuser unless `anonymous` or `headers.authorization`. */
-  call(options: InjectOptions & { anonymous?: boolean }): Promise<InjectResponse>
-  close(): Promise<void>
-}
-
-/** Another engine on `a`'s database (its own store, as another process would have it). */
-export async function openSecondNode(
-  a: TestEngine,
-  options: { bus: Bus; schemaRecheckMs: number },
-): Promise<SecondNode> {
-  const store = await a.openAnotherStore()
-  const engine = await createEngine({
-    store,
-    migrationsDir: join(a.dir, 'migrations-b'),
-    passwords: testPasswords,
-    schemaRecheckMs: options.schemaRecheckMs,
-    bus: options.bus,
-    realtime: { dispatchPollMs: 200 },
-    onBackgroundError: (error) => console.error('[second node background error]', error),
-  })
-  const app = await buildServer(engine, {})
-  return {
-    engine,
-    app,
-    call({ anonymous, ...rest }) {
-      const headers = {
-        ...(anonymous ? {} : { authorization: `Bearer ${a.token}` }),
-        ...rest.headers,
-      }
-      return app.inject({ ...rest, headers })
-    },
-    async close() {
-      await app.close()
-      await engine.close()
-    },
-  }
-}
+import { openSecondNode, type SecondNode } from '../helpers/second-node.js'
+import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
 const HOUR = 3_600_000
 const REDIS_URL = process.env.ER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'

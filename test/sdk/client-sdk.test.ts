@@ -236,9 +236,16 @@ describe.each(dialects)('the client SDK on %s', (dialect) => {
     expect(replay.some((e) => e.record.id === before.id)).toBe(false)
     again.close()
 
-    // Without a token the stream is refused, as a ProblemError.
-    const stranger = createClient({ url }).realtime.subscribe({
+    // Without a token: posts anyone may list stream; users no stranger can see are refused,
+    // as a ProblemError.
+    const reader = createClient({ url }).realtime.subscribe({
       topics: ['posts'],
+      onEvent: () => {},
+    })
+    await reader.ready
+    reader.close()
+    const stranger = createClient({ url }).realtime.subscribe({
+      topics: ['users'],
       onEvent: () => {},
     })
     const refused = await problemOf(stranger.ready)

@@ -4,7 +4,7 @@
  * `onChange` and hands it back with `auth.restore(...)`.
  */
 import { ProblemError } from './errors.js'
-import type { Http } from './http.js'
+import type { Http, TokenRenewal } from './http.js'
 
 export interface Session<R = Record<string, unknown>> {
   /** The auth collection the session belongs to (`users`, `_superusers`, …). */
@@ -34,7 +34,11 @@ export interface AuthApi {
   ): Promise<Session | MfaChallenge>
   /** Finishes a sign-in that answered `mfaRequired` with a TOTP or recovery code. */
   verifyMfa(collection: string, mfaToken: string, code: string): Promise<Session>
-  /** Swaps the refresh token for a new pair (the old one is spent). */
+  /**
+   * Swaps the refresh token for a new pair (the old one is spent). Concurrent calls share one
+   * request: presenting a spent refresh token would rightly end the session on the server.
+   * Requests call it by themselves shortly before the token expires.
+   */
   refresh(): Promise<Session>
   /** Ends the session on the server (when there is one) and forgets it here. */
   signOut(): Promise<void>
@@ -77,13 +81,76 @@ export function createAuthStore(): {
   }
 }
 
-export function createAuthApi(http: Http, store: ReturnType<typeof createAuthStore>): AuthApi {
+/**
+ * When a token is due for refresh (unix seconds), read from its own `exp` and `iat` claims:
+ * a quarter of its lifetime before expiry, at most a minute. Undefined for a token that is not a
+ * JWT (an API key), which is never refreshed. The claims are only read, never trusted: the
+ * server checks the signature.
+ */
+export function refreshDueAt(token: string): number | undefined {
+  const payload = token.split('.')[1]
+  if (token.split('.').length !== 3 || !payload) return undefined
+  try {
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/')
+    const claims = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, '='))) as {
+      exp?: unknown
+      iat?: unknown
+    }
+    if (typeof claims.exp !== 'number') return undefined
+    const lifetime = typeof claims.iat === 'number' ? claims.exp - claims.iat : 240
+    return claims.exp - Math.min(60, lifetime / 4)
+  } catch {
+    return undefined
+  }
+}
+
+export function createAuthApi(
+  http: Http,
+  store: ReturnType<typeof createAuthStore>,
+): AuthApi & { renewal: TokenRenewal } {
   const adopt = (collection: string, pair: TokenPair): Session => {
     const session = { collection, ...pair }
     store.set(session)
     return session
   }
+  let refreshing: Promise<Session> | undefined
+  const refreshOnce = async (session: Session): Promise<Session> => {
+    const pair = await http.request<TokenPair>(authPath(session.collection, 'refresh'), {
+      method: 'POST',
+      body: { refreshToken: session.refreshToken },
+      anonymous: true,
+    })
+    // Signed out (or signed in again) meanwhile: that newer state wins.
+    if (store.get() !== session) return { collection: session.collection, ...pair }
+    return adopt(session.collection, pair)
+  }
+  const refresh = (): Promise<Session> => {
+    const session = store.get()
+    if (!session) return Promise.reject(new Error('Not signed in: call signInWithPassword first.'))
+    refreshing ??= refreshOnce(session).finally(() => (refreshing = undefined))
+    return refreshing
+  }
+  const renewal: TokenRenewal = {
+    async prepare() {
+      const session = store.get()
+      // A session restored without a refresh token (a token minted elsewhere) cannot renew.
+      const due = session?.refreshToken ? refreshDueAt(session.token) : undefined
+      if (refreshing) await refreshing
+      else if (due !== undefined && Date.now() / 1000 >= due) await refresh()
+    },
+    async recover() {
+      const session = store.get()
+      if (!session?.refreshToken || refreshDueAt(session.token) === undefined) return false
+      try {
+        await refresh()
+        return true
+      } catch {
+        return false
+      }
+    },
+  }
   return {
+    renewal,
     get session() {
       return store.get()
     },
@@ -109,16 +176,7 @@ export function createAuthApi(http: Http, store: ReturnType<typeof createAuthSto
       })
       return adopt(collection, pair)
     },
-    async refresh() {
-      const session = store.get()
-      if (!session) throw new Error('Not signed in: call signInWithPassword first.')
-      const pair = await http.request<TokenPair>(authPath(session.collection, 'refresh'), {
-        method: 'POST',
-        body: { refreshToken: session.refreshToken },
-        anonymous: true,
-      })
-      return adopt(session.collection, pair)
-    },
+    refresh,
     async signOut() {
       const session = store.get()
       store.set(null)

@@ -25,12 +25,23 @@ export interface Http {
   authHeaders(): Record<string, string>
   /** A JSON answer, or undefined for 204; throws ProblemError on a status >= 400. */
   request<T>(path: string, options?: RequestOptions): Promise<T>
+  /** Refreshes the session first when its token is about to expire (before a signed request). */
+  prepare(): Promise<void>
+  /** After a 401: refreshes the session if there is one; true when a new token is in place. */
+  recover(): Promise<boolean>
+}
+
+/** How the session keeps its token fresh; absent, tokens are sent as they are. */
+export interface TokenRenewal {
+  prepare(): Promise<void>
+  recover(): Promise<boolean>
 }
 
 export function createHttp(
   baseUrl: string,
   fetchImpl: FetchLike,
   token: () => string | null,
+  renewal: () => TokenRenewal | undefined = () => undefined,
 ): Http {
   const base = baseUrl.replace(/\/+$/, '')
   const http: Http = {
@@ -48,7 +59,11 @@ export function createHttp(
       const current = token()
       return current ? { authorization: `Bearer ${current}` } : {}
     },
+    prepare: async () => renewal()?.prepare(),
+    recover: async () => (await renewal()?.recover()) ?? false,
     async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+      // A caller's own Authorization header (an explicit token) is sent as given.
+      if (!options.anonymous && !options.headers?.authorization) await http.prepare()
       const headers: Record<string, string> = {
         accept: 'application/json',
         ...(options.anonymous ? {} : http.authHeaders()),

@@ -41,9 +41,16 @@ export function createClient<C extends CollectionsOf<C> = AnyCollections>(
 ): Client<C> {
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const store = createAuthStore()
-  const http = createHttp(options.url, fetchImpl, () => store.get()?.token ?? null)
+  // Requests renew the session through `auth`, which itself sends its requests over `http`.
+  const http = createHttp(
+    options.url,
+    fetchImpl,
+    () => store.get()?.token ?? null,
+    () => auth.renewal,
+  )
+  const auth = createAuthApi(http, store)
   return {
-    auth: createAuthApi(http, store),
+    auth,
     files: createFilesApi(http),
     realtime: createRealtimeApi(http),
     collection: (name) => createRecordsApi(http, name),

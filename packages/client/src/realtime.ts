@@ -3,6 +3,8 @@
  * bearer token travels in a header and works the same in Node 20 and browsers. A dropped
  * stream reconnects by itself with `Last-Event-ID`, so no committed change is missed or
  * delivered twice; `event: reset` (the server pruned events past the id) reaches `onReset`.
+ * A stream the server ends because the token expired (or a reconnect refused with 401) renews
+ * the session once (the same single-flight refresh as requests) and resumes where it was.
  */
 import { ProblemError, problemFrom, type ProblemBody } from './errors.js'
 import type { Http } from './http.js'
@@ -104,7 +106,16 @@ export function createRealtimeApi(http: Http): RealtimeApi {
       if (options.filter) query.set('filter', options.filter)
       const url = `${http.url('/api/realtime')}?${query.toString()}`
 
+      // After a 401 or `unauthorized`, one session refresh; a stream that opens again re-arms it.
+      let renewed = false
+      const renew = async (): Promise<'retry' | 'stop'> => {
+        if (renewed) return 'stop'
+        renewed = true
+        return (await http.recover()) ? 'retry' : 'stop'
+      }
+
       const connect = async (): Promise<'retry' | 'stop'> => {
+        await http.prepare()
         const headers: Record<string, string> = {
           accept: 'text/event-stream',
           ...http.authHeaders(),
@@ -113,18 +124,24 @@ export function createRealtimeApi(http: Http): RealtimeApi {
         const response = await http.fetch(url, { headers, signal: controller.signal })
         if (response.status !== 200 || !response.body) {
           const problem = await problemFrom(response)
+          if (response.status === 401 && (await renew()) === 'retry') return 'retry'
           settle?.reject(problem)
           options.onError?.(problem)
           return 'stop'
         }
+        renewed = false
         settle?.resolve()
         for await (const frame of frames(response.body)) {
           if (frame.id !== undefined) lastEventId = frame.id
           if (frame.event === 'reset') options.onReset?.()
           else if (frame.event === 'error') {
             const problem = new ProblemError(JSON.parse(frame.data) as ProblemBody)
+            if (problem.body.reason === 'unauthorized') {
+              if ((await renew()) === 'retry') return 'retry'
+              options.onError?.(problem)
+              return 'stop'
+            }
             options.onError?.(problem)
-            if (problem.body.reason === 'unauthorized') return 'stop'
           } else if (frame.event !== 'message') {
             const payload = JSON.parse(frame.data) as Omit<RealtimeEvent<R>, 'id'>
             options.onEvent({ id: frame.id, ...payload })

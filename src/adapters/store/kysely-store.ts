@@ -15,6 +15,7 @@ import { KyselyWebhookStore } from './kysely-webhook-store.js'
 import type { JobStore, WebhookStore } from './store-jobs.js'
 import {
   appendChanges,
+  findTicket,
   insertTicket,
   outboxBounds,
   pruneChanges,
@@ -407,6 +408,10 @@ export class KyselySession implements StoreSession {
 
   takeTicket(id: string, now: string): Promise<string | undefined> {
     return takeTicket(this.db, id, now)
+  }
+
+  findTicket(id: string, now: string): Promise<string | undefined> {
+    return findTicket(this.db, id, now)
   }
 
   async lockKey(key: string): Promise<void> {

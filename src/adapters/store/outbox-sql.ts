@@ -170,12 +170,27 @@ export async function takeTicket(
   id: string,
   now: string,
 ): Promise<string | undefined> {
-  // Expired tickets of anyone are swept on the way; a ticket lives seconds.
+  // Expired tickets of anyone are swept on the way; a ticket lives seconds to minutes.
   await db.deleteFrom('_realtime_tickets').where('expires', '<=', now).execute()
   const row = await db
     .deleteFrom('_realtime_tickets')
     .where('id', '=', id)
     .returning('token')
+    .executeTakeFirst()
+  return row?.token as string | undefined
+}
+
+/** The ticket's token if it is there and unexpired; it stays (a stream's reconnect ticket). */
+export async function findTicket(
+  db: DynamicDb,
+  id: string,
+  now: string,
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('_realtime_tickets')
+    .select('token')
+    .where('id', '=', id)
+    .where('expires', '>', now)
     .executeTakeFirst()
   return row?.token as string | undefined
 }

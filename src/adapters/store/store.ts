@@ -176,6 +176,8 @@ export interface StoreSession {
   insertTicket(id: string, token: string, expires: string): Promise<void>
   /** Consumes a ticket: its token if it existed and had not expired, and it is gone after. */
   takeTicket(id: string, now: string): Promise<string | undefined>
+  /** A ticket's stored token if it exists and has not expired, leaving it in place. */
+  findTicket(id: string, now: string): Promise<string | undefined>
 
   /**
    * Inside a transaction, waits until no other transaction holds `key`, then holds it until

@@ -42,6 +42,7 @@ const posts = collection('posts', [
   { id: 'f11', name: 'editors', type: 'relation', collection: 'users', maxSelect: 5 },
   { id: 'f12', name: 'touched', type: 'autodate', onCreate: true, onUpdate: true },
   { id: 'f13', name: 'secret', type: 'text', hidden: true, required: true },
+  { id: 'f14', name: 'lang', type: 'text', required: true, default: 'en' },
 ])
 
 async function expectValid(doc: object): Promise<void> {
@@ -136,10 +137,18 @@ describe('buildOpenApiDocument', () => {
     expect(record['published']).toEqual({ type: 'boolean' })
     expect(record['publishAt']).toEqual({ type: ['string', 'null'], format: 'date-time' })
     expect(record['homepage']).toEqual({ type: ['string', 'null'], format: 'uri' })
-    expect(record['status']).toEqual({
-      type: ['string', 'null'],
-      enum: ['draft', 'published', null],
-    })
+    // Required: the engine never stores null there, so generated clients need no null check.
+    expect(record['status']).toEqual({ type: 'string', enum: ['draft', 'published'] })
+    expect(record['title']).toEqual({ type: 'string' })
+    expect(record['contact']).toEqual({ type: 'string', format: 'email' })
+    expect(record['lang']).toEqual({ type: 'string' })
+    for (const system of ['id', 'created', 'updated']) {
+      expect(record[system]).toMatchObject({ type: 'string', readOnly: true })
+    }
+    // Every property is always present in a response (null when unset).
+    expect(schema(doc, 'PostsRecord')['required']).toEqual(
+      Object.keys(record).filter((name) => name !== 'expand'),
+    )
     expect(record['tags']).toEqual({
       type: 'array',
       items: { type: 'string', enum: ['a', 'b', 'c'] },
@@ -156,8 +165,15 @@ describe('buildOpenApiDocument', () => {
   it('puts constraints and the required list on the create body', () => {
     const doc = buildOpenApiDocument([posts, users])
     const create = schema(doc, 'PostsCreate')
-    // `published` is a required bool: absent means false, so it is not required.
+    // `published` is a required bool: absent means false, so it is not required; neither is
+    // `lang`, whose default fills it in; nor are the engine's own id, created and updated.
     expect(create['required']).toEqual(['title', 'contact', 'status', 'secret'])
+    // Said in words: openapi-typescript makes a property with a JSON Schema `default` required.
+    expect(props(create)['lang']).toEqual({
+      type: 'string',
+      description: 'Defaults to `"en"` when left out.',
+    })
+    expect(props(create)).not.toHaveProperty('created')
     const body = props(create)
     expect(body['id']).toMatchObject({ type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' })
     expect(body['title']).toEqual({

@@ -85,7 +85,8 @@ export function buildOpenApiDocument(
           : ` Shown for ${view.audience}: the collections, operations and fields their ` +
             'access rules could allow; send a token to see what yours allow.'),
     },
-    ...(info.serverUrl === undefined ? {} : { servers: [{ url: info.serverUrl }] }),
+    // Without a configured public URL, the server that served the document (relative to it).
+    servers: [{ url: info.serverUrl ?? '/' }],
     tags: [
       { name: 'Collections', description: 'Schema management (superusers only).' },
       { name: 'Batch' },
@@ -110,7 +111,7 @@ export function buildOpenApiDocument(
         : []),
       ...shown.map((c) => ({ name: recordsTag(c.name) })),
     ],
-    paths: describeIdempotencyKeys(paths),
+    paths: markPublicOperations(describeIdempotencyKeys(paths)),
     components: {
       schemas,
       parameters: { ...buildParameters(), idempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
@@ -123,4 +124,25 @@ export function buildOpenApiDocument(
 function canView(collections: readonly CollectionDef[], name: string, view: CallerVisibility) {
   const collection = collections.find((c) => c.name === name)
   return collection !== undefined && view.may(collection, 'view')
+}
+
+const METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'])
+
+/**
+ * An operation that names no security needs none (sign-in, refresh by body, health checks):
+ * say so with `security: []`, so that linters and generators need not guess.
+ */
+function markPublicOperations(paths: Record<string, OpenApiObject>): Record<string, OpenApiObject> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(item).map(([key, value]) =>
+          METHODS.has(key) && !('security' in (value as OpenApiObject))
+            ? [key, { ...(value as OpenApiObject), security: [] }]
+            : [key, value],
+        ),
+      ),
+    ]),
+  )
 }

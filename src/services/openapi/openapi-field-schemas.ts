@@ -3,44 +3,51 @@ import type { FieldDef } from '../../core/schema/types.js'
 import { schemaRef, type JsonSchema } from './openapi-types.js'
 
 /**
- * How a field's value looks in a record the API returns. Shape only (type, format, enum): length
+ * How a field's value looks in a record the API returns: never null when the field is
+ * `required` (arrays and booleans never are). Shape only (type, format, enum): length
  * and range limits are left to the input schemas because rows written before a schema `PATCH`
  * tightened `max` or `pattern` are not rewritten, so a response may legitimately exceed them.
  *
  * @example
  *   fieldOutputSchema({ id: 'f1', name: 'views', type: 'number', integer: true })
- *   // { type: ['integer', 'null'] }
+ *   // { type: ['integer', 'null'] }; with required: true, { type: 'integer' }
  */
 export function fieldOutputSchema(field: FieldDef): JsonSchema {
+  // The engine refuses to store null in a required field (create and update alike), so its value
+  // is always there; any other single value may be null. A default is applied only when a
+  // create leaves the field out (an explicit null is kept), so it guarantees nothing here.
+  const guaranteed = field.required === true
+  const scalar = (type: string): JsonSchema => ({ type: guaranteed ? type : [type, 'null'] })
   switch (field.type) {
     case 'text':
-      return { type: ['string', 'null'] }
+      return scalar('string')
     case 'email':
-      return { type: ['string', 'null'], format: 'email' }
+      return { ...scalar('string'), format: 'email' }
     case 'url':
-      return { type: ['string', 'null'], format: 'uri' }
+      return { ...scalar('string'), format: 'uri' }
     case 'date':
-      return { type: ['string', 'null'], format: 'date-time' }
+      return { ...scalar('string'), format: 'date-time' }
     case 'autodate':
       return { type: ['string', 'null'], format: 'date-time', readOnly: true }
     case 'number':
-      return { type: [field.integer === true ? 'integer' : 'number', 'null'] }
+      return scalar(field.integer === true ? 'integer' : 'number')
     case 'bool':
       return { type: 'boolean' }
     case 'select':
-      return isMultiValued(field)
-        ? { type: 'array', items: { type: 'string', enum: [...field.values] } }
+      if (isMultiValued(field)) {
+        return { type: 'array', items: { type: 'string', enum: [...field.values] } }
+      }
+      return guaranteed
+        ? { type: 'string', enum: [...field.values] }
         : { type: ['string', 'null'], enum: [...field.values, null] }
     case 'json':
       return {}
     case 'relation':
-      return isMultiValued(field)
-        ? { type: 'array', items: { type: 'string' } }
-        : { type: ['string', 'null'] }
+      return isMultiValued(field) ? { type: 'array', items: { type: 'string' } } : scalar('string')
     case 'file':
       return isMultiValued(field)
         ? { type: 'array', items: { type: 'string' }, description: FILE_URL_HINT }
-        : { type: ['string', 'null'], description: FILE_URL_HINT }
+        : { ...scalar('string'), description: FILE_URL_HINT }
   }
 }
 
@@ -72,7 +79,6 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
         minLength: field.min,
         maxLength: field.max,
         pattern: field.pattern,
-        default: field.default,
         ...extra,
       })
     case 'email':
@@ -80,7 +86,6 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
         ...scalar('string'),
         format: 'email',
         maxLength: field.max,
-        default: field.default,
         ...extra,
       })
     case 'url':
@@ -88,14 +93,12 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
         ...scalar('string'),
         format: 'uri',
         maxLength: field.max,
-        default: field.default,
         ...extra,
       })
     case 'date':
       return compact({
         ...scalar('string'),
         format: 'date-time',
-        default: field.default,
         // JSON Schema has no keyword for instant bounds; say them in words.
         description: describeBounds(field.min, field.max),
         ...extra,
@@ -105,11 +108,10 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
         ...scalar(field.integer === true ? 'integer' : 'number'),
         minimum: field.min,
         maximum: field.max,
-        default: field.default,
         ...extra,
       })
     case 'bool':
-      return compact({ type: 'boolean', default: field.default, ...extra })
+      return compact({ type: 'boolean', ...extra })
     case 'select':
       if (isMultiValued(field)) {
         return compact({
@@ -118,14 +120,12 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
           uniqueItems: true,
           minItems: positive(field.minSelect),
           maxItems: field.maxSelect,
-          default: field.default,
           ...extra,
         })
       }
       return compact({
         ...scalar('string'),
         enum: nullable ? [...field.values, null] : [...field.values],
-        default: field.default,
         ...extra,
       })
     case 'json':
@@ -134,7 +134,6 @@ export function fieldInputSchema(field: FieldDef): JsonSchema | undefined {
           field.maxSize === undefined
             ? undefined
             : `Any JSON value of at most ${field.maxSize} bytes serialised.`,
-        default: field.default,
         ...extra,
       })
     case 'relation':

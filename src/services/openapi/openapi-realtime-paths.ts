@@ -47,7 +47,8 @@ export function buildRealtimePaths(): Record<string, OpenApiObject> {
           '`event: reset` means events after `Last-Event-ID` are no longer retained: refetch, ' +
           'then read on. `event: error` with `{"reason"}` comes last before the server closes ' +
           'the stream (`slow_consumer`, `unauthorized`, `shutdown`). Authenticate with ' +
-          '`Authorization: Bearer` or a one-time `ticket`.',
+          '`Authorization: Bearer` or a `ticket`; with neither, the stream carries what anyone ' +
+          'may see, and a topic no anonymous caller could see is a 401.',
         security: [{ [BEARER_AUTH]: [] }, {}],
         parameters: [
           query('topic', '`<collection>` or `<collection>/<id>`; repeat for several.', {
@@ -55,7 +56,7 @@ export function buildRealtimePaths(): Record<string, OpenApiObject> {
             items: { type: 'string' },
           }),
           query('filter', 'A filter every streamed record must match.', { type: 'string' }),
-          query('ticket', 'A one-time ticket from `POST /api/realtime/ticket`.', {
+          query('ticket', 'A ticket from `POST /api/realtime/ticket` (reopens the same stream).', {
             type: 'string',
           }),
           {
@@ -79,10 +80,11 @@ export function buildRealtimePaths(): Record<string, OpenApiObject> {
       post: {
         operationId: 'createRealtimeTicket',
         tags: [REALTIME_TAG],
-        summary: 'A one-time ticket for EventSource',
+        summary: 'A ticket for EventSource',
         description:
           'Browsers cannot set headers on EventSource: exchange the bearer token for a ticket ' +
-          'that opens one stream (`?ticket=`) within `expiresIn` seconds.',
+          'that opens one stream (`?ticket=`) within `expiresIn` seconds, then reopens that ' +
+          'same stream (same topics and filter) for a few minutes, so EventSource reconnects.',
         security: [{ [BEARER_AUTH]: [] }],
         responses: {
           200: {

@@ -121,9 +121,13 @@ function buildCreateSchema(collection: CollectionDef): JsonSchema {
   for (const field of collection.fields) {
     const schema = fieldInputSchema(field)
     if (schema === undefined) continue
-    properties[field.name] = schema
+    // A default fills in a field the body leaves out, so that field need not be sent. It is said
+    // in words, not with JSON Schema's `default`: openapi-typescript (by default) makes a
+    // property with a `default` required, which would oblige clients to send it.
+    const hasDefault = 'default' in field && field.default !== undefined
+    properties[field.name] = hasDefault ? withDefaultNote(schema, field.default) : schema
     // A required bool only forbids null: `false` is a value, and absent means `false`.
-    if (field.required === true && field.type !== 'bool') required.push(field.name)
+    if (field.required === true && field.type !== 'bool' && !hasDefault) required.push(field.name)
   }
   return { type: 'object', ...(required.length > 0 ? { required } : {}), properties }
 }
@@ -147,9 +151,7 @@ function buildUpdateSchema(collection: CollectionDef): JsonSchema {
   for (const field of collection.fields) {
     const schema = fieldInputSchema(field)
     if (schema === undefined) continue
-    // A default applies on create only; repeating it here would suggest PATCH resets the field.
-    const { default: _default, ...rest } = schema
-    properties[field.name] = rest
+    properties[field.name] = schema
   }
   return {
     type: 'object',
@@ -174,4 +176,10 @@ function buildListSchema(collection: CollectionDef, recordName: string): JsonSch
       totalItems: { type: 'integer', minimum: 0, description: 'Only with `count=true`.' },
     },
   }
+}
+
+function withDefaultNote(schema: JsonSchema, value: unknown): JsonSchema {
+  const note = `Defaults to \`${JSON.stringify(value)}\` when left out.`
+  const description = typeof schema['description'] === 'string' ? schema['description'] : undefined
+  return { ...schema, description: description ? `${description} ${note}` : note }
 }

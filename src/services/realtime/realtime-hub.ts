@@ -343,6 +343,8 @@ export class RealtimeHub {
   async #reauthenticate(): Promise<void> {
     const byToken = new Map<string, Promise<Awaited<ReturnType<AuthService['identify']>> | null>>()
     for (const stream of [...this.#streams]) {
+      // An anonymous stream has no session to end.
+      if (stream.token === undefined) continue
       let identity = byToken.get(stream.token)
       if (!identity) {
         identity = this.#options.auth.identify(stream.token).catch(() => null)

@@ -1,11 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { Store } from '../../adapters/store/store.js'
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../auth/auth-service.js'
 import { requireScope } from '../access.js'
+import { callerVisibility } from '../caller-visibility.js'
 import type { RequestContext } from '../context.js'
 import type { RecordsService } from '../records/records-service.js'
+import type { SchemaRegistry } from '../schema/schema-registry.js'
 import type { RealtimeHub } from './realtime-hub.js'
 import {
   userKeyOf,
@@ -14,18 +15,23 @@ import {
   type RealtimeConnections,
 } from './realtime-connections.js'
 import { parseLastEventId, parseTopics } from './subscriptions.js'
-import { SseStream, type StreamSink } from './sse-stream.js'
+import { SseStream, type StreamSink, type Topic } from './sse-stream.js'
+import { createTicketBook } from './tickets.js'
 
 /** Limits and timings of realtime streams (each has an `ER_REALTIME_*` setting). */
 export interface RealtimeLimits extends ConnectionLimits {
   maxBufferBytes: number
+  /** How long a new ticket may wait for its first stream. */
   ticketTtlSeconds: number
+  /** How long after its first stream a ticket still reopens that same stream (reconnects). */
+  ticketReconnectSeconds: number
 }
 
 export interface RealtimeDeps {
   store: Store
   records: RecordsService
   auth: AuthService
+  registry: SchemaRegistry
   hub: RealtimeHub
   /** Every realtime connection of this process, SSE and WebSocket, against one set of limits. */
   connections: RealtimeConnections
@@ -67,32 +73,31 @@ export type RealtimeService = ReturnType<typeof createRealtimeService>
  * opening a change stream for a caller after checking topics, filter, access and limits.
  */
 export function createRealtimeService(deps: RealtimeDeps) {
-  const { store, records, auth, hub, connections, clock, limits } = deps
+  const { records, auth, registry, hub, connections, clock, limits } = deps
+  const tickets = createTicketBook(deps.store, clock, limits)
 
   /**
-   * `POST /api/realtime/ticket`: a random one-time ticket that stands for the caller's token for
-   * a few seconds. Only its hash is stored, so a database reader cannot use a pending ticket.
+   * `POST /api/realtime/ticket`: a random ticket that stands for the caller's token, so that a
+   * browser's EventSource (which cannot send headers) can open a stream and reconnect it.
    */
   async function issueTicket(
     ctx: RequestContext,
     token: string | undefined,
   ): Promise<{ ticket: string; expiresIn: number }> {
     if (!ctx.auth || !token) throw new EngineError('ER_AUTH_REQUIRED', 'Sign in to get a ticket.')
-    const ticket = randomBytes(24).toString('base64url')
-    const expires = new Date(clock.now().getTime() + limits.ticketTtlSeconds * 1000)
-    await store.insertTicket(hashTicket(ticket), token, expires.toISOString())
-    return { ticket, expiresIn: limits.ticketTtlSeconds }
+    return { ticket: await tickets.issue(token), expiresIn: limits.ticketTtlSeconds }
   }
 
   async function subscribe(input: SubscribeInput): Promise<Subscription> {
-    const token = input.ticket !== undefined ? await redeem(input.ticket) : input.token
-    if (token === undefined) {
-      throw new EngineError('ER_AUTH_REQUIRED', 'Send a bearer token or a ticket to subscribe.')
-    }
-    const identity = await auth.identify(token)
-    const ctx: RequestContext = { auth: identity, requestId: input.requestId, query: {} }
     const topics = parseTopics(input.topics, limits.maxSubscriptionsPerConnection)
     const lastEventId = parseLastEventId(input.lastEventId)
+    const token =
+      input.ticket !== undefined
+        ? await tickets.redeem(input.ticket, streamKey(topics, input.filter))
+        : input.token
+    // No token: an anonymous stream, of what anyone may see (checked per topic below).
+    const identity = token === undefined ? null : await auth.identify(token)
+    const ctx: RequestContext = { auth: identity, requestId: input.requestId, query: {} }
     // An API key streams only what its scopes let it read over REST (403 as REST answers): each
     // change is read as a view reads it, and a whole collection's changes reveal records the
     // way a list does, so that topic needs both.
@@ -104,12 +109,14 @@ export function createRealtimeService(deps: RealtimeDeps) {
     for (const collection of new Set(topics.map((t) => t.collection))) {
       await records.visibleSnapshots(ctx, collection, [], input.filter)
     }
+    if (!identity) requireAnonymousReach(ctx, topics)
     // Last, so a refused request never held a slot; counted synchronously on this node, so a
-    // burst cannot overshoot (and atomically in the shared leases across nodes).
+    // burst cannot overshoot (and atomically in the shared leases across nodes). An anonymous
+    // stream counts against its address only.
     const own =
       'address' in input.client ? connections.open('sse', input.client.address) : undefined
     try {
-      await own?.identify(userKeyOf(identity))
+      if (identity) await own?.identify(userKeyOf(identity))
     } catch (error) {
       own?.close()
       throw error
@@ -133,22 +140,35 @@ export function createRealtimeService(deps: RealtimeDeps) {
     }
   }
 
-  async function redeem(ticket: string): Promise<string> {
-    const token =
-      ticket.length <= 64
-        ? await store.takeTicket(hashTicket(ticket), clock.now().toISOString())
-        : undefined
-    if (token === undefined) {
-      throw new EngineError('ER_AUTH_TOKEN_INVALID', 'The ticket is unknown, used or expired.', {
-        errors: { ticket: [{ code: 'invalid', message: 'unknown, used or expired' }] },
-      })
+  /**
+   * An anonymous caller may stream a collection only when some record of it could be visible to
+   * anyone (its view rule, and its list rule for a whole-collection topic, could hold with no
+   * caller): a rule like `owner = @request.auth.id` is refused with 401 up front, as a list is,
+   * instead of opening a stream that could never carry an event.
+   */
+  function requireAnonymousReach(ctx: RequestContext, topics: readonly Topic[]): void {
+    const view = callerVisibility(ctx, registry)
+    for (const topic of topics) {
+      // Known: the access check before this one answered 404 otherwise.
+      const collection = registry.get(topic.collection)
+      const actions =
+        topic.recordId === undefined ? (['view', 'list'] as const) : (['view'] as const)
+      if (actions.some((action) => !view.may(collection, action))) {
+        throw new EngineError(
+          'ER_AUTH_REQUIRED',
+          `Sign in to subscribe to "${topic.collection}": its records are not visible to anyone.`,
+        )
+      }
     }
-    return token
   }
 
   return { issueTicket, subscribe }
 }
 
-function hashTicket(ticket: string): string {
-  return createHash('sha256').update(ticket).digest('base64url')
+/** What makes two connections "the same stream" for a ticket: the topics and the filter. */
+function streamKey(topics: readonly Topic[], filter: string | undefined): string {
+  const names = topics.map((t) =>
+    t.recordId === undefined ? t.collection : `${t.collection}/${t.recordId}`,
+  )
+  return JSON.stringify([[...new Set(names)].sort(), filter ?? ''])
 }

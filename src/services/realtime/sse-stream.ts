@@ -32,8 +32,8 @@ export interface Topic {
 
 export interface StreamOptions {
   ctx: RequestContext
-  /** The bearer token, kept to re-check the session while the stream is open. */
-  token: string
+  /** The bearer token, kept to re-check the session while the stream is open; none: anonymous. */
+  token: string | undefined
   topics: Topic[]
   filter: string | undefined
   /** A client that lets more than this many bytes pile up is disconnected. */
@@ -53,7 +53,7 @@ export class SseStream {
    */
   positioned = false
   ctx: RequestContext
-  readonly token: string
+  readonly token: string | undefined
   readonly topics: Topic[]
   readonly filter: string | undefined
   readonly #sink: StreamSink
