@@ -45,6 +45,7 @@ import {
   type WebhookDeliverySettings,
 } from './webhooks/webhook-delivery.js'
 import { createWebhooksService, type WebhooksService } from './webhooks/webhooks-service.js'
+import { withAuthWebhooks } from './webhooks/auth-webhooks.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import type { ExtensionSetup } from './extensions/extension-api.js'
 import {
@@ -321,6 +322,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         options.mailQueue === true ? {} : options.mailQueue,
       )
     : undefined
+  // Before the auth service: sign-ins, resets and verifications queue webhook messages.
+  const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
+  const webhookDelivery = createWebhookDelivery({
+    store,
+    clock,
+    jobs,
+    records,
+    registry,
+    serverSecret: secret,
+    settings: webhookSettings,
+    onNotice: (message) => logError(undefined, `webhooks: ${message}`),
+    onError: backgroundReporter(options, 'webhooks'),
+  })
   const plainAuth = traced(
     'auth',
     createAuthService({
@@ -341,7 +355,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       logError,
     }),
   )
-  const auth = registrations
+  const hookedAuth = registrations
     ? withAuthHooks(plainAuth, {
         store,
         registry,
@@ -354,6 +368,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           ),
       })
     : plainAuth
+  const auth = withAuthWebhooks(hookedAuth, { delivery: webhookDelivery, onError: logError })
   // Always with an extension: one reloaded by `engineroom dev` may add after hooks.
   const afterHooks = registrations
     ? createAfterHooksRunner({
@@ -384,18 +399,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       )
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
-  const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
-  const webhookDelivery = createWebhookDelivery({
-    store,
-    clock,
-    jobs,
-    records,
-    registry,
-    serverSecret: secret,
-    settings: webhookSettings,
-    onNotice: (message) => logError(undefined, `webhooks: ${message}`),
-    onError: backgroundReporter(options, 'webhooks'),
-  })
   webhookDelivery.start()
   late.webhooks = webhookDelivery
   const webhooks = createWebhooksService({
