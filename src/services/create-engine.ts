@@ -275,7 +275,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     dispatcher?: ChangeDispatcher
     afterHooks?: AfterHooksRunner
     records?: RecordsService
-    webhooks?: { wake(): Promise<void> }
+    webhooks?: { wake(): Promise<void>; readonly active: boolean }
   } = {}
   const recordsDeps: RecordsDeps = {
     store,
@@ -284,10 +284,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     passwords,
     secret,
     ...(options.throttle ? { throttle: options.throttle } : {}),
+    // Wakes only what has work: with no after hook and no enabled webhook a commit costs
+    // nothing here (their polls still move their cursors along the outbox).
     onCommit: () => {
       void late.dispatcher?.wake()
-      void late.afterHooks?.wake()
-      void late.webhooks?.wake()
+      if (registrations?.observesOutbox) void late.afterHooks?.wake()
+      if (late.webhooks?.active) void late.webhooks.wake()
     },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
     ...(registrations
