@@ -12,6 +12,7 @@ import type { Clock } from '../../core/clock.js'
 import { EngineError, invalidField } from '../../core/errors/index.js'
 import { requireAdminScope } from '../admin-access.js'
 import type { RequestContext } from '../context.js'
+import { createJobSchedulesService } from './job-schedules-service.js'
 import { createScheduler } from './scheduler.js'
 
 /** A job's handler: the payload it was enqueued with, and which attempt this is. */
@@ -88,6 +89,21 @@ export function createJobsService(options: JobsServiceOptions) {
         tx,
       })
     },
+    enqueueStoredTick: async (tx, schedule, tick) => {
+      await queue.enqueue({
+        name: schedule.job,
+        payload: JSON.parse(schedule.payload) as unknown,
+        idempotencyKey: `schedule:${schedule.id}:${tick}`,
+        attempts: definitions.get(schedule.job)?.options.attempts ?? DEFAULT_ATTEMPTS,
+        tx,
+      })
+    },
+  })
+  const storedSchedules = createJobSchedulesService({
+    store,
+    clock,
+    isDefined: (job) => definitions.has(job),
+    reservedPrefix: CRON_PREFIX,
   })
 
   function define(name: string, handler: JobHandler, opts: JobDefinitionOptions = {}): void {
@@ -202,6 +218,8 @@ export function createJobsService(options: JobsServiceOptions) {
     },
     /** The schedules and the queue adapter in use. */
     scheduler,
+    /** `/api/schedules`: cron schedules stored in the database (superusers). */
+    storedSchedules,
     queue,
     /** `GET /api/jobs?state=&name=&perPage=&before=` (superusers). */
     async list(

@@ -11,6 +11,7 @@ import * as outboxActor from './20261203120000-outbox-actor.js'
 import * as payments from './20261203150000-payments.js'
 import * as jobsWebhooks from './20261203160000-jobs-webhooks.js'
 import * as audit from './20261203170000-audit.js'
+import * as jobSchedules from './20261203190000-job-schedules.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 /** What a migration may need to know about this open beyond the database itself. */
@@ -39,6 +40,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261203150000-payments', ...payments },
   { name: '20261203160000-jobs-webhooks', ...jobsWebhooks },
   { name: '20261203170000-audit', ...audit },
+  { name: '20261203190000-job-schedules', ...jobSchedules },
 ]
 
 /**
