@@ -175,7 +175,14 @@ export function createJobsService(options: JobsServiceOptions) {
     )
   }
 
+  /** Told how long each job waited for its first attempt (metrics: queue latency). */
+  const waitListeners = new Set<(name: string, waitMs: number) => void>()
+
   async function run(job: JobAttempt): Promise<void> {
+    if (job.dueAt !== undefined && waitListeners.size > 0) {
+      const waited = Math.max(0, clock.now().getTime() - Date.parse(job.dueAt))
+      for (const listener of waitListeners) listener(job.name, waited)
+    }
     const definition = definitions.get(job.name)
     if (!definition) throw new Error(`No handler for job "${job.name}" is defined on this node.`)
     await definition.handler(job.payload, job)
@@ -215,6 +222,10 @@ export function createJobsService(options: JobsServiceOptions) {
     /** Tells `listener` of every attempt's outcome on this process (metrics). */
     onOutcome(listener: OutcomeListener): void {
       listeners.add(listener)
+    },
+    /** Tells `listener` how long each job waited from due to its first attempt's start. */
+    onWait(listener: (name: string, waitMs: number) => void): void {
+      waitListeners.add(listener)
     },
     /** The schedules and the queue adapter in use. */
     scheduler,

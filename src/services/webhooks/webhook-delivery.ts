@@ -27,6 +27,9 @@ import { createSecretBox, signWebhook } from './webhook-signing.js'
 export const AUTH_WEBHOOK_EVENTS = ['signUp', 'signIn', 'passwordReset', 'emailVerified'] as const
 export type AuthWebhookEvent = (typeof AUTH_WEBHOOK_EVENTS)[number]
 
+/** How an attempt ended: a 2xx, anything else (retried), or an address the policy refuses. */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'refused'
+
 /** The job that delivers one message to one webhook. */
 export const DELIVER_JOB = 'webhooks.deliver'
 /** The `_settings` key of the last outbox event turned into deliveries. */
@@ -94,6 +97,8 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   let running: Promise<void> | undefined
   let again = false
   let timer: NodeJS.Timeout | undefined
+  type OutcomeListener = (outcome: DeliveryOutcome, durationMs: number) => void
+  const outcomeListeners = new Set<OutcomeListener>()
   /** Whether enabled webhooks existed at the last look (a commit wakes the feeder only then). */
   let active = false
 
@@ -286,7 +291,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       excerpt(payload.body),
     ].join('\n')
     const started = performance.now()
-    let outcome: 'delivered' | 'failed' | 'refused' = 'failed'
+    let outcome: DeliveryOutcome = 'failed'
     let status: number | null = null
     let response = ''
     let error: string | null = null
@@ -305,6 +310,8 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       outcome = failure instanceof RefusedAddressError ? 'refused' : 'failed'
       error = failure instanceof Error ? failure.message : String(failure)
     }
+    const durationMs = Math.round(performance.now() - started)
+    for (const listener of outcomeListeners) listener(outcome, durationMs)
     await store.webhooks.insertDelivery({
       id: newId(),
       webhookId: hook.id,
@@ -315,7 +322,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       request,
       responseStatus: status,
       response: excerpt(response),
-      durationMs: Math.round(performance.now() - started),
+      durationMs,
       error,
       created: clock.now().toISOString(),
     })
@@ -346,6 +353,10 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   return {
     wake,
     authEvent,
+    /** Tells `listener` of every attempt on this process (metrics). */
+    onOutcome(listener: OutcomeListener): void {
+      outcomeListeners.add(listener)
+    },
     /**
      * Whether a commit on this node should wake the feeder: false while no enabled webhook
      * exists, so writes cost nothing extra then. A webhook created on any node is found by the

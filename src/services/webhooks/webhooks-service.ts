@@ -148,6 +148,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
   }
 
   return {
+    /** Tells `listener` of every delivery attempt made on this process (metrics). */
+    onDelivery: deps.delivery.onOutcome,
+
     async list(ctx: RequestContext): Promise<{ items: WebhookView[] }> {
       requireAdminScope(ctx, 'list')
       const rows = await store.webhooks.listWebhooks({ limit: MAX_WEBHOOKS })
