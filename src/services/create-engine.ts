@@ -275,7 +275,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     dispatcher?: ChangeDispatcher
     afterHooks?: AfterHooksRunner
     records?: RecordsService
-    webhooks?: { wake(): Promise<void>; readonly active: boolean }
+    webhooks?: { nudge(): void; readonly active: boolean }
   } = {}
   const recordsDeps: RecordsDeps = {
     store,
@@ -289,7 +289,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     onCommit: () => {
       void late.dispatcher?.wake()
       if (registrations?.observesOutbox) void late.afterHooks?.wake()
-      if (late.webhooks?.active) void late.webhooks.wake()
+      if (late.webhooks?.active) late.webhooks.nudge()
     },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
     ...(registrations

@@ -52,6 +52,11 @@ export interface WebhookDeliverySettings {
   disableAfter: number
   /** How often the outbox is looked at without a wake (default 1000 ms). */
   pollMs: number
+  /**
+   * How long a commit's wake waits for more commits (default 20 ms): a burst of writes is fed in
+   * one round and one transaction instead of one each, which halves a busy SQLite's writes.
+   */
+  batchMs: number
 }
 
 export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
@@ -61,6 +66,7 @@ export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
   maxBackoffMs: 2 * 3600_000,
   disableAfter: 3,
   pollMs: 1000,
+  batchMs: 20,
 }
 
 export interface WebhookDeliveryDeps {
@@ -267,6 +273,17 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
     return running
   }
 
+  let nudged: NodeJS.Timeout | undefined
+  /** A commit's wake: gathered for `batchMs`, then one round feeds every event committed. */
+  function nudge(): void {
+    if (nudged) return
+    nudged = setTimeout(() => {
+      nudged = undefined
+      void wake()
+    }, settings.batchMs)
+    nudged.unref()
+  }
+
   /** Sends one attempt; throws (so the job retries) unless the receiver answered 2xx. */
   async function deliver(payload: DeliveryPayload, job: JobAttempt): Promise<void> {
     const hook = await store.webhooks.getWebhook(payload.webhookId)
@@ -327,7 +344,8 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       created: clock.now().toISOString(),
     })
     if (outcome === 'delivered') {
-      await store.webhooks.resetWebhookFailures(hook.id)
+      // Only after failures: a write per delivery would double a busy SQLite's writes.
+      if (hook.failures > 0) await store.webhooks.resetWebhookFailures(hook.id)
       return
     }
     if (job.attempt >= job.maxAttempts) await gaveUp(hook, error ?? 'failed')
@@ -352,6 +370,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
 
   return {
     wake,
+    nudge,
     authEvent,
     /** Tells `listener` of every attempt on this process (metrics). */
     onOutcome(listener: OutcomeListener): void {
@@ -378,6 +397,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
     },
     async stop() {
       clearInterval(timer)
+      clearTimeout(nudged)
       await running
     },
   }
