@@ -18,6 +18,7 @@ import { measureColdStart } from './cold-start.js'
 import { measureFanout } from './fanout.js'
 import { measureFiles, printFiles } from './files.js'
 import { measureGraphql } from './graphql.js'
+import { measureJobs, printJobs } from './jobs.js'
 import { measureLargeKeyset } from './large-keyset.js'
 import { killChildren, measure, measureAgainst, startServer } from './measure.js'
 import { killServes, SERVE_NODE_ARGS } from './serve-process.js'
@@ -44,8 +45,8 @@ const settings = {
 
 /**
  * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
- * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, request log, owner-rule list, fanout,
- * cold start, workers, files, large (which also needs BENCH_LARGE=1).
+ * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, request log, owner-rule list,
+ * fanout, cold start, workers, files, jobs, large (which also needs BENCH_LARGE=1).
  */
 function selected(name) {
   return settings.only === null || settings.only.some((part) => name.includes(part))
@@ -411,6 +412,8 @@ async function main() {
   const coldStart = selected('cold start') ? await measureColdStart({ dir }) : null
   // Uploads, downloads and thumbnails through `serve` against a bare node:http floor.
   const files = selected('files') ? await measureFiles({ quick, seconds }) : null
+  // Jobs/s per queue adapter, webhook deliveries/s, a webhook's cost on writes (in process).
+  const jobs = selected('jobs') ? await measureJobs({ quick }) : null
   const large =
     settings.large && selected('large')
       ? await measureLargeKeyset({
@@ -427,6 +430,7 @@ async function main() {
   console.log('')
   printSummary({ fanout, coldStart, large, workers: settings.workers })
   if (files) printFiles(files)
+  if (jobs) printJobs(jobs)
   const flagged = [...results, ...(fanout ? [fanout] : [])].filter((r) => r.flagged)
   for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
@@ -457,6 +461,7 @@ async function main() {
     fanout,
     coldStart,
     files,
+    jobs,
     large: large && { ...large, results: undefined },
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)

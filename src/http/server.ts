@@ -34,6 +34,7 @@ import { authRoutes } from './rest/auth-routes.js'
 import { collectionsRoutes } from './rest/collections-routes.js'
 import { jobsRoutes } from './rest/jobs-routes.js'
 import { webhooksRoutes } from './rest/webhooks-routes.js'
+import { schedulesRoutes } from './rest/schedules-routes.js'
 import { mailTemplatesRoutes } from './rest/mail-templates-routes.js'
 import { openApiRoutes } from './rest/openapi-routes.js'
 import { createOpenApiDocuments } from '../services/openapi/openapi-documents.js'
@@ -263,6 +264,7 @@ export async function buildServer(
   await app.register(collectionsRoutes, { schema: engine.schema, auth })
   await app.register(jobsRoutes, { jobs: engine.jobs, auth })
   await app.register(webhooksRoutes, { webhooks: engine.webhooks, auth })
+  await app.register(schedulesRoutes, { schedules: engine.jobs.storedSchedules, auth })
   await app.register(mailTemplatesRoutes, { mail: engine.mail, auth })
   if (options.backups)
     await app.register(backupsRoutes, {

@@ -45,6 +45,7 @@ import {
   type WebhookDeliverySettings,
 } from './webhooks/webhook-delivery.js'
 import { createWebhooksService, type WebhooksService } from './webhooks/webhooks-service.js'
+import { withAuthWebhooks } from './webhooks/auth-webhooks.js'
 import { SchemaRegistry } from './schema/schema-registry.js'
 import type { ExtensionSetup } from './extensions/extension-api.js'
 import {
@@ -278,7 +279,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     dispatcher?: ChangeDispatcher
     afterHooks?: AfterHooksRunner
     records?: RecordsService
-    webhooks?: { wake(): Promise<void> }
+    webhooks?: { nudge(): void; readonly active: boolean }
   } = {}
   const recordsDeps: RecordsDeps = {
     store,
@@ -287,10 +288,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     passwords,
     secret,
     ...(options.throttle ? { throttle: options.throttle } : {}),
+    // Wakes only what has work: with no after hook and no enabled webhook a commit costs
+    // nothing here (their polls still move their cursors along the outbox).
     onCommit: () => {
       void late.dispatcher?.wake()
-      void late.afterHooks?.wake()
-      void late.webhooks?.wake()
+      if (registrations?.observesOutbox) void late.afterHooks?.wake()
+      if (late.webhooks?.active) late.webhooks.nudge()
     },
     ...(options.expandLimits ? { expandLimits: options.expandLimits } : {}),
     ...(registrations
@@ -325,6 +328,19 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         options.mailQueue === true ? {} : options.mailQueue,
       )
     : undefined
+  // Before the auth service: sign-ins, resets and verifications queue webhook messages.
+  const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
+  const webhookDelivery = createWebhookDelivery({
+    store,
+    clock,
+    jobs,
+    records,
+    registry,
+    serverSecret: secret,
+    settings: webhookSettings,
+    onNotice: (message) => logError(undefined, `webhooks: ${message}`),
+    onError: backgroundReporter(options, 'webhooks'),
+  })
   const plainAuth = traced(
     'auth',
     createAuthService({
@@ -345,7 +361,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       logError,
     }),
   )
-  const auth = registrations
+  const hookedAuth = registrations
     ? withAuthHooks(plainAuth, {
         store,
         registry,
@@ -358,6 +374,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
           ),
       })
     : plainAuth
+  const auth = withAuthWebhooks(hookedAuth, { delivery: webhookDelivery, onError: logError })
   // Always with an extension: one reloaded by `engineroom dev` may add after hooks.
   const afterHooks = registrations
     ? createAfterHooksRunner({
@@ -388,18 +405,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       )
     : undefined
   if (realtime) late.dispatcher = realtime.dispatcher
-  const webhookSettings = { ...DEFAULT_WEBHOOK_DELIVERY, ...options.webhooks }
-  const webhookDelivery = createWebhookDelivery({
-    store,
-    clock,
-    jobs,
-    records,
-    registry,
-    serverSecret: secret,
-    settings: webhookSettings,
-    onNotice: (message) => logError(undefined, `webhooks: ${message}`),
-    onError: backgroundReporter(options, 'webhooks'),
-  })
   webhookDelivery.start()
   late.webhooks = webhookDelivery
   const webhooks = createWebhooksService({

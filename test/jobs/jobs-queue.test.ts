@@ -83,6 +83,8 @@ describe.each(variants)('jobs queue on %s', (variant) => {
     expect(metrics).toContain('er_jobs{state="dead"} 1')
     expect(metrics).toContain('er_job_attempts_total{name="flaky",outcome="failed"} 2')
     expect(metrics).toContain('er_job_attempts_total{name="flaky",outcome="dead"} 1')
+    // Queue latency: one observation, for the first attempt only (retries wait by design).
+    expect(metrics).toMatch(/^er_job_wait_seconds_count\{name="flaky"\} 1$/m)
     // Listed as dead over the admin API, and retried from there.
     const listed = await t.call({ method: 'GET', url: '/api/jobs?state=dead' })
     expect(listed.statusCode).toBe(200)

@@ -108,6 +108,12 @@ describe.each(variants)('webhooks on %s', (variant) => {
     expect(typeof items[0]!.durationMs).toBe('number')
     expect(items[0]!.request).toContain('webhook-id: ')
     expect(log.body).not.toContain('webhook-signature')
+    const metrics = (await t.call({ method: 'GET', url: '/metrics', anonymous: true })).body
+    expect(metrics).toMatch(/^er_webhook_deliveries_total\{outcome="failed"\} 2$/m)
+    expect(metrics).toMatch(/^er_webhook_deliveries_total\{outcome="delivered"\} 1$/m)
+    expect(metrics).toMatch(
+      /^er_webhook_delivery_duration_seconds_count\{outcome="delivered"\} 1$/m,
+    )
     const shown = await t.call({ method: 'GET', url: `/api/webhooks/${hook.id}` })
     expect(shown.json().secret).toBeUndefined()
     expect(

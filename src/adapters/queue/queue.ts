@@ -52,6 +52,8 @@ export interface JobAttempt {
   /** 1 for the first attempt. */
   attempt: number
   maxAttempts: number
+  /** On the first attempt: when the job became due (enqueued, or its delay ended). */
+  dueAt?: string
 }
 
 export interface WorkerOptions {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import type { DynamicDb } from './dynamic-db.js'
 import type { Dialect } from './store.js'
-import type { JobOutboxRow, JobRow, JobState, JobStore } from './store-jobs.js'
+import type { JobOutboxRow, JobRow, JobScheduleRow, JobState, JobStore } from './store-jobs.js'
 
 type DbRow = Record<string, unknown>
 
@@ -265,4 +265,70 @@ export class KyselyJobStore implements JobStore {
       .executeTakeFirst()
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
   }
+
+  async listJobSchedules(limit: number): Promise<JobScheduleRow[]> {
+    const rows = await this.#db
+      .selectFrom('_job_schedules')
+      .selectAll()
+      .orderBy('name')
+      .limit(limit)
+      .execute()
+    return rows.map(toJobSchedule)
+  }
+
+  async getJobSchedule(id: string): Promise<JobScheduleRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_job_schedules')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return row ? toJobSchedule(row) : undefined
+  }
+
+  async insertJobSchedule(row: JobScheduleRow): Promise<boolean> {
+    const result = await this.#db
+      .insertInto('_job_schedules')
+      .values(fromJobSchedule(row))
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst()
+    return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
+  }
+
+  async updateJobSchedule(row: JobScheduleRow): Promise<boolean> {
+    // A name taken by another schedule: checked here rather than by catching the unique error,
+    // which on PostgreSQL would abort a surrounding transaction.
+    const clash = await this.#db
+      .selectFrom('_job_schedules')
+      .select('id')
+      .where('name', '=', row.name)
+      .where('id', '!=', row.id)
+      .executeTakeFirst()
+    if (clash) return false
+    const { id, created: _created, ...values } = fromJobSchedule(row)
+    await this.#db.updateTable('_job_schedules').set(values).where('id', '=', id).execute()
+    return true
+  }
+
+  async deleteJobSchedule(id: string): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('_job_schedules')
+      .where('id', '=', id)
+      .executeTakeFirst()
+    return Number(result.numDeletedRows) === 1
+  }
 }
+
+const toJobSchedule = (r: DbRow): JobScheduleRow => ({
+  id: r.id as string,
+  name: r.name as string,
+  cron: r.cron as string,
+  tz: r.tz as string,
+  job: r.job as string,
+  payload: r.payload as string,
+  enabled: Number(r.enabled) === 1,
+  since: r.since as string,
+  created: r.created as string,
+  updated: r.updated as string,
+})
+
+const fromJobSchedule = (row: JobScheduleRow) => ({ ...row, enabled: row.enabled ? 1 : 0 })

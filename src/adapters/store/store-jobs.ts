@@ -40,6 +40,22 @@ export interface JobOutboxRow {
   created: string
 }
 
+/** A cron schedule made through the admin API: queues `job` with `payload` at each tick. */
+export interface JobScheduleRow {
+  id: string
+  name: string
+  cron: string
+  tz: string
+  job: string
+  /** JSON text. */
+  payload: string
+  enabled: boolean
+  /** Ticks from this instant on count (creation, or the last change of cron, tz or enabling). */
+  since: string
+  created: string
+  updated: string
+}
+
 /** A webhook subscription as stored; the secrets are encrypted by the service. */
 export interface WebhookRow {
   id: string
@@ -131,6 +147,15 @@ export interface JobStore {
   lastTick(name: string): Promise<string | undefined>
   /** True for exactly one caller per (name, tick), across every process. */
   claimTick(name: string, tick: string, now: string): Promise<boolean>
+
+  /** Ordered by name. */
+  listJobSchedules(limit: number): Promise<JobScheduleRow[]>
+  getJobSchedule(id: string): Promise<JobScheduleRow | undefined>
+  /** False when the name is taken. */
+  insertJobSchedule(row: JobScheduleRow): Promise<boolean>
+  /** False when the name is taken by another schedule. */
+  updateJobSchedule(row: JobScheduleRow): Promise<boolean>
+  deleteJobSchedule(id: string): Promise<boolean>
 }
 
 export interface WebhookStore {

@@ -82,6 +82,8 @@ export const errorCatalogue = {
   ER_JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
   ER_MAIL_TEMPLATE_NOT_FOUND: { status: 404, title: 'Mail template not found' },
   ER_JOB_STATE: { status: 409, title: 'Job is not in a state for this' },
+  ER_SCHEDULE_NOT_FOUND: { status: 404, title: 'Schedule not found' },
+  ER_SCHEDULE_NAME_TAKEN: { status: 409, title: 'Schedule name taken' },
   ER_WEBHOOK_NOT_FOUND: { status: 404, title: 'Webhook or delivery not found' },
   ER_WEBHOOK_URL_REFUSED: { status: 400, title: 'Webhook address not allowed' },
   ER_BACKUP_NOT_FOUND: { status: 404, title: 'Backup not found' },

@@ -90,7 +90,10 @@ function registerExtensionGauges(metrics: Metrics, engine: Engine): void {
  * - `er_jobs{state}`: jobs per state in the queue (queued is the depth, dead the dead letters),
  *   read from the shared queue at scrape time;
  * - `er_job_attempts_total{name,outcome}`: attempts run on this process (completed, failed,
- *   dead), and `er_job_duration_seconds{name}` of the completed ones.
+ *   dead), and `er_job_duration_seconds{name}` of the completed ones;
+ * - `er_job_wait_seconds{name}`: queue latency, from due to the first attempt's start;
+ * - `er_webhook_deliveries_total{outcome}` and `er_webhook_delivery_duration_seconds{outcome}`:
+ *   delivery attempts made on this process (delivered, failed, refused).
  */
 function registerJobMetrics(metrics: Metrics, engine: Engine): void {
   if (metrics.registry.getSingleMetric('er_jobs')) return
@@ -120,5 +123,30 @@ function registerJobMetrics(metrics: Metrics, engine: Engine): void {
   engine.jobs.onOutcome((name, outcome, ms) => {
     attempts.inc({ name, outcome })
     if (ms !== undefined) duration.observe({ name }, ms / 1000)
+  })
+  const wait = new Histogram({
+    name: 'er_job_wait_seconds',
+    help: 'Time from a job being due (enqueued, or its delay over) to its first attempt starting on this process.',
+    labelNames: ['name'],
+    buckets: [0.01, 0.05, 0.25, 1, 5, 30, 120, 600],
+    registers: [metrics.registry],
+  })
+  engine.jobs.onWait((name, ms) => wait.observe({ name }, ms / 1000))
+  const deliveries = new Counter({
+    name: 'er_webhook_deliveries_total',
+    help: 'Webhook delivery attempts on this process, by outcome (delivered, failed, refused).',
+    labelNames: ['outcome'],
+    registers: [metrics.registry],
+  })
+  const deliveryDuration = new Histogram({
+    name: 'er_webhook_delivery_duration_seconds',
+    help: 'Time of webhook delivery attempts on this process (request and answer).',
+    labelNames: ['outcome'],
+    buckets: [0.01, 0.05, 0.25, 1, 5, 15],
+    registers: [metrics.registry],
+  })
+  engine.webhooks.onDelivery((outcome, ms) => {
+    deliveries.inc({ outcome })
+    deliveryDuration.observe({ outcome }, ms / 1000)
   })
 }

@@ -63,6 +63,7 @@ const RESERVED = new Set([
   'openapi.json',
   'docs',
   'webhooks',
+  'schedules',
   'jobs',
   'mail-templates',
   'backups',

@@ -12,6 +12,7 @@ import type { Clock } from '../../core/clock.js'
 import { EngineError, invalidField } from '../../core/errors/index.js'
 import { requireAdminScope } from '../admin-access.js'
 import type { RequestContext } from '../context.js'
+import { createJobSchedulesService } from './job-schedules-service.js'
 import { createScheduler } from './scheduler.js'
 
 /** A job's handler: the payload it was enqueued with, and which attempt this is. */
@@ -88,6 +89,21 @@ export function createJobsService(options: JobsServiceOptions) {
         tx,
       })
     },
+    enqueueStoredTick: async (tx, schedule, tick) => {
+      await queue.enqueue({
+        name: schedule.job,
+        payload: JSON.parse(schedule.payload) as unknown,
+        idempotencyKey: `schedule:${schedule.id}:${tick}`,
+        attempts: definitions.get(schedule.job)?.options.attempts ?? DEFAULT_ATTEMPTS,
+        tx,
+      })
+    },
+  })
+  const storedSchedules = createJobSchedulesService({
+    store,
+    clock,
+    isDefined: (job) => definitions.has(job),
+    reservedPrefix: CRON_PREFIX,
   })
 
   function define(name: string, handler: JobHandler, opts: JobDefinitionOptions = {}): void {
@@ -159,7 +175,14 @@ export function createJobsService(options: JobsServiceOptions) {
     )
   }
 
+  /** Told how long each job waited for its first attempt (metrics: queue latency). */
+  const waitListeners = new Set<(name: string, waitMs: number) => void>()
+
   async function run(job: JobAttempt): Promise<void> {
+    if (job.dueAt !== undefined && waitListeners.size > 0) {
+      const waited = Math.max(0, clock.now().getTime() - Date.parse(job.dueAt))
+      for (const listener of waitListeners) listener(job.name, waited)
+    }
     const definition = definitions.get(job.name)
     if (!definition) throw new Error(`No handler for job "${job.name}" is defined on this node.`)
     await definition.handler(job.payload, job)
@@ -200,8 +223,14 @@ export function createJobsService(options: JobsServiceOptions) {
     onOutcome(listener: OutcomeListener): void {
       listeners.add(listener)
     },
+    /** Tells `listener` how long each job waited from due to its first attempt's start. */
+    onWait(listener: (name: string, waitMs: number) => void): void {
+      waitListeners.add(listener)
+    },
     /** The schedules and the queue adapter in use. */
     scheduler,
+    /** `/api/schedules`: cron schedules stored in the database (superusers). */
+    storedSchedules,
     queue,
     /** `GET /api/jobs?state=&name=&perPage=&before=` (superusers). */
     async list(

@@ -7,6 +7,7 @@ const JOBS = 'Jobs'
 const WEBHOOKS = 'Webhooks'
 const MAIL = 'Mail templates'
 const OBSERVABILITY = 'Observability'
+const SCHEDULES = 'Schedules'
 
 const text = { type: 'string' }
 const nullableText = { type: ['string', 'null'] }
@@ -36,7 +37,15 @@ const WEBHOOK: JsonSchema = {
     id: text,
     url: text,
     collection: text,
-    actions: { type: 'array', items: { type: 'string', enum: ['create', 'update', 'delete'] } },
+    actions: {
+      type: 'array',
+      description:
+        'Auth events (signUp, signIn, passwordReset, emailVerified): auth collections only.',
+      items: {
+        type: 'string',
+        enum: ['create', 'update', 'delete', 'signUp', 'signIn', 'passwordReset', 'emailVerified'],
+      },
+    },
     filter: nullableText,
     enabled: { type: 'boolean' },
     disabledReason: nullableText,
@@ -137,6 +146,31 @@ const LOG_LINE: JsonSchema = {
     route: text,
     status: { type: 'integer' },
     durationMs: { type: 'number' },
+  },
+}
+
+const SCHEDULE_INPUT: JsonSchema = {
+  type: 'object',
+  properties: {
+    name: text,
+    cron: { type: 'string', description: 'A cron expression (5 or 6 fields), e.g. `0 3 * * *`.' },
+    tz: { type: 'string', description: 'An IANA time zone (default UTC).' },
+    job: { type: 'string', description: 'The name of a defined job handler.' },
+    payload: {},
+    enabled: { type: 'boolean' },
+  },
+  additionalProperties: false,
+}
+
+const SCHEDULE: JsonSchema = {
+  type: 'object',
+  properties: {
+    id: text,
+    ...(SCHEDULE_INPUT.properties as Record<string, JsonSchema>),
+    nextRun: nullableText,
+    lastTick: nullableText,
+    created: text,
+    updated: text,
   },
 }
 
@@ -291,6 +325,43 @@ export function buildAdminPaths(): Record<string, OpenApiObject> {
           query('limit', { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' }),
         ],
       },
+    },
+    '/api/schedules': {
+      get: op('listSchedules', SCHEDULES, 'List cron schedules stored through the API', {
+        200: json('The schedules.', list(SCHEDULE)),
+        ...problems([401, 403, 429]),
+      }),
+      post: {
+        ...op('createSchedule', SCHEDULES, 'Create a cron schedule queueing a named job', {
+          201: json('The schedule.', SCHEDULE),
+          ...problems([400, 401, 403, 409, 413, 415, 429]),
+        }),
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: SCHEDULE_INPUT } },
+        },
+      },
+    },
+    '/api/schedules/{id}': {
+      parameters: [idParam('id')],
+      get: op('getSchedule', SCHEDULES, 'View a schedule', {
+        200: json('The schedule.', SCHEDULE),
+        ...problems([401, 403, 404, 429]),
+      }),
+      patch: {
+        ...op('updateSchedule', SCHEDULES, 'Change, enable or disable a schedule', {
+          200: json('The schedule.', SCHEDULE),
+          ...problems([400, 401, 403, 404, 409, 413, 415, 429]),
+        }),
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: SCHEDULE_INPUT } },
+        },
+      },
+      delete: op('deleteSchedule', SCHEDULES, 'Delete a schedule', {
+        204: { description: 'Deleted.' },
+        ...problems([401, 403, 404, 429]),
+      }),
     },
     '/api/mail-templates': {
       get: op('listMailTemplates', MAIL, 'List mail templates (built-in and user-defined)', {

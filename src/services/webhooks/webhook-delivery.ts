@@ -1,13 +1,34 @@
-import type { ChangeEvent, Store, WebhookRow } from '../../adapters/store/store.js'
+import type {
+  ChangeEvent,
+  Row,
+  Store,
+  StoreSession,
+  WebhookRow,
+} from '../../adapters/store/store.js'
 import type { JobAttempt } from '../../adapters/queue/queue.js'
 import type { Clock } from '../../core/clock.js'
 import { newId } from '../../core/ids.js'
+import type { CollectionDef } from '../../core/schema/types.js'
 import { cliContext } from '../context.js'
 import type { JobsService } from '../jobs/jobs-service.js'
+import { changeSnapshot } from '../records/record-view.js'
 import type { RecordsService } from '../records/records-service.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { postOutgoing, RefusedAddressError, type OutgoingPolicy } from './outgoing-request.js'
 import { createSecretBox, signWebhook } from './webhook-signing.js'
+
+/**
+ * Auth events a webhook on an auth collection may list in `actions`, besides create, update and
+ * delete. `signUp` is the create of an account (from the outbox, so in the write's
+ * transaction); the others come from the auth service when they succeed. The message body is
+ * `{ collection, action: <event>, record }`, the record without its password hash or token key;
+ * no token, link or password ever is in it.
+ */
+export const AUTH_WEBHOOK_EVENTS = ['signUp', 'signIn', 'passwordReset', 'emailVerified'] as const
+export type AuthWebhookEvent = (typeof AUTH_WEBHOOK_EVENTS)[number]
+
+/** How an attempt ended: a 2xx, anything else (retried), or an address the policy refuses. */
+export type DeliveryOutcome = 'delivered' | 'failed' | 'refused'
 
 /** The job that delivers one message to one webhook. */
 export const DELIVER_JOB = 'webhooks.deliver'
@@ -31,6 +52,11 @@ export interface WebhookDeliverySettings {
   disableAfter: number
   /** How often the outbox is looked at without a wake (default 1000 ms). */
   pollMs: number
+  /**
+   * How long a commit's wake waits for more commits (default 20 ms): a burst of writes is fed in
+   * one round and one transaction instead of one each, which halves a busy SQLite's writes.
+   */
+  batchMs: number
 }
 
 export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
@@ -40,6 +66,7 @@ export const DEFAULT_WEBHOOK_DELIVERY: WebhookDeliverySettings = {
   maxBackoffMs: 2 * 3600_000,
   disableAfter: 3,
   pollMs: 1000,
+  batchMs: 20,
 }
 
 export interface WebhookDeliveryDeps {
@@ -67,6 +94,8 @@ const excerpt = (text: string, max = 4096) => (text.length > max ? `${text.slice
  * backoff) on anything but a 2xx; a message given up on counts against the webhook, which is
  * disabled after `disableAfter` in a row.
  */
+export type WebhookDelivery = ReturnType<typeof createWebhookDelivery>
+
 export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   const { store, clock, jobs, settings } = deps
   const box = createSecretBox(deps.serverSecret)
@@ -74,51 +103,119 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   let running: Promise<void> | undefined
   let again = false
   let timer: NodeJS.Timeout | undefined
-  // Whether any enabled webhook exists, as last seen. While none does, a commit's wake costs
-  // nothing (no outbox read, no query per write); the poll looks again every `pollMs`, and this
-  // node's own webhook changes say so at once. Another node's new webhook is seen within one
-  // poll; meanwhile that node feeds the shared cursor itself.
-  let active = true
+  type OutcomeListener = (outcome: DeliveryOutcome, durationMs: number) => void
+  const outcomeListeners = new Set<OutcomeListener>()
+  /** Whether enabled webhooks existed at the last look (a commit wakes the feeder only then). */
+  let active = false
 
   async function matches(hooks: WebhookRow[], events: ChangeEvent[]): Promise<DeliveryPayload[]> {
     const out: DeliveryPayload[] = []
     for (const hook of hooks) {
-      const candidates = events.filter(
-        (e) =>
-          e.collection === hook.collection &&
-          hook.actions.includes(e.action) &&
-          e.created >= hook.created,
-      )
-      if (candidates.length === 0) continue
-      let passing = candidates
-      if (hook.filter && deps.registry.find(hook.collection)) {
-        try {
-          const hits = await deps.records.visibleSnapshots(
-            superuser(),
-            hook.collection,
-            candidates.map((e) => e.record),
-            hook.filter,
-          )
-          passing = candidates.filter((_, i) => hits.has(i))
-        } catch (error) {
-          // The schema changed under the filter: nothing matches until it is fixed.
-          deps.onNotice(`webhook ${hook.id}: its filter no longer applies (${String(error)})`)
-          passing = []
+      // Each (event, action) pair this hook hears: its record action, and `signUp` for a
+      // record created in an auth collection (a sign-up is that create, from the outbox).
+      const isAuth = deps.registry.find(hook.collection)?.type === 'auth'
+      const candidates: { event: ChangeEvent; action: string }[] = []
+      for (const e of events) {
+        if (e.collection !== hook.collection || e.created < hook.created) continue
+        if (hook.actions.includes(e.action)) candidates.push({ event: e, action: e.action })
+        if (isAuth && e.action === 'create' && hook.actions.includes('signUp')) {
+          candidates.push({ event: e, action: 'signUp' })
         }
       }
-      for (const event of passing) {
-        out.push({
-          webhookId: hook.id,
-          messageId: `msg_${event.id}_${hook.id}`,
-          body: JSON.stringify({
+      if (candidates.length === 0) continue
+      const hits = await passFilter(
+        hook,
+        candidates.map((c) => c.event.record),
+      )
+      candidates.forEach(({ event, action }, i) => {
+        if (!hits.has(i)) return
+        // A record action keeps the id it always had; a sign-up is a second message.
+        const tag = action === 'signUp' ? `${event.id}s` : `${event.id}`
+        out.push(
+          message(hook, `msg_${tag}_${hook.id}`, {
             collection: event.collection,
-            action: event.action,
+            action,
             record: event.record,
           }),
-        })
-      }
+        )
+      })
     }
     return out
+  }
+
+  /** Which of `snapshots` pass the hook's filter (all, without one). */
+  async function passFilter(hook: WebhookRow, snapshots: Row[]): Promise<Set<number>> {
+    if (!hook.filter || !deps.registry.find(hook.collection)) {
+      return new Set(snapshots.map((_, i) => i))
+    }
+    try {
+      return await deps.records.visibleSnapshots(
+        superuser(),
+        hook.collection,
+        snapshots,
+        hook.filter,
+      )
+    } catch (error) {
+      // The schema changed under the filter: nothing matches until it is fixed.
+      deps.onNotice(`webhook ${hook.id}: its filter no longer applies (${String(error)})`)
+      return new Set()
+    }
+  }
+
+  const message = (hook: WebhookRow, messageId: string, body: object): DeliveryPayload => ({
+    webhookId: hook.id,
+    messageId,
+    body: JSON.stringify(body),
+  })
+
+  const enqueueAll = (deliveries: DeliveryPayload[], tx?: StoreSession) =>
+    Promise.all(
+      deliveries.map((delivery) =>
+        jobs.enqueue(DELIVER_JOB, delivery, {
+          ...(tx ? { tx } : {}),
+          idempotencyKey: `webhook:${delivery.webhookId}:${delivery.messageId}`,
+        }),
+      ),
+    )
+
+  /**
+   * Queues the deliveries of an auth event that is not a record write (`signIn`,
+   * `passwordReset`, `emailVerified`): one job per enabled webhook on the collection that lists
+   * the event and whose filter the account passes. The record is the outbox's form of it
+   * (password hash and token key removed). Awaited before the request answers, so an answered
+   * sign-in has its messages queued; a crash between the auth change's commit and this enqueue
+   * loses them (as it would the in-process auth hooks). Costs one indexed read of `_webhooks`
+   * when the collection has no webhook.
+   */
+  async function authEvent(
+    collection: CollectionDef,
+    event: AuthWebhookEvent,
+    recordId: string,
+  ): Promise<void> {
+    const hooks = (
+      await store.webhooks.listWebhooks({
+        collection: collection.name,
+        enabledOnly: true,
+        limit: 1000,
+      })
+    ).filter((h) => h.actions.includes(event))
+    if (hooks.length === 0) return
+    const [row] = await store.selectByIds(collection, [recordId])
+    if (!row) return
+    const record = changeSnapshot(collection, row)
+    const eventId = newId()
+    const deliveries: DeliveryPayload[] = []
+    for (const hook of hooks) {
+      if (!(await passFilter(hook, [record])).has(0)) continue
+      deliveries.push(
+        message(hook, `msg_${eventId}_${hook.id}`, {
+          collection: collection.name,
+          action: event,
+          record,
+        }),
+      )
+    }
+    if (deliveries.length > 0) await enqueueAll(deliveries)
   }
 
   /** One round: events after the cursor into delivery jobs; returns how many events it read. */
@@ -130,60 +227,35 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       return 0
     }
     const cursor = Number(stored)
+    // The end of the outbox is read before the webhooks: an event committed after a webhook
+    // was created is either after `end` (the next round) or seen with that webhook listed.
+    const end = (await store.outboxBounds()).last
+    if (end <= cursor) return 0
+    const hooks = await store.webhooks.listWebhooks({ enabledOnly: true, limit: 1000 })
+    active = hooks.length > 0
+    if (!active) {
+      // No subscription: nothing to match, the cursor simply follows the outbox.
+      await moveCursor(cursor, end, [])
+      return 0
+    }
     const events = await store.readChanges(cursor, 200)
     const last = events.at(-1)
     if (!last) return 0
-    const hooks = await store.webhooks.listWebhooks({ enabledOnly: true, limit: 1000 })
-    const deliveries = await matches(hooks, events)
-    await store.transaction(async (tx) => {
-      // Another node moved the cursor meanwhile: its jobs have the same keys; moving it back
-      // would only repeat work.
-      if (Number((await tx.getSetting(WEBHOOKS_CURSOR_KEY)) ?? '0') > cursor) return
-      for (const delivery of deliveries) {
-        await jobs.enqueue(DELIVER_JOB, delivery, {
-          tx,
-          idempotencyKey: `webhook:${delivery.webhookId}:${delivery.messageId}`,
-        })
-      }
-      await tx.setSetting(WEBHOOKS_CURSOR_KEY, String(last.id))
-    })
+    await moveCursor(cursor, last.id, await matches(hooks, events))
     return events.length
   }
 
-  /**
-   * The poll's look at the webhooks: with none enabled, the cursor moves to the outbox's end as
-   * read *before* the look, so no event committed after a webhook appeared is skipped.
-   */
-  async function idleRound(): Promise<boolean> {
-    const { last } = await store.outboxBounds()
-    const hooks = await store.webhooks.listWebhooks({ enabledOnly: true, limit: 1 })
-    active = hooks.length > 0
-    if (active) return false
-    const stored = await store.getSetting(WEBHOOKS_CURSOR_KEY)
-    if (stored !== undefined && Number(stored) >= last) return true
+  async function moveCursor(from: number, to: number, deliveries: DeliveryPayload[]) {
     await store.transaction(async (tx) => {
-      if (Number((await tx.getSetting(WEBHOOKS_CURSOR_KEY)) ?? '-1') >= last) return
-      await tx.setSetting(WEBHOOKS_CURSOR_KEY, String(last))
+      // Another node moved the cursor meanwhile: its jobs have the same keys; moving it back
+      // would only repeat work.
+      if (Number((await tx.getSetting(WEBHOOKS_CURSOR_KEY)) ?? '0') > from) return
+      await enqueueAll(deliveries, tx)
+      await tx.setSetting(WEBHOOKS_CURSOR_KEY, String(to))
     })
-    return true
-  }
-
-  function poll(): Promise<void> {
-    if (running) return running
-    running = idleRound()
-      .catch((error: unknown) => {
-        deps.onError(error)
-        return false
-      })
-      .then((idle) => {
-        running = undefined
-        if (!idle) return wake()
-      })
-    return running
   }
 
   function wake(): Promise<void> {
-    if (!active) return Promise.resolve()
     if (running) {
       again = true
       return running
@@ -199,6 +271,17 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
         running = undefined
       })
     return running
+  }
+
+  let nudged: NodeJS.Timeout | undefined
+  /** A commit's wake: gathered for `batchMs`, then one round feeds every event committed. */
+  function nudge(): void {
+    if (nudged) return
+    nudged = setTimeout(() => {
+      nudged = undefined
+      void wake()
+    }, settings.batchMs)
+    nudged.unref()
   }
 
   /** Sends one attempt; throws (so the job retries) unless the receiver answered 2xx. */
@@ -225,7 +308,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       excerpt(payload.body),
     ].join('\n')
     const started = performance.now()
-    let outcome: 'delivered' | 'failed' | 'refused' = 'failed'
+    let outcome: DeliveryOutcome = 'failed'
     let status: number | null = null
     let response = ''
     let error: string | null = null
@@ -244,6 +327,8 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       outcome = failure instanceof RefusedAddressError ? 'refused' : 'failed'
       error = failure instanceof Error ? failure.message : String(failure)
     }
+    const durationMs = Math.round(performance.now() - started)
+    for (const listener of outcomeListeners) listener(outcome, durationMs)
     await store.webhooks.insertDelivery({
       id: newId(),
       webhookId: hook.id,
@@ -254,12 +339,13 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       request,
       responseStatus: status,
       response: excerpt(response),
-      durationMs: Math.round(performance.now() - started),
+      durationMs,
       error,
       created: clock.now().toISOString(),
     })
     if (outcome === 'delivered') {
-      await store.webhooks.resetWebhookFailures(hook.id)
+      // Only after failures: a write per delivery would double a busy SQLite's writes.
+      if (hook.failures > 0) await store.webhooks.resetWebhookFailures(hook.id)
       return
     }
     if (job.attempt >= job.maxAttempts) await gaveUp(hook, error ?? 'failed')
@@ -284,20 +370,34 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
 
   return {
     wake,
-    /** This node changed a webhook: feed on commits again, and look at once. */
-    changed(): Promise<void> {
+    nudge,
+    authEvent,
+    /** Tells `listener` of every attempt on this process (metrics). */
+    onOutcome(listener: OutcomeListener): void {
+      outcomeListeners.add(listener)
+    },
+    /**
+     * Whether a commit on this node should wake the feeder: false while no enabled webhook
+     * exists, so writes cost nothing extra then. A webhook created on any node is found by the
+     * next poll (`pollMs`), which feeds every node's events from the shared outbox anyway.
+     */
+    get active(): boolean {
+      return active
+    },
+    /** Tells the feeder a webhook was created or enabled here, so the next commit wakes it. */
+    noteActive(): void {
       active = true
-      return wake()
     },
     /** Queues a message again (a manual replay), with the same `webhook-id`. */
     replay: (payload: DeliveryPayload) => jobs.enqueue(DELIVER_JOB, payload),
     start() {
-      timer = setInterval(() => void poll(), settings.pollMs)
+      timer = setInterval(() => void wake(), settings.pollMs)
       timer.unref()
-      void poll()
+      void wake()
     },
     async stop() {
       clearInterval(timer)
+      clearTimeout(nudged)
       await running
     },
   }

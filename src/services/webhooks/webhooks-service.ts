@@ -7,7 +7,7 @@ import { cliContext, type RequestContext } from '../context.js'
 import type { RecordsService } from '../records/records-service.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
 import { checkOutgoingUrl, RefusedAddressError, type OutgoingPolicy } from './outgoing-request.js'
-import type { createWebhookDelivery } from './webhook-delivery.js'
+import { AUTH_WEBHOOK_EVENTS, type createWebhookDelivery } from './webhook-delivery.js'
 import { createSecretBox, newWebhookSecret } from './webhook-signing.js'
 
 const ACTIONS = ['create', 'update', 'delete'] as const
@@ -68,7 +68,12 @@ const view = (row: WebhookRow, now: string, secret?: string): WebhookView => ({
 
 /**
  * `/api/webhooks`: subscriptions per collection and actions with an optional filter in the rule
- * language, their delivery log and manual replay. Superusers only.
+ * language, their delivery log and manual replay. Superusers only. On an auth collection,
+ * `actions` may also list `signUp`, `signIn`, `passwordReset` and `emailVerified`.
+ *
+ * @example
+ *   POST /api/webhooks { "url": "https://crm.example.com/hook", "collection": "users",
+ *                        "actions": ["signUp", "emailVerified"], "filter": "verified = true" }
  */
 export function createWebhooksService(deps: WebhooksServiceDeps) {
   const { store, clock } = deps
@@ -94,15 +99,25 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
     actions: unknown,
     filter: unknown,
   ): Promise<{ collection: string; actions: string[]; filter: string | null }> {
-    if (typeof collection !== 'string' || !deps.registry.find(collection)) {
+    const definition = typeof collection === 'string' ? deps.registry.find(collection) : undefined
+    if (typeof collection !== 'string' || !definition) {
       throw invalidField('collection', 'unknown', `no collection "${String(collection)}"`)
     }
+    // An auth collection's webhooks may also hear its auth events (signUp, signIn, …).
+    const allowed: readonly unknown[] =
+      definition.type === 'auth' ? [...ACTIONS, ...AUTH_WEBHOOK_EVENTS] : ACTIONS
     if (
       !Array.isArray(actions) ||
       actions.length === 0 ||
-      !actions.every((a) => (ACTIONS as readonly unknown[]).includes(a))
+      actions.length > 20 ||
+      !actions.every((a) => allowed.includes(a))
     ) {
-      throw invalidField('actions', 'type', `actions is a non-empty list of ${ACTIONS.join(', ')}`)
+      throw invalidField(
+        'actions',
+        'type',
+        `actions is a non-empty list of ${allowed.join(', ')}` +
+          (definition.type === 'auth' ? '' : ` (auth events need an auth collection)`),
+      )
     }
     if (filter !== undefined && filter !== null && typeof filter !== 'string') {
       throw invalidField('filter', 'type', 'filter is a string in the rule language')
@@ -133,6 +148,9 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
   }
 
   return {
+    /** Tells `listener` of every delivery attempt made on this process (metrics). */
+    onDelivery: deps.delivery.onOutcome,
+
     async list(ctx: RequestContext): Promise<{ items: WebhookView[] }> {
       requireAdminScope(ctx, 'list')
       const rows = await store.webhooks.listWebhooks({ limit: MAX_WEBHOOKS })
@@ -170,7 +188,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         updated: at,
       }
       await store.webhooks.insertWebhook(row)
-      void deps.delivery.changed()
+      if (row.enabled) deps.delivery.noteActive()
       return view(row, at, secret)
     },
 
@@ -220,7 +238,7 @@ export function createWebhooksService(deps: WebhooksServiceDeps) {
         next.previousExpires = null
       }
       await store.webhooks.updateWebhook(next)
-      void deps.delivery.changed()
+      if (next.enabled) deps.delivery.noteActive()
       return view(next, at, secret)
     },
 

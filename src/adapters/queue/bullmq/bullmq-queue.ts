@@ -175,14 +175,20 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
   }
 
   function startWorker(worker: WorkerOptions): QueueWorker {
-    const attemptOf = (job: Job): JobAttempt => ({
-      id: job.id ?? '',
-      name: job.name,
-      payload: job.data as unknown,
+    const attemptOf = (job: Job): JobAttempt => {
       // A stalled run (its worker died) counts as started, not as made.
-      attempt: Math.max(job.attemptsMade + 1, job.attemptsStarted),
-      maxAttempts: job.opts.attempts ?? 1,
-    })
+      const attempt = Math.max(job.attemptsMade + 1, job.attemptsStarted)
+      return {
+        id: job.id ?? '',
+        name: job.name,
+        payload: job.data as unknown,
+        attempt,
+        maxAttempts: job.opts.attempts ?? 1,
+        ...(attempt === 1
+          ? { dueAt: new Date(job.timestamp + (job.delay ?? 0)).toISOString() }
+          : {}),
+      }
+    }
     const started = new Map<string, number>()
     const bull = new Worker(
       QUEUE_NAME,

@@ -106,6 +106,7 @@ export function createStoreQueue(options: StoreQueueOptions): Queue {
         payload: JSON.parse(row.payload) as unknown,
         attempt: row.attemptsMade,
         maxAttempts: row.maxAttempts,
+        ...(row.attemptsMade === 1 ? { dueAt: row.runAt } : {}),
       }
       if (row.attemptsMade > row.maxAttempts) {
         // Its last attempt's worker died: the lease ran out with no attempt left.

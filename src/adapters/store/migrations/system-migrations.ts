@@ -13,6 +13,7 @@ import * as jobsWebhooks from './20261203160000-jobs-webhooks.js'
 import * as audit from './20261203170000-audit.js'
 import * as migrationContent from './20261203180000-migration-content.js'
 import * as outboxNumberedAtCommit from './20261203190000-outbox-numbered-at-commit.js'
+import * as jobSchedules from './20261203200000-job-schedules.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 /** What a migration may need to know about this open beyond the database itself. */
@@ -43,6 +44,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261203170000-audit', ...audit },
   { name: '20261203180000-migration-content', ...migrationContent },
   { name: '20261203190000-outbox-numbered-at-commit', ...outboxNumberedAtCommit },
+  { name: '20261203200000-job-schedules', ...jobSchedules },
 ]
 
 /**
