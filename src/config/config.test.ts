@@ -204,6 +204,37 @@ describe('loadConfig', () => {
     )
   })
 
+  it('reads ER_BACKUP_TARGET=s3 with the files bucket settings as defaults', () => {
+    expect(loadConfig({}, {}).backup.s3).toBeUndefined()
+    const files = {
+      ER_S3_BUCKET: 'files',
+      ER_S3_ACCESS_KEY: 'id',
+      ER_S3_SECRET_KEY: 'secret',
+      ER_S3_ENDPOINT: 'http://127.0.0.1:9000',
+    }
+    expect(loadConfig({}, { ...files, ER_BACKUP_TARGET: 's3' }).backup.s3).toMatchObject({
+      bucket: 'files',
+      prefix: 'backups/',
+      endpoint: 'http://127.0.0.1:9000',
+      accessKeyId: 'id',
+    })
+    const own = { ER_BACKUP_TARGET: 's3', ER_BACKUP_S3_BUCKET: 'vault', ER_BACKUP_S3_PREFIX: '' }
+    expect(loadConfig({}, { ...files, ...own }).backup.s3).toMatchObject({
+      bucket: 'vault',
+      prefix: '',
+    })
+    expect(() => loadConfig({}, { ER_BACKUP_TARGET: 'ftp' })).toThrow(
+      /^ER_BACKUP_TARGET: expected local or s3/,
+    )
+    expect(() => loadConfig({}, { ER_BACKUP_TARGET: 's3' })).toThrow(/ER_BACKUP_S3_BUCKET/)
+    expect(() =>
+      loadConfig({}, { ...files, ER_BACKUP_TARGET: 's3', ER_BACKUP_S3_PREFIX: '' }),
+    ).toThrow(/^ER_BACKUP_S3_PREFIX: backups need their own prefix/)
+    expect(() =>
+      loadConfig({}, { ...files, ER_BACKUP_TARGET: 's3', ER_BACKUP_S3_PREFIX: '../x' }),
+    ).toThrow(/^ER_BACKUP_S3_PREFIX: expected segments/)
+  })
+
   it('lets --workers win over ER_WORKERS', () => {
     expect(loadConfig({ workers: '3' }, { ER_WORKERS: '2' }).workers).toBe(3)
     expect(loadConfig({}, {}).workers).toBe(1)
