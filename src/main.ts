@@ -281,6 +281,7 @@ export async function openEngine(
       ...(extension ? { extension } : {}),
       ...(queue ? { queue } : {}),
       webhooks: { policy: { allowHosts: config.jobs.webhookAllowHosts } },
+      retention: config.retention,
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
@@ -422,6 +423,7 @@ export async function startServer(
     ? startBackupSchedule({
         pattern: config.backup.schedule,
         backups,
+        store: engine.store,
         // One node per tick: the first to claim it (an atomic insert-or-check in the store).
         claim: (tick) =>
           engine.store.auth.claimThrottleSlot(

@@ -235,6 +235,19 @@ describe('loadConfig', () => {
     ).toThrow(/^ER_BACKUP_S3_PREFIX: expected segments/)
   })
 
+  it('reads the retention schedule and the audit log retention', () => {
+    expect(loadConfig({}, {}).retention).toEqual({
+      schedule: '0 * * * *',
+      auditKeepDays: undefined,
+    })
+    const set = { ER_RETENTION_SCHEDULE: '30 2 * * *', ER_AUDIT_KEEP_DAYS: '400' }
+    expect(loadConfig({}, set).retention).toEqual({ schedule: '30 2 * * *', auditKeepDays: 400 })
+    expect(() => loadConfig({}, { ER_RETENTION_SCHEDULE: 'often' })).toThrow(
+      /^ER_RETENTION_SCHEDULE: expected a cron expression/,
+    )
+    expect(() => loadConfig({}, { ER_AUDIT_KEEP_DAYS: '0' })).toThrow(/^ER_AUDIT_KEEP_DAYS: /)
+  })
+
   it('lets --workers win over ER_WORKERS', () => {
     expect(loadConfig({ workers: '3' }, { ER_WORKERS: '2' }).workers).toBe(3)
     expect(loadConfig({}, {}).workers).toBe(1)

@@ -118,6 +118,11 @@ export interface Config {
   files: FilesConfig
   /** Backups (`engineroom backup`, `/api/backups`, scheduled backups in `serve`). */
   backup: BackupConfig
+  /**
+   * Scheduled retention: collections' `retention` and the audit log's. `ER_RETENTION_SCHEDULE`
+   * (cron, UTC; default hourly `0 * * * *`), `ER_AUDIT_KEEP_DAYS` (unset: kept for ever).
+   */
+  retention: { schedule: string; auditKeepDays: number | undefined }
   /** `/graphql` (HTTP and WebSocket). */
   graphql: {
     /** `ER_GRAPHQL`: serve GraphQL at all (default true). */
@@ -434,6 +439,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     },
     files: loadFilesConfig(env),
     backup: loadBackupConfig(env, dataDir),
+    retention: loadRetentionConfig(env),
     workers: parseInteger(
       flags.workers ?? env.ER_WORKERS,
       flags.workers ? '--workers' : 'ER_WORKERS',
@@ -668,6 +674,22 @@ function loadBackupConfig(env: NodeJS.ProcessEnv, dataDir: string): BackupConfig
     schedule,
     keep,
     s3: target === 's3' ? loadBackupS3(env) : undefined,
+  }
+}
+
+function loadRetentionConfig(env: NodeJS.ProcessEnv): Config['retention'] {
+  const schedule = env.ER_RETENTION_SCHEDULE?.trim() || '0 * * * *'
+  try {
+    new Cron(schedule, { paused: true }).stop()
+  } catch (error) {
+    throw new ConfigError(
+      `ER_RETENTION_SCHEDULE: expected a cron expression like "0 * * * *", got "${schedule}" (${(error as Error).message}).`,
+    )
+  }
+  const keep = env.ER_AUDIT_KEEP_DAYS?.trim()
+  return {
+    schedule,
+    auditKeepDays: keep ? parseInteger(keep, 'ER_AUDIT_KEEP_DAYS', 365, 1, 36_500) : undefined,
   }
 }
 

@@ -19,6 +19,7 @@ import { cliContext } from '../../src/services/context.js'
 import { createBackup, type CreatedBackup } from '../../src/services/backups/create-backup.js'
 import { readBackup } from '../../src/services/backups/read-backup.js'
 import { restoreBackup } from '../../src/services/backups/restore-backup.js'
+import { verifyAudit } from '../../src/services/audit/audit-log.js'
 import { createCollection } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { newRestoreTarget as newTarget } from '../helpers/restore-target.js'
@@ -150,10 +151,23 @@ for (const dialect of dialects) {
           : ''
       const place = await newTarget(dialect, schema)
       try {
-        const manifest = await restoreBackup(place.target, backup.path, { force: false })
+        const manifest = await restoreBackup(
+          { ...place.target, openStore: place.openStore },
+          backup.path,
+          { force: false },
+        )
         expect(manifest.lastEventId).toBe(backup.manifest.lastEventId)
         const restored = await place.openStore()
         try {
+          // The restored log tells where its data came from, and its chain still holds.
+          const last = await restored.audit.last()
+          expect(last).toMatchObject({
+            actor: 'cli',
+            action: 'backup.restore',
+            target: backup.name,
+          })
+          expect(JSON.parse(last!.detail)).toMatchObject({ lastEventId: manifest.lastEventId })
+          expect((await verifyAudit(restored)).broken).toBeUndefined()
           const notes = (await restored.listCollections()).find((c) => c.name === 'notes')!
           expect(await restored.countRecords(notes, [])).toBe(backup.manifest.tables.notes?.rows)
           // Every create the outbox numbered up to the snapshot's last event is there; none after.

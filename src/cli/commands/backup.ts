@@ -161,6 +161,7 @@ export function registerBackupCommands(program: Command): void {
           openBlobs: () => main.openBlobs(config),
           dataDir: config.dataDir,
           migrationsDir: paths.migrationsDir,
+          openStore: async () => (await main.openStore(config)).store,
         },
         await localArchive(archive, config, download),
         { ...optionalKey(await keyFor(options, config)), force: options.force === true },

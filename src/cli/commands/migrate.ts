@@ -22,10 +22,15 @@ export function registerMigrateCommand(program: Command): void {
     const { store, description } = await (await loadMain()).openStore(config)
     try {
       console.log(`Migrating ${description} from ${folder}`)
-      const applied = await applyMigrationFiles(store, folder, systemClock, (p) =>
-        console.log(
-          `  [${p.index + 1}/${p.total}] ${p.status === 'applied' ? 'applied ' : 'up to date'} ${p.name}`,
-        ),
+      const applied = await applyMigrationFiles(
+        store,
+        folder,
+        systemClock,
+        (p) =>
+          console.log(
+            `  [${p.index + 1}/${p.total}] ${p.status === 'applied' ? 'applied ' : 'up to date'} ${p.name}`,
+          ),
+        'cli',
       )
       console.log(
         applied.length === 0 ? 'Nothing to apply.' : `Applied ${applied.length} migration(s).`,

@@ -2,6 +2,7 @@ import type { Clock } from '../../core/clock.js'
 import type { Store } from '../../adapters/store/store.js'
 import { applySchemaOperation, bumpSchemaVersion } from './apply-operation.js'
 import { readMigrationFiles } from './migration-files.js'
+import { appendAuditAs } from '../audit/audit-log.js'
 
 export interface MigrateProgress {
   name: string
@@ -13,13 +14,15 @@ export interface MigrateProgress {
 /**
  * `engineroom migrate`: applies, in name order, every migration file the database has not
  * applied yet, each in its own transaction under the schema lock (so nodes starting together on
- * one PostgreSQL cannot apply one twice). Returns the names applied.
+ * one PostgreSQL cannot apply one twice), recorded in the audit log in that transaction as
+ * done by `actor` (`cli` for `engineroom migrate`). Returns the names applied.
  */
 export async function applyMigrationFiles(
   store: Store,
   dir: string,
   clock: Clock,
   onProgress: (progress: MigrateProgress) => void = () => {},
+  actor = 'system',
 ): Promise<string[]> {
   const files = readMigrationFiles(dir)
   const applied: string[] = []
@@ -29,6 +32,16 @@ export async function applyMigrationFiles(
       for (const operation of migration.up) await applySchemaOperation(tx, operation)
       const now = clock.now()
       await tx.recordMigration(name, now.toISOString())
+      await appendAuditAs(tx, actor, {
+        action: 'schema.migrate',
+        target: name,
+        detail: {
+          operations: migration.up.map((o) => ({
+            op: o.op,
+            collection: 'collection' in o ? o.collection.name : o.to.name,
+          })),
+        },
+      })
       await bumpSchemaVersion(tx, now)
       return true
     })
