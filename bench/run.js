@@ -16,6 +16,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measureColdStart } from './cold-start.js'
 import { measureFanout } from './fanout.js'
+import { measureBackups, printBackups } from './backups.js'
 import { measureFiles, printFiles } from './files.js'
 import { measureGraphql } from './graphql.js'
 import { measureLargeKeyset } from './large-keyset.js'
@@ -45,7 +46,7 @@ const settings = {
 /**
  * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
  * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, owner-rule list, fanout,
- * cold start, workers, files, large (which also needs BENCH_LARGE=1).
+ * cold start, workers, files, backups, large (which also needs BENCH_LARGE=1).
  */
 function selected(name) {
   return settings.only === null || settings.only.some((part) => name.includes(part))
@@ -406,6 +407,8 @@ async function main() {
   const coldStart = selected('cold start') ? await measureColdStart({ dir }) : null
   // Uploads, downloads and thumbnails through `serve` against a bare node:http floor.
   const files = selected('files') ? await measureFiles({ quick, seconds }) : null
+  // Backup, verify and restore MB/s against VACUUM INTO and a file copy; writes/s during backups.
+  const backups = selected('backups') ? await measureBackups({ quick, seconds }) : null
   const large =
     settings.large && selected('large')
       ? await measureLargeKeyset({
@@ -422,6 +425,7 @@ async function main() {
   console.log('')
   printSummary({ fanout, coldStart, large, workers: settings.workers })
   if (files) printFiles(files)
+  if (backups) printBackups(backups)
   const flagged = [...results, ...(fanout ? [fanout] : [])].filter((r) => r.flagged)
   for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
@@ -452,6 +456,7 @@ async function main() {
     fanout,
     coldStart,
     files,
+    backups,
     large: large && { ...large, results: undefined },
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)
