@@ -16,6 +16,7 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { measureColdStart } from './cold-start.js'
 import { measureFanout } from './fanout.js'
+import { measureBackups, printBackups } from './backups.js'
 import { measureFiles, printFiles } from './files.js'
 import { measureGraphql } from './graphql.js'
 import { measureJobs, printJobs } from './jobs.js'
@@ -46,7 +47,7 @@ const settings = {
 /**
  * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
  * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, request log, owner-rule list,
- * fanout, cold start, workers, files, jobs, large (which also needs BENCH_LARGE=1).
+ * fanout, cold start, workers, files, jobs, backups, large (which also needs BENCH_LARGE=1).
  */
 function selected(name) {
   return settings.only === null || settings.only.some((part) => name.includes(part))
@@ -414,6 +415,8 @@ async function main() {
   const files = selected('files') ? await measureFiles({ quick, seconds }) : null
   // Jobs/s per queue adapter, webhook deliveries/s, a webhook's cost on writes (in process).
   const jobs = selected('jobs') ? await measureJobs({ quick }) : null
+  // Backup, verify and restore MB/s against VACUUM INTO and a file copy; writes/s during backups.
+  const backups = selected('backups') ? await measureBackups({ quick, seconds }) : null
   const large =
     settings.large && selected('large')
       ? await measureLargeKeyset({
@@ -431,6 +434,7 @@ async function main() {
   printSummary({ fanout, coldStart, large, workers: settings.workers })
   if (files) printFiles(files)
   if (jobs) printJobs(jobs)
+  if (backups) printBackups(backups)
   const flagged = [...results, ...(fanout ? [fanout] : [])].filter((r) => r.flagged)
   for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
@@ -462,6 +466,7 @@ async function main() {
     coldStart,
     files,
     jobs,
+    backups,
     large: large && { ...large, results: undefined },
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)

@@ -42,6 +42,11 @@ import type { ExtensionSetup } from './services/extensions/extension-api.js'
 import type { DatabaseSnapshots } from './adapters/snapshots/snapshots.js'
 import { createBackupsService, type BackupsService } from './services/backups/backups-service.js'
 import { startBackupSchedule } from './services/backups/backup-schedule.js'
+import {
+  createBlobBackupTarget,
+  createLocalBackupTarget,
+  type BackupTarget,
+} from './services/backups/backup-target.js'
 
 /** Opens the configured database (creating the SQLite file if needed) and applies system migrations. */
 export async function openStore(
@@ -200,9 +205,23 @@ export async function openSnapshots(config: Config): Promise<DatabaseSnapshots> 
   return createSqliteSnapshots({ file: dataPaths(config).sqliteFile })
 }
 
+/**
+ * Where archives are kept: `ER_BACKUP_DIR`, or the bucket of `ER_BACKUP_TARGET=s3`.
+ *
+ * @example
+ *   const target = await openBackupTarget(config)   // s3://backups-bucket/backups/ or a folder
+ */
+export async function openBackupTarget(config: Config): Promise<BackupTarget> {
+  const s3 = config.backup.s3
+  if (!s3) return createLocalBackupTarget(config.backup.dir)
+  const { openS3Blobs } = await import('./adapters/blobs/s3/s3-blobs.js')
+  return createBlobBackupTarget(openS3Blobs(s3), `s3://${s3.bucket}/${s3.prefix}`)
+}
+
 /** The backups service over an open engine's store and blobs (`ER_BACKUP_*` settings). */
 export async function openBackups(config: Config, engine: Engine): Promise<BackupsService> {
   return createBackupsService({
+    target: await openBackupTarget(config),
     sources: {
       snapshots: await openSnapshots(config),
       blobs: engine.blobs ?? (await openBlobs(config)),
@@ -296,6 +315,7 @@ export async function openEngine(
       ...(extension ? { extension } : {}),
       ...(queue ? { queue } : {}),
       webhooks: { policy: { allowHosts: config.jobs.webhookAllowHosts } },
+      retention: config.retention,
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
@@ -476,6 +496,7 @@ export async function startServer(
     ? startBackupSchedule({
         pattern: config.backup.schedule,
         backups,
+        store: engine.store,
         // One node per tick: the first to claim it (an atomic insert-or-check in the store).
         claim: (tick) =>
           engine.store.auth.claimThrottleSlot(
@@ -491,6 +512,7 @@ export async function startServer(
     : undefined
   const afterClose: ShutdownStep[] = [
     ...(schedule ? [{ name: 'backup schedule', run: async () => schedule.stop() }] : []),
+    { name: 'backup target', run: () => backups.target.close() },
     { name: 'store', run: () => engine.close() },
     // After the app closed its streams; before Redis goes: what is still held is given back.
     ...(leases ? [{ name: 'connection leases', run: () => leases.close() }] : []),

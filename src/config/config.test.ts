@@ -213,6 +213,50 @@ describe('loadConfig', () => {
     )
   })
 
+  it('reads ER_BACKUP_TARGET=s3 with the files bucket settings as defaults', () => {
+    expect(loadConfig({}, {}).backup.s3).toBeUndefined()
+    const files = {
+      ER_S3_BUCKET: 'files',
+      ER_S3_ACCESS_KEY: 'id',
+      ER_S3_SECRET_KEY: 'secret',
+      ER_S3_ENDPOINT: 'http://127.0.0.1:9000',
+    }
+    expect(loadConfig({}, { ...files, ER_BACKUP_TARGET: 's3' }).backup.s3).toMatchObject({
+      bucket: 'files',
+      prefix: 'backups/',
+      endpoint: 'http://127.0.0.1:9000',
+      accessKeyId: 'id',
+    })
+    const own = { ER_BACKUP_TARGET: 's3', ER_BACKUP_S3_BUCKET: 'vault', ER_BACKUP_S3_PREFIX: '' }
+    expect(loadConfig({}, { ...files, ...own }).backup.s3).toMatchObject({
+      bucket: 'vault',
+      prefix: '',
+    })
+    expect(() => loadConfig({}, { ER_BACKUP_TARGET: 'ftp' })).toThrow(
+      /^ER_BACKUP_TARGET: expected local or s3/,
+    )
+    expect(() => loadConfig({}, { ER_BACKUP_TARGET: 's3' })).toThrow(/ER_BACKUP_S3_BUCKET/)
+    expect(() =>
+      loadConfig({}, { ...files, ER_BACKUP_TARGET: 's3', ER_BACKUP_S3_PREFIX: '' }),
+    ).toThrow(/^ER_BACKUP_S3_PREFIX: backups need their own prefix/)
+    expect(() =>
+      loadConfig({}, { ...files, ER_BACKUP_TARGET: 's3', ER_BACKUP_S3_PREFIX: '../x' }),
+    ).toThrow(/^ER_BACKUP_S3_PREFIX: expected segments/)
+  })
+
+  it('reads the retention schedule and the audit log retention', () => {
+    expect(loadConfig({}, {}).retention).toEqual({
+      schedule: '0 * * * *',
+      auditKeepDays: undefined,
+    })
+    const set = { ER_RETENTION_SCHEDULE: '30 2 * * *', ER_AUDIT_KEEP_DAYS: '400' }
+    expect(loadConfig({}, set).retention).toEqual({ schedule: '30 2 * * *', auditKeepDays: 400 })
+    expect(() => loadConfig({}, { ER_RETENTION_SCHEDULE: 'often' })).toThrow(
+      /^ER_RETENTION_SCHEDULE: expected a cron expression/,
+    )
+    expect(() => loadConfig({}, { ER_AUDIT_KEEP_DAYS: '0' })).toThrow(/^ER_AUDIT_KEEP_DAYS: /)
+  })
+
   it('lets --workers win over ER_WORKERS', () => {
     expect(loadConfig({ workers: '3' }, { ER_WORKERS: '2' }).workers).toBe(3)
     expect(loadConfig({}, {}).workers).toBe(1)

@@ -133,6 +133,11 @@ export interface Config {
   files: FilesConfig
   /** Backups (`engineroom backup`, `/api/backups`, scheduled backups in `serve`). */
   backup: BackupConfig
+  /**
+   * Scheduled retention: collections' `retention` and the audit log's. `ER_RETENTION_SCHEDULE`
+   * (cron, UTC; default hourly `0 * * * *`), `ER_AUDIT_KEEP_DAYS` (unset: kept for ever).
+   */
+  retention: { schedule: string; auditKeepDays: number | undefined }
   /** `/graphql` (HTTP and WebSocket). */
   graphql: {
     /** `ER_GRAPHQL`: serve GraphQL at all (default true). */
@@ -182,21 +187,28 @@ export interface BackupConfig {
   schedule: string | undefined
   /** `ER_BACKUP_KEEP`: `7` (the newest 7) or `daily=7,weekly=4,monthly=6`; unset keeps all. */
   keep: RetentionPolicy | undefined
+  /**
+   * `ER_BACKUP_TARGET=s3`: archives go to an S3-compatible bucket (`ER_BACKUP_S3_*`, each
+   * defaulting to the files' `ER_S3_*` value; prefix `backups/`), built in `dir` first and
+   * removed from it once uploaded. Unset (`local`): archives stay in `dir`.
+   */
+  s3: S3Settings | undefined
+}
+
+/** An S3-compatible bucket and where in it (`ER_S3_*`, `ER_BACKUP_S3_*`). */
+export interface S3Settings {
+  bucket: string
+  region: string
+  endpoint: string | undefined
+  accessKeyId: string
+  secretAccessKey: string
+  forcePathStyle: boolean
+  prefix: string
 }
 
 export interface FilesConfig {
   /** `ER_S3_*`: S3-compatible storage; unset (no `ER_S3_BUCKET`) stores under `<dir>/storage`. */
-  s3:
-    | {
-        bucket: string
-        region: string
-        endpoint: string | undefined
-        accessKeyId: string
-        secretAccessKey: string
-        forcePathStyle: boolean
-        prefix: string
-      }
-    | undefined
+  s3: S3Settings | undefined
   /** `ER_FILES_MAX_REQUEST_SIZE`: bytes of files one multipart request may carry (default 100 MiB). */
   maxRequestBytes: number
   /** `ER_FILES_MAX_COUNT`: file parts per multipart request (default 20). */
@@ -466,6 +478,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     },
     files: loadFilesConfig(env),
     backup: loadBackupConfig(env, dataDir),
+    retention: loadRetentionConfig(env),
     workers: parseInteger(
       flags.workers ?? env.ER_WORKERS,
       flags.workers ? '--workers' : 'ER_WORKERS',
@@ -713,41 +726,114 @@ function loadBackupConfig(env: NodeJS.ProcessEnv, dataDir: string): BackupConfig
       throw new ConfigError(`ER_BACKUP_KEEP: ${(error as Error).message}.`)
     }
   }
+  const target = env.ER_BACKUP_TARGET?.trim() || 'local'
+  if (target !== 'local' && target !== 's3')
+    throw new ConfigError(`ER_BACKUP_TARGET: expected local or s3, got ${JSON.stringify(target)}`)
   return {
     dir: resolve(env.ER_BACKUP_DIR || resolve(dataDir, 'backups')),
     key,
     schedule,
     keep,
+    s3: target === 's3' ? loadBackupS3(env) : undefined,
+  }
+}
+
+function loadRetentionConfig(env: NodeJS.ProcessEnv): Config['retention'] {
+  const schedule = env.ER_RETENTION_SCHEDULE?.trim() || '0 * * * *'
+  try {
+    new Cron(schedule, { paused: true }).stop()
+  } catch (error) {
+    throw new ConfigError(
+      `ER_RETENTION_SCHEDULE: expected a cron expression like "0 * * * *", got "${schedule}" (${(error as Error).message}).`,
+    )
+  }
+  const keep = env.ER_AUDIT_KEEP_DAYS?.trim()
+  return {
+    schedule,
+    auditKeepDays: keep ? parseInteger(keep, 'ER_AUDIT_KEEP_DAYS', 365, 1, 36_500) : undefined,
+  }
+}
+
+/** `ER_BACKUP_S3_<X>`, else the files' `ER_S3_<X>`: one set of credentials serves both. */
+function loadBackupS3(env: NodeJS.ProcessEnv): S3Settings {
+  const read = (name: string) => env[`ER_BACKUP_S3_${name}`] || env[`ER_S3_${name}`]
+  const settings = loadS3Settings(
+    {
+      bucket: read('BUCKET'),
+      region: read('REGION'),
+      endpoint: read('ENDPOINT'),
+      accessKey: read('ACCESS_KEY'),
+      secretKey: read('SECRET_KEY'),
+      forcePathStyle: read('FORCE_PATH_STYLE'),
+      prefix: env.ER_BACKUP_S3_PREFIX ?? 'backups/',
+    },
+    'ER_BACKUP_S3_',
+  )
+  if (!settings) {
+    throw new ConfigError(
+      'ER_BACKUP_TARGET=s3 needs a bucket: set ER_BACKUP_S3_BUCKET (or ER_S3_BUCKET) and its keys',
+    )
+  }
+  // The same objects as the files would make a backup of the bucket it is kept in.
+  if (settings.bucket === env.ER_S3_BUCKET && settings.prefix === (env.ER_S3_PREFIX ?? '')) {
+    throw new ConfigError(
+      'ER_BACKUP_S3_PREFIX: backups need their own prefix (such as backups/) or bucket, apart from the files (ER_S3_PREFIX)',
+    )
+  }
+  return settings
+}
+
+interface S3Text {
+  bucket: string | undefined
+  region: string | undefined
+  endpoint: string | undefined
+  accessKey: string | undefined
+  secretKey: string | undefined
+  forcePathStyle: string | undefined
+  prefix: string
+}
+
+/** The bucket settings from their texts; undefined without a bucket. `names`: `ER_S3_` … */
+function loadS3Settings(text: S3Text, names: string): S3Settings | undefined {
+  const bucket = text.bucket || undefined
+  if (bucket === undefined) return undefined
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new ConfigError(
+      `${names}BUCKET: expected an S3 bucket name, got ${JSON.stringify(bucket)}`,
+    )
+  const accessKeyId = text.accessKey ?? ''
+  const secretAccessKey = text.secretKey ?? ''
+  if (accessKeyId === '' || secretAccessKey === '')
+    throw new ConfigError(`${names}ACCESS_KEY and ${names}SECRET_KEY: required with ${names}BUCKET`)
+  const prefix = text.prefix
+  if (prefix !== '' && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/$/.test(prefix))
+    throw new ConfigError(
+      `${names}PREFIX: expected segments of letters, digits, _ . - ending with /, got ${JSON.stringify(prefix)}`,
+    )
+  return {
+    bucket,
+    region: text.region || 'us-east-1',
+    endpoint: parseUrl(text.endpoint, `${names}ENDPOINT`, ['https:', 'http:']),
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: parseBoolean(text.forcePathStyle, `${names}FORCE_PATH_STYLE`, false),
+    prefix,
   }
 }
 
 function loadFilesConfig(env: NodeJS.ProcessEnv): FilesConfig {
-  const bucket = env.ER_S3_BUCKET || undefined
-  let s3: FilesConfig['s3']
-  if (bucket !== undefined) {
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
-      throw new ConfigError(
-        `ER_S3_BUCKET: expected an S3 bucket name, got ${JSON.stringify(bucket)}`,
-      )
-    const accessKeyId = env.ER_S3_ACCESS_KEY ?? ''
-    const secretAccessKey = env.ER_S3_SECRET_KEY ?? ''
-    if (accessKeyId === '' || secretAccessKey === '')
-      throw new ConfigError('ER_S3_ACCESS_KEY and ER_S3_SECRET_KEY: required with ER_S3_BUCKET')
-    const prefix = env.ER_S3_PREFIX ?? ''
-    if (prefix !== '' && !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*\/$/.test(prefix))
-      throw new ConfigError(
-        `ER_S3_PREFIX: expected segments of letters, digits, _ . - ending with /, got ${JSON.stringify(prefix)}`,
-      )
-    s3 = {
-      bucket,
-      region: env.ER_S3_REGION || 'us-east-1',
-      endpoint: parseUrl(env.ER_S3_ENDPOINT, 'ER_S3_ENDPOINT', ['https:', 'http:']),
-      accessKeyId,
-      secretAccessKey,
-      forcePathStyle: parseBoolean(env.ER_S3_FORCE_PATH_STYLE, 'ER_S3_FORCE_PATH_STYLE', false),
-      prefix,
-    }
-  }
+  const s3 = loadS3Settings(
+    {
+      bucket: env.ER_S3_BUCKET,
+      region: env.ER_S3_REGION,
+      endpoint: env.ER_S3_ENDPOINT,
+      accessKey: env.ER_S3_ACCESS_KEY,
+      secretKey: env.ER_S3_SECRET_KEY,
+      forcePathStyle: env.ER_S3_FORCE_PATH_STYLE,
+      prefix: env.ER_S3_PREFIX ?? '',
+    },
+    'ER_S3_',
+  )
   return {
     s3,
     maxRequestBytes: parseInteger(

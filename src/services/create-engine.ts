@@ -37,6 +37,7 @@ import {
 import type { Queue } from '../adapters/queue/queue.js'
 import { createStoreQueue } from '../adapters/queue/store/store-queue.js'
 import { createJobsService, type JobsService } from './jobs/jobs-service.js'
+import { scheduleRetention, type RetentionSettings } from './privacy/retention-schedule.js'
 import { createMailQueue, type MailQueueOptions } from './mail/mail-queue.js'
 import { createMailTemplates, type MailTemplatesService } from './mail/mail-templates.js'
 import {
@@ -132,6 +133,12 @@ export interface EngineOptions {
   queue?: Queue
   /** The store queue's settings when no `queue` is given. */
   jobs?: { pollMs?: number; leaseMs?: number; scheduleCheckMs?: number }
+  /**
+   * Scheduled retention (`ER_RETENTION_SCHEDULE`, `ER_AUDIT_KEEP_DAYS`): every collection's
+   * `retention` and the audit log's, once per tick across nodes, run by a job worker. Off when
+   * absent (`serve` turns it on).
+   */
+  retention?: RetentionSettings
   /** Webhook delivery: allowed private hosts (`ER_WEBHOOK_ALLOW_HOSTS`), retries, disabling. */
   webhooks?: Partial<WebhookDeliverySettings>
 }
@@ -416,6 +423,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     policy: webhookSettings.policy,
     delivery: webhookDelivery,
   })
+  if (options.retention) {
+    scheduleRetention(jobs, { registry, records, clock }, store, options.retention, (run) => {
+      const did = Object.keys({ ...run.records.deleted, ...run.records.anonymized }).length
+      if (did > 0 || run.auditPruned > 0)
+        console.info(JSON.stringify({ level: 'info', msg: 'retention applied', ...run }))
+    })
+  }
   const housekeeping = startAuthHousekeeping({
     store,
     clock,

@@ -1,11 +1,12 @@
 /**
  * The audit log on both dialects: a privacy erase is recorded in its own transaction, the log
- * is readable by superusers only and paged, and changing or removing a row is detected.
+ * is readable by superusers only and paged; changing, removing or swapping rows is detected, and
+ * pruning old rows (audit retention) leaves an anchor the chain still verifies from.
  */
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DynamicDb } from '../../src/adapters/store/dynamic-db.js'
-import { verifyAudit } from '../../src/services/audit/audit-log.js'
+import { pruneAudit, verifyAudit } from '../../src/services/audit/audit-log.js'
 import { createCollection } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
@@ -123,6 +124,82 @@ for (const dialect of dialects) {
       expect(changed.checked).toBe(1)
       expect(changed.broken?.seq).toBe(2)
       await sql`delete from ${sql.table('_audit')} where ${sql.id('seq')} = 1`.execute(db)
+      expect((await verifyAudit(t.engine.store)).broken?.seq).toBe(1)
+    })
+  })
+}
+
+for (const dialect of dialects) {
+  describe(`audit log order and retention (${dialect})`, { timeout: 120_000 }, () => {
+    let t: TestEngine
+    let db: DynamicDb
+    const audit = sql.table('_audit')
+    const seqOf = sql.id('seq')
+    beforeAll(async () => {
+      t = await createTestEngine(dialect)
+      db = (t.engine.store as unknown as { db: DynamicDb }).db
+    })
+    afterAll(async () => {
+      await t?.close()
+    })
+    const change = async (name: string) =>
+      createCollection(t, { name, fields: [{ name: 'x', type: 'text' }], rules: open })
+    const setSeq = (from: number, to: number) =>
+      sql`update ${audit} set ${seqOf} = ${to} where ${seqOf} = ${from}`.execute(db)
+
+    it('detects two entries swapped', async () => {
+      for (const name of ['a1', 'a2', 'a3']) await change(name)
+      // Row 1 is the test superuser's creation.
+      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 4 })
+      await setSeq(2, -2)
+      await setSeq(3, 2)
+      await setSeq(-2, 3)
+      const swapped = await verifyAudit(t.engine.store)
+      expect(swapped.broken).toEqual({ seq: 2, reason: 'does not link to the row before' })
+      await setSeq(3, -3)
+      await setSeq(2, 3)
+      await setSeq(-3, 2)
+      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 4 })
+    })
+
+    it('prunes old entries behind an anchor the chain still verifies from', async () => {
+      await new Promise((done) => setTimeout(done, 20))
+      const cutoff = new Date().toISOString()
+      await new Promise((done) => setTimeout(done, 20))
+      for (const name of ['b1', 'b2']) await change(name)
+      expect(await pruneAudit(t.engine.store, cutoff)).toBe(4)
+      const rows = await t.engine.store.audit.page(0, 100)
+      expect(rows.map((r) => `${r.seq} ${r.action}`)).toEqual([
+        '5 schema.change',
+        '6 schema.change',
+        '7 audit.prune',
+      ])
+      const anchor = rows[2]!
+      expect(anchor.actor).toBe('system')
+      expect(JSON.parse(anchor.detail)).toMatchObject({
+        throughSeq: 4,
+        throughHash: rows[0]!.prevHash,
+        removed: 4,
+      })
+      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 3 })
+      // Entries appended after a prune extend the same chain.
+      await change('b3')
+      expect(await verifyAudit(t.engine.store)).toEqual({ checked: 4 })
+      // Nothing is old enough: a second prune removes nothing and adds no anchor.
+      expect(await pruneAudit(t.engine.store, cutoff)).toBe(0)
+
+      // Removing a kept row beyond the anchor's reach is detected …
+      const kept = rows[0]!
+      await sql`delete from ${audit} where ${seqOf} = 5`.execute(db)
+      expect((await verifyAudit(t.engine.store)).broken?.seq).toBe(5)
+      await t.engine.store.audit.insert(kept)
+      expect((await verifyAudit(t.engine.store)).broken).toBeUndefined()
+      // … and so is an anchor edited to cover it, or removed.
+      const forged = JSON.stringify({ ...JSON.parse(anchor.detail), throughSeq: 5 })
+      await sql`update ${audit} set ${sql.id('detail')} = ${forged} where ${seqOf} = 7`.execute(db)
+      await sql`delete from ${audit} where ${seqOf} = 5`.execute(db)
+      expect((await verifyAudit(t.engine.store)).broken?.seq).toBe(6)
+      await sql`delete from ${audit} where ${seqOf} = 7`.execute(db)
       expect((await verifyAudit(t.engine.store)).broken?.seq).toBe(1)
     })
   })

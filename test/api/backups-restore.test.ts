@@ -8,23 +8,21 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openLocalBlobs } from '../../src/adapters/blobs/local/local-blobs.js'
 import type { BlobStore } from '../../src/adapters/blobs/blobs.js'
 import { createPostgresSnapshots } from '../../src/adapters/snapshots/postgres/postgres-snapshots.js'
 import { createSqliteSnapshots } from '../../src/adapters/snapshots/sqlite/sqlite-snapshots.js'
 import type { DatabaseSnapshots } from '../../src/adapters/snapshots/snapshots.js'
-import { openPostgresStore } from '../../src/adapters/store/postgres/postgres-store.js'
-import { openSqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js'
-import type { Store } from '../../src/adapters/store/store.js'
 import { EngineError } from '../../src/core/errors/index.js'
 import { cliContext } from '../../src/services/context.js'
 import { createBackup, type CreatedBackup } from '../../src/services/backups/create-backup.js'
 import { readBackup } from '../../src/services/backups/read-backup.js'
-import { restoreBackup, type RestoreTarget } from '../../src/services/backups/restore-backup.js'
+import { restoreBackup } from '../../src/services/backups/restore-backup.js'
+import { verifyAudit } from '../../src/services/audit/audit-log.js'
 import { createCollection } from '../helpers/api-assertions.js'
-import { availableDialects, postgresUrl, type DialectName } from '../helpers/dialects.js'
+import { availableDialects } from '../helpers/dialects.js'
+import { newRestoreTarget as newTarget } from '../helpers/restore-target.js'
 import { createFilesTestEngine, imageFile, multipartBody } from '../helpers/files-engine.js'
 import type { TestEngine } from '../helpers/test-engine.js'
 
@@ -34,53 +32,6 @@ function snapshotsOf(database: { file: string } | { url: string }): DatabaseSnap
   return 'file' in database
     ? createSqliteSnapshots({ file: database.file })
     : createPostgresSnapshots({ url: database.url })
-}
-
-/** A place to restore into: a new folder, and on PostgreSQL a new empty database. */
-async function newTarget(
-  dialect: DialectName,
-  schema: string,
-): Promise<{
-  target: RestoreTarget
-  dir: string
-  openStore(): Promise<Store>
-  drop(): Promise<void>
-}> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'er-restore-')), 'data')
-  const common = {
-    dataDir: dir,
-    migrationsDir: join(dir, 'migrations'),
-    openBlobs: () => openLocalBlobs({ root: join(dir, 'storage') }),
-  }
-  if (dialect === 'sqlite') {
-    const file = join(dir, 'data.db')
-    return {
-      target: { ...common, snapshots: createSqliteSnapshots({ file }) },
-      dir,
-      openStore: () => openSqliteStore({ file }),
-      drop: async () => rmSync(join(dir, '..'), { recursive: true, force: true }),
-    }
-  }
-  const database = `er_restore_${randomBytes(5).toString('hex')}`
-  const admin = new pg.Client({ connectionString: postgresUrl })
-  await admin.connect()
-  await admin.query(`create database "${database}"`)
-  await admin.end()
-  const url = new URL(postgresUrl)
-  url.pathname = `/${database}`
-  url.searchParams.set('options', `-c search_path=${schema}`)
-  return {
-    target: { ...common, snapshots: createPostgresSnapshots({ url: url.toString() }) },
-    dir,
-    openStore: () => openPostgresStore({ url: url.toString(), maxConnections: 2 }),
-    drop: async () => {
-      rmSync(join(dir, '..'), { recursive: true, force: true })
-      const client = new pg.Client({ connectionString: postgresUrl })
-      await client.connect()
-      await client.query(`drop database if exists "${database}" with (force)`)
-      await client.end()
-    },
-  }
 }
 
 async function expectRefused(promise: Promise<unknown>, code: string, text: RegExp) {
@@ -200,10 +151,23 @@ for (const dialect of dialects) {
           : ''
       const place = await newTarget(dialect, schema)
       try {
-        const manifest = await restoreBackup(place.target, backup.path, { force: false })
+        const manifest = await restoreBackup(
+          { ...place.target, openStore: place.openStore },
+          backup.path,
+          { force: false },
+        )
         expect(manifest.lastEventId).toBe(backup.manifest.lastEventId)
         const restored = await place.openStore()
         try {
+          // The restored log tells where its data came from, and its chain still holds.
+          const last = await restored.audit.last()
+          expect(last).toMatchObject({
+            actor: 'cli',
+            action: 'backup.restore',
+            target: backup.name,
+          })
+          expect(JSON.parse(last!.detail)).toMatchObject({ lastEventId: manifest.lastEventId })
+          expect((await verifyAudit(restored)).broken).toBeUndefined()
           const notes = (await restored.listCollections()).find((c) => c.name === 'notes')!
           expect(await restored.countRecords(notes, [])).toBe(backup.manifest.tables.notes?.rows)
           // Every create the outbox numbered up to the snapshot's last event is there; none after.

@@ -60,6 +60,7 @@ for (const dialect of dialects) {
             return won
           },
           onRun: (run) => runs.push(run),
+          store,
         })
       }
       // Every second both nodes race to claim the same tick (`…T12:07:31`); a node busy with a
@@ -84,6 +85,15 @@ for (const dialect of dialects) {
       for (const run of runs) expect(run, JSON.stringify(run)).toMatchObject({ verified: true })
       const archives = readdirSync(dir).filter((n) => n.endsWith('.tar.gz'))
       expect(archives).toHaveLength(runs.length)
+      // Each scheduled backup is in the audit log once, by the system, with its tick.
+      const audit = (await t.engine.store.audit.page(0, 1000)).filter(
+        (r) => r.action === 'backup.create',
+      )
+      expect(audit.map((r) => r.target).sort()).toEqual(runs.map((r) => r.name).sort())
+      expect(audit.every((r) => r.actor === 'system')).toBe(true)
+      expect(
+        audit.map((r) => (JSON.parse(r.detail) as { scheduled: string }).scheduled).sort(),
+      ).toEqual([...claims.keys()].sort())
     })
   })
 }

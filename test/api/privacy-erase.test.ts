@@ -4,6 +4,7 @@
  * and nothing of anyone else changes — nor anything at all when the password is wrong or a
  * `restrict` relation still holds them.
  */
+import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BlobStore } from '../../src/adapters/blobs/blobs.js'
 import { createCollection } from '../helpers/api-assertions.js'
@@ -21,6 +22,7 @@ for (const dialect of dialects) {
     let t: TestEngine & { blobs: BlobStore }
     const ids: Record<string, string> = {}
     const tokens: Record<string, string> = {}
+    const logLines: string[] = []
 
     const post = async (url: string, payload: unknown, token?: string) =>
       t.call({
@@ -42,7 +44,17 @@ for (const dialect of dialects) {
       >[]
 
     beforeAll(async () => {
-      t = await createFilesTestEngine(dialect, 'local', undefined)
+      // Every log line the server writes, at the most verbose level.
+      const logger = {
+        level: 'trace',
+        stream: new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            logLines.push(chunk.toString())
+            done()
+          },
+        }),
+      }
+      t = await createFilesTestEngine(dialect, 'local', undefined, {}, { logger })
       await createCollection(t, {
         name: 'users',
         type: 'auth',
@@ -269,6 +281,19 @@ for (const dialect of dialects) {
       const twin = await get(`/api/privacy/export?collection=members&id=${ids.ann}`)
       expect(twin.statusCode).toBe(200)
       expect((await get('/api/privacy/export', tokens.bob)).statusCode).toBe(200)
+      // No log line and no audit entry holds Ann's personal fields; the audit keeps the erase.
+      expect(logLines.length).toBeGreaterThan(20)
+      const annValues = ['+1-ann', 'ann street', 'ann@example.com']
+      for (const line of logLines) {
+        for (const value of annValues) expect(line).not.toContain(value)
+      }
+      const audit = await t.engine.store.audit.page(0, 1000)
+      expect(audit.map((r) => `${r.action} ${r.target}`)).toContain(
+        `privacy.erase users/${ids.ann}`,
+      )
+      for (const row of audit) {
+        for (const value of annValues) expect(`${row.target} ${row.detail}`).not.toContain(value)
+      }
     })
 
     it('lets a superuser erase anyone by collection and id', async () => {

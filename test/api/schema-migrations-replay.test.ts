@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemClock } from '../../src/core/clock.js'
 import { applyMigrationFiles } from '../../src/services/schema/apply-migration-files.js'
+import { verifyAudit } from '../../src/services/audit/audit-log.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, openTestStore, type TestEngine } from '../helpers/test-engine.js'
 
@@ -82,8 +83,20 @@ describe.each(dialects)('migrations written on %s', (source) => {
     const dir = mkdtempSync(join(tmpdir(), 'er-replay-'))
     const { store, drop } = await openTestStore(target, dir)
     try {
-      const applied = await applyMigrationFiles(store, join(origin.dir, 'migrations'), systemClock)
+      const applied = await applyMigrationFiles(
+        store,
+        join(origin.dir, 'migrations'),
+        systemClock,
+        () => {},
+        'cli',
+      )
       expect(applied).toHaveLength(6)
+      // Each file applied is in the audit log, by the CLI, in order; the chain holds.
+      const audit = await store.audit.page(0, 100)
+      expect(audit.map((r) => `${r.actor} ${r.action} ${r.target}`)).toEqual(
+        applied.map((name) => `cli schema.migrate ${name}`),
+      )
+      expect((await verifyAudit(store)).broken).toBeUndefined()
       expect(await store.listCollections()).toEqual(await origin.engine.store.listCollections())
       const shape = (await store.introspect()).filter((t) => !t.name.startsWith('_'))
       const expected = (await origin.engine.store.introspect()).filter(

@@ -23,6 +23,8 @@ export async function createFilesTestEngine(
   storage: StorageName,
   s3: S3Server | undefined,
   limits: Partial<FileLimits> = {},
+  /** Server options (a logger, …) for `createTestEngine`. */
+  server: Omit<NonNullable<Parameters<typeof createTestEngine>[1]>, 'engine'> = {},
 ): Promise<TestEngine & { blobs: BlobStore }> {
   const scratch = mkdtempSync(join(tmpdir(), 'er-files-'))
   const blobs =
@@ -39,6 +41,7 @@ export async function createFilesTestEngine(
         })
       : await openLocalBlobs({ root: join(scratch, 'storage') })
   const test = await createTestEngine(dialect, {
+    ...server,
     engine: {
       files: { blobs, uploadsDir: join(scratch, 'uploads'), limits, housekeepingMs: 0 },
     },

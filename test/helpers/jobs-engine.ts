@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Clock } from '../../src/core/clock.js'
 import type { Queue } from '../../src/adapters/queue/queue.js'
-import { createEngine, type Engine } from '../../src/services/create-engine.js'
+import { createEngine, type Engine, type EngineOptions } from '../../src/services/create-engine.js'
 import type { WebhookDeliverySettings } from '../../src/services/webhooks/webhook-delivery.js'
 import { availableDialects } from './dialects.js'
 import { createTestEngine, testPasswords, type TestEngine } from './test-engine.js'
@@ -59,6 +59,8 @@ export async function createJobsEngine(
     pollMs?: number
     leaseMs?: number
     webhooks?: Partial<WebhookDeliverySettings>
+    /** More engine options, for this engine and every `another()`. */
+    engine?: Partial<EngineOptions>
   } = {},
 ): Promise<JobsEngine> {
   const dialect = variant === 'postgres' ? 'postgres' : 'sqlite'
@@ -90,6 +92,7 @@ export async function createJobsEngine(
       webhooks: { pollMs: 100, ...options.webhooks },
       // The queue needs the store the engine is built on: set once it exists (below).
       ...(variant === 'bullmq' ? { queue: lateQueue(() => late.queue) } : {}),
+      ...options.engine,
     },
   })
   late.queue = await openQueue(base.engine.store)
@@ -107,6 +110,7 @@ export async function createJobsEngine(
         jobs,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(variant === 'bullmq' ? { queue: await openQueue(store) } : {}),
+        ...options.engine,
         ...more,
       })
       others.push(engine)

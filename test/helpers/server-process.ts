@@ -2,7 +2,7 @@
  * `engineroom serve` as a real process (from source through tsx), for tests that need several
  * servers, a crash or `--workers`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 
@@ -35,6 +35,24 @@ export function runCli(args: string[], env: Record<string, string>) {
     timeout: 60_000,
   })
   return { code: result.status, out: result.stdout, err: result.stderr }
+}
+
+/**
+ * `runCli` without blocking this process: for commands that talk to a server the test itself
+ * runs (an S3-compatible one on loopback), which a synchronous spawn would starve.
+ */
+export function runCliAsync(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', CLI, ...args],
+      { encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', ...env }, timeout: 60_000 },
+      (error, out, err) => done({ code: error ? Number(error.code ?? 1) : 0, out, err }),
+    )
+  })
 }
 
 /** Starts `serve` (or `dev`) and resolves once it prints its URL (or rejects with its output). */

@@ -45,6 +45,33 @@ export class KyselyAuditStore implements AuditStore {
       .execute()
     return rows.map(toAuditRow)
   }
+
+  async lastBefore(at: string): Promise<AuditRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_audit')
+      .selectAll()
+      .where('at', '<', at)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    return row ? toAuditRow(row) : undefined
+  }
+
+  async lastOfAction(action: string): Promise<AuditRow | undefined> {
+    const row = await this.#db
+      .selectFrom('_audit')
+      .selectAll()
+      .where('action', '=', action)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()
+    return row ? toAuditRow(row) : undefined
+  }
+
+  async deleteThrough(seq: number): Promise<number> {
+    const result = await this.#db.deleteFrom('_audit').where('seq', '<=', seq).executeTakeFirst()
+    return Number(result.numDeletedRows)
+  }
 }
 
 function toAuditRow(row: Row): AuditRow {

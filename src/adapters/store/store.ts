@@ -225,6 +225,12 @@ export interface AuditStore {
   insert(row: AuditRow): Promise<void>
   /** Rows with `seq` above `afterSeq`, oldest first. */
   page(afterSeq: number, limit: number): Promise<AuditRow[]>
+  /** The newest row written before `at` (ISO 8601), if any. */
+  lastBefore(at: string): Promise<AuditRow | undefined>
+  /** The newest row with this `action` (the latest prune anchor), if any. */
+  lastOfAction(action: string): Promise<AuditRow | undefined>
+  /** Deletes the rows up to and including `seq` (audit retention only); returns how many. */
+  deleteThrough(seq: number): Promise<number>
 }
 
 /** A product of the catalogue. Amounts are in the currency's minor unit (cents). */

@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { dataPaths, type Config } from '../../config/config.js'
 import { EngineError } from '../../core/errors/index.js'
 import { newBackupKey, readBackupKeyFile } from '../../services/backups/backup-key.js'
 import type { BackupManifest } from '../../services/backups/backup-manifest.js'
 import { takeBackup } from '../../services/backups/backups-service.js'
+import { backupTime } from '../../services/backups/backup-names.js'
+import { createLocalBackupTarget } from '../../services/backups/backup-target.js'
 import type { BackupProgress } from '../../services/backups/create-backup.js'
 import { readBackup } from '../../services/backups/read-backup.js'
 import { restoreBackup } from '../../services/backups/restore-backup.js'
@@ -49,6 +51,10 @@ export function registerBackupCommands(program: Command): void {
       )
     }
     const blobs = await main.openBlobs(config)
+    // --out names a folder: it wins over ER_BACKUP_TARGET.
+    const target = options.out
+      ? createLocalBackupTarget(resolve(options.out))
+      : await main.openBackupTarget(config)
     const started = Date.now()
     try {
       const result = await takeBackup(
@@ -59,6 +65,7 @@ export function registerBackupCommands(program: Command): void {
             migrationsDir: dataPaths(config).migrationsDir,
           },
           dir: resolve(options.out ?? config.backup.dir),
+          target,
           key: await keyFor(options, config),
           keep: config.backup.keep,
         },
@@ -66,7 +73,7 @@ export function registerBackupCommands(program: Command): void {
       )
       endProgress()
       console.log(
-        `Backup ${result.verified ? 'taken and verified' : 'taken (not verified)'} in ${seconds(started)}: ${join(resolve(options.out ?? config.backup.dir), result.name as string)}`,
+        `Backup ${result.verified ? 'taken and verified' : 'taken (not verified)'} in ${seconds(started)}: ${where(target, result.name as string)}`,
       )
       console.log(summary(result.manifest, result.size))
       for (const name of result.pruned) console.log(`  removed by ER_BACKUP_KEEP: ${name}`)
@@ -75,6 +82,25 @@ export function registerBackupCommands(program: Command): void {
       throw error
     } finally {
       await blobs.close()
+      await target.close()
+    }
+  })
+
+  withDirOption(
+    backup
+      .command('list')
+      .description('List the archives in ER_BACKUP_DIR, or in the bucket of ER_BACKUP_TARGET=s3.'),
+  ).action(async (_options: KeyOptions, command: Command) => {
+    const config = configFrom(command.optsWithGlobals<KeyOptions>())
+    const target = await (await loadMain()).openBackupTarget(config)
+    try {
+      const items = await target.list()
+      if (items.length === 0) console.log(`No backups in ${target.location}.`)
+      for (const item of items) {
+        console.log(`${item.name}  ${megabytes(item.size)}  ${item.created}`)
+      }
+    } finally {
+      await target.close()
     }
   })
 
@@ -93,7 +119,8 @@ export function registerBackupCommands(program: Command): void {
     const started = Date.now()
     const staging = await mkdtemp(join(tmpdir(), 'engineroom-verify-'))
     try {
-      const { manifest } = await readBackup(await main.openSnapshots(config), resolve(archive), {
+      const path = await localArchive(archive, config, staging)
+      const { manifest } = await readBackup(await main.openSnapshots(config), path, {
         ...optionalKey(await keyFor(options, config)),
         staging,
         keepFiles: false,
@@ -125,22 +152,48 @@ export function registerBackupCommands(program: Command): void {
     const main = await loadMain()
     const started = Date.now()
     const paths = dataPaths(config)
-    const manifest = await restoreBackup(
-      {
-        snapshots: await main.openSnapshots(config),
-        openBlobs: () => main.openBlobs(config),
-        dataDir: config.dataDir,
-        migrationsDir: paths.migrationsDir,
-      },
-      resolve(archive),
-      { ...optionalKey(await keyFor(options, config)), force: options.force === true },
-    )
+    const download = await mkdtemp(join(tmpdir(), 'engineroom-restore-'))
+    let manifest: BackupManifest
+    try {
+      manifest = await restoreBackup(
+        {
+          snapshots: await main.openSnapshots(config),
+          openBlobs: () => main.openBlobs(config),
+          dataDir: config.dataDir,
+          migrationsDir: paths.migrationsDir,
+          openStore: async () => (await main.openStore(config)).store,
+        },
+        await localArchive(archive, config, download),
+        { ...optionalKey(await keyFor(options, config)), force: options.force === true },
+      )
+    } finally {
+      await rm(download, { recursive: true, force: true })
+    }
     console.log(
       `Restored ${archive} into ${config.databaseUrl ? 'DATABASE_URL and ' : ''}${config.dataDir} in ${seconds(started)}.`,
     )
     console.log(summary(manifest))
     console.log(`Start it with: engineroom serve --dir ${config.dataDir}`)
   })
+}
+
+/**
+ * A local file holding `archive`: the file itself when it exists, else the backup of that name
+ * in the configured target (downloaded into `scratch` from S3), so `verify` and `restore` take
+ * either a path or a name that `engineroom backup list` shows.
+ */
+async function localArchive(archive: string, config: Config, scratch: string): Promise<string> {
+  if (existsSync(archive) || !backupTime(basename(archive))) return resolve(archive)
+  const target = await (await loadMain()).openBackupTarget(config)
+  try {
+    return await target.fetch(basename(archive), scratch)
+  } finally {
+    await target.close()
+  }
+}
+
+function where(target: { kind: string; location: string }, name: string): string {
+  return target.kind === 'local' ? join(target.location, name) : `${target.location}${name}`
 }
 
 async function keyFor(options: KeyOptions, config: Config): Promise<Buffer | undefined> {

@@ -41,7 +41,7 @@ export function registerMigrateCommand(program: Command): void {
         const { store, description } = await main.openStore(config)
         try {
           console.log(`Migrating ${description} from the history of ${source.description}`)
-          applied = await applyMigrationsFromStore(store, source.store, systemClock, report)
+          applied = await applyMigrationsFromStore(store, source.store, systemClock, report, 'cli')
         } finally {
           await store.close()
         }
@@ -55,7 +55,7 @@ export function registerMigrateCommand(program: Command): void {
       const { store, description } = await main.openStore(config)
       try {
         console.log(`Migrating ${description} from ${folder}`)
-        applied = await applyMigrationFiles(store, folder, systemClock, report)
+        applied = await applyMigrationFiles(store, folder, systemClock, report, 'cli')
       } finally {
         await store.close()
       }

@@ -177,8 +177,24 @@ export interface CollectionDef {
   fields: FieldDef[]
   indexes: IndexDef[]
   rules: CollectionRules
+  /** How long records are kept (privacy retention); absent: for ever. */
+  retention?: RecordRetention
   created: string
   updated: string
+}
+
+/**
+ * Per-collection retention, applied by a scheduled job once per tick across nodes: records
+ * created more than `days` days ago are deleted (their relations' `onDelete` applies), or have
+ * their `personal` fields emptied (`anonymize`).
+ *
+ * @example
+ *   { "name": "visits", "retention": { "days": 90, "action": "delete" }, … }
+ *   { "name": "orders", "retention": { "days": 730, "action": "anonymize" }, … }
+ */
+export interface RecordRetention {
+  days: number
+  action: 'delete' | 'anonymize'
 }
 
 /** The value a filter or a record field holds, by its shape in the API. */

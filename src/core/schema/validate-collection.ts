@@ -12,6 +12,7 @@ import {
   type CollectionType,
   type FieldDef,
   type IndexDef,
+  type RecordRetention,
 } from './types.js'
 import { validateFieldDef } from './validate-field.js'
 import { validateFieldValue } from './validate-value.js'
@@ -27,6 +28,7 @@ const COLLECTION_KEYS = [
   'fields',
   'indexes',
   'rules',
+  'retention',
   'system',
   'created',
   'updated',
@@ -56,6 +58,7 @@ export function validateNewCollection(body: unknown, now: string): CollectionDef
     { list: null, view: null, create: null, update: null, delete: null },
     issues,
   )
+  const retention = readRetention(raw.retention, undefined, fields, issues)
   throwIfIssues(issues, 'ER_SCHEMA_INVALID')
   return {
     id: collectionId,
@@ -65,6 +68,7 @@ export function validateNewCollection(body: unknown, now: string): CollectionDef
     fields,
     indexes,
     rules,
+    ...(retention ? { retention } : {}),
     created: now,
     updated: now,
   }
@@ -101,8 +105,60 @@ export function validateCollectionPatch(
         )
       : readIndexes(raw.indexes, current.id, current.type, fields, issues)
   const rules = readRules(raw.rules, current.rules, issues)
+  const retention = readRetention(raw.retention, current.retention, fields, issues)
   throwIfIssues(issues, 'ER_SCHEMA_INVALID')
-  return { ...current, name, fields, indexes, rules, updated: now }
+  const { retention: _previous, ...rest } = current
+  return {
+    ...rest,
+    name,
+    fields,
+    indexes,
+    rules,
+    ...(retention ? { retention } : {}),
+    updated: now,
+  }
+}
+
+/** Days a retention may name: up to a century. */
+export const MAX_RETENTION_DAYS = 36_500
+
+/** `retention`: absent keeps `current`, `null` removes it. */
+function readRetention(
+  input: unknown,
+  current: RecordRetention | undefined,
+  fields: readonly FieldDef[],
+  issues: FieldIssues,
+): RecordRetention | undefined {
+  if (input === undefined) return current
+  if (input === null) return undefined
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    pushIssue(issues, 'retention', 'type', 'must be null or an object with days and action')
+    return current
+  }
+  const raw = input as Record<string, unknown>
+  for (const key of Object.keys(raw)) {
+    if (key !== 'days' && key !== 'action')
+      pushIssue(issues, `retention.${key}`, 'unknown', 'must be days or action')
+  }
+  const days = raw.days
+  if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > MAX_RETENTION_DAYS)
+    pushIssue(
+      issues,
+      'retention.days',
+      'range',
+      `must be a whole number of days from 1 to ${MAX_RETENTION_DAYS}`,
+    )
+  const action = raw.action
+  if (action !== 'delete' && action !== 'anonymize')
+    pushIssue(issues, 'retention.action', 'enum', 'must be delete or anonymize')
+  else if (action === 'anonymize' && !fields.some((f) => f.personal))
+    pushIssue(
+      issues,
+      'retention.action',
+      'personal',
+      'anonymize empties the personal fields, and this collection has none (mark fields "personal": true)',
+    )
+  return { days: days as number, action: action as RecordRetention['action'] }
 }
 
 function requireObject(body: unknown): Record<string, unknown> {

@@ -1,4 +1,6 @@
 import { Cron } from 'croner'
+import type { Store } from '../../adapters/store/store.js'
+import { appendAuditAs } from '../audit/audit-log.js'
 import type { BackupRun, BackupsService } from './backups-service.js'
 
 export interface BackupScheduleOptions {
@@ -11,6 +13,8 @@ export interface BackupScheduleOptions {
    */
   claim(tick: string): Promise<boolean>
   onRun(run: BackupRun): void
+  /** Where each run this node takes is recorded in the audit log, as `system`. */
+  store?: Pick<Store, 'transaction'>
 }
 
 /**
@@ -38,7 +42,27 @@ export function startBackupSchedule(options: BackupScheduleOptions): { stop(): v
       })
       return
     }
-    options.onRun(await options.backups.takeVerified())
+    const run = await options.backups.takeVerified()
+    if (options.store) {
+      await options.store
+        .transaction((tx) =>
+          appendAuditAs(tx, 'system', {
+            action: 'backup.create',
+            target: run.name ?? `(failed at ${tick})`,
+            detail: {
+              scheduled: tick,
+              verified: run.verified,
+              size: run.size,
+              pruned: run.pruned,
+              ...(run.error ? { error: run.error.slice(0, 500) } : {}),
+            },
+          }),
+        )
+        .catch((error: unknown) => {
+          run.error ??= `could not record it in the audit log: ${(error as Error).message}`
+        })
+    }
+    options.onRun(run)
   })
   return { stop: () => job.stop() }
 }

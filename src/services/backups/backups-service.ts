@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
 import { EngineError } from '../../core/errors/index.js'
@@ -10,13 +9,9 @@ import { backupTime } from './backup-names.js'
 import { backupsToKeep, type RetentionPolicy } from './backup-retention.js'
 import { readBackup } from './read-backup.js'
 import type { BackupManifest } from './backup-manifest.js'
+import { createLocalBackupTarget, type BackupTarget } from './backup-target.js'
 
-export interface BackupListing {
-  name: string
-  size: number
-  created: string
-  encrypted: boolean
-}
+export type { BackupListing } from './backup-target.js'
 
 /** The outcome of one backup run (scheduled or asked for), for metrics and the API. */
 export interface BackupRun {
@@ -35,8 +30,10 @@ export interface BackupRun {
 
 export interface BackupsSettings {
   sources: BackupSources
-  /** `ER_BACKUP_DIR`. */
+  /** `ER_BACKUP_DIR`: where archives are built (and kept, without another `target`). */
   dir: string
+  /** Where finished archives are kept (default: `dir` itself). */
+  target?: BackupTarget | undefined
   key?: Buffer | undefined
   keep?: RetentionPolicy | undefined
 }
@@ -50,11 +47,12 @@ export interface BackupsSettings {
  *   const run = await backups.takeVerified()   // { name, size, verified: true, pruned: [...] }
  */
 export function createBackupsService(settings: BackupsSettings) {
+  const target = targetOf(settings)
   let running: Promise<unknown> = Promise.resolve()
   let last: BackupRun | undefined
   const totals = { verified: 0, failed: 0, lastVerifiedAt: 0 }
 
-  const list = () => listBackups(settings.dir)
+  const list = () => target.list()
   /** Takes a backup, reads it back whole to verify it, then applies the retention policy. */
   async function takeVerified(onProgress?: (p: BackupProgress) => void): Promise<BackupRun> {
     const turn = running.then(async () => {
@@ -86,10 +84,10 @@ export function createBackupsService(settings: BackupsSettings) {
 
   /** The archive's bytes; only names `list` gives are served (never a path). */
   async function open(name: string): Promise<{ body: Readable; size: number }> {
-    const info = backupTime(name) && (await stat(join(settings.dir, name)).catch(() => undefined))
-    if (!info?.isFile())
+    const found = backupTime(name) && (await target.open(name))
+    if (!found)
       throw new EngineError('ER_BACKUP_NOT_FOUND', `There is no backup "${name.slice(0, 100)}".`)
-    return { body: createReadStream(join(settings.dir, name)), size: info.size }
+    return found
   }
 
   return {
@@ -98,6 +96,8 @@ export function createBackupsService(settings: BackupsSettings) {
     /** Runs in this process by outcome, and when the last verified one ended (ms, 0: never). */
     totals: () => ({ ...totals }),
     takeVerified,
+    /** Where archives are kept. */
+    target,
     async list(ctx: RequestContext) {
       requireBackupAdmin(ctx)
       return { items: await list() }
@@ -119,8 +119,9 @@ export type BackupsService = ReturnType<typeof createBackupsService>
 
 /**
  * Takes a backup into `settings.dir`; with `verify`, reads it back whole and checks it (see
- * `readBackup`); then applies the retention policy. Throws what failed (the archive of a backup
- * that fails verification is deleted: it could not be restored).
+ * `readBackup`); hands it to the target (an upload, for S3); then applies the retention policy
+ * there. Throws what failed (the archive of a backup that fails verification is deleted: it
+ * could not be restored).
  */
 export async function takeBackup(
   settings: BackupsSettings,
@@ -128,8 +129,11 @@ export async function takeBackup(
 ): Promise<
   Omit<BackupRun, 'started' | 'durationMs' | 'lastEventId'> & { manifest: BackupManifest }
 > {
+  const target = targetOf(settings)
+  // Built beside the archives it joins, or in a folder of its own when they live elsewhere.
+  const outDir = target.kind === 'local' ? settings.dir : await buildFolder(settings.dir)
   const created = await createBackup(settings.sources, {
-    outDir: settings.dir,
+    outDir,
     ...(settings.key ? { key: settings.key } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   })
@@ -148,7 +152,12 @@ export async function takeBackup(
       await rm(staging, { recursive: true, force: true })
     }
   }
-  const pruned = settings.keep ? await pruneBackups(settings.dir, settings.keep) : []
+  try {
+    await target.keep(created.name, created.path)
+  } finally {
+    if (target.kind !== 'local') await rm(outDir, { recursive: true, force: true })
+  }
+  const pruned = settings.keep ? await pruneBackups(target, settings.keep) : []
   return {
     name: created.name,
     size: created.size,
@@ -158,38 +167,30 @@ export async function takeBackup(
   }
 }
 
-/** The archives in `dir`, newest first (only files named as backups are). */
-export async function listBackups(dir: string): Promise<BackupListing[]> {
-  const names = await readdir(dir).catch(() => [] as string[])
-  const items: BackupListing[] = []
-  for (const name of names) {
-    const created = backupTime(name)
-    const info = created && (await stat(join(dir, name)).catch(() => undefined))
-    if (!created || !info?.isFile()) continue
-    items.push({
-      name,
-      size: info.size,
-      created: created.toISOString(),
-      encrypted: name.endsWith('.enc'),
-    })
-  }
-  return items.sort((a, b) => b.name.localeCompare(a.name))
-}
-
-/** Deletes the archives in `dir` that `policy` does not keep; returns their names. */
-export async function pruneBackups(dir: string, policy: RetentionPolicy): Promise<string[]> {
-  const items = (await listBackups(dir)).map((i) => ({
-    name: i.name,
-    created: new Date(i.created),
-  }))
+/** Deletes the archives of `target` that `policy` does not keep; returns their names. */
+export async function pruneBackups(
+  target: BackupTarget,
+  policy: RetentionPolicy,
+): Promise<string[]> {
+  const items = (await target.list()).map((i) => ({ name: i.name, created: new Date(i.created) }))
   const keep = backupsToKeep(items, policy)
   const removed: string[] = []
   for (const item of items) {
     if (keep.has(item.name)) continue
-    await rm(join(dir, item.name), { force: true })
+    await target.delete(item.name)
     removed.push(item.name)
   }
   return removed
+}
+
+function targetOf(settings: BackupsSettings): BackupTarget {
+  return settings.target ?? createLocalBackupTarget(settings.dir)
+}
+
+/** A fresh folder under `dir` for one archive on its way to a remote target. */
+async function buildFolder(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  return mkdtemp(join(dir, '.upload-'))
 }
 
 /** A signed-in superuser; never an API key, whatever its scopes (a backup holds everything). */

@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises'
-import { join, relative, sep } from 'node:path'
+import { basename, join, relative, sep } from 'node:path'
 import type { BlobStore } from '../../adapters/blobs/blobs.js'
 import type { DatabaseSnapshots } from '../../adapters/snapshots/snapshots.js'
+import type { Store } from '../../adapters/store/store.js'
+import { appendAuditAs } from '../audit/audit-log.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { readBackup } from './read-backup.js'
@@ -14,6 +16,11 @@ export interface RestoreTarget {
   openBlobs(): Promise<BlobStore>
   dataDir: string
   migrationsDir: string
+  /**
+   * Opens the restored database, to record the restore in its audit log (as `cli`): the log
+   * then tells that (and from which archive) the data came back. Without it, nothing is recorded.
+   */
+  openStore?(): Promise<Store>
 }
 
 /**
@@ -64,9 +71,28 @@ export async function restoreBackup(
     } finally {
       await blobs.close()
     }
+    if (target.openStore) await recordRestore(await target.openStore(), archive, manifest)
     return manifest
   } finally {
     await rm(staging, { recursive: true, force: true })
+  }
+}
+
+async function recordRestore(store: Store, archive: string, manifest: BackupManifest) {
+  try {
+    await store.transaction((tx) =>
+      appendAuditAs(tx, 'cli', {
+        action: 'backup.restore',
+        target: basename(archive),
+        detail: {
+          created: manifest.created,
+          lastEventId: manifest.lastEventId,
+          files: manifest.files.count,
+        },
+      }),
+    )
+  } finally {
+    await store.close()
   }
 }
 

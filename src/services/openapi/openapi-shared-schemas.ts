@@ -155,6 +155,17 @@ function collectionInputProperties(): JsonSchema {
     fields: { type: 'array', items: schemaRef('Field') },
     indexes: { type: 'array', items: schemaRef('Index') },
     rules: schemaRef('CollectionRules'),
+    retention: {
+      type: ['object', 'null'],
+      description:
+        'Records created more than `days` days ago are deleted or have their personal fields emptied, by a scheduled job.',
+      required: ['days', 'action'],
+      properties: {
+        days: { type: 'integer', minimum: 1, maximum: 36500 },
+        action: { type: 'string', enum: ['delete', 'anonymize'] },
+      },
+      additionalProperties: false,
+    },
   }
 }
 

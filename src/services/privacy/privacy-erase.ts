@@ -113,8 +113,11 @@ function onlyPerson(value: unknown, id: string): boolean {
   return value === id
 }
 
-/** Empties a record's personal fields (null, or no items for a multi-valued field). */
-async function clearPersonal(
+/**
+ * Empties a record's personal fields (null, or no items for a multi-valued field) inside `tx`,
+ * with its change event; its personal files' blobs go after commit (`records.settle`).
+ */
+export async function clearPersonal(
   tx: StoreSession,
   ctx: RequestContext,
   collection: CollectionDef,

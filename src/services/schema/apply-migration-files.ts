@@ -4,6 +4,7 @@ import type { Store } from '../../adapters/store/store.js'
 import { applySchemaOperation, bumpSchemaVersion } from './apply-operation.js'
 import { readMigrationFiles, type MigrationFile } from './migration-files.js'
 import { readSchemaHistory } from './schema-history.js'
+import { appendAuditAs } from '../audit/audit-log.js'
 
 export interface MigrateProgress {
   name: string
@@ -29,6 +30,7 @@ export async function applyMigrations(
   migrations: NamedMigration[],
   clock: Clock,
   onProgress: (progress: MigrateProgress) => void = () => {},
+  actor = 'system',
 ): Promise<string[]> {
   const applied: string[] = []
   for (const [index, { name, migration }] of migrations.entries()) {
@@ -37,6 +39,17 @@ export async function applyMigrations(
       for (const operation of migration.up) await applySchemaOperation(tx, operation)
       const now = clock.now()
       await tx.recordMigration(name, now.toISOString(), JSON.stringify(migration))
+      // In the audit log in the same transaction, as done by `actor` (`cli` for the command).
+      await appendAuditAs(tx, actor, {
+        action: 'schema.migrate',
+        target: name,
+        detail: {
+          operations: migration.up.map((o) => ({
+            op: o.op,
+            collection: 'collection' in o ? o.collection.name : o.to.name,
+          })),
+        },
+      })
       await bumpSchemaVersion(tx, now)
       return true
     })
@@ -55,8 +68,9 @@ export async function applyMigrationFiles(
   dir: string,
   clock: Clock,
   onProgress?: (progress: MigrateProgress) => void,
+  actor?: string,
 ): Promise<string[]> {
-  return applyMigrations(store, readMigrationFiles(dir), clock, onProgress)
+  return applyMigrations(store, readMigrationFiles(dir), clock, onProgress, actor)
 }
 
 /**
@@ -70,6 +84,7 @@ export async function applyMigrationsFromStore(
   source: Store,
   clock: Clock,
   onProgress?: (progress: MigrateProgress) => void,
+  actor?: string,
 ): Promise<string[]> {
   const history = await readSchemaHistory(source)
   const migrations: NamedMigration[] = []
@@ -82,5 +97,5 @@ export async function applyMigrationsFromStore(
     }
     migrations.push({ name: entry.name, migration: entry.migration })
   }
-  return applyMigrations(store, migrations, clock, onProgress)
+  return applyMigrations(store, migrations, clock, onProgress, actor)
 }
