@@ -172,114 +172,121 @@ describe('engineroom CLI', { timeout: 180_000 }, () => {
     ).toContain('"down"')
   })
 
-  it('shows the schema history from the database, exports it and replays it elsewhere', async () => {
-    const dir = tempDir()
-    mkdirSync(join(dir, 'a'))
-    const file = join(dir, 'schema.json')
-    writeFileSync(
-      file,
-      JSON.stringify([{ name: 'authors', fields: [{ name: 'name', type: 'text' }] }]),
-    )
-    expect(run(['schema', 'import', file, '--dir', join(dir, 'a')]).code).toBe(0)
-    writeFileSync(
-      file,
-      JSON.stringify([{ name: 'posts', fields: [{ name: 'title', type: 'text' }] }]),
-    )
-    expect(run(['schema', 'import', file, '--dir', join(dir, 'a')]).code).toBe(0)
-    // The files are gone from this node's disk: the history is still whole, from the database.
-    rmSync(join(dir, 'a', 'migrations'), { recursive: true })
-    const history = run(['schema', 'history', '--dir', join(dir, 'a')])
-    expect(history.code, history.err).toBe(0)
-    const lines = history.out.trim().split('\n')
-    expect(lines).toHaveLength(2)
-    expect(lines[0]).toMatch(/^\d{14}-import-schema\.json {2}\S+ {2}create authors$/)
-    expect(lines[1]).toMatch(/^\d{14}-import-schema\.json {2}\S+ {2}create posts$/)
-    const asJson = JSON.parse(run(['schema', 'history', '--json', '--dir', join(dir, 'a')]).out)
-    expect(asJson.map((e: { migration: { up: unknown[] } }) => e.migration.up.length)).toEqual([
-      1, 1,
-    ])
+  // About a dozen processes (two dialects): more time than the suite's default on a busy machine.
+  it(
+    'shows the schema history from the database, exports it and replays it elsewhere',
+    {
+      timeout: 360_000,
+    },
+    async () => {
+      const dir = tempDir()
+      mkdirSync(join(dir, 'a'))
+      const file = join(dir, 'schema.json')
+      writeFileSync(
+        file,
+        JSON.stringify([{ name: 'authors', fields: [{ name: 'name', type: 'text' }] }]),
+      )
+      expect(run(['schema', 'import', file, '--dir', join(dir, 'a')]).code).toBe(0)
+      writeFileSync(
+        file,
+        JSON.stringify([{ name: 'posts', fields: [{ name: 'title', type: 'text' }] }]),
+      )
+      expect(run(['schema', 'import', file, '--dir', join(dir, 'a')]).code).toBe(0)
+      // The files are gone from this node's disk: the history is still whole, from the database.
+      rmSync(join(dir, 'a', 'migrations'), { recursive: true })
+      const history = run(['schema', 'history', '--dir', join(dir, 'a')])
+      expect(history.code, history.err).toBe(0)
+      const lines = history.out.trim().split('\n')
+      expect(lines).toHaveLength(2)
+      expect(lines[0]).toMatch(/^\d{14}-import-schema\.json {2}\S+ {2}create authors$/)
+      expect(lines[1]).toMatch(/^\d{14}-import-schema\.json {2}\S+ {2}create posts$/)
+      const asJson = JSON.parse(run(['schema', 'history', '--json', '--dir', join(dir, 'a')]).out)
+      expect(asJson.map((e: { migration: { up: unknown[] } }) => e.migration.up.length)).toEqual([
+        1, 1,
+      ])
 
-    const exported = run([
-      'schema',
-      'history',
-      '--export',
-      join(dir, 'git'),
-      '--dir',
-      join(dir, 'a'),
-    ])
-    expect(exported.code, exported.err).toBe(0)
-    expect(exported.out).toContain('2 written, 0 already there')
-    expect(readdirSync(join(dir, 'git'))).toEqual(asJson.map((e: { name: string }) => e.name))
-    writeFileSync(join(dir, 'git', asJson[0].name), '{"up":[]}')
-    const differs = run([
-      'schema',
-      'history',
-      '--export',
-      join(dir, 'git'),
-      '--dir',
-      join(dir, 'a'),
-    ])
-    expect(differs.code).toBe(1)
-    expect(differs.err.trim().split('\n')).toHaveLength(1)
-    expect(differs.err).toContain(
-      `differ from the database's history and were left alone: ${asJson[0].name}`,
-    )
+      const exported = run([
+        'schema',
+        'history',
+        '--export',
+        join(dir, 'git'),
+        '--dir',
+        join(dir, 'a'),
+      ])
+      expect(exported.code, exported.err).toBe(0)
+      expect(exported.out).toContain('2 written, 0 already there')
+      expect(readdirSync(join(dir, 'git'))).toEqual(asJson.map((e: { name: string }) => e.name))
+      writeFileSync(join(dir, 'git', asJson[0].name), '{"up":[]}')
+      const differs = run([
+        'schema',
+        'history',
+        '--export',
+        join(dir, 'git'),
+        '--dir',
+        join(dir, 'a'),
+      ])
+      expect(differs.code).toBe(1)
+      expect(differs.err.trim().split('\n')).toHaveLength(1)
+      expect(differs.err).toContain(
+        `differ from the database's history and were left alone: ${asJson[0].name}`,
+      )
 
-    // Another SQLite database, and PostgreSQL when it is here, replay the history itself.
-    const toSqlite = run(['migrate', '--from-database', join(dir, 'a'), '--dir', join(dir, 'b')])
-    expect(toSqlite.code, toSqlite.err).toBe(0)
-    expect(toSqlite.out).toContain('Applied 2 migration(s).')
-    expect(JSON.parse(run(['schema', 'history', '--json', '--dir', join(dir, 'b')]).out)).toEqual(
-      asJson.map((e: object) => ({ ...e, applied: expect.any(String) })),
-    )
-    if (await isPostgresAvailable()) {
-      const schema = await createPostgresSchema()
-      try {
-        const env = { DATABASE_URL: schema.url }
-        const toPostgres = run(
-          ['migrate', '--from-database', join(dir, 'a'), '--dir', join(dir, 'c')],
-          env,
-        )
-        expect(toPostgres.code, toPostgres.err).toBe(0)
-        const names = JSON.parse(
-          run(['schema', 'history', '--json', '--dir', join(dir, 'c')], env).out,
-        )
-        expect(names.map((e: { name: string }) => e.name)).toEqual(
-          asJson.map((e: { name: string }) => e.name),
-        )
-        // And back: PostgreSQL as the source of a SQLite database.
-        const back = run(['migrate', '--from-database', schema.url, '--dir', join(dir, 'd')])
-        expect(back.code, back.err).toBe(0)
-        expect(back.out).toContain('Applied 2 migration(s).')
-      } finally {
-        await schema.drop()
+      // Another SQLite database, and PostgreSQL when it is here, replay the history itself.
+      const toSqlite = run(['migrate', '--from-database', join(dir, 'a'), '--dir', join(dir, 'b')])
+      expect(toSqlite.code, toSqlite.err).toBe(0)
+      expect(toSqlite.out).toContain('Applied 2 migration(s).')
+      expect(JSON.parse(run(['schema', 'history', '--json', '--dir', join(dir, 'b')]).out)).toEqual(
+        asJson.map((e: object) => ({ ...e, applied: expect.any(String) })),
+      )
+      if (await isPostgresAvailable()) {
+        const schema = await createPostgresSchema()
+        try {
+          const env = { DATABASE_URL: schema.url }
+          const toPostgres = run(
+            ['migrate', '--from-database', join(dir, 'a'), '--dir', join(dir, 'c')],
+            env,
+          )
+          expect(toPostgres.code, toPostgres.err).toBe(0)
+          const names = JSON.parse(
+            run(['schema', 'history', '--json', '--dir', join(dir, 'c')], env).out,
+          )
+          expect(names.map((e: { name: string }) => e.name)).toEqual(
+            asJson.map((e: { name: string }) => e.name),
+          )
+          // And back: PostgreSQL as the source of a SQLite database.
+          const back = run(['migrate', '--from-database', schema.url, '--dir', join(dir, 'd')])
+          expect(back.code, back.err).toBe(0)
+          expect(back.out).toContain('Applied 2 migration(s).')
+        } finally {
+          await schema.drop()
+        }
       }
-    }
 
-    const missing = run([
-      'migrate',
-      '--from-database',
-      join(dir, 'nowhere'),
-      '--dir',
-      join(dir, 'b'),
-    ])
-    expect(missing.code).toBe(1)
-    expect(missing.err).toMatch(
-      /^engineroom: --from-database .*no SQLite database there\. Give a postgres/,
-    )
-    expect(missing.err.trim().split('\n')).toHaveLength(1)
-    const both = run([
-      'migrate',
-      '--from',
-      dir,
-      '--from-database',
-      join(dir, 'a'),
-      '--dir',
-      join(dir, 'b'),
-    ])
-    expect(both.code).toBe(1)
-    expect(both.err).toContain('not both')
-  })
+      const missing = run([
+        'migrate',
+        '--from-database',
+        join(dir, 'nowhere'),
+        '--dir',
+        join(dir, 'b'),
+      ])
+      expect(missing.code).toBe(1)
+      expect(missing.err).toMatch(
+        /^engineroom: --from-database .*no SQLite database there\. Give a postgres/,
+      )
+      expect(missing.err.trim().split('\n')).toHaveLength(1)
+      const both = run([
+        'migrate',
+        '--from',
+        dir,
+        '--from-database',
+        join(dir, 'a'),
+        '--dir',
+        join(dir, 'b'),
+      ])
+      expect(both.code).toBe(1)
+      expect(both.err).toContain('not both')
+    },
+  )
 
   it('imports JSON Lines and CSV with progress, and names the bad line', () => {
     const dir = tempDir()
