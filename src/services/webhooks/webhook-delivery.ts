@@ -234,8 +234,9 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
     const hooks = await store.webhooks.listWebhooks({ enabledOnly: true, limit: 1000 })
     active = hooks.length > 0
     if (!active) {
-      // No subscription: nothing to match, the cursor simply follows the outbox.
-      await moveCursor(cursor, end, [])
+      // No subscription: nothing to match, and no write either (a transaction a second on an
+      // idle deployment, for nothing). The cursor stays; when a webhook appears, the events
+      // before it are skipped by their time (`matches`), within the outbox's retention.
       return 0
     }
     const events = await store.readChanges(cursor, 200)
