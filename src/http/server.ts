@@ -414,15 +414,17 @@ export async function buildServer(
   if (options.adminDir !== false) {
     await app.register(adminRoutes, { dir: options.adminDir ?? DEFAULT_ADMIN_DIR })
   }
+  const holdsCareerHub = async () => (await appliedTemplate(engine.store)) === 'career-hub'
   if (options.hubDir !== false) {
     await app.register(hubRoutes, {
       dir: options.hubDir ?? DEFAULT_HUB_DIR,
-      holdsTemplate: async () => (await appliedTemplate(engine.store)) === 'career-hub',
+      holdsTemplate: holdsCareerHub,
     })
   }
   if (options.landingPage !== false) {
     await app.register(landingPage, {
       graphqlExplorer: options.graphql !== false && options.graphql?.explorer !== false,
+      ...(options.hubDir !== false ? { careerHub: holdsCareerHub } : {}),
     })
   }
   return app

@@ -40,6 +40,7 @@ describe.each(dialects)('the career hub page at /hub/ on %s', (dialect) => {
   })
 
   it('is a 404, page and assets, while the database holds no template', async () => {
+    expect((await get(hub, '/')).body).not.toContain('href="/hub/"')
     // The dashboard asks with HEAD whether to link to the page.
     expect((await hub.call({ method: 'HEAD', url: '/hub/', anonymous: true })).statusCode).toBe(404)
     for (const url of ['/hub/', '/hub/assets/index-abc.js']) {
@@ -52,6 +53,9 @@ describe.each(dialects)('the career hub page at /hub/ on %s', (dialect) => {
 
   it('serves the page once the template is there, without a restart', async () => {
     await applyTemplate(hub.engine, 'career-hub')
+    // The landing page links to it now, and never where `/hub/` is off.
+    expect((await get(hub, '/')).body).toContain('<a href="/hub/">Career hub</a>')
+    expect((await get(off, '/')).body).not.toContain('href="/hub/"')
     for (const url of ['/hub/', '/hub']) {
       const page = await get(hub, url)
       expect(page.statusCode, url).toBe(200)

@@ -4,6 +4,8 @@ import { escapeHtml, pageHtml } from './page-shell.js'
 export interface LandingPageOptions {
   /** Whether the GraphQL explorer is served at `GET /graphql` (linked only then). */
   graphqlExplorer: boolean
+  /** Whether `/hub/` serves the career hub page (linked only then; asked until it is true). */
+  careerHub?: () => Promise<boolean>
 }
 
 /**
@@ -13,6 +15,12 @@ export interface LandingPageOptions {
  * @example
  *   await app.register(landingPage, { graphqlExplorer: true })
  */
+const HUB_LINK: [string, string, string] = [
+  '/hub/',
+  'Career hub',
+  'the example app: roadmap, salaries, jobs, portfolios, bootcamps',
+]
+
 export const landingPage: FastifyPluginAsync<LandingPageOptions> = async (app, options) => {
   const links: [string, string, string][] = [
     ['/_/', 'Dashboard', 'collections, records and users'],
@@ -28,15 +36,21 @@ export const landingPage: FastifyPluginAsync<LandingPageOptions> = async (app, o
       : []),
     ['/healthz', 'Health', 'whether this process serves'],
   ]
-  const html = pageHtml({
-    title: 'Engine Room is running',
-    page: 'landing',
-    body: `      <p>An open-source back end in one process: REST, GraphQL, realtime, auth and rules.</p>
+  const html = (withHub: boolean) =>
+    pageHtml({
+      title: 'Engine Room is running',
+      page: 'landing',
+      body: `      <p>An open-source back end in one process: REST, GraphQL, realtime, auth and rules.</p>
       <ul class="links">
-${links.map(([href, label, what]) => `        <li><a href="${escapeHtml(href)}">${escapeHtml(label)}</a>: ${escapeHtml(what)}</li>`).join('\n')}
+${[...(withHub ? [HUB_LINK] : []), ...links].map(([href, label, what]) => `        <li><a href="${escapeHtml(href)}">${escapeHtml(label)}</a>: ${escapeHtml(what)}</li>`).join('\n')}
       </ul>`,
-  })
+    })
+  const plain = html(false)
+  const hubbed = html(true)
+  // A template is never removed from a database: once seen, the link stays without asking.
+  let hub = false
+  const showsHub = async () => (hub ||= (await options.careerHub?.()) ?? false)
   app.get('/', { config: { htmlDocument: true } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(html),
+    reply.type('text/html; charset=utf-8').send((await showsHub()) ? hubbed : plain),
   )
 }
