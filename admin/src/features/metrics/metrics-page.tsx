@@ -24,6 +24,35 @@ interface MetricsAnswer {
 
 const HOUR = 3600_000
 
+/** The five charts, in the order shown; each picks its value from a point (null: no data). */
+const CHARTS: {
+  id: string
+  title: string
+  unit: string
+  pick: (p: MetricsPoint) => number | null
+}[] = [
+  {
+    id: 'chart-rps',
+    title: 'Requests per second',
+    unit: 'req/s',
+    pick: (p) => p.requestsPerSecond,
+  },
+  { id: 'chart-p95', title: 'p95 latency', unit: 'ms', pick: (p) => p.p95Ms },
+  {
+    id: 'chart-errors',
+    title: 'Error rate (5xx)',
+    unit: '%',
+    pick: (p) => (p.requests > 0 ? p.errorRate * 100 : null),
+  },
+  { id: 'chart-lag', title: 'Event-loop lag (p99)', unit: 'ms', pick: (p) => p.eventLoopLagP99Ms },
+  {
+    id: 'chart-realtime',
+    title: 'Realtime connections',
+    unit: '',
+    pick: (p) => p.realtimeConnections,
+  },
+]
+
 /**
  * The last hour of the server's own metrics (the process that answers), refreshed every
  * sampling interval. The rightmost point is the interval under way, so traffic shows at once.
@@ -99,46 +128,17 @@ export function MetricsPage() {
         </p>
       )}
       <div className="charts">
-        <LineChart
-          id="chart-rps"
-          title="Requests per second"
-          unit="req/s"
-          series={series((p) => p.requestsPerSecond)}
-          from={from}
-          to={to}
-        />
-        <LineChart
-          id="chart-p95"
-          title="p95 latency"
-          unit="ms"
-          series={series((p) => p.p95Ms)}
-          from={from}
-          to={to}
-        />
-        <LineChart
-          id="chart-errors"
-          title="Error rate (5xx)"
-          unit="%"
-          series={series((p) => (p.requests > 0 ? p.errorRate * 100 : null))}
-          from={from}
-          to={to}
-        />
-        <LineChart
-          id="chart-lag"
-          title="Event-loop lag (p99)"
-          unit="ms"
-          series={series((p) => p.eventLoopLagP99Ms)}
-          from={from}
-          to={to}
-        />
-        <LineChart
-          id="chart-realtime"
-          title="Realtime connections"
-          unit=""
-          series={series((p) => p.realtimeConnections)}
-          from={from}
-          to={to}
-        />
+        {CHARTS.map((chart) => (
+          <LineChart
+            key={chart.id}
+            id={chart.id}
+            title={chart.title}
+            unit={chart.unit}
+            series={series(chart.pick)}
+            from={from}
+            to={to}
+          />
+        ))}
       </div>
     </section>
   )
