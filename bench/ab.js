@@ -61,7 +61,7 @@ async function start(name, root) {
     store: await openSqliteStore({ file }),
     migrationsDir: join(dir, `migrations-${name}`),
     bus: createInProcessBus(),
-    realtime: { maxConnectionsPerUser: 1_000_000 },
+    realtime: { maxConnectionsPerUser: 1_000_000, maxConnectionsPerAddress: 1_000_000 },
   })
   const app = await buildServer(engine)
   await app.listen({ host: '127.0.0.1', port: 0 })

@@ -12,13 +12,13 @@ serveChild(async ({ file, url, migrationsDir, cache, logFile }) => {
   // `url`: PostgreSQL (bench/postgres.js), with the store's default pool; else the SQLite file.
   const store = url ? await openPostgresStore({ url }) : await openSqliteStore({ file })
   // With a bus, as `serve` runs it: realtime on. The fan-out scenario opens many streams as one
-  // superuser, so the per-user connection limit is lifted here.
+  // superuser from one address, so the per-user and per-address connection limits are lifted here.
   const bus = createInProcessBus()
   const engine = await createEngine({
     store,
     migrationsDir,
     bus,
-    realtime: { maxConnectionsPerUser: 1_000_000 },
+    realtime: { maxConnectionsPerUser: 1_000_000, maxConnectionsPerAddress: 1_000_000 },
   })
   // `cache: true`: with the response cache as `ER_CACHE=true` runs it (bench/cache.js).
   const responseCache = cache
