@@ -1,4 +1,5 @@
 import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit'
+import { parse } from 'graphql'
 import { createClient } from 'graphql-ws'
 
 /** The server's GraphQL endpoint: HTTP for queries and mutations, WebSocket for subscriptions. */
@@ -50,9 +51,28 @@ export function createExplorerFetcher(token: string | null): ExplorerFetcher {
     wsClient: socket,
   })
   return {
-    fetcher,
+    fetcher: withDocument(fetcher),
     dispose() {
       void socket.dispose()
     },
+  }
+}
+
+/**
+ * The fetcher picks the WebSocket for a subscription by looking at the parsed document GraphiQL
+ * passes along; GraphiQL parses the editor's text a moment after each keystroke, so a query run
+ * straight after typing arrives with the document before it (or none), and a subscription
+ * would go over HTTP, where the server refuses it. The text actually sent is parsed here
+ * instead; one that does not parse goes on as it is, for the server to name the syntax error.
+ */
+function withDocument(fetcher: Fetcher): Fetcher {
+  return (params, options) => {
+    let documentAST
+    try {
+      documentAST = parse(params.query)
+    } catch {
+      return fetcher(params, options)
+    }
+    return fetcher(params, { ...options, documentAST })
   }
 }

@@ -1,7 +1,9 @@
 import { GraphiQL } from 'graphiql'
 import 'graphiql/style.css'
-import { useEffect, useMemo } from 'react'
+import './graphql-explorer.css'
+import { useEffect, useMemo, useRef } from 'react'
 import { createExplorerFetcher } from './explorer-fetcher'
+import { mendGraphiqlA11y } from './graphiql-a11y'
 
 /** What a first visit finds in the editor: how the explorer decides who runs the query. */
 const FIRST_QUERY = `# Queries run as the signed-in dashboard user, or anonymously when nobody is
@@ -27,7 +29,9 @@ query {
  *   <Suspense fallback={…}><GraphqlExplorer token={currentToken()} /></Suspense>
  */
 export default function GraphqlExplorer({ token }: { token: string | null }) {
+  const container = useRef<HTMLDivElement>(null)
   const explorer = useMemo(() => createExplorerFetcher(token), [token])
+  useEffect(() => mendGraphiqlA11y(container.current!), [])
   useEffect(() => () => explorer.dispose(), [explorer])
   useEffect(() => {
     const before = document.title
@@ -37,7 +41,7 @@ export default function GraphqlExplorer({ token }: { token: string | null }) {
     }
   }, [])
   return (
-    <div className="graphql-explorer">
+    <div className="graphql-explorer" ref={container}>
       <GraphiQL
         fetcher={explorer.fetcher}
         defaultQuery={FIRST_QUERY}
