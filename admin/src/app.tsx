@@ -12,11 +12,14 @@ import { LogViewer } from './features/logs/log-viewer'
 // GraphiQL is most of the dashboard's weight: fetched only when the explorer opens.
 const GraphqlExplorer = lazy(() => import('./features/graphql/graphql-explorer'))
 
-/** The explorer, with a placeholder the size of the editor while its code loads. */
-function Explorer() {
+/**
+ * The explorer, with a placeholder while its code loads. `token`: null once signed out, even
+ * while an expired token is still in storage, so anonymous queries carry none.
+ */
+function Explorer({ token }: { token: string | null }) {
   return (
     <Suspense fallback={<p className="graphql-explorer loading">Loading the GraphQL explorer…</p>}>
-      <GraphqlExplorer token={currentToken()} />
+      <GraphqlExplorer token={token} />
     </Suspense>
   )
 }
@@ -69,7 +72,7 @@ export function App() {
           </span>
         </header>
         <main className="explorer-main">
-          <Explorer />
+          <Explorer token={null} />
         </main>
       </div>
     )
@@ -77,7 +80,7 @@ export function App() {
   if (email === null) return <SignIn onSignedIn={setEmail} />
 
   let screen
-  if (area === 'graphql') screen = <Explorer />
+  if (area === 'graphql') screen = <Explorer token={currentToken()} />
   else if (area === 'metrics') screen = <MetricsPage />
   else if (area === 'logs') screen = <LogViewer />
   else if (area === 'users')
