@@ -8,16 +8,11 @@ const layer = (files, patterns) => ({
   rules: { 'no-restricted-imports': ['error', { patterns }] },
 })
 
-/** Plain JavaScript the server sends to browsers (the GraphQL explorer). */
-const browserAssets = ['src/http/graphql/explorer-assets/**/*.js']
-
 export default tseslint.config(
   { ignores: ['dist', 'node_modules', 'er_data', 'coverage', 'admin/dist', 'hub/dist'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
-  // Node everywhere except the browser assets served as-is (no bundler, no Node APIs).
-  { ignores: browserAssets, languageOptions: { globals: globals.node } },
-  { files: browserAssets, languageOptions: { sourceType: 'module', globals: globals.browser } },
+  { languageOptions: { globals: globals.node } },
   // The dashboard runs in browsers (its own tsconfig checks its types: npm run typecheck).
   { files: ['admin/src/**/*.{ts,tsx}'], languageOptions: { globals: globals.browser } },
   // So does the career hub's page (hub/tsconfig.json).

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { lazy, Suspense, useEffect, useState } from 'react'
 import { api, currentToken, setToken, type Collection } from './lib/api'
 import { navigate, useHashRoute } from './lib/use-hash-route'
 import { SignIn } from './features/auth/sign-in'
@@ -9,7 +9,26 @@ import { UsersList } from './features/users/users-list'
 import { MetricsPage } from './features/metrics/metrics-page'
 import { LogViewer } from './features/logs/log-viewer'
 
-/** The shell: sign-in until there is a token, then the navigation and the routed screen. */
+// GraphiQL is most of the dashboard's weight: fetched only when the explorer opens.
+const GraphqlExplorer = lazy(() => import('./features/graphql/graphql-explorer'))
+
+/**
+ * The explorer, with a placeholder while its code loads. `token`: null once signed out, even
+ * while an expired token is still in storage, so anonymous queries carry none.
+ */
+function Explorer({ token }: { token: string | null }) {
+  return (
+    <Suspense fallback={<p className="graphql-explorer loading">Loading the GraphQL explorer…</p>}>
+      <GraphqlExplorer token={token} />
+    </Suspense>
+  )
+}
+
+/**
+ * The shell: sign-in until there is a token, then the navigation and the routed screen. The
+ * GraphQL explorer (`#/graphql`, where `GET /graphql` sends a browser) opens without signing in
+ * too, running queries anonymously, as any page of an app would.
+ */
 export function App() {
   const [email, setEmail] = useState<string | null>(() => (currentToken() ? '' : null))
   const [collections, setCollections] = useState<Collection[]>([])
@@ -43,10 +62,26 @@ export function App() {
     setEmail(null)
   }
 
+  if (email === null && area === 'graphql') {
+    return (
+      <div className="explorer-page">
+        <header className="explorer-bar">
+          <strong>Engine Room · GraphQL explorer</strong>
+          <span>
+            Running anonymously. <a href="#/">Sign in to the dashboard</a> to run as a superuser.
+          </span>
+        </header>
+        <main className="explorer-main">
+          <Explorer token={null} />
+        </main>
+      </div>
+    )
+  }
   if (email === null) return <SignIn onSignedIn={setEmail} />
 
   let screen
-  if (area === 'metrics') screen = <MetricsPage />
+  if (area === 'graphql') screen = <Explorer token={currentToken()} />
+  else if (area === 'metrics') screen = <MetricsPage />
   else if (area === 'logs') screen = <LogViewer />
   else if (area === 'users')
     screen = <UsersList collections={collections} collectionName={name} recordId={view} />
@@ -74,13 +109,14 @@ export function App() {
         <a href="#/users">Users</a>
         <a href="#/metrics">Metrics</a>
         <a href="#/logs">Logs</a>
+        <a href="#/graphql">GraphQL</a>
         <div className="spacer" />
         <span className="who">{email}</span>
         <button type="button" onClick={() => void signOut()}>
           Sign out
         </button>
       </nav>
-      <main>{screen}</main>
+      <main className={area === 'graphql' ? 'explorer-main' : undefined}>{screen}</main>
     </div>
   )
 }

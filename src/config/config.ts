@@ -152,7 +152,7 @@ export interface Config {
     maxBatch: number
     /** `ER_GRAPHQL_INTROSPECTION`: allow `__schema`/`__type` (default: false when NODE_ENV=production). */
     introspection: boolean
-    /** `ER_GRAPHQL_EXPLORER`: the explorer page at GET /graphql (default: false when NODE_ENV=production). */
+    /** `ER_GRAPHQL_EXPLORER`: GET /graphql in a browser goes to the dashboard's explorer (default: false when NODE_ENV=production). */
     explorer: boolean
   }
   /** The response cache for record reads (in-process LRU; Redis when `REDIS_URL` is set). */

@@ -46,7 +46,6 @@ import { filesRoutes } from './files/files-routes.js'
 import { tusRoutes } from './files/tus-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
 import { registerGraphqlWs } from './graphql/graphql-ws.js'
-import { explorerAssetRoutes, explorerHtml } from './graphql/explorer.js'
 import { subscriptionFields } from '../graphql/subscriptions.js'
 import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
 import { createDocumentCache } from '../graphql/document-cache.js'
@@ -113,8 +112,8 @@ export interface ServerOptions {
     redirectOrigins: readonly string[]
   }
   /**
-   * `/graphql`: on unless `false`. Limits default to DEFAULT_GRAPHQL_LIMITS; the explorer page
-   * for browsers is on unless `explorer: false`.
+   * `/graphql`: on unless `false`. Limits default to DEFAULT_GRAPHQL_LIMITS; a browser opening
+   * it is sent to the dashboard's GraphQL explorer unless `explorer: false` (or no dashboard).
    */
   graphql?: { limits?: Partial<GraphqlLimits>; explorer?: boolean } | false
   /**
@@ -144,6 +143,16 @@ export interface ServerOptions {
    * `logs` keeps (the ring given to `loggerOptions({ onLine })`). `false`: no such routes.
    */
   observability?: { logs?: LogRing; sampleIntervalMs?: number } | false
+}
+
+/** The dashboard's GraphiQL, where `GET /graphql` sends a browser. */
+export const GRAPHQL_EXPLORER_URL = '/_/#/graphql'
+
+/** The explorer lives in the dashboard: served when GraphQL, the explorer and `/_/` are on. */
+function explorerServed(options: ServerOptions): boolean {
+  return (
+    options.graphql !== false && options.graphql?.explorer !== false && options.adminDir !== false
+  )
 }
 
 /**
@@ -367,15 +376,13 @@ export async function buildServer(
     })
     const graphqlLimits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits }
     const documents = createDocumentCache()
-    const explorer = options.graphql?.explorer !== false
-    if (explorer) await app.register(explorerAssetRoutes)
     await app.register(graphqlRoutes, {
       schema,
       registry: engine.registry,
       auth,
       limits: graphqlLimits,
       documents,
-      explorerPage: explorer ? explorerHtml({ endpoint: '/graphql' }) : undefined,
+      explorerUrl: explorerServed(options) ? GRAPHQL_EXPLORER_URL : undefined,
     })
     registerGraphqlWs(app, {
       schema,
@@ -423,7 +430,7 @@ export async function buildServer(
   }
   if (options.landingPage !== false) {
     await app.register(landingPage, {
-      graphqlExplorer: options.graphql !== false && options.graphql?.explorer !== false,
+      graphqlExplorer: explorerServed(options),
       ...(options.hubDir !== false ? { careerHub: holdsCareerHub } : {}),
     })
   }

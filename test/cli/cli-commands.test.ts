@@ -4,15 +4,7 @@
  * no build first and each process starts in a fraction of a second.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import {
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
@@ -36,10 +28,6 @@ beforeAll(async () => {
     format: 'esm',
     packages: 'external',
     logLevel: 'warning',
-  })
-  // The explorer's browser assets sit beside the module that serves them, as `npm run build` does.
-  cpSync(resolve('src/http/graphql/explorer-assets'), join(out, 'explorer-assets'), {
-    recursive: true,
   })
 })
 

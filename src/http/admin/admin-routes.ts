@@ -12,8 +12,10 @@ export const DEFAULT_ADMIN_DIR = fileURLToPath(new URL('../../../admin/dist/', i
 const NOT_BUILT = pageHtml({
   title: 'The dashboard is not built',
   page: 'admin-missing',
-  body: `      <p>This server runs without its dashboard. From the project folder run <code>npm run build</code>
-        (or <code>npm run build:admin</code>) and restart the server.</p>
+  body: `      <p>This server runs without its dashboard (and the GraphQL explorer, which is part of it).
+        From the project folder run <code>npm run build</code> (or <code>npm run build:admin</code>)
+        and restart the server.</p>
+      <p>GraphQL itself is served: POST queries to <code>/graphql</code>.</p>
       <p>The API is unaffected: see <a href="/api/docs">the API documentation</a>.</p>`,
 })
 

@@ -26,8 +26,11 @@ export interface GraphqlRoutesOptions {
   auth: AuthService
   limits: GraphqlLimits
   documents: DocumentCache
-  /** The explorer page for browsers at `GET /graphql`; absent when turned off. */
-  explorerPage?: string | undefined
+  /**
+   * Where a browser opening `GET /graphql` is sent: the dashboard's GraphiQL
+   * (`/_/#/graphql`). Absent when the explorer is turned off: browsers get the API's answer.
+   */
+  explorerUrl?: string | undefined
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -134,11 +137,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
     method: ['GET', 'POST'],
     url: '/graphql',
     // Rate limits (when on) are checked once the body is read: the document decides the budget.
-    config: {
-      rateLimit: { hook: 'preHandler' },
-      // The explorer page gets the document security headers; every other answer the API's.
-      ...(options.explorerPage ? { htmlDocument: wantsExplorer } : {}),
-    },
+    config: { rateLimit: { hook: 'preHandler' } },
     // A JSON body is parsed here, once: the rate limiter reads the operations it holds (after
     // JSON unescaping, so `\u0041` cannot hide a sign-in), and graphql-http takes the object.
     // A body that does not parse stays text, for graphql-http to refuse as the spec says.
@@ -154,8 +153,9 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlRoutesOptions> = async (ap
       }
     },
     handler: async (request, reply) => {
-      if (options.explorerPage && wantsExplorer(request)) {
-        return reply.type('text/html; charset=utf-8').send(options.explorerPage)
+      if (options.explorerUrl && wantsExplorer(request)) {
+        // 302, not 301: a browser must not remember it past an operator turning it off.
+        return reply.redirect(options.explorerUrl, 302)
       }
       const batch = request.method === 'POST' ? batchOf(request) : undefined
       if (batch) {

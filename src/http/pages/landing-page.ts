@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { escapeHtml, pageHtml } from './page-shell.js'
 
 export interface LandingPageOptions {
-  /** Whether the GraphQL explorer is served at `GET /graphql` (linked only then). */
+  /** Whether `GET /graphql` sends a browser to the dashboard's explorer (linked only then). */
   graphqlExplorer: boolean
   /** Whether `/hub/` serves the career hub page (linked only then; asked until it is true). */
   careerHub?: () => Promise<boolean>

@@ -41,11 +41,12 @@ const API_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * Security headers, set in one callback hook with the request id:
- * - routes marked `config: { htmlDocument: true }` (the GraphQL explorer, Swagger UI at
- *   `/api/docs`, the admin UI) get helmet's full set, with a Content-Security-Policy that fits
+ * - routes marked `config: { htmlDocument: true }` (Swagger UI at `/api/docs`, the admin UI
+ *   with its GraphQL explorer) get helmet's full set, with a Content-Security-Policy that fits
  *   what they load: every script and style from this origin. `style-src 'unsafe-inline'` is
- *   there because Swagger UI (and React style props) set inline styles; scripts stay `'self'`
- *   only, which is what stops injected markup from running code;
+ *   there because Swagger UI, React style props and GraphiQL (CodeMirror 5's measurements,
+ *   framer-motion's transforms) set inline styles; scripts stay `'self'` only, which is what
+ *   stops injected markup from running code (GraphiQL 4 needs no eval and no worker);
  * - every other answer gets {@link API_HEADERS}.
  *
  * None of these headers depends on the request, so helmet runs once, at start, into a recorder,
