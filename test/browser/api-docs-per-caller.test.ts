@@ -70,7 +70,7 @@ describe.runIf(browserTestsRun())('per-caller docs in the browser', () => {
     const { page, problems } = await open('/graphql')
     await page.getByRole('button', { name: 'Docs' }).click()
     const type = (name: string) => page.locator(`#er-type-list button[data-type="${name}"]`)
-    await type('Posts').waitFor()
+    await type('Post').waitFor()
     expect(await type('Ledger').count()).toBe(0)
     const token = page.getByLabel('Authorization token', { exact: true })
     await token.fill(t.token)

@@ -51,9 +51,9 @@ describe.runIf(browserTestsRun())('the explorer on the real engine', () => {
     })
     // The docs come from introspection of the live schema.
     await page.getByRole('button', { name: 'Docs' }).click()
-    await page.locator('#er-type-list button[data-type="Posts"]').click()
+    await page.locator('#er-type-list button[data-type="Post"]').click()
     const detail = page.locator('#er-type-detail')
-    await expect(detail.locator('h3').textContent()).resolves.toBe('Posts')
+    await expect(detail.locator('h3').textContent()).resolves.toBe('Post')
     await expect(detail.locator('[data-field="title"] .signature').textContent()).resolves.toBe(
       'title: String',
     )

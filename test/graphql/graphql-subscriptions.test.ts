@@ -80,7 +80,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     const alice = await subscribe(connect(tokens.alice), query)
     // Only a superuser's schema has the hidden field.
     const root = await subscribe(connect(blog.t.token), query.replace('status', 'status secret'))
-    const create = `mutation ($input: PostsCreateInput!) { createPosts(input: $input) { id } }`
+    const create = `mutation ($input: PostCreateInput!) { createPosts(input: $input) { id } }`
     const draft = (await write(tokens.bob, create, {
       input: { title: 'bob draft', status: 'draft', secret: 's', author: 'ubob' },
     })) as { createPosts: { id: string } }
@@ -92,7 +92,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     })
     await write(
       tokens.bob,
-      `mutation ($id: ID!) { updatePosts(id: $id, input: { status: "published", title: "bob now public" }) { id } }`,
+      `mutation ($id: ID!) { updatePosts(id: $id, input: { status: published, title: "bob now public" }) { id } }`,
       { id: draft.createPosts.id },
     )
     await write(tokens.bob, `mutation ($id: ID!) { deletePosts(id: $id) }`, {
@@ -143,7 +143,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
         id: target,
       },
     )
-    const update = `mutation ($id: ID!, $input: PostsUpdateInput!) { updatePosts(id: $id, input: $input) { id } }`
+    const update = `mutation ($id: ID!, $input: PostUpdateInput!) { updatePosts(id: $id, input: $input) { id } }`
     await write(tokens.alice, update, { id: posts[2], input: { views: 5 } })
     await write(tokens.alice, update, { id: target, input: { title: 'targeted' } })
     await write(tokens.alice, update, { id: posts[4], input: { views: 1000, title: 'popular' } })
