@@ -12,7 +12,17 @@ const layer = (files, patterns) => ({
 const browserAssets = ['src/http/graphql/explorer-assets/**/*.js']
 
 export default tseslint.config(
-  { ignores: ['dist', 'node_modules', 'er_data', 'coverage', 'admin/dist', 'hub/dist'] },
+  {
+    ignores: [
+      'dist',
+      'node_modules',
+      'er_data',
+      'coverage',
+      'admin/dist',
+      'hub/dist',
+      'packages/client/dist',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Node everywhere except the browser assets served as-is (no bundler, no Node APIs).
