@@ -9,7 +9,17 @@ const layer = (files, patterns) => ({
 })
 
 export default tseslint.config(
-  { ignores: ['dist', 'node_modules', 'er_data', 'coverage', 'admin/dist', 'hub/dist'] },
+  {
+    ignores: [
+      'dist',
+      'node_modules',
+      'er_data',
+      'coverage',
+      'admin/dist',
+      'hub/dist',
+      'packages/client/dist',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   { languageOptions: { globals: globals.node } },

@@ -178,6 +178,22 @@ describe('loadConfig', () => {
     expect(loadConfig({}, both).realtime.maxSubscriptionsPerConnection).toBe(9)
   })
 
+  it('reads the realtime ticket reconnect window within its bounds', () => {
+    expect(loadConfig({}, {}).realtime.ticketReconnectSeconds).toBe(600)
+    const read = (text: string) =>
+      loadConfig({}, { ER_REALTIME_TICKET_RECONNECT_SECONDS: text }).realtime
+        .ticketReconnectSeconds
+    expect(read('0')).toBe(0)
+    expect(read('45')).toBe(45)
+    expect(read('86400')).toBe(86_400)
+    for (const bad of ['86401', '-1', '1.5', '10m', 'soon']) {
+      expect(() => read(bad), bad).toThrow(ConfigError)
+      expect(() => read(bad), bad).toThrow(
+        `ER_REALTIME_TICKET_RECONNECT_SECONDS: expected a whole number from 0 to 86400, got ${JSON.stringify(bad)}`,
+      )
+    }
+  })
+
   it('reads the GraphQL limits, and closes introspection and the explorer in production', () => {
     expect(loadConfig({}, {}).graphql).toEqual({
       enabled: true,

@@ -126,6 +126,12 @@ export interface Config {
      * Redis renewed by its node; a node that dies frees its slots after this long (default 30).
      */
     leaseSeconds: number
+    /**
+     * `ER_REALTIME_TICKET_RECONNECT_SECONDS`: how long after its first stream a realtime ticket
+     * still reopens that same stream, so a browser's EventSource reconnects by itself (default
+     * 600; 0 makes tickets single-use).
+     */
+    ticketReconnectSeconds: number
   }
   /** `--workers N` / `ER_WORKERS`: processes serving the embedded SQLite mode (default 1). */
   workers: number
@@ -474,6 +480,15 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
         30,
         2,
         600,
+      ),
+      // At most a day: each reconnect re-identifies the token, but a shorter window keeps a
+      // leaked ticket URL (proxy logs, history) useful for less time.
+      ticketReconnectSeconds: parseInteger(
+        env.ER_REALTIME_TICKET_RECONNECT_SECONDS,
+        'ER_REALTIME_TICKET_RECONNECT_SECONDS',
+        600,
+        0,
+        86_400,
       ),
     },
     files: loadFilesConfig(env),

@@ -1,5 +1,6 @@
 import {
   GraphQLBoolean,
+  type GraphQLEnumType,
   GraphQLFloat,
   GraphQLID,
   GraphQLInputObjectType,
@@ -13,12 +14,14 @@ import {
   type GraphQLInputType,
   type GraphQLOutputType,
 } from 'graphql'
-import type { CollectionDef, FieldDef } from '../core/schema/types.js'
+import { isMultiValued } from '../core/schema/field-info.js'
+import type { CollectionDef, FieldDef, NumberField } from '../core/schema/types.js'
 import { GraphQLJSON } from './json-scalar.js'
 import { UNFILTERED_VISIBILITY, type CallerVisibility } from '../services/caller-visibility.js'
 import type { ExpandLimits } from '../services/records/expand-limits.js'
 import type { CostMultiplier } from './limits.js'
 import { isGraphqlFieldName, type CollectionNames } from './naming.js'
+import { buildSelectEnum } from './select-enums.js'
 
 /** A relation as GraphQL shows it: a field of the record type that resolves to records. */
 export interface RelationLink {
@@ -83,6 +86,14 @@ export function buildCollectionTypes(
     const collection = shown.get(original.name)
     if (!collection) continue
     const own = names.get(original.name) as CollectionNames
+    // One enum per select field, shared by the record type and both inputs (GraphQL names are
+    // unique per schema, so the same name must be the same type instance).
+    const enums = new Map<string, GraphQLEnumType>()
+    for (const field of original.fields) {
+      const name = own.enums[field.name]
+      if (field.type === 'select' && name !== undefined)
+        enums.set(field.name, buildSelectEnum(name, original.name, field))
+    }
     // An account-only collection shows its system fields, and so no relation either.
     const relations =
       view.reach(original) === 'account' || !view.mayExpand
@@ -91,7 +102,7 @@ export function buildCollectionTypes(
     const record: GraphQLObjectType = new GraphQLObjectType({
       name: own.type,
       description: `A record of the "${collection.name}" collection.`,
-      fields: () => recordFields(collection, relations, out, expandLimits),
+      fields: () => recordFields(collection, relations, out, expandLimits, enums),
     })
     const page = new GraphQLObjectType({
       name: own.page,
@@ -111,7 +122,7 @@ export function buildCollectionTypes(
       },
     })
     const input = writable.get(original.name) as CollectionDef
-    const createFields = inputFields(input)
+    const createFields = inputFields(input, enums, 'create')
     const hasInput = Object.keys(createFields).length > 0
     out.set(collection.name, {
       collection: original,
@@ -122,7 +133,11 @@ export function buildCollectionTypes(
         ? new GraphQLInputObjectType({ name: own.createInput, fields: createFields })
         : undefined,
       updateInput: hasInput
-        ? new GraphQLInputObjectType({ name: own.updateInput, fields: inputFields(input) })
+        ? new GraphQLInputObjectType({
+            name: own.updateInput,
+            description: 'Only the fields sent are changed.',
+            fields: inputFields(input, enums, 'update'),
+          })
         : undefined,
       relations,
     })
@@ -167,6 +182,7 @@ function recordFields(
   relations: Map<string, RelationLink>,
   types: Map<string, CollectionTypes>,
   expandLimits: ExpandLimits,
+  enums: ReadonlyMap<string, GraphQLEnumType>,
 ): GraphQLFieldConfigMap<Record<string, unknown>, unknown> {
   const fields: GraphQLFieldConfigMap<Record<string, unknown>, unknown> = {
     id: { type: nonNull(GraphQLID) },
@@ -174,8 +190,8 @@ function recordFields(
     updated: { type: nonNull(GraphQLString), description: 'ISO 8601 UTC.' },
   }
   if (collection.type === 'auth') {
-    fields.email = { type: GraphQLString }
-    fields.verified = { type: GraphQLBoolean }
+    fields.email = { type: nonNull(GraphQLString) }
+    fields.verified = { type: nonNull(GraphQLBoolean) }
   }
   for (const field of collection.fields) {
     if (field.type === 'relation' || !isGraphqlFieldName(field.name)) continue
@@ -184,9 +200,10 @@ function recordFields(
         ? `File name${(field.maxSelect ?? 1) > 1 ? 's' : ''}, as REST returns them; each downloads at /api/files/${collection.name}/{id}/{name}${field.protected ? ' with ?token= from POST /api/files/token' : ''}.`
         : undefined,
       field.hidden ? 'Hidden: returned to superusers only.' : undefined,
+      wideInteger(field) ? WIDE_INTEGER : undefined,
     ].filter(Boolean)
     fields[field.name] = {
-      type: scalarType(field),
+      type: outputType(field, enums.get(field.name)),
       ...(description.length > 0 ? { description: description.join(' ') } : {}),
     }
   }
@@ -219,56 +236,114 @@ function expanded(parent: Record<string, unknown>, name: string): unknown {
   return (parent.expand as Record<string, unknown> | undefined)?.[name]
 }
 
-/** The scalar (or list of scalars) a non-relation field reads and writes as. */
-function scalarType(field: FieldDef) {
+/**
+ * The scalar (or list of scalars) a non-relation field reads and writes as, without null:
+ * select fields as their enum, integer numbers as `Int` when they fit (see {@link wideInteger}).
+ */
+function valueType(field: FieldDef, selectEnum: GraphQLEnumType | undefined) {
   switch (field.type) {
     case 'number':
-      return GraphQLFloat
+      return field.integer === true && !wideInteger(field) ? GraphQLInt : GraphQLFloat
     case 'bool':
       return GraphQLBoolean
     case 'json':
       return GraphQLJSON
-    case 'select':
+    case 'select': {
+      const one = selectEnum ?? GraphQLString
+      return isMultiValued(field) ? listOf(one) : one
+    }
     case 'file':
-      return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLString) : GraphQLString
+      return isMultiValued(field) ? listOf(GraphQLString) : GraphQLString
     default:
       return GraphQLString
   }
 }
 
 /**
- * Input fields mirror what REST accepts. All are optional in GraphQL terms: the records
- * service's validation decides what is required, so both APIs answer with the same field errors.
+ * As REST's record schema has it (openapi-field-schemas.ts): never null when the field is
+ * `required` (the engine refuses to store null there), and lists and booleans never are; json
+ * and autodate fields may be null.
  */
-function inputFields(collection: CollectionDef): GraphQLInputFieldConfigMap {
+function outputType(field: FieldDef, selectEnum: GraphQLEnumType | undefined): GraphQLOutputType {
+  const type = valueType(field, selectEnum)
+  const guaranteed =
+    field.type === 'bool' ||
+    isMultiValued(field) ||
+    (field.required === true && field.type !== 'json' && field.type !== 'autodate')
+  return guaranteed ? nonNull(type) : type
+}
+
+const INT32_MIN = -(2 ** 31)
+const INT32_MAX = 2 ** 31 - 1
+const WIDE_INTEGER =
+  "An integer, typed Float because the field's declared min/max (or their absence) allow values beyond GraphQL's 32-bit Int; exact up to 2^53."
+
+/**
+ * An integer field whose declared bounds do not keep it within GraphQL's `Int` (32-bit signed,
+ * spec §3.5.1): it is typed `Float`, which holds every integer the engine stores exactly (the
+ * engine keeps numbers as doubles), rather than a custom scalar generators would not know.
+ */
+function wideInteger(field: FieldDef): field is NumberField {
+  if (field.type !== 'number' || field.integer !== true) return false
+  return !(
+    field.min !== undefined &&
+    field.max !== undefined &&
+    field.min >= INT32_MIN &&
+    field.max <= INT32_MAX
+  )
+}
+
+/**
+ * Input fields mirror what REST accepts (openapi-record-schemas.ts). On create, a field that is
+ * required and has no default is non-null, as REST's create body requires it (a bool never is:
+ * absent means false); on update every field is optional. The records service still validates
+ * every value, so both APIs answer with the same field errors.
+ */
+function inputFields(
+  collection: CollectionDef,
+  enums: ReadonlyMap<string, GraphQLEnumType>,
+  mode: 'create' | 'update',
+): GraphQLInputFieldConfigMap {
   const fields: GraphQLInputFieldConfigMap = {}
+  const needed = (type: GraphQLInputType) => (mode === 'create' ? new GraphQLNonNull(type) : type)
   if (collection.type === 'auth') {
-    fields.email = { type: GraphQLString }
-    fields.password = { type: GraphQLString, description: 'Write-only; never returned.' }
-    fields.oldPassword = {
-      type: GraphQLString,
-      description:
-        'On update, the current password: required beside `password` (not for superusers).',
-    }
+    fields.email = { type: needed(GraphQLString) }
+    fields.password = { type: needed(GraphQLString), description: 'Write-only; never returned.' }
+    if (mode === 'update')
+      fields.oldPassword = {
+        type: GraphQLString,
+        description: 'The current password: required beside `password` (not for superusers).',
+      }
     fields.verified = { type: GraphQLBoolean }
   }
   for (const field of collection.fields) {
     if (field.type === 'autodate' || !isGraphqlFieldName(field.name)) continue
+    const type = inputType(field, enums.get(field.name))
+    const required =
+      mode === 'create' && field.required === true && field.type !== 'bool' && !hasDefault(field)
+    const description = [
+      field.type === 'file'
+        ? 'The field\'s new list: names of files the record has (kept, in this order) and "tus:<upload id>" for finished resumable uploads; null removes every file. Upload small files over REST multipart.'
+        : undefined,
+      wideInteger(field) ? WIDE_INTEGER : undefined,
+      mode === 'create' && hasDefault(field)
+        ? `Defaults to ${JSON.stringify(field.default)} when left out.`
+        : undefined,
+    ].filter(Boolean)
     fields[field.name] = {
-      type: inputType(field),
-      ...(field.type === 'file'
-        ? {
-            description:
-              'The field\'s new list: names of files the record has (kept, in this order) and "tus:<upload id>" for finished resumable uploads; null removes every file. Upload small files over REST multipart.',
-          }
-        : {}),
+      type: required ? new GraphQLNonNull(type) : type,
+      ...(description.length > 0 ? { description: description.join(' ') } : {}),
     }
   }
   return fields
 }
 
+function hasDefault(field: FieldDef): field is FieldDef & { default: unknown } {
+  return 'default' in field && field.default !== undefined
+}
+
 /** As read, except that a relation is written as its id (or ids). */
-function inputType(field: FieldDef): GraphQLInputType {
-  if (field.type !== 'relation') return scalarType(field)
-  return (field.maxSelect ?? 1) > 1 ? listOf(GraphQLID) : GraphQLID
+function inputType(field: FieldDef, selectEnum: GraphQLEnumType | undefined): GraphQLInputType {
+  if (field.type !== 'relation') return valueType(field, selectEnum)
+  return isMultiValued(field) ? listOf(GraphQLID) : GraphQLID
 }

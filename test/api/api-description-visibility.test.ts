@@ -272,8 +272,12 @@ describe.each(await availableDialects())('per-caller API descriptions on %s', (d
         text: JSON.stringify(data),
         queries: data.queryType.fields.map((f) => f.name).sort(),
         mutations: (data.mutationType?.fields ?? []).map((f) => f.name).sort(),
-        fields: (name: string) =>
-          (type(name)?.fields ?? type(name)?.inputFields ?? []).map((f) => f.name),
+        // A type the schema lacks fails here, so a renamed type cannot make a check pass vacuously.
+        fields: (name: string) => {
+          const found = type(name)
+          if (!found) throw new Error(`no type ${name} in the schema`)
+          return (found.fields ?? found.inputFields ?? []).map((f) => f.name)
+        },
       }
     }
     const anonymous = await schemaOf(null)
@@ -297,11 +301,11 @@ describe.each(await availableDialects())('per-caller API descriptions on %s', (d
       'authWithPasswordUsers',
       'createUsers',
     ])
-    for (const hidden of ['Audit', 'Memos', 'Notes', 'reviewNote', 'badge', 'draftNote']) {
+    for (const hidden of ['Audit', 'Memo', 'Note', 'reviewNote', 'badge', 'draftNote']) {
       expect(anonymous.text, hidden).not.toContain(hidden)
     }
     // posts.author leads to staff, whom anonymous callers may not view: no relation field.
-    expect(anonymous.fields('Posts').sort()).toEqual(['created', 'id', 'title', 'updated'])
+    expect(anonymous.fields('Post').sort()).toEqual(['created', 'id', 'title', 'updated'])
     expect(anonymous.fields('Staff').sort()).toEqual([
       'created',
       'email',
@@ -326,11 +330,11 @@ describe.each(await availableDialects())('per-caller API descriptions on %s', (d
     expect(alice.mutations).toEqual(
       expect.arrayContaining(['createNotes', 'updateNotes', 'deleteNotes']),
     )
-    expect(alice.fields('NotesCreateInput')).toContain('draftNote')
-    expect(alice.fields('NotesCreateInput')).not.toContain('privateTag')
-    expect(alice.fields('Notes')).not.toContain('draftNote')
-    expect(alice.fields('Users')).toContain('notes_via_owner')
-    expect(alice.text).not.toContain('Memos')
+    expect(alice.fields('NoteCreateInput')).toContain('draftNote')
+    expect(alice.fields('NoteCreateInput')).not.toContain('privateTag')
+    expect(alice.fields('Note')).not.toContain('draftNote')
+    expect(alice.fields('User')).toContain('notes_via_owner')
+    expect(alice.text).not.toContain('Memo')
     // Asking for what is not in one's schema is a validation error, not data.
     const probe = await gql(t, '{ audit { totalItems } }', undefined, tokens.alice)
     expect(probe.errors?.[0]?.extensions.code).toBe('ER_GRAPHQL_INVALID')
@@ -349,7 +353,7 @@ describe.each(await availableDialects())('per-caller API descriptions on %s', (d
     ])
     const root = await schemaOf(t.token)
     expect(root.queries).toEqual(expect.arrayContaining(['audit', 'notes', 'staff', 'superusers']))
-    expect(root.fields('Posts')).toEqual(expect.arrayContaining(['reviewNote', 'author']))
+    expect(root.fields('Post')).toEqual(expect.arrayContaining(['reviewNote', 'author']))
   })
 
   it('never expands a relation through a hidden field for non-superusers', async () => {
@@ -374,7 +378,7 @@ describe.each(await availableDialects())('per-caller API descriptions on %s', (d
     const back = await get('/api/collections/people/records/pat?expand=tickets_via_assignee')
     expect(back.json().expand.tickets_via_assignee).toMatchObject([{ id: 't1' }])
     const people = dataOf(
-      await gql(t, '{ __type(name: "People") { fields { name } } }', undefined, null),
+      await gql(t, '{ __type(name: "Person") { fields { name } } }', undefined, null),
     ).__type as { fields: { name: string }[] }
     expect(people.fields.map((f) => f.name)).not.toContain('tickets_via_assignee')
   })

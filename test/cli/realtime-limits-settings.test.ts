@@ -9,15 +9,18 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { availableDialects, createPostgresSchema } from '../helpers/dialects.js'
 import { connectGraphqlWs, type GraphqlWsConnection } from '../helpers/graphql-ws-client.js'
-import { startServerProcess, type ServerProcess } from '../helpers/server-process.js'
+import { runCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js'
+import { openSse, type SseClient } from '../helpers/sse-client.js'
 
 /** A test that starts `serve` from source may wait up to the helper's 60 s for it. */
 const STARTS_A_SERVER = 120_000
 const servers: ServerProcess[] = []
 const sockets: GraphqlWsConnection[] = []
 const cleanups: (() => Promise<void> | void)[] = []
+const streams: SseClient[] = []
 
 afterAll(async () => {
+  for (const stream of streams) stream.close()
   for (const socket of sockets) await socket.dispose()
   for (const server of servers) await server.stop('SIGKILL')
   for (const cleanup of cleanups) await cleanup()
@@ -36,6 +39,17 @@ describe.each(await availableDialects())('realtime limit settings on %s', (diale
     const server = await startServerProcess(['--dir', dir], { ...database, ...env })
     servers.push(server)
     return `${server.url.replace('http', 'ws')}/graphql`
+  }
+  const post = async (url: string, body: object, token?: string) => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: JSON.stringify(body),
+    })
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> }
   }
   const anonymous = async (url: string, forwardedFor: string) => {
     const socket = await connectGraphqlWs(url, { headers: { 'x-forwarded-for': forwardedFor } })
@@ -67,4 +81,51 @@ describe.each(await availableDialects())('realtime limit settings on %s', (diale
     },
     STARTS_A_SERVER,
   )
+
+  it(
+    'ER_REALTIME_TICKET_RECONNECT_SECONDS=0: a ticket opens its stream once, and no reconnect',
+    async () => {
+      const base = (
+        await serve({
+          ER_REALTIME_TICKET_RECONNECT_SECONDS: '0',
+          // The machine running the suite may be busy; load shedding is not under test here.
+          ER_SHED_EVENT_LOOP_DELAY: '0',
+        })
+      ).replace(/^ws(.*)\/graphql$/, 'http$1')
+      // The default `users` collection of a fresh database: sign-up open, each sees itself.
+      const user = { email: 'ann@example.com', password: 'a long password' }
+      const created = await post(`${base}/api/collections/users/records`, user)
+      expect(created.status, JSON.stringify(created.body)).toBe(201)
+      const session = await post(`${base}/api/collections/users/auth/password`, {
+        identity: user.email,
+        password: user.password,
+      })
+      const token = session.body.token as string
+      const ticket = (await post(`${base}/api/realtime/ticket`, {}, token)).body.ticket as string
+      const url = `${base}/api/realtime?topic=users/${created.body.id as string}&ticket=${ticket}`
+      const first = await openSse(url)
+      streams.push(first)
+      expect(first.status).toBe(200)
+      first.close()
+      // The same ticket and stream, as a browser's EventSource would reconnect: refused.
+      const again = await openSse(url)
+      streams.push(again)
+      expect(again.status).toBe(401)
+    },
+    STARTS_A_SERVER,
+  )
+})
+
+describe('realtime ticket reconnect setting refused when out of bounds', () => {
+  it.each(['86401', '-5', 'ten'])('ER_REALTIME_TICKET_RECONNECT_SECONDS=%s', (value) => {
+    const dir = mkdtempSync(join(tmpdir(), 'er-rt-ticket-'))
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+    const run = runCli(['serve', '--dir', dir, '--http', '127.0.0.1:0'], {
+      ER_REALTIME_TICKET_RECONNECT_SECONDS: value,
+    })
+    expect(run.code).not.toBe(0)
+    expect(run.err).toContain(
+      `ER_REALTIME_TICKET_RECONNECT_SECONDS: expected a whole number from 0 to 86400, got "${value}"`,
+    )
+  })
 })

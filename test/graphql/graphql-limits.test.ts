@@ -83,7 +83,7 @@ describe.each(await availableDialects())('GraphQL limits on %s', (dialect) => {
   it('gives no "Did you mean" hints while introspection is off', async () => {
     const typo = await gql(blog.t, `{ posts { items { titel } } }`)
     expect(errorCode(typo)).toBe('ER_GRAPHQL_INVALID')
-    expect(typo.errors?.[0]?.message).toBe('Cannot query field "titel" on type "Posts".')
+    expect(typo.errors?.[0]?.message).toBe('Cannot query field "titel" on type "Post".')
     expect(typo.errors?.[0]?.locations).toEqual([{ line: 1, column: 19 }])
   })
 

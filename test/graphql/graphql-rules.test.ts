@@ -208,7 +208,7 @@ describe.each(await availableDialects())('GraphQL rules on %s', (dialect) => {
     })
     expect(res.statusCode).toBe(200)
     expect(res.body).not.toMatch(/argon2|tokenKey|password/)
-    const fields = await gql(t, `{ __type(name: "Users") { fields { name } } }`)
+    const fields = await gql(t, `{ __type(name: "User") { fields { name } } }`)
     const names = (dataOf(fields).__type as { fields: { name: string }[] }).fields.map(
       (f) => f.name,
     )

@@ -7,10 +7,12 @@
 import { createClient, type Client } from 'graphql-ws'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
+import { createCollection, createRecord } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createBlog, dataOf, gql, type Blog } from './graphql-fixture.js'
 
 type Rec = Record<string, unknown>
+const OWNER_ONLY = 'owner = @request.auth.id'
 interface Received {
   values: Rec[]
   errors: unknown[]
@@ -78,9 +80,11 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     const { tokens } = blog
     const query = `subscription { postsChanges { action record { title status author { name } } } }`
     const alice = await subscribe(connect(tokens.alice), query)
+    // No token: what anyone may see, judged per event on the record's status.
+    const anonymous = await subscribe(connect(null), query)
     // Only a superuser's schema has the hidden field.
     const root = await subscribe(connect(blog.t.token), query.replace('status', 'status secret'))
-    const create = `mutation ($input: PostsCreateInput!) { createPosts(input: $input) { id } }`
+    const create = `mutation ($input: PostCreateInput!) { createPosts(input: $input) { id } }`
     const draft = (await write(tokens.bob, create, {
       input: { title: 'bob draft', status: 'draft', secret: 's', author: 'ubob' },
     })) as { createPosts: { id: string } }
@@ -92,7 +96,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     })
     await write(
       tokens.bob,
-      `mutation ($id: ID!) { updatePosts(id: $id, input: { status: "published", title: "bob now public" }) { id } }`,
+      `mutation ($id: ID!) { updatePosts(id: $id, input: { status: published, title: "bob now public" }) { id } }`,
       { id: draft.createPosts.id },
     )
     await write(tokens.bob, `mutation ($id: ID!) { deletePosts(id: $id) }`, {
@@ -100,6 +104,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     })
     await until(() => alice.values.length >= 4, 'alice to receive 4 changes')
     await until(() => root.values.length >= 5, 'the superuser to receive 5 changes')
+    await until(() => anonymous.values.length >= 3, 'the anonymous subscriber to receive 3')
     const summary = (r: Received) =>
       r.values.map((v) => {
         const change = v.postsChanges as { action: string; record: Rec }
@@ -126,6 +131,14 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
       author: { name: 'bob' },
     })
     expect(alice.errors).toEqual([])
+    // Drafts never reach the anonymous stream, not even bob's before it was published.
+    expect(summary(anonymous)).toEqual([
+      ['CREATE', 'bob public'],
+      ['UPDATE', 'bob now public'],
+      ['DELETE', 'bob now public'],
+    ])
+    expect(JSON.stringify(anonymous.values)).not.toMatch(/draft|"secret"/)
+    expect(anonymous.errors).toEqual([])
   })
 
   it('applies the filter and the single-record argument', async () => {
@@ -143,7 +156,7 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
         id: target,
       },
     )
-    const update = `mutation ($id: ID!, $input: PostsUpdateInput!) { updatePosts(id: $id, input: $input) { id } }`
+    const update = `mutation ($id: ID!, $input: PostUpdateInput!) { updatePosts(id: $id, input: $input) { id } }`
     await write(tokens.alice, update, { id: posts[2], input: { views: 5 } })
     await write(tokens.alice, update, { id: target, input: { title: 'targeted' } })
     await write(tokens.alice, update, { id: posts[4], input: { views: 1000, title: 'popular' } })
@@ -153,10 +166,42 @@ describe.each(await availableDialects())('GraphQL subscriptions on %s', (dialect
     expect(one.values).toEqual([{ postsChanges: { record: { id: target, title: 'targeted' } } }])
   })
 
-  it('refuses anonymous subscriptions and bad tokens, and applies the limits', async () => {
-    const anonymous = await subscribe(connect(null), `subscription { postsChanges { action } }`)
-    await until(() => anonymous.errors.length > 0, 'the anonymous refusal')
-    expect(JSON.stringify(anonymous.errors)).toContain('ER_AUTH_REQUIRED')
+  it('refuses anonymous subscriptions no rule lets anyone see, and bad tokens; applies the limits', async () => {
+    // Anyone may view one notice by id, nobody but superusers may list them: an anonymous
+    // stream of the whole collection would reveal a list, one of a single record may run.
+    await createCollection(blog.t, {
+      name: 'notices',
+      fields: [{ name: 'text', type: 'text' }],
+      rules: { list: null, view: '', create: null, update: null, delete: null },
+    })
+    const notice = await createRecord(blog.t, 'notices', { text: 'hello' })
+    const whole = await subscribe(connect(null), `subscription { noticesChanges { action } }`)
+    await until(() => whole.errors.length > 0, 'the anonymous refusal')
+    expect(JSON.stringify(whole.errors)).toContain('ER_AUTH_REQUIRED')
+    const one = await subscribe(
+      connect(null),
+      `subscription ($id: ID!) { noticesChanges(id: $id) { action record { text } } }`,
+      { id: notice.id },
+    )
+    await blog.t.call({
+      method: 'PATCH',
+      url: `/api/collections/notices/records/${notice.id}`,
+      payload: { text: 'changed' },
+    })
+    await until(() => one.values.length > 0 || one.errors.length > 0, 'the notice change')
+    expect(one.errors).toEqual([])
+    expect(one.values).toEqual([
+      { noticesChanges: { action: 'UPDATE', record: { text: 'changed' } } },
+    ])
+    // Visible to their owner only: not in an anonymous caller's schema at all.
+    await createCollection(blog.t, {
+      name: 'diaries',
+      fields: [{ name: 'owner', type: 'relation', collection: 'users' }],
+      rules: { list: OWNER_ONLY, view: OWNER_ONLY, create: null, update: null, delete: null },
+    })
+    const diaries = await subscribe(connect(null), `subscription { diariesChanges { action } }`)
+    await until(() => diaries.errors.length > 0, 'the anonymous refusal')
+    expect(JSON.stringify(diaries.errors)).toContain('ER_GRAPHQL_INVALID')
     let closedWith = 0
     const bad = connect('not-a-token', { onClose: (code) => (closedWith = code) })
     bad.subscribe({ query: '{ __typename }' }, { next() {}, error() {}, complete() {} })
