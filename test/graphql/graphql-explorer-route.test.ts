@@ -8,7 +8,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { availableDialects, type DialectName } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
+
+const dialects = await availableDialects()
 
 const engines: TestEngine[] = []
 const build = mkdtempSync(join(tmpdir(), 'er-explorer-build-'))
@@ -18,17 +21,20 @@ afterAll(async () => {
   rmSync(build, { recursive: true, force: true })
 })
 
-async function engine(options: Parameters<typeof createTestEngine>[1]): Promise<TestEngine> {
-  const t = await createTestEngine('sqlite', options)
+async function engine(
+  options: Parameters<typeof createTestEngine>[1],
+  dialect: DialectName = 'sqlite',
+): Promise<TestEngine> {
+  const t = await createTestEngine(dialect, options)
   engines.push(t)
   return t
 }
 
 const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
 
-describe('the GraphQL explorer route', () => {
+describe.each(dialects)('the GraphQL explorer route on %s', (dialect) => {
   it('sends browsers to the dashboard explorer and answers API clients on the same URL', async () => {
-    const t = await engine({ adminDir: build })
+    const t = await engine({ adminDir: build }, dialect)
     const page = await t.call({ method: 'GET', url: '/graphql', headers: html, anonymous: true })
     expect(page.statusCode).toBe(302)
     expect(page.headers.location).toBe('/_/#/graphql')
@@ -67,7 +73,9 @@ describe('the GraphQL explorer route', () => {
       expect((await t.call({ method: 'GET', url, anonymous: true })).statusCode).toBe(404)
     }
   })
+})
 
+describe('the GraphQL explorer route when the dashboard is absent or the explorer off', () => {
   it('still starts without a dashboard build, and the explorer link says how to build it', async () => {
     const t = await engine({ adminDir: join(build, 'nowhere') })
     const page = await t.call({ method: 'GET', url: '/graphql', headers: html, anonymous: true })
