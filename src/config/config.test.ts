@@ -181,8 +181,7 @@ describe('loadConfig', () => {
   it('reads the realtime ticket reconnect window within its bounds', () => {
     expect(loadConfig({}, {}).realtime.ticketReconnectSeconds).toBe(600)
     const read = (text: string) =>
-      loadConfig({}, { ER_REALTIME_TICKET_RECONNECT_SECONDS: text }).realtime
-        .ticketReconnectSeconds
+      loadConfig({}, { ER_REALTIME_TICKET_RECONNECT_SECONDS: text }).realtime.ticketReconnectSeconds
     expect(read('0')).toBe(0)
     expect(read('45')).toBe(45)
     expect(read('86400')).toBe(86_400)
