@@ -114,10 +114,10 @@ export async function registerRateLimit(
       chosen.set(request, budget)
       if (budget === null) return `${budgetClass}:unlimited`
       // A class of its own counts apart: a superuser's script never spends its person's budget.
-      // The window is in the key: a changed budget starts a fresh count rather than carrying
-      // hits into a window of another length.
+      // The budget is in the key: a budget changed in the settings starts a fresh count rather
+      // than judging hits made under the old one.
       const kind = own !== undefined ? `.${caller.kind}` : ''
-      return `${budgetClass}${kind}:${budget.windowMs}:${caller.key}`
+      return `${budgetClass}${kind}:${budget.max}/${budget.windowMs}:${caller.key}`
     },
     allowList: (request) => chosen.get(request) === null,
     max: (request) => budgetOf(request).max,

@@ -1,4 +1,5 @@
 import type { Mailer } from '../../adapters/mailer/mailer.js'
+import { EngineError } from '../../core/errors/index.js'
 import type { OAuthProviderConfig } from '../auth/auth-oauth-providers.js'
 import type { BudgetSetting, OAuthProviderSetting, SettingKey } from './settings-catalogue.js'
 import type { SettingsService } from './settings-service.js'
@@ -68,7 +69,8 @@ export function createSettingsMailer(options: {
     via: () => (current() === options.base ? 'base' : 'settings'),
     async send(message) {
       const mailer = current()
-      if (!mailer) throw new Error('no mailer is configured')
+      if (!mailer)
+        throw new EngineError('ER_UNAVAILABLE', 'No mailer is configured: save an SMTP host.')
       await mailer.send(message)
     },
     async close() {

@@ -34,6 +34,7 @@ export async function sendTestMail(
       text: 'This mail was sent from the Settings screen to check the mail settings. It works.',
     })
   } catch (error) {
+    if (error instanceof EngineError) throw error
     const code = (error as { code?: unknown }).code
     const kind = typeof code === 'string' && /^[A-Z_]{2,32}$/.test(code) ? ` (${code})` : ''
     throw new EngineError(
