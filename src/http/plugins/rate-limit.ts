@@ -114,10 +114,12 @@ export async function registerRateLimit(
       chosen.set(request, budget)
       if (budget === null) return `${budgetClass}:unlimited`
       // A class of its own counts apart: a superuser's script never spends its person's budget.
-      // The budget is in the key: a budget changed in the settings starts a fresh count rather
-      // than judging hits made under the old one.
       const kind = own !== undefined ? `.${caller.kind}` : ''
-      return `${budgetClass}${kind}:${budget.max}/${budget.windowMs}:${caller.key}`
+      // A budget changed in the settings counts afresh rather than judging hits made under the
+      // old one; the server's own budget keeps the plain key.
+      const changed = !sameBudget(budget, staticBudget(fixed, budgetClass, caller.kind))
+      const tag = changed ? `@${budget.max}/${budget.windowMs}` : ''
+      return `${budgetClass}${kind}${tag}:${caller.key}`
     },
     allowList: (request) => chosen.get(request) === null,
     max: (request) => budgetOf(request).max,
@@ -129,6 +131,21 @@ export async function registerRateLimit(
       ),
     onExceeded: (request, key) => request.log.warn({ rateLimitKey: key }, 'rate limit exceeded'),
   })
+}
+
+const sameBudget = (a: Budget | null | undefined, b: Budget | null | undefined) =>
+  a?.max === b?.max && a?.windowMs === b?.windowMs
+
+/** The budget the server was built with for this class and caller. */
+function staticBudget(
+  fixed: Pick<RateLimitOptions, 'budgets' | 'callerBudgets'>,
+  budgetClass: BudgetClass,
+  kind: CallerKind,
+): Budget | null | undefined {
+  const special =
+    budgetClass === 'auth' || kind === 'user' ? undefined : fixed.callerBudgets?.[kind]
+  const own = special?.[budgetClass as 'read' | 'write']
+  return own !== undefined ? own : fixed.budgets[budgetClass]
 }
 
 async function callerOf(
