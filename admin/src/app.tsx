@@ -8,6 +8,7 @@ import { RecordsGrid } from './features/records/records-grid'
 import { UsersList } from './features/users/users-list'
 import { MetricsPage } from './features/metrics/metrics-page'
 import { LogViewer } from './features/logs/log-viewer'
+import { SettingsPage } from './features/settings/settings-page'
 
 /** The shell: sign-in until there is a token, then the navigation and the routed screen. */
 export function App() {
@@ -48,6 +49,7 @@ export function App() {
   let screen
   if (area === 'metrics') screen = <MetricsPage />
   else if (area === 'logs') screen = <LogViewer />
+  else if (area === 'settings') screen = <SettingsPage />
   else if (area === 'users')
     screen = <UsersList collections={collections} collectionName={name} recordId={view} />
   else if (area === 'new') screen = <CollectionEditor collections={collections} onSaved={reload} />
@@ -74,6 +76,7 @@ export function App() {
         <a href="#/users">Users</a>
         <a href="#/metrics">Metrics</a>
         <a href="#/logs">Logs</a>
+        <a href="#/settings">Settings</a>
         <div className="spacer" />
         <span className="who">{email}</span>
         <button type="button" onClick={() => void signOut()}>
