@@ -36,6 +36,8 @@ describe.runIf(runs)('dashboard: settings', { timeout: 240_000 }, () => {
     await page.keyboard.press('Tab')
     await page.keyboard.type(new URL(sink.url).port)
     await page.getByLabel('From address').focus()
+    // It shows the sender in force (the default): replaced, not appended to.
+    await page.keyboard.press('Control+A')
     await page.keyboard.type('Ops <ops@example.com>')
     await page.getByLabel('Password', { exact: true }).focus()
     await page.keyboard.type(SECRET)
@@ -59,6 +61,7 @@ describe.runIf(runs)('dashboard: settings', { timeout: 240_000 }, () => {
     await page.getByText('Test mail sent to ops@example.com.').waitFor()
     const mail = await sink.next('ops@example.com')
     expect(mail.text).toContain('Engine Room test mail')
+    expect(mail.text).toContain('From: Ops <ops@example.com>')
     expect(await page.content()).not.toContain(SECRET)
     const api = await callApi(s, 'GET', '/api/admin/settings')
     expect(JSON.stringify(api.body)).not.toContain(SECRET)
@@ -70,6 +73,7 @@ describe.runIf(runs)('dashboard: settings', { timeout: 240_000 }, () => {
     expect(await origins.inputValue()).toBe('https://fixed.example')
     expect(await origins.getAttribute('readonly')).not.toBeNull()
     await page.getByText('ER_CORS_ORIGINS').first().waitFor()
+    expect(await page.getByRole('button', { name: 'Save CORS' }).count()).toBe(0)
   })
 
   it('names the field of a refused value', async () => {

@@ -269,11 +269,13 @@ export function SettingsPage() {
             }
           />,
         )}
-        <div className="bar">
-          <button type="button" onClick={() => void save(['cors.origins'], 'CORS')}>
-            Save CORS
-          </button>
-        </div>
+        {!fixed('cors.origins') && (
+          <div className="bar">
+            <button type="button" onClick={() => void save(['cors.origins'], 'CORS')}>
+              Save CORS
+            </button>
+          </div>
+        )}
       </fieldset>
     </section>
   )
