@@ -9,6 +9,8 @@ import cluster from 'node:cluster'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { dataPaths, redactUrl, type Config } from './config/config.js'
 import { createOutboxMailer } from './adapters/mailer/outbox/outbox-mailer.js'
+import { createSmtpMailer } from './adapters/mailer/smtp/smtp-mailer.js'
+import { settingsEnvironment } from './config/settings-environment.js'
 import { openSqliteStore } from './adapters/store/sqlite/sqlite-store.js'
 import type { QueryObserver, Store } from './adapters/store/store.js'
 import { createQueryTracer } from './adapters/telemetry/trace-queries.js'
@@ -300,8 +302,8 @@ export async function openEngine(
       // Auth mails are jobs: a worker (here or `engineroom worker`) sends and retries them.
       mailQueue: true,
       mailer: config.smtpUrl
-        ? // nodemailer is loaded only when SMTP is configured.
-          (await import('./adapters/mailer/smtp/smtp-mailer.js')).createSmtpMailer({
+        ? // nodemailer itself is loaded only when a mail is sent.
+          createSmtpMailer({
             url: config.smtpUrl,
             from: config.mailFrom,
           })
@@ -310,6 +312,22 @@ export async function openEngine(
             from: config.mailFrom,
             log: (fields, message) => console.info(JSON.stringify({ ...fields, msg: message })),
           }),
+      // Settings saved through the Settings screen; the environment's variables still win.
+      settings: {
+        environment: settingsEnvironment(config),
+        defaultFrom: config.mailFrom,
+        smtpMailer: (smtp) =>
+          createSmtpMailer({
+            server: {
+              host: smtp.host,
+              port: smtp.port,
+              secure: smtp.secure,
+              user: smtp.user,
+              password: smtp.password,
+            },
+            from: smtp.from,
+          }),
+      },
       ...(bus ? { bus, realtime: config.realtime } : {}),
       ...(config.payments ? { payments: { provider: await openPayments(config, store) } } : {}),
       ...(extension ? { extension } : {}),
@@ -464,15 +482,12 @@ export async function startServer(
           explorer: config.graphql.explorer,
         }
       : false,
-    ...(config.oauthProviders.length === 0
-      ? {}
-      : {
-          oauth: {
-            providers: config.oauthProviders,
-            publicUrl: () => config.appUrl,
-            redirectOrigins: [new URL(config.appUrl).origin, ...config.trustedOrigins],
-          },
-        }),
+    // Always on: providers saved in the settings start working without a restart.
+    oauth: {
+      providers: config.oauthProviders,
+      publicUrl: () => config.appUrl,
+      redirectOrigins: [new URL(config.appUrl).origin, ...config.trustedOrigins],
+    },
     ...(config.authCookie === 'off'
       ? {}
       : {

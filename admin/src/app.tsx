@@ -8,6 +8,7 @@ import { RecordsGrid } from './features/records/records-grid'
 import { UsersList } from './features/users/users-list'
 import { MetricsPage } from './features/metrics/metrics-page'
 import { LogViewer } from './features/logs/log-viewer'
+import { SettingsPage } from './features/settings/settings-page'
 
 // GraphiQL is most of the dashboard's weight: fetched only when the explorer opens.
 const GraphqlExplorer = lazy(() => import('./features/graphql/graphql-explorer'))
@@ -83,6 +84,7 @@ export function App() {
   if (area === 'graphql') screen = <Explorer token={currentToken()} />
   else if (area === 'metrics') screen = <MetricsPage />
   else if (area === 'logs') screen = <LogViewer />
+  else if (area === 'settings') screen = <SettingsPage />
   else if (area === 'users')
     screen = <UsersList collections={collections} collectionName={name} recordId={view} />
   else if (area === 'new') screen = <CollectionEditor collections={collections} onSaved={reload} />
@@ -110,6 +112,7 @@ export function App() {
         <a href="#/metrics">Metrics</a>
         <a href="#/logs">Logs</a>
         <a href="#/graphql">GraphQL</a>
+        <a href="#/settings">Settings</a>
         <div className="spacer" />
         <span className="who">{email}</span>
         <button type="button" onClick={() => void signOut()}>

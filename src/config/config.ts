@@ -68,6 +68,12 @@ export interface Config {
   smtpUrl: string | undefined
   /** `ER_MAIL_FROM`: sender of the auth e-mails (default `Engine Room <no-reply@localhost>`). */
   mailFrom: string
+  /**
+   * The variables of run-time settings (`ER_SMTP_URL`, `ER_MAIL_FROM`, `ER_OAUTH_PROVIDERS`,
+   * `ER_RATE_LIMIT_*`, `ER_CORS_ORIGINS`) present in the environment: the Settings API shows
+   * those settings read-only, since the environment wins.
+   */
+  settingVariables: string[]
   /** Background jobs and webhooks. */
   jobs: {
     /** `ER_JOBS_CONCURRENCY`: jobs run at once by `serve` (0: none; run `engineroom worker`) (default 4). */
@@ -322,6 +328,13 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
  * @example
  *   loadConfig({ http: '0.0.0.0:8090' }, process.env)
  */
+const SETTING_VARIABLES = new Set([
+  'ER_SMTP_URL',
+  'ER_MAIL_FROM',
+  'ER_OAUTH_PROVIDERS',
+  'ER_CORS_ORIGINS',
+])
+
 export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
   const dataDir = resolve(flags.dir ?? env.ER_DIR ?? './er_data')
   return {
@@ -413,6 +426,11 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     trustedOrigins: parseOrigins(env.ER_TRUSTED_ORIGINS, 'ER_TRUSTED_ORIGINS'),
     smtpUrl: parseUrl(env.ER_SMTP_URL, 'ER_SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: parseMailFrom(env.ER_MAIL_FROM),
+    settingVariables: Object.keys(env).filter(
+      (name) =>
+        (env[name] ?? '') !== '' &&
+        (SETTING_VARIABLES.has(name) || name.startsWith('ER_RATE_LIMIT_')),
+    ),
     jobs: {
       concurrency: parseInteger(env.ER_JOBS_CONCURRENCY, 'ER_JOBS_CONCURRENCY', 4, 0, 1000),
       prefix: env.ER_JOBS_PREFIX ?? 'er:',

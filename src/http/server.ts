@@ -10,6 +10,8 @@ import { registerBackupGauges } from './ops/backup-gauges.js'
 import { backupsRoutes } from './rest/backups-routes.js'
 import { privacyRoutes } from './rest/privacy-routes.js'
 import { auditRoutes } from './rest/audit-routes.js'
+import { settingsRoutes } from './rest/settings-routes.js'
+import { liveSettings } from './plugins/live-settings.js'
 import type { BackupsService } from '../services/backups/backups-service.js'
 import { createMetrics, type Metrics } from './ops/metrics.js'
 import { metricsRoutes } from './ops/metrics-routes.js'
@@ -221,8 +223,12 @@ export async function buildServer(
   app.removeContentTypeParser(['text/plain'])
   registerJsonParser(app)
 
+  // Settings saved through /api/admin/settings override the options below (unless the
+  // environment fixes them), from the next request on and on every node.
+  const live = liveSettings(engine.settings, options)
+  app.addHook('onClose', async () => live.stop())
   await registerSecurityHeaders(app, {
-    corsOrigins: options.cors?.origins,
+    corsOrigins: live.corsOrigins,
     corsCredentials: options.cors?.credentials,
   })
   if (options.loadShedding) await registerLoadShedding(app, options.loadShedding)
@@ -230,6 +236,7 @@ export async function buildServer(
   if (options.rateLimit) {
     await registerRateLimit(app, {
       ...options.rateLimit,
+      live: live.rateLimits,
       identifyCaller: async (request, token) => {
         if (token.startsWith(API_KEY_PREFIX)) {
           // The route needs this identity too: found once, remembered on the request.
@@ -282,6 +289,7 @@ export async function buildServer(
       store: engine.store,
     })
   await app.register(auditRoutes, { store: engine.store, auth })
+  await app.register(settingsRoutes, { settings: engine.settings, auth })
   if (options.observability !== false) {
     const history = createMetricsHistory(metrics, {
       intervalMs: options.observability?.sampleIntervalMs,
@@ -349,6 +357,7 @@ export async function buildServer(
     const { authOAuthRoutes } = await import('./rest/auth-oauth-routes.js')
     const oauth = createOAuthService({
       ...options.oauth,
+      providers: live.oauthProviders,
       store,
       clock: recordsDeps.clock,
       passwords: recordsDeps.passwords,

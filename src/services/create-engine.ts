@@ -4,6 +4,14 @@ import { randomBytes } from 'node:crypto'
 import { systemClock, type Clock } from '../core/clock.js'
 import type { Mailer } from '../adapters/mailer/mailer.js'
 import type { Bus } from '../adapters/bus/bus.js'
+import {
+  createSettingsService,
+  type SettingsEnvironment,
+  type SettingsService,
+} from './settings/settings-service.js'
+import { createSettingsMailer, type SmtpMailerFactory } from './settings/settings-applied.js'
+import { sendTestMail } from './settings/settings-test-mail.js'
+import type { RequestContext } from './context.js'
 import type { Store } from '../adapters/store/store.js'
 import type { BlobStore } from '../adapters/blobs/blobs.js'
 import {
@@ -91,6 +99,17 @@ export interface EngineOptions {
   housekeepingMs?: number
   /** Sends the auth e-mails (main.ts picks SMTP or the file outbox). */
   mailer?: Mailer
+  /**
+   * Settings changed at run time (`/api/admin/settings`): what the environment fixes, how to
+   * make an SMTP mailer from saved settings (without it, saved SMTP settings send nothing), the
+   * default sender, and how often to look for another node's change (default 5 s; 0: never).
+   */
+  settings?: {
+    environment?: SettingsEnvironment
+    smtpMailer?: SmtpMailerFactory
+    defaultFrom?: string
+    recheckMs?: number
+  }
   /**
    * Auth mails through the job queue (`mail:send`), retried with backoff when SMTP fails.
    * Off by default for an embedding program that never calls `jobs.startWorkers`; `serve`
@@ -221,6 +240,10 @@ export interface Engine {
   mail: MailTemplatesService
   /** Webhook subscriptions, their delivery log and replay (`/api/webhooks`). */
   webhooks: WebhooksService
+  /** Settings changed at run time, and the test mail through the mailer they choose. */
+  settings: SettingsService & {
+    sendTestMail(ctx: RequestContext, body: unknown): ReturnType<typeof sendTestMail>
+  }
   close(): Promise<void>
 }
 
@@ -252,6 +275,22 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   await fillHistoryFromFiles(store, options.migrationsDir)
   // Schema changes announced by other nodes reload this one at once (realtime or not).
   if (options.bus) await registry.watch(options.bus, backgroundReporter(options, 'schema'))
+  const settings = await createSettingsService({
+    store,
+    ...(options.settings?.environment ? { environment: options.settings.environment } : {}),
+    ...(options.settings?.recheckMs !== undefined ? { recheckMs: options.settings.recheckMs } : {}),
+  })
+  if (options.bus) await settings.watch(options.bus, backgroundReporter(options, 'schema'))
+  // Saved SMTP settings take over from the mailer the engine started with, without a restart.
+  const mailer =
+    options.mailer || options.settings?.smtpMailer
+      ? createSettingsMailer({
+          base: options.mailer,
+          settings,
+          smtpMailer: options.settings?.smtpMailer,
+          defaultFrom: options.settings?.defaultFrom ?? 'Engine Room <no-reply@localhost>',
+        })
+      : undefined
   const secret = await store.initSetting('server_secret', randomBytes(32).toString('base64url'))
   const tokens = withVerifyCache(
     await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
@@ -328,7 +367,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const traced = options.tracing ? tracedService : <T>(_name: string, service: T): T => service
   const records = traced('records', createRecordsService(recordsDeps))
   late.records = records
-  const mail = createMailTemplates({ store, mailer: options.mailer })
+  const mail = createMailTemplates({ store, mailer })
   const mailQueue = options.mailQueue
     ? createMailQueue(
         { jobs, templates: mail, secret },
@@ -361,7 +400,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         ? { callerRecheckMs: options.callerRecheckMs }
         : {}),
       ...(options.throttle ? { throttle: options.throttle } : {}),
-      mailer: options.mailer,
+      mailer,
       sendMail: mailQueue ? mailQueue.send : mail.send,
       secret,
       appUrl: (options.appUrl ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
@@ -471,6 +510,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     jobs,
     mail,
     webhooks,
+    settings: {
+      ...settings,
+      sendTestMail: (ctx, body) =>
+        sendTestMail(ctx, { requireSettingsAdmin: settings.requireSettingsAdmin, mailer }, body),
+    },
     ...(files && options.files ? { files, blobs: options.files.blobs } : {}),
     ...(payments ? { payments } : {}),
     ...(registrations
@@ -496,7 +540,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await options.files?.blobs.close()
       await realtime?.dispatcher.stop()
       await realtime?.hub.stop()
-      await options.mailer?.close()
+      await settings.close()
+      await mailer?.close()
       await store.close()
     },
   }

@@ -204,6 +204,15 @@ export interface StoreSession {
   readonly webhooks: WebhookStore
   /** The hash-chained log of privileged actions (`_audit`). */
   readonly audit: AuditStore
+  /** Settings made through the admin API (`_admin_settings`): key → JSON value. */
+  readonly adminSettings: AdminSettingsStore
+}
+
+/** `_admin_settings`: one row per setting key; its absence means the default applies. */
+export interface AdminSettingsStore {
+  all(): Promise<Map<string, string>>
+  put(key: string, value: string, updated: string): Promise<void>
+  remove(key: string): Promise<void>
 }
 
 /** One row of `_audit`; `hash` chains it to the row before (see services/audit). */

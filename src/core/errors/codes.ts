@@ -91,6 +91,8 @@ export const errorCatalogue = {
   ER_BACKUP_KEY_INVALID: { status: 400, title: 'Backup key missing or wrong' },
   ER_BACKUP_TARGET_NOT_EMPTY: { status: 409, title: 'Restore target is not empty' },
   ER_BACKUP_UNAVAILABLE: { status: 503, title: 'Backup tool unavailable' },
+  ER_SETTING_FIXED: { status: 409, title: 'Setting fixed by the environment' },
+  ER_SETTINGS_TEST_MAIL_FAILED: { status: 502, title: 'Test mail not delivered' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalogue

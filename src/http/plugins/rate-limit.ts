@@ -26,6 +26,11 @@ export interface RateLimitOptions {
   callerBudgets?: Partial<
     Record<Exclude<CallerKind, 'user'>, { read?: Budget | null; write?: Budget | null }>
   >
+  /**
+   * Budgets read per request instead of `budgets` and `callerBudgets` (settings changed at run
+   * time); the hook is then registered even when every class starts off.
+   */
+  live?: () => Pick<RateLimitOptions, 'budgets' | 'callerBudgets'>
   /** Shared counters so a limit holds across nodes; in-process counters when absent. */
   redis?: Redis | undefined
   /** Prefix of the Redis keys (default `er:rl:`). */
@@ -80,14 +85,14 @@ export async function registerRateLimit(
   app: FastifyInstance,
   options: RateLimitOptions,
 ): Promise<void> {
-  const { budgets } = options
-  const classes = options.callerBudgets ?? {}
+  const fixed = { budgets: options.budgets, callerBudgets: options.callerBudgets }
+  const current = options.live ?? (() => fixed)
   const everyBudget = [
-    ...Object.values(budgets),
-    ...Object.values(classes).flatMap((c) => [c.read, c.write]),
+    ...Object.values(fixed.budgets),
+    ...Object.values(fixed.callerBudgets ?? {}).flatMap((c) => [c.read, c.write]),
   ]
-  // Every class off: no hook at all, rather than one that lets everything through.
-  if (everyBudget.every((b) => b === null || b === undefined)) return
+  // Every class off for good: no hook at all, rather than one that lets everything through.
+  if (!options.live && everyBudget.every((b) => b === null || b === undefined)) return
   // Set by the key generator, which runs first (the plugin then asks the allow list, max and
   // time window): the budget of this request's class and caller.
   const chosen = new WeakMap<FastifyRequest, Budget | null>()
@@ -99,6 +104,7 @@ export async function registerRateLimit(
     ...(options.redis ? { redis: options.redis, nameSpace: options.redisPrefix ?? 'er:rl:' } : {}),
     // The key is made before the allow list is asked: an unlimited class skips the caller.
     keyGenerator: async (request) => {
+      const { budgets, callerBudgets: classes = {} } = current()
       const budgetClass = budgetClassOf(request)
       const caller = await callerOf(request, options)
       const special =
@@ -108,7 +114,12 @@ export async function registerRateLimit(
       chosen.set(request, budget)
       if (budget === null) return `${budgetClass}:unlimited`
       // A class of its own counts apart: a superuser's script never spends its person's budget.
-      return `${budgetClass}${own !== undefined ? `.${caller.kind}` : ''}:${caller.key}`
+      const kind = own !== undefined ? `.${caller.kind}` : ''
+      // A budget changed in the settings counts afresh rather than judging hits made under the
+      // old one; the server's own budget keeps the plain key.
+      const changed = !sameBudget(budget, staticBudget(fixed, budgetClass, caller.kind))
+      const tag = changed ? `@${budget.max}/${budget.windowMs}` : ''
+      return `${budgetClass}${kind}${tag}:${caller.key}`
     },
     allowList: (request) => chosen.get(request) === null,
     max: (request) => budgetOf(request).max,
@@ -120,6 +131,21 @@ export async function registerRateLimit(
       ),
     onExceeded: (request, key) => request.log.warn({ rateLimitKey: key }, 'rate limit exceeded'),
   })
+}
+
+const sameBudget = (a: Budget | null | undefined, b: Budget | null | undefined) =>
+  a?.max === b?.max && a?.windowMs === b?.windowMs
+
+/** The budget the server was built with for this class and caller. */
+function staticBudget(
+  fixed: Pick<RateLimitOptions, 'budgets' | 'callerBudgets'>,
+  budgetClass: BudgetClass,
+  kind: CallerKind,
+): Budget | null | undefined {
+  const special =
+    budgetClass === 'auth' || kind === 'user' ? undefined : fixed.callerBudgets?.[kind]
+  const own = special?.[budgetClass as 'read' | 'write']
+  return own !== undefined ? own : fixed.budgets[budgetClass]
 }
 
 async function callerOf(

@@ -4,8 +4,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 export interface SecurityHeadersOptions {
-  /** Exact origins (`https://app.example.com`) allowed to call the API from a browser. */
-  corsOrigins?: string[]
+  /**
+   * Exact origins (`https://app.example.com`) allowed to call the API from a browser; a
+   * function is asked on every cross-origin request (origins changed in the settings).
+   */
+  corsOrigins?: readonly string[] | (() => readonly string[])
   /** Whether those origins may send credentials (cookies, Authorization). */
   corsCredentials?: boolean
 }
@@ -89,10 +92,13 @@ export async function registerSecurityHeaders(
     reply.header('x-request-id', request.id)
     done()
   })
-  const origins = options.corsOrigins ?? []
-  if (origins.length === 0) return
+  const given = options.corsOrigins ?? []
+  if (typeof given !== 'function' && given.length === 0) return
+  const origins = typeof given === 'function' ? given : () => given
   await app.register(cors, {
-    origin: origins,
+    // Exact string comparison against the list in force for this request.
+    origin: (origin, callback) =>
+      callback(null, origin !== undefined && origins().includes(origin)),
     credentials: options.corsCredentials ?? false,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE'],
     exposedHeaders: [

@@ -26,7 +26,8 @@ export interface OAuthDeps {
   clock: Clock
   passwords: PasswordHasher
   auth: Pick<AuthService, 'authCollection' | 'signInRecord'>
-  providers: readonly OAuthProviderConfig[]
+  /** The providers in force, asked per sign-in (settings may change them at run time). */
+  providers: readonly OAuthProviderConfig[] | (() => readonly OAuthProviderConfig[])
   /** Public base URL of this server (no trailing slash); `redirect_uri` is built on it. */
   publicUrl(): string
   /** Origins a `?redirect=` may point to: the app URL's and `ER_TRUSTED_ORIGINS`. */
@@ -62,10 +63,14 @@ const stateInvalid = () =>
  */
 export function createOAuthService(deps: OAuthDeps) {
   const { store, clock } = deps
-  const resolved = new Map<string, Promise<ResolvedProvider>>()
+  const resolved = new Map<string, { from: string; pending: Promise<ResolvedProvider> }>()
+  const providers =
+    typeof deps.providers === 'function'
+      ? deps.providers
+      : () => deps.providers as readonly OAuthProviderConfig[]
 
   function providerOf(collection: CollectionDef, name: string): OAuthProviderConfig {
-    const provider = deps.providers.find((p) => p.name === name && p.collection === collection.name)
+    const provider = providers().find((p) => p.name === name && p.collection === collection.name)
     if (!provider) {
       throw new EngineError(
         'ER_AUTH_OAUTH_PROVIDER_NOT_FOUND',
@@ -78,12 +83,15 @@ export function createOAuthService(deps: OAuthDeps) {
   /** Discovery runs once per provider; a failure is not cached, so a later request retries. */
   function resolve(provider: OAuthProviderConfig): Promise<ResolvedProvider> {
     const key = `${provider.collection}/${provider.name}`
-    let pending = resolved.get(key)
-    if (!pending) {
-      pending = resolveProvider(provider)
-      pending.catch(() => resolved.delete(key))
-      resolved.set(key, pending)
-    }
+    // A provider whose settings changed (another client id or secret) is resolved again.
+    const from = JSON.stringify(provider)
+    const known = resolved.get(key)
+    if (known?.from === from) return known.pending
+    const pending = resolveProvider(provider)
+    pending.catch(() => {
+      if (resolved.get(key)?.pending === pending) resolved.delete(key)
+    })
+    resolved.set(key, { from, pending })
     return pending
   }
 

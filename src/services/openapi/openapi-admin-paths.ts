@@ -196,6 +196,85 @@ const op = (operationId: string, tag: string, summary: string, responses: OpenAp
 const idParam = (name: string) => ({ name, in: 'path', required: true, schema: text })
 const query = (name: string, schema: JsonSchema) => ({ name, in: 'query', schema })
 
+const SETTINGS = 'Settings'
+
+/** One setting as `GET /api/admin/settings` describes it. */
+const SETTING: JsonSchema = {
+  type: 'object',
+  required: ['source'],
+  properties: {
+    source: { type: 'string', enum: ['environment', 'database', 'default'] },
+    variable: { type: 'string', description: 'The environment variable that fixes it.' },
+    value: { description: 'The value in force (absent for a secret).' },
+    secret: { type: 'boolean', const: true },
+    set: { type: 'boolean', description: 'For a secret: whether one is set (never its value).' },
+  },
+}
+const BUDGET: JsonSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['max', 'windowSeconds'],
+      properties: {
+        max: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+        windowSeconds: { type: 'integer', minimum: 1, maximum: 86_400 },
+      },
+    },
+    { type: 'string', const: 'off' },
+    { type: 'null' },
+  ],
+}
+const orNull = (schema: JsonSchema): JsonSchema => ({ oneOf: [schema, { type: 'null' }] })
+const SETTINGS_INPUT: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'The keys to change, all or none; `null` resets a key to its default (clears a secret). ' +
+    'A key fixed by the environment is refused with 409.',
+  properties: {
+    'smtp.host': orNull({ type: 'string', maxLength: 253 }),
+    'smtp.port': orNull({ type: 'integer', minimum: 1, maximum: 65535 }),
+    'smtp.secure': orNull({ type: 'boolean' }),
+    'smtp.user': orNull({ type: 'string', maxLength: 256 }),
+    'smtp.password': orNull({ type: 'string', maxLength: 256, writeOnly: true }),
+    'smtp.from': orNull({ type: 'string', maxLength: 320 }),
+    'oauth.providers': orNull({
+      type: 'array',
+      maxItems: 20,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'collection', 'clientId', 'enabled'],
+        properties: {
+          name: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' },
+          collection: text,
+          preset: { type: 'string', enum: ['google', 'github'] },
+          issuer: { type: 'string', format: 'uri' },
+          clientId: { type: 'string', maxLength: 256 },
+          clientSecret: {
+            type: ['string', 'null'],
+            maxLength: 256,
+            writeOnly: true,
+            description: 'Absent: keep the stored one; null: clear it.',
+          },
+          enabled: { type: 'boolean' },
+        },
+      },
+    }),
+    ...Object.fromEntries(
+      ['read', 'write', 'auth', 'superuserRead', 'superuserWrite', 'apiKeyRead', 'apiKeyWrite'].map(
+        (k) => [`rateLimits.${k}`, BUDGET],
+      ),
+    ),
+    'cors.origins': orNull({
+      type: 'array',
+      maxItems: 100,
+      items: { type: 'string', maxLength: 200 },
+    }),
+  },
+}
+
 /**
  * `/api/jobs`, `/api/webhooks`, `/api/mail-templates` and `/api/admin/*` (superusers); shown
  * only to callers who see the schema API.
@@ -324,6 +403,54 @@ export function buildAdminPaths(): Record<string, OpenApiObject> {
           query('requestId', { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
           query('limit', { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' }),
         ],
+      },
+    },
+    '/api/admin/settings': {
+      get: {
+        ...op('getSettings', SETTINGS, 'SMTP, OAuth providers, rate limits and CORS in force', {
+          200: json('Every setting by key.', { type: 'object', additionalProperties: SETTING }),
+          ...problems([401, 403, 429]),
+        }),
+        description: 'Superusers signed in as such (not API keys). Secrets say only `set`.',
+      },
+      patch: {
+        ...op('updateSettings', SETTINGS, 'Change settings, applied at once on every node', {
+          200: json('Every setting by key.', { type: 'object', additionalProperties: SETTING }),
+          ...problems([400, 401, 403, 409, 413, 415, 429]),
+        }),
+        description: 'Superusers signed in as such (not API keys). Audit-logged by key.',
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: SETTINGS_INPUT } },
+        },
+      },
+    },
+    '/api/admin/settings/test-mail': {
+      post: {
+        ...op('sendTestMail', SETTINGS, 'Send one mail through the mail settings in force', {
+          200: json('Handed to the mail server.', {
+            type: 'object',
+            properties: {
+              sent: { type: 'boolean' },
+              to: text,
+              via: { type: 'string', enum: ['settings', 'environment'] },
+            },
+          }),
+          ...problems([400, 401, 403, 429, 503]),
+          502: { description: 'The mail server did not accept the mail (problem details).' },
+        }),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['to'],
+                properties: { to: { type: 'string', format: 'email' } },
+              },
+            },
+          },
+        },
       },
     },
     '/api/schedules': {
