@@ -77,6 +77,14 @@ describe.each(await availableDialects())('checked callers on %s', (dialect) => {
     expect(sessionReads - before).toBe(1)
   })
 
+  it('shares one session read among the concurrent first requests of a caller', async () => {
+    const { token } = await signIn()
+    const before = sessionReads
+    const answers = await Promise.all(Array.from({ length: 20 }, () => ownRecord(token)))
+    expect(answers.map((res) => res.statusCode)).toEqual(Array(20).fill(200))
+    expect(sessionReads - before).toBe(1)
+  })
+
   it('acts on a role change through the API at the next request', async () => {
     const { token } = await signIn()
     const report = { title: 'quarterly' }

@@ -4,8 +4,9 @@
  * id below it and never misses one by moving its cursor past it. Proved with concurrent writers
  * on two stores (two nodes), transactions that roll back, transactions with several events, and
  * a reader that follows the outbox by cursor while they run. On PostgreSQL, the ids are
- * allocated inside COMMIT by a trigger; a writer of the earlier protocol (lock taken by the node,
- * then `max(id) + 1`) interleaves with it under the same lock.
+ * allocated in batches by the readers (both nodes read, so both number, under one lock); a
+ * writer of the earliest protocol (lock taken by the node, then `max(id) + 1`) interleaves with
+ * them under the same lock.
  */
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -75,12 +76,12 @@ describe.each(await availableDialects())('outbox ids in commit order on %s', (di
     const start = (await t.engine.store.outboxBounds()).last
     const expected = new Set<string>()
     let writing = true
-    const seen: ChangeEvent[] = []
-    const follow = (async () => {
+    /** A reader on `store`; on PostgreSQL each read also numbers what is pending. */
+    const follow = async (store: Store, seen: ChangeEvent[]) => {
       let cursor = start
       for (;;) {
         const done = !writing
-        const events = await other.readChanges(cursor, 50)
+        const events = await store.readChanges(cursor, 50)
         for (const event of events) {
           // The promise itself: the next visible id is always the one after the cursor.
           expect(event.id).toBe(cursor + 1)
@@ -90,7 +91,11 @@ describe.each(await availableDialects())('outbox ids in commit order on %s', (di
         if (done && events.length === 0) return
         await new Promise((resolve) => setImmediate(resolve))
       }
-    })()
+    }
+    const seen: ChangeEvent[] = []
+    const seenHere: ChangeEvent[] = []
+    // Two readers, one per node: on PostgreSQL two numberers racing each other.
+    const following = Promise.all([follow(other, seen), follow(t.engine.store, seenHere)])
     await Promise.all(
       Array.from({ length: WRITERS }, async (_, writer) => {
         for (let n = 0; n < TRANSACTIONS_EACH; n++) {
@@ -110,7 +115,8 @@ describe.each(await availableDialects())('outbox ids in commit order on %s', (di
       }),
     )
     writing = false
-    await follow
+    await following
+    expect(seenHere).toEqual(seen)
     const ids = seen.map((event) => event.recordId)
     expect(new Set(ids).size).toBe(ids.length)
     expect(new Set(ids)).toEqual(expected)
@@ -124,16 +130,38 @@ describe.each(await availableDialects())('outbox ids in commit order on %s', (di
     expect((await t.engine.store.outboxBounds()).last).toBe(start + expected.size)
   })
 
-  it.runIf(dialect === 'postgres')('leaves no pending event behind, committed or not', async () => {
-    const db = (t.engine.store as unknown as { db: DynamicDb }).db
-    await write(t.engine.store, 'pending-a', 2, false)
-    await write(t.engine.store, 'pending-b', 2, true)
-    const { rows } = await sql<{ n: string }>`select count(*) as n from _outbox_pending`.execute(db)
-    expect(Number(rows[0]?.n)).toBe(0)
-    const events = await t.engine.store.readChanges(
-      (await t.engine.store.outboxBounds()).last - 2,
-      10,
-    )
-    expect(events.map((event) => event.recordId)).toEqual(['pending-a-0', 'pending-a-1'])
-  })
+  it.runIf(dialect === 'postgres')(
+    'a committed event waits pending until a read numbers it; a rolled-back one never appears',
+    async () => {
+      const db = (t.engine.store as unknown as { db: DynamicDb }).db
+      const pending = async () =>
+        Number(
+          (await sql<{ n: string }>`select count(*) as n from _outbox_pending`.execute(db)).rows[0]
+            ?.n,
+        )
+      const before = (await t.engine.store.outboxBounds()).last
+      await write(t.engine.store, 'pending-a', 2, false)
+      await write(t.engine.store, 'pending-b', 2, true)
+      expect(await pending()).toBe(2)
+      // Read through the other node: any reader numbers what every node left pending.
+      const events = await other.readChanges(before, 10)
+      expect(events.map((event) => [event.id, event.recordId])).toEqual([
+        [before + 1, 'pending-a-0'],
+        [before + 2, 'pending-a-1'],
+      ])
+      expect(await pending()).toBe(0)
+    },
+  )
+
+  it.runIf(dialect === 'postgres')(
+    'an event read inside a transaction is not numbered there (its ids could be rolled back)',
+    async () => {
+      const before = (await t.engine.store.outboxBounds()).last
+      await write(t.engine.store, 'inside', 1, false)
+      const seenInside = await t.engine.store.transaction((tx) => tx.readChanges(before, 10))
+      expect(seenInside).toEqual([])
+      const [event] = await t.engine.store.readChanges(before, 10)
+      expect(event).toMatchObject({ id: before + 1, recordId: 'inside-0' })
+    },
+  )
 })

@@ -50,10 +50,11 @@ export interface DialectAdapter {
   /** Takes the schema lock for the rest of the transaction `trx`. */
   lockSchema(trx: DynamicDb): Promise<void>
   /**
-   * Whether the database numbers change events itself as their transaction commits
-   * (PostgreSQL, see `appendChanges`); otherwise they are numbered as they are written.
+   * Whether change events are written unnumbered and numbered in batches before the outbox is
+   * read (PostgreSQL, see `appendChanges` and `numberPendingChanges`); otherwise they are
+   * numbered as they are written.
    */
-  readonly numbersChangesAtCommit: boolean
+  readonly numbersPendingChanges: boolean
   /** Tries the dispatcher lock for the rest of the transaction; false when another holds it. */
   tryLockDispatcher(trx: DynamicDb): Promise<boolean>
 }

@@ -17,6 +17,7 @@ import type { JobStore, WebhookStore } from './store-jobs.js'
 import {
   appendChanges,
   findTicket,
+  numberPendingChanges,
   insertTicket,
   outboxBounds,
   pruneChanges,
@@ -25,7 +26,7 @@ import {
 } from './outbox-sql.js'
 import { recordCodec } from './record-codec.js'
 import { fixedSql } from './fixed-sql.js'
-import { insertOne, selectSessionCaller, updateOne } from './record-lookups.js'
+import { insertOne, insertOneWithChange, selectSessionCaller, updateOne } from './record-lookups.js'
 import { selectRecordPage, selectRecordsById, type PageReader } from './record-pages.js'
 import { RECORD_ALIAS, whereClause } from './record-sql.js'
 import type {
@@ -538,6 +539,73 @@ export class KyselyStore extends KyselySession implements Store {
     }
   }
 
+  async insertRecordAlone(
+    collection: CollectionDef,
+    values: Row,
+    change: (stored: Row) => ChangeInput,
+  ): Promise<Row> {
+    if (!this.adapter.numbersPendingChanges) {
+      return this.transaction(async (tx) => {
+        const stored =
+          (await tx.insertRecord(collection, values)) ??
+          (await tx.selectByIds(collection, [values.id as string]))[0]
+        if (!stored) throw new Error(`the record inserted into "${collection.name}" is not there`)
+        tx.recordChange(change(stored))
+        return stored
+      })
+    }
+    const codec = recordCodec(collection, this.adapter)
+    const encoded = codec.encode(values)
+    const event = change(codec.stored(encoded))
+    const stored = await this.#writing(collection, () =>
+      insertOneWithChange(
+        this.db,
+        this.adapter,
+        collection,
+        encoded,
+        [
+          event.collection,
+          event.recordId,
+          event.action,
+          JSON.stringify(event.record),
+          new Date().toISOString(),
+          event.actor ? JSON.stringify(event.actor) : null,
+        ],
+        this.readRows,
+      ),
+    )
+    this.#tellWritten([collection.name])
+    return stored
+  }
+
+  /** Runs a write and turns driver errors into engine errors naming the collection and field. */
+  async #writing<T>(collection: CollectionDef, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run()
+    } catch (error) {
+      throw this.adapter.translateError(error, collection) ?? error
+    }
+  }
+
+  /** Outside any transaction, the outbox is read after what is pending has been numbered. */
+  override async readChanges(afterId: number, limit: number): Promise<ChangeEvent[]> {
+    await this.#numberPending()
+    return super.readChanges(afterId, limit)
+  }
+
+  override async outboxBounds(): Promise<OutboxBounds> {
+    await this.#numberPending()
+    return super.outboxBounds()
+  }
+
+  /**
+   * PostgreSQL: numbers the committed events still pending (see `appendChanges`), in its own
+   * transaction, before the outbox is read; inside a transaction the outbox is read as it is.
+   */
+  async #numberPending(): Promise<void> {
+    if (this.adapter.numbersPendingChanges) await numberPendingChanges(this.db, this.readRows)
+  }
+
   transaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T> {
     return this.#transaction(work, false)
   }
@@ -551,6 +619,9 @@ export class KyselyStore extends KyselySession implements Store {
     work: (tx: StoreSession) => Promise<T>,
   ): Promise<T | undefined> {
     let session: TransactionSession | undefined
+    // The dispatcher reads the outbox inside its transaction: what is pending is numbered (and
+    // committed) first.
+    await this.#numberPending()
     const result = await this.db.transaction().execute(async (trx) => {
       if (!(await this.adapter.tryLockDispatcher(trx))) return undefined
       session = new TransactionSession(trx, this.adapter, this.#held)
@@ -589,7 +660,7 @@ export class KyselyStore extends KyselySession implements Store {
         session = tx
         const result = await work(tx)
         // Last, after all the work: on SQLite the ids are allocated here, and the write lock
-        // is held from the first write anyway; PostgreSQL numbers them inside COMMIT.
+        // is held from the first write anyway; on PostgreSQL they wait, unnumbered, for a reader.
         await appendChanges(trx, this.adapter, tx.changes, new Date().toISOString(), tx.write)
         return result
       })

@@ -13,9 +13,10 @@ import type { ChangeActor, ChangeEvent, ChangeInput, Dialect, OutboxBounds } fro
  * has seen id N has seen every id below it; a sequence could not promise that on PostgreSQL (a
  * later `nextval` can commit first), nor gap-freedom (a rolled-back `nextval` is never reused).
  * - SQLite has one writer at a time already: the ids are allocated here.
- * - PostgreSQL: the events go to `_outbox_pending`, and the database numbers them inside COMMIT
- *   under the outbox lock (a deferred trigger, see the migration `outbox-numbered-at-commit`),
- *   so the lock is never held across a round trip to this process.
+ * - PostgreSQL: the events go to `_outbox_pending` with the write, and are numbered in batches
+ *   before the outbox is read (`numberPendingChanges`), so the lock is held by one short commit
+ *   per batch, never by each write's commit (which would make writes commit one WAL flush at a
+ *   time) nor across a round trip to this process.
  */
 export async function appendChanges(
   db: DynamicDb,
@@ -25,7 +26,7 @@ export async function appendChanges(
   run: RunWrite,
 ): Promise<void> {
   if (changes.length === 0) return
-  if (adapter.numbersChangesAtCommit) return appendPending(db, changes, now, run)
+  if (adapter.numbersPendingChanges) return appendPending(db, changes, now, run)
   if (changes.length === 1) return appendOne(db, adapter, changes[0] as ChangeInput, now, run)
   const last = await db
     .selectFrom('_outbox')
@@ -50,7 +51,7 @@ function columnsOf(change: ChangeInput, now: string) {
   }
 }
 
-/** PostgreSQL: the events, in order, for the commit trigger to number. */
+/** PostgreSQL: the events, in order, for `numberPendingChanges` to number once committed. */
 async function appendPending(
   db: DynamicDb,
   changes: readonly ChangeInput[],
@@ -98,6 +99,23 @@ async function appendOne(
     change.actor ? JSON.stringify(change.actor) : null,
   ]
   await run(text, values)
+}
+
+/**
+ * PostgreSQL: numbers every committed pending event (see the migration
+ * `outbox-numbered-by-readers`) in its own short transaction, so that a read after it sees them.
+ * Never inside another transaction: ids published from a transaction that then rolled back
+ * could be given to other events. Returns how many were numbered.
+ */
+export async function numberPendingChanges(db: DynamicDb, read: ReadRows): Promise<number> {
+  const text = fixedSql(
+    db,
+    'postgres',
+    'number-pending-changes',
+    () => sql`select ${sql.id('_outbox_number_pending')}() as ${sql.id('moved')}`,
+  )
+  const [row] = await read(text, [])
+  return Number(row?.moved ?? 0)
 }
 
 /** Events with `id > afterId`, oldest first. */

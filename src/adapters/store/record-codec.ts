@@ -3,7 +3,17 @@ import type { CollectionDef } from '../../core/schema/types.js'
 import type { DialectAdapter } from './dialect-adapter.js'
 import type { Row } from './store.js'
 
-type Codec = { encode(values: Row): Row; decode(row: Row): Row }
+type Codec = {
+  encode(values: Row): Row
+  decode(row: Row): Row
+  /**
+   * The row a table stores for an insert of `encoded`, decoded: every column in table order,
+   * the value sent where there is one, else the column's default (false for booleans, null
+   * otherwise). Text, double precision and boolean values come back from PostgreSQL as sent
+   * (validation refuses text that is not well-formed Unicode, which UTF-8 would alter).
+   */
+  stored(encoded: Row): Row
+}
 
 const codecs = new WeakMap<CollectionDef, Map<string, Codec>>()
 
@@ -27,7 +37,15 @@ function buildCodec(collection: CollectionDef, adapter: DialectAdapter): Codec {
     .filter((f) => f.type === 'json' || isMultiValued(f))
     .map((f) => f.name)
   const multiFields = new Set(collection.fields.filter(isMultiValued).map((f) => f.name))
-  return {
+  const columns = [
+    'id',
+    'created',
+    'updated',
+    ...(collection.type === 'auth' ? ['email', 'password', 'verified', 'tokenKey'] : []),
+    ...collection.fields.map((f) => f.name),
+  ]
+  const bools = new Set(boolFields)
+  const codec: Codec = {
     encode(values) {
       const out: Row = { ...values }
       for (const name of boolFields)
@@ -50,5 +68,19 @@ function buildCodec(collection: CollectionDef, adapter: DialectAdapter): Codec {
       }
       return row
     },
+    stored(encoded) {
+      const row: Row = {}
+      for (const name of columns) {
+        const value = encoded[name]
+        row[name] =
+          value === undefined || value === null
+            ? bools.has(name)
+              ? adapter.encodeBool(false)
+              : null
+            : value
+      }
+      return codec.decode(row)
+    },
   }
+  return codec
 }

@@ -67,6 +67,37 @@ export async function insertOne(
 }
 
 /**
+ * PostgreSQL: one encoded row and its change event (`event`: the outbox columns, see
+ * `appendChanges`) in one statement, a data-modifying CTE run on its own, so that the write is
+ * atomic with no BEGIN or COMMIT round trip; the event waits in `_outbox_pending` like any
+ * other. Returns the stored row, decoded.
+ */
+export async function insertOneWithChange(
+  db: DynamicDb,
+  adapter: DialectAdapter,
+  collection: CollectionDef,
+  encoded: Row,
+  event: readonly unknown[],
+  read: ReadRows,
+): Promise<Row> {
+  const columns = Object.keys(encoded)
+  const eventColumns = ['collection', 'record_id', 'action', 'record', 'created', 'actor']
+  const build = () =>
+    sql`with ${sql.id('written')} as (
+        insert into ${sql.table(collection.name)} (${sql.join(columns.map((c) => sql.id(c)))})
+        values (${sql.join(columns.map((c) => sql`${encoded[c]}`))}) returning *
+      ), ${sql.id('event')} as (
+        insert into ${sql.table('_outbox_pending')} (${sql.join(eventColumns.map((c) => sql.id(c)))})
+        values (${sql.join(eventColumns.map(() => sql`${''}`))})
+      )
+      select * from ${sql.id('written')}`
+  const text = sqlFor(db, adapter, collection, `insert-alone:${columns.join('\n')}`, build)
+  const [row] = await read(text, [...columns.map((c) => encoded[c]), ...event])
+  if (!row) throw new Error(`insert into "${collection.name}" returned no row`)
+  return recordCodec(collection, adapter).decode(row)
+}
+
+/**
  * `update <collection> set <column> = ?, … where id = ?` for one encoded row, SQL kept per
  * collection version and column set like `insertOne`. Returns the number of rows changed.
  */

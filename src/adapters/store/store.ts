@@ -625,6 +625,20 @@ export interface Store extends StoreSession {
    */
   schemaTransaction<T>(work: (tx: StoreSession) => Promise<T>): Promise<T>
   /**
+   * Inserts one record and its change event, all or nothing, as a write of its own (never inside
+   * a caller's transaction), and returns the row as stored (decoded). `change` builds the event
+   * from the stored row. For a write that needs nothing else in its transaction (no hook, rule,
+   * relation or file check): on PostgreSQL it is one statement, with no BEGIN or COMMIT round
+   * trip, and `change` is given the row the database will store, known before it is sent (the
+   * encoded values and the columns' defaults, which round-trip exactly: text, double precision,
+   * boolean); on SQLite a transaction as `transaction` runs it.
+   */
+  insertRecordAlone(
+    collection: CollectionDef,
+    values: Row,
+    change: (stored: Row) => ChangeInput,
+  ): Promise<Row>
+  /**
    * Runs `work` in a transaction holding the named cluster-wide lock, or returns undefined at
    * once when another node holds it (PostgreSQL `pg_try_advisory_xact_lock`; on SQLite the
    * write transaction itself excludes other processes).

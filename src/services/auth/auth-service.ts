@@ -72,7 +72,8 @@ export function createAuthService(deps: AuthDeps) {
   const sessions = createSessionService(deps)
   const throttle = createLoginThrottle(store, clock, deps.throttle)
   const apiKeys = createApiKeys({ store, registry, clock, authCollection })
-  const callers = createCallerCache({ recheckMs: deps.callerRecheckMs ?? 1000, maxEntries: 10_000 })
+  const recheckMs = deps.callerRecheckMs ?? 1000
+  const callers = createCallerCache({ recheckMs, maxEntries: 10_000 })
   const mfa = createMfa({ store, clock, secret: deps.secret, throttle, authCollection })
   const accounts = createAccountAdmin({ store, clock, authCollection })
   // Verifying against a real hash when the e-mail is unknown keeps both answers equally slow,
@@ -175,6 +176,15 @@ export function createAuthService(deps: AuthDeps) {
     return known && tokens.knowsKey(known.kid) ? known.identity : undefined
   }
 
+  /**
+   * Session reads under way, by token. When a cached caller's time runs out, every request of
+   * that caller already in flight (32 at once under load) would read the session again: they
+   * share the one read started under the same stamp instead (a change this process committed
+   * meanwhile moves the generation, and then a request reads for itself). Never with a recheck
+   * interval of 0.
+   */
+  const lookups = new Map<string, { stamp: CallerStamp; identity: Promise<AuthIdentity> }>()
+
   /** The identity behind `Authorization: Bearer <token or API key>`, or ER_AUTH_TOKEN_INVALID. */
   async function identify(token: string): Promise<AuthIdentity> {
     if (token.startsWith(API_KEY_PREFIX)) return apiKeys.identify(token)
@@ -188,6 +198,27 @@ export function createAuthService(deps: AuthDeps) {
     const now = Date.now()
     const cached = cachedCaller(token, stamp, now)
     if (cached) return cached
+    // A recheck interval of 0 asks for a read of each request's own.
+    if (recheckMs <= 0) return readCaller(token, claims, stamp, now)
+    const under = lookups.get(token)
+    if (under?.stamp.generation === stamp.generation && under.stamp.catalogue === stamp.catalogue)
+      return under.identity
+    const identity = readCaller(token, claims, stamp, now)
+    lookups.set(token, { stamp, identity })
+    const settled = () => {
+      if (lookups.get(token)?.identity === identity) lookups.delete(token)
+    }
+    identity.then(settled, settled)
+    return identity
+  }
+
+  /** Reads the session and record behind verified `claims`, and keeps the identity. */
+  async function readCaller(
+    token: string,
+    claims: Awaited<ReturnType<typeof tokens.verify>>,
+    stamp: CallerStamp,
+    now: number,
+  ): Promise<AuthIdentity> {
     const collection = registry.findById(claims.cid)
     // The session check also covers the password: it compares the record's tokenKey.
     const row =

@@ -47,6 +47,7 @@ import {
 } from './record-files.js'
 import type { UploadedFile } from '../files/file-writes.js'
 import { retryOnFreshSchema } from './fresh-schema-retry.js'
+import { createAlone, createsAlone } from './record-create-alone.js'
 import {
   accessDenied,
   recordNotFound,
@@ -215,7 +216,15 @@ export function createRecordsService(deps: RecordsDeps) {
   ): Promise<Row> {
     return withFiles(
       () => prepareCreate(ctx, name, body, tx, uploads),
-      (prepared) => inTransaction(tx, (session) => applyCreate(ctx, session, prepared)),
+      async (prepared) => {
+        // Nothing but the insert and its event: one atomic write, no transaction round trips.
+        if (!tx && createsAlone(prepared, deps.hooks)) {
+          const created = await createAlone(ctx, store, prepared)
+          deps.onCommit?.()
+          return created
+        }
+        return inTransaction(tx, (session) => applyCreate(ctx, session, prepared))
+      },
     )
   }
 

@@ -47,8 +47,8 @@ export const postgresAdapter: DialectAdapter = {
       trx,
     )
   },
-  // Outbox ids are allocated by a commit trigger under OUTBOX_LOCK_KEY (outbox-lock.ts).
-  numbersChangesAtCommit: true,
+  // Outbox ids are allocated in batches, before reads, under OUTBOX_LOCK_KEY (outbox-lock.ts).
+  numbersPendingChanges: true,
   tryLockDispatcher: async (trx) => {
     const result = await sql<{
       ok: boolean

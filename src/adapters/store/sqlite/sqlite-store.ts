@@ -53,7 +53,7 @@ export const sqliteAdapter: DialectAdapter = {
   // SQLite has one writer at a time; a write transaction already excludes every other one.
   lockSchema: async () => {},
   // The record write before it already holds SQLite's single write lock until commit.
-  numbersChangesAtCommit: false,
+  numbersPendingChanges: false,
   tryLockDispatcher: async () => true,
 }
 
