@@ -316,6 +316,7 @@ export async function openEngine(
       ...(queue ? { queue } : {}),
       webhooks: { policy: { allowHosts: config.jobs.webhookAllowHosts } },
       retention: config.retention,
+      consentPurposes: config.consentPurposes,
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })

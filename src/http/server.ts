@@ -286,6 +286,8 @@ export async function buildServer(
       registry: engine.registry,
       blobs: engine.blobs,
       records: engine.records,
+      clock: engine.clock,
+      purposes: engine.consentPurposes,
     },
     auth,
   })

@@ -8,6 +8,7 @@ import { KyselyAuthStore } from './kysely-auth-store.js'
 import { KyselyFileManifest } from './kysely-file-manifest.js'
 import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
 import { KyselyAuditStore } from './kysely-audit-store.js'
+import { KyselyConsentStore } from './kysely-consent-store.js'
 import { KyselyPaymentsStore } from './kysely-payments-store.js'
 import type { ColumnType, DialectAdapter } from './dialect-adapter.js'
 import { KyselyJobStore } from './kysely-job-store.js'
@@ -44,6 +45,7 @@ import type {
   FileManifest,
   IdempotencyLedger,
   AuditStore,
+  ConsentStore,
   PaymentsStore,
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
@@ -84,6 +86,7 @@ export class KyselySession implements StoreSession {
   readonly jobs: JobStore
   readonly webhooks: WebhookStore
   readonly audit: AuditStore
+  readonly consents: ConsentStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -96,6 +99,7 @@ export class KyselySession implements StoreSession {
     this.jobs = new KyselyJobStore(db, adapter.dialect)
     this.webhooks = new KyselyWebhookStore(db)
     this.audit = new KyselyAuditStore(db)
+    this.consents = new KyselyConsentStore(db)
   }
 
   /**

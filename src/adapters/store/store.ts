@@ -204,6 +204,34 @@ export interface StoreSession {
   readonly webhooks: WebhookStore
   /** The hash-chained log of privileged actions (`_audit`). */
   readonly audit: AuditStore
+  /** Consents given and withdrawn, append-only (`_consents`). */
+  readonly consents: ConsentStore
+}
+
+/** One change of a person's consent (`_consents`), numbered per person by `seq`. */
+export interface ConsentRow {
+  collectionId: string
+  recordId: string
+  seq: number
+  purpose: string
+  granted: boolean
+  /** ISO 8601, from the engine's clock. */
+  at: string
+  /** Who recorded it, as the audit log names callers (`users/abc`). */
+  actor: string
+  ip: string
+  userAgent: string
+}
+
+/** `_consents`: appended, read per person, and removed only when the person is erased. */
+export interface ConsentStore {
+  /** The person's newest row, if any (its `seq` numbers the next). */
+  last(collectionId: string, recordId: string): Promise<ConsentRow | undefined>
+  insert(row: ConsentRow): Promise<void>
+  /** The person's rows, oldest first, at most `limit`. */
+  history(collectionId: string, recordId: string, limit: number): Promise<ConsentRow[]>
+  /** Deletes every row of the person (erasure only); returns how many. */
+  forget(collectionId: string, recordId: string): Promise<number>
 }
 
 /** One row of `_audit`; `hash` chains it to the row before (see services/audit). */

@@ -26,6 +26,8 @@ export interface EraseSummary {
   cleared: Record<string, number>
   /** Sessions, refresh and one-time tokens, TOTP, API keys and provider links removed. */
   credentials: number
+  /** Consent changes removed (the audit entry keeps that there were this many). */
+  consents: number
 }
 
 /**
@@ -34,7 +36,8 @@ export interface EraseSummary {
  * `personal` fields emptied; then the person's auth record is deleted through the records
  * service as a superuser, so every relation's `onDelete` applies exactly as for any delete
  * (`cascade` deletes, `setNull` removes the reference, `restrict` refuses and nothing changes);
- * then every credential of the person goes. Blobs of deleted records go after commit.
+ * then every credential of the person goes, and their consent history (its ip and user agent
+ * are theirs too; the audit entry keeps how many changes there were). Blobs of deleted records go after commit.
  *
  * A record shared through a multi-valued relation (a group with several members) keeps its
  * personal fields: they are the other members' data too. Only the person's id is removed.
@@ -49,6 +52,7 @@ export async function erasePersonalData(
     deleted: {},
     cleared: {},
     credentials: 0,
+    consents: 0,
   }
   const sudo = sudoContext(deps.registry, ctx)
   const cleared = new Map<string, Set<string>>()
@@ -91,6 +95,7 @@ export async function erasePersonalData(
     }
     await deps.records.remove(sudo, subject.collection.name, subject.id, counting(tx, summary))
     summary.credentials = await tx.auth.forgetRecord(subject.collection.id, subject.id)
+    summary.consents = await tx.consents.forget(subject.collection.id, subject.id)
     for (const [name, ids] of cleared) summary.cleared[name] = ids.size
     await appendAudit(tx, ctx, {
       action: 'privacy.erase',
@@ -99,6 +104,7 @@ export async function erasePersonalData(
         deleted: summary.deleted,
         cleared: summary.cleared,
         credentials: summary.credentials,
+        consents: summary.consents,
       },
     })
   })

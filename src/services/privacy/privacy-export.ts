@@ -9,6 +9,7 @@ import type { RequestContext } from '../context.js'
 import { fileBlobKey } from '../files/file-names.js'
 import { toApiRecord } from '../records/record-view.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
+import { readConsents } from './privacy-consents.js'
 
 /** Records one relation field may contribute to an export before it is refused (not cut short). */
 const MAX_PER_RELATION = 100_000
@@ -63,7 +64,7 @@ export function privacySubject(
 /**
  * Everything stored about `subject`, as a gzipped tar: `export.json` (their own record and every
  * record of any collection whose relation field points at them, secrets removed, with the names
- * of the fields marked `personal`) and each of those records' files under
+ * of the fields marked `personal`, and every consent change they recorded) and each of those records' files under
  * `files/<collection>/<record id>/<name>`. Only relations whose target is the subject's own
  * collection count, so another auth collection's record with the same id is never included.
  * Records of others that merely point at records of the subject (a reply to their post) are
@@ -110,9 +111,11 @@ export async function exportPersonalData(
       for (const row of rows) add(collection, row)
     }
   }
+  const { history: consents } = await readConsents(deps, subject)
   const document = {
     subject: { collection: subject.collection.name, id: subject.id },
     exported: new Date().toISOString(),
+    consents,
     collections: Object.fromEntries(
       [...records.values()].map(({ collection, rows }) => [
         collection.name,

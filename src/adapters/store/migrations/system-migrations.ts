@@ -14,6 +14,7 @@ import * as audit from './20261203170000-audit.js'
 import * as migrationContent from './20261203180000-migration-content.js'
 import * as outboxNumberedAtCommit from './20261203190000-outbox-numbered-at-commit.js'
 import * as jobSchedules from './20261203200000-job-schedules.js'
+import * as consents from './20261203213000-consents.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
 /** What a migration may need to know about this open beyond the database itself. */
@@ -45,6 +46,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261203180000-migration-content', ...migrationContent },
   { name: '20261203190000-outbox-numbered-at-commit', ...outboxNumberedAtCommit },
   { name: '20261203200000-job-schedules', ...jobSchedules },
+  { name: '20261203213000-consents', ...consents },
 ]
 
 /**
