@@ -498,6 +498,7 @@ export async function startServer(
         pattern: config.backup.schedule,
         backups,
         store: engine.store,
+        clock: engine.clock,
         // One node per tick: the first to claim it (an atomic insert-or-check in the store).
         claim: (tick) =>
           engine.store.auth.claimThrottleSlot(

@@ -271,6 +271,7 @@ export async function buildServer(
       backups: options.backups,
       auth,
       store: engine.store,
+      clock: engine.clock,
     })
   await app.register(auditRoutes, { store: engine.store, auth })
   if (options.observability !== false) {

@@ -1,4 +1,5 @@
 import type { ChangeInput, Row, StoreSession } from '../../adapters/store/store.js'
+import type { Clock } from '../../core/clock.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import { EngineError } from '../../core/errors/index.js'
@@ -16,6 +17,8 @@ const MAX_PER_RELATION = 10_000
 
 export interface EraseDeps {
   registry: SchemaRegistry
+  /** The engine's clock: when personal fields were cleared, and the audit entry's time. */
+  clock: Clock
   records: Pick<RecordsService, 'transaction' | 'remove' | 'settle'>
 }
 
@@ -64,7 +67,7 @@ export async function erasePersonalData(
         `No record "${subject.id}" in "${subject.collection.name}".`,
       )
     }
-    const now = new Date().toISOString()
+    const now = deps.clock.now().toISOString()
     for (const collection of deps.registry.list()) {
       if (collection.name === subject.collection.name) continue
       const personal = collection.fields.filter((f) => f.personal)
@@ -97,16 +100,21 @@ export async function erasePersonalData(
     summary.credentials = await tx.auth.forgetRecord(subject.collection.id, subject.id)
     summary.consents = await tx.consents.forget(subject.collection.id, subject.id)
     for (const [name, ids] of cleared) summary.cleared[name] = ids.size
-    await appendAudit(tx, ctx, {
-      action: 'privacy.erase',
-      target: `${subject.collection.name}/${subject.id}`,
-      detail: {
-        deleted: summary.deleted,
-        cleared: summary.cleared,
-        credentials: summary.credentials,
-        consents: summary.consents,
+    await appendAudit(
+      tx,
+      ctx,
+      {
+        action: 'privacy.erase',
+        target: `${subject.collection.name}/${subject.id}`,
+        detail: {
+          deleted: summary.deleted,
+          cleared: summary.cleared,
+          credentials: summary.credentials,
+          consents: summary.consents,
+        },
       },
-    })
+      deps.clock,
+    )
   })
   // The deleted records' files were marked in the transaction; this wakes their deletion.
   deps.records.settle([], [])

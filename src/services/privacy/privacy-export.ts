@@ -2,6 +2,7 @@ import { PassThrough, Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import { pack as createPack } from 'tar-stream'
 import type { BlobStore } from '../../adapters/blobs/blobs.js'
+import type { Clock } from '../../core/clock.js'
 import type { Row, Store } from '../../adapters/store/store.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
@@ -18,6 +19,8 @@ export interface PrivacyDeps {
   store: Store
   registry: SchemaRegistry
   blobs?: BlobStore | undefined
+  /** The engine's clock: the export's `exported` time. */
+  clock: Clock
 }
 
 /** Whose data: the caller's own, or (superusers) any auth record. */
@@ -114,7 +117,7 @@ export async function exportPersonalData(
   const { history: consents } = await readConsents(deps, subject)
   const document = {
     subject: { collection: subject.collection.name, id: subject.id },
-    exported: new Date().toISOString(),
+    exported: deps.clock.now().toISOString(),
     consents,
     collections: Object.fromEntries(
       [...records.values()].map(({ collection, rows }) => [
