@@ -334,6 +334,7 @@ export async function openEngine(
       ...(queue ? { queue } : {}),
       webhooks: { policy: { allowHosts: config.jobs.webhookAllowHosts } },
       retention: config.retention,
+      consentPurposes: config.consentPurposes,
       // The dispatcher and hub retry on their own; a failure is worth a line, not a crash.
       onBackgroundError: extras.onBackgroundError ?? writeBackgroundError,
     })
@@ -512,6 +513,7 @@ export async function startServer(
         pattern: config.backup.schedule,
         backups,
         store: engine.store,
+        clock: engine.clock,
         // One node per tick: the first to claim it (an atomic insert-or-check in the store).
         claim: (tick) =>
           engine.store.auth.claimThrottleSlot(

@@ -259,6 +259,22 @@ describe('loadConfig', () => {
     ).toThrow(/^ER_BACKUP_S3_PREFIX: expected segments/)
   })
 
+  it('reads the declared consent purposes and refuses a bad key', () => {
+    expect(loadConfig({}, {}).consentPurposes).toEqual([])
+    expect(
+      loadConfig({}, { ER_CONSENT_PURPOSES: ' newsletter, analytics,newsletter ,' })
+        .consentPurposes,
+    ).toEqual(['newsletter', 'analytics'])
+    expect(() => loadConfig({}, { ER_CONSENT_PURPOSES: 'newsletter,Ads' })).toThrow(
+      /^ER_CONSENT_PURPOSES: "Ads" is not a purpose key/,
+    )
+    expect(() => loadConfig({}, { ER_CONSENT_PURPOSES: 'x'.repeat(65) })).toThrow(
+      /ER_CONSENT_PURPOSES/,
+    )
+    const many = Array.from({ length: 51 }, (_, i) => `p${i}`).join(',')
+    expect(() => loadConfig({}, { ER_CONSENT_PURPOSES: many })).toThrow(/at most 50/)
+  })
+
   it('reads the retention schedule and the audit log retention', () => {
     expect(loadConfig({}, {}).retention).toEqual({
       schedule: '0 * * * *',

@@ -5,6 +5,10 @@ import {
   parseRetention as parseBackupRetention,
   type RetentionPolicy,
 } from '../services/backups/backup-retention.js'
+import {
+  CONSENT_PURPOSE_PATTERN,
+  MAX_CONSENT_PURPOSES,
+} from '../services/privacy/privacy-consents.js'
 
 /**
  * The server's settings, from flags and environment (flags win). Every value is checked at start;
@@ -150,6 +154,12 @@ export interface Config {
    * (cron, UTC; default hourly `0 * * * *`), `ER_AUDIT_KEEP_DAYS` (unset: kept for ever).
    */
   retention: { schedule: string; auditKeepDays: number | undefined }
+  /**
+   * `ER_CONSENT_PURPOSES`: the purposes people may consent to (`POST /api/privacy/consents`),
+   * comma-separated keys like `newsletter,analytics` (lower case, digits, `_ . -`, up to 64
+   * characters, at most 50). Unset: none, and every consent is refused naming `purpose`.
+   */
+  consentPurposes: string[]
   /** `/graphql` (HTTP and WebSocket). */
   graphql: {
     /** `ER_GRAPHQL`: serve GraphQL at all (default true). */
@@ -512,6 +522,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     files: loadFilesConfig(env),
     backup: loadBackupConfig(env, dataDir),
     retention: loadRetentionConfig(env),
+    consentPurposes: parseConsentPurposes(env.ER_CONSENT_PURPOSES),
     workers: parseInteger(
       flags.workers ?? env.ER_WORKERS,
       flags.workers ? '--workers' : 'ER_WORKERS',
@@ -769,6 +780,28 @@ function loadBackupConfig(env: NodeJS.ProcessEnv, dataDir: string): BackupConfig
     keep,
     s3: target === 's3' ? loadBackupS3(env) : undefined,
   }
+}
+
+function parseConsentPurposes(text: string | undefined): string[] {
+  const purposes = [
+    ...new Set(
+      (text ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
+  ]
+  for (const purpose of purposes) {
+    if (!CONSENT_PURPOSE_PATTERN.test(purpose)) {
+      throw new ConfigError(
+        `ER_CONSENT_PURPOSES: "${purpose}" is not a purpose key (lower-case letters, digits, "_", "." or "-", starting with a letter, up to 64 characters).`,
+      )
+    }
+  }
+  if (purposes.length > MAX_CONSENT_PURPOSES) {
+    throw new ConfigError(`ER_CONSENT_PURPOSES: at most ${MAX_CONSENT_PURPOSES} purposes.`)
+  }
+  return purposes
 }
 
 function loadRetentionConfig(env: NodeJS.ProcessEnv): Config['retention'] {

@@ -287,6 +287,7 @@ export async function buildServer(
       backups: options.backups,
       auth,
       store: engine.store,
+      clock: engine.clock,
     })
   await app.register(auditRoutes, { store: engine.store, auth })
   await app.register(settingsRoutes, { settings: engine.settings, auth })
@@ -303,6 +304,8 @@ export async function buildServer(
       registry: engine.registry,
       blobs: engine.blobs,
       records: engine.records,
+      clock: engine.clock,
+      purposes: engine.consentPurposes,
     },
     auth,
   })

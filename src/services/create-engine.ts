@@ -158,6 +158,11 @@ export interface EngineOptions {
    * absent (`serve` turns it on).
    */
   retention?: RetentionSettings
+  /**
+   * The purposes people may consent to (`ER_CONSENT_PURPOSES`), e.g. `['newsletter']`; default
+   * none (every consent refused).
+   */
+  consentPurposes?: readonly string[]
   /** Webhook delivery: allowed private hosts (`ER_WEBHOOK_ALLOW_HOSTS`), retries, disabling. */
   webhooks?: Partial<WebhookDeliverySettings>
 }
@@ -198,6 +203,10 @@ export const DEFAULT_REALTIME: RealtimeSettings = {
 export interface Engine {
   store: Store
   registry: SchemaRegistry
+  /** The engine's time; every stored instant comes from it. */
+  clock: Clock
+  /** The purposes people may consent to (see `EngineOptions.consentPurposes`). */
+  consentPurposes: readonly string[]
   schema: SchemaService
   records: RecordsService
   auth: AuthService
@@ -277,6 +286,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   if (options.bus) await registry.watch(options.bus, backgroundReporter(options, 'schema'))
   const settings = await createSettingsService({
     store,
+    clock,
     ...(options.settings?.environment ? { environment: options.settings.environment } : {}),
     ...(options.settings?.recheckMs !== undefined ? { recheckMs: options.settings.recheckMs } : {}),
   })
@@ -491,6 +501,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   return {
     store,
     registry,
+    clock,
+    consentPurposes: options.consentPurposes ?? [],
     tokens,
     recordsDeps,
     schema: traced(

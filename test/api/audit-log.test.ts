@@ -9,6 +9,7 @@ import type { DynamicDb } from '../../src/adapters/store/dynamic-db.js'
 import { pruneAudit, verifyAudit } from '../../src/services/audit/audit-log.js'
 import { createCollection } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
+import { manualClock } from '../helpers/jobs-engine.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
 const dialects = await availableDialects()
@@ -133,10 +134,13 @@ for (const dialect of dialects) {
   describe(`audit log order and retention (${dialect})`, { timeout: 120_000 }, () => {
     let t: TestEngine
     let db: DynamicDb
+    // The engine's clock, far from the wall clock: every entry's time must come from it.
+    const START = new Date('2031-05-06T07:08:09.000Z')
+    const clock = manualClock(START)
     const audit = sql.table('_audit')
     const seqOf = sql.id('seq')
     beforeAll(async () => {
-      t = await createTestEngine(dialect)
+      t = await createTestEngine(dialect, { engine: { clock } })
       db = (t.engine.store as unknown as { db: DynamicDb }).db
     })
     afterAll(async () => {
@@ -163,12 +167,21 @@ for (const dialect of dialects) {
     })
 
     it('prunes old entries behind an anchor the chain still verifies from', async () => {
-      await new Promise((done) => setTimeout(done, 20))
-      const cutoff = new Date().toISOString()
-      await new Promise((done) => setTimeout(done, 20))
+      const before = await t.engine.store.audit.page(0, 100)
+      expect(before.map((r) => r.at.slice(0, 10))).toEqual(before.map(() => '2031-05-06'))
+      clock.advance(60_000)
+      const cutoff = clock.now().toISOString()
+      clock.advance(60_000)
       for (const name of ['b1', 'b2']) await change(name)
-      expect(await pruneAudit(t.engine.store, cutoff)).toBe(4)
+      clock.advance(60_000)
+      expect(await pruneAudit(t.engine.store, cutoff, t.engine.clock)).toBe(4)
       const rows = await t.engine.store.audit.page(0, 100)
+      // Times from the engine's clock: the two changes after the cutoff, the anchor a minute on.
+      expect(rows.map((r) => r.at)).toEqual(
+        [120_000, 120_000, 180_000]
+          .map((ms) => new Date(before[0]!.at).getTime() + ms)
+          .map((ms) => new Date(ms).toISOString()),
+      )
       expect(rows.map((r) => `${r.seq} ${r.action}`)).toEqual([
         '5 schema.change',
         '6 schema.change',
@@ -186,7 +199,7 @@ for (const dialect of dialects) {
       await change('b3')
       expect(await verifyAudit(t.engine.store)).toEqual({ checked: 4 })
       // Nothing is old enough: a second prune removes nothing and adds no anchor.
-      expect(await pruneAudit(t.engine.store, cutoff)).toBe(0)
+      expect(await pruneAudit(t.engine.store, cutoff, t.engine.clock)).toBe(0)
 
       // Removing a kept row beyond the anchor's reach is detected …
       const kept = rows[0]!

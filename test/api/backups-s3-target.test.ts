@@ -146,6 +146,55 @@ for (const dialect of dialects) {
       expect((await call('GET', `/api/backups/${names[0]}`)).statusCode).toBe(404)
     })
 
+    it('detects an upload that does not read back as written, and keeps no such object', async () => {
+      const damagedPrefix = `bad${randomBytes(4).toString('hex')}/`
+      const real = openS3Blobs({
+        bucket: s3.bucket,
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        accessKeyId: s3.accessKeyId,
+        secretAccessKey: s3.secretAccessKey,
+        forcePathStyle: true,
+        prefix: damagedPrefix,
+      })
+      // The bytes leave the server intact, one of them flips on the way into the bucket (a
+      // faulty proxy or disk): same size, different content.
+      const flaky: BlobStore = {
+        ...real,
+        putFile: async (blobKey, path, options) => {
+          const bytes = readFileSync(path)
+          bytes[Math.floor(bytes.length / 3)]! ^= 0x10
+          await real.put(blobKey, Readable.from([bytes]), options)
+        },
+      }
+      const damagedBuild = mkdtempSync(join(tmpdir(), 'er-s3-damaged-'))
+      const backups = createBackupsService({
+        sources: {
+          snapshots:
+            'file' in t.database
+              ? createSqliteSnapshots({ file: t.database.file })
+              : createPostgresSnapshots({ url: t.database.url }),
+          blobs: t.blobs,
+          migrationsDir: join(t.dir, 'migrations'),
+        },
+        dir: damagedBuild,
+        target: createBlobBackupTarget(flaky, `s3://${s3.bucket}/${damagedPrefix}`),
+        key,
+      })
+      try {
+        const run = await backups.takeVerified()
+        expect(run.verified).toBe(false)
+        expect(run.error).toMatch(/does not read back as written \(SHA-256 differs\)/)
+        expect(backups.totals().failed).toBe(1)
+        const left: string[] = []
+        for await (const blob of real.list('')) left.push(blob.key)
+        expect(left).toEqual([])
+      } finally {
+        await real.close()
+        rmSync(damagedBuild, { recursive: true, force: true })
+      }
+    })
+
     it('restores from the bucket, and refuses an object with one byte flipped', async () => {
       const [newest] = await target.list()
       const scratch = mkdtempSync(join(tmpdir(), 'er-s3-restore-'))

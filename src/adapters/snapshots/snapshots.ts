@@ -7,11 +7,15 @@
  * Either way the facts describe exactly the bytes of the dump, never a moment later.
  */
 
-/** What a table holds: its row count and an order-independent checksum of its rows. */
+/** What a table holds: its row count and, where a restore rebuilds rows, a checksum of them. */
 export interface TableFacts {
   rows: number
-  /** Hex sum (mod 2^60 per row, summed) of each row's hash; the same rows give the same sum. */
-  checksum: string
+  /**
+   * Sum of the first 60 bits of each row's MD5 (order-independent: the same rows give the same
+   * sum). PostgreSQL only, whose restore rebuilds every row from the dump; a SQLite archive holds
+   * the database file itself, which its part's SHA-256 covers byte for byte.
+   */
+  checksum?: string
 }
 
 /** A live (not deleted) stored file as the snapshot's `_files` lists it. */

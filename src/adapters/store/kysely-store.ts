@@ -9,6 +9,7 @@ import { KyselyFileManifest } from './kysely-file-manifest.js'
 import { KyselyIdempotencyLedger } from './kysely-idempotency-ledger.js'
 import { KyselyAuditStore } from './kysely-audit-store.js'
 import { KyselyAdminSettingsStore } from './kysely-admin-settings-store.js'
+import { KyselyConsentStore } from './kysely-consent-store.js'
 import { KyselyPaymentsStore } from './kysely-payments-store.js'
 import type { ColumnType, DialectAdapter } from './dialect-adapter.js'
 import { KyselyJobStore } from './kysely-job-store.js'
@@ -47,6 +48,7 @@ import type {
   IdempotencyLedger,
   AuditStore,
   AdminSettingsStore,
+  ConsentStore,
   PaymentsStore,
 } from './store.js'
 import type { DynamicDb } from './dynamic-db.js'
@@ -88,6 +90,7 @@ export class KyselySession implements StoreSession {
   readonly webhooks: WebhookStore
   readonly audit: AuditStore
   readonly adminSettings: AdminSettingsStore
+  readonly consents: ConsentStore
 
   constructor(db: DynamicDb, adapter: DialectAdapter) {
     this.db = db
@@ -101,6 +104,7 @@ export class KyselySession implements StoreSession {
     this.webhooks = new KyselyWebhookStore(db)
     this.audit = new KyselyAuditStore(db)
     this.adminSettings = new KyselyAdminSettingsStore(db)
+    this.consents = new KyselyConsentStore(db)
   }
 
   /**

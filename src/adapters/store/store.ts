@@ -206,6 +206,8 @@ export interface StoreSession {
   readonly audit: AuditStore
   /** Settings made through the admin API (`_admin_settings`): key → JSON value. */
   readonly adminSettings: AdminSettingsStore
+  /** Consents given and withdrawn, append-only (`_consents`). */
+  readonly consents: ConsentStore
 }
 
 /** `_admin_settings`: one row per setting key; its absence means the default applies. */
@@ -213,6 +215,32 @@ export interface AdminSettingsStore {
   all(): Promise<Map<string, string>>
   put(key: string, value: string, updated: string): Promise<void>
   remove(key: string): Promise<void>
+}
+
+/** One change of a person's consent (`_consents`), numbered per person by `seq`. */
+export interface ConsentRow {
+  collectionId: string
+  recordId: string
+  seq: number
+  purpose: string
+  granted: boolean
+  /** ISO 8601, from the engine's clock. */
+  at: string
+  /** Who recorded it, as the audit log names callers (`users/abc`). */
+  actor: string
+  ip: string
+  userAgent: string
+}
+
+/** `_consents`: appended, read per person, and removed only when the person is erased. */
+export interface ConsentStore {
+  /** The person's newest row, if any (its `seq` numbers the next). */
+  last(collectionId: string, recordId: string): Promise<ConsentRow | undefined>
+  insert(row: ConsentRow): Promise<void>
+  /** The person's rows, oldest first, at most `limit`. */
+  history(collectionId: string, recordId: string, limit: number): Promise<ConsentRow[]>
+  /** Deletes every row of the person (erasure only); returns how many. */
+  forget(collectionId: string, recordId: string): Promise<number>
 }
 
 /** One row of `_audit`; `hash` chains it to the row before (see services/audit). */

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsync } from 'fastify'
 import type { Store } from '../../adapters/store/store.js'
+import type { Clock } from '../../core/clock.js'
 import { appendAudit, type AuditEntry } from '../../services/audit/audit-log.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { RequestContext } from '../../services/context.js'
@@ -20,10 +21,12 @@ export const backupsRoutes: FastifyPluginAsync<{
   auth: AuthService
   /** Where taking and downloading a backup are recorded (the audit log); none: not recorded. */
   store?: Store
-}> = async (app, { backups, auth, store }) => {
+  /** The engine's clock: the time of those audit entries. */
+  clock: Clock
+}> = async (app, { backups, auth, store, clock }) => {
   // A copy of every record leaving the server is a privileged action: kept in the audit log.
   const audit = async (ctx: RequestContext, entry: AuditEntry) => {
-    if (store) await store.transaction((tx) => appendAudit(tx, ctx, entry))
+    if (store) await store.transaction((tx) => appendAudit(tx, ctx, entry, clock))
   }
 
   app.get('/api/backups', async (request) => backups.list(await contextOf(request, auth)))

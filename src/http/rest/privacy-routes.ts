@@ -7,6 +7,11 @@ import {
   type PrivacyDeps,
 } from '../../services/privacy/privacy-export.js'
 import { erasePersonalData, type EraseDeps } from '../../services/privacy/privacy-erase.js'
+import {
+  readConsents,
+  recordConsent,
+  type ConsentDeps,
+} from '../../services/privacy/privacy-consents.js'
 import { EngineError } from '../../core/errors/index.js'
 import { contextOf } from '../plugins/request-context.js'
 
@@ -27,15 +32,66 @@ const eraseBody = Type.Object(
   { additionalProperties: false },
 )
 
+const consentBody = Type.Object(
+  {
+    purpose: Type.String({ minLength: 1, maxLength: 64 }),
+    granted: Type.Boolean(),
+    // Named only to be refused below (an unknown member would be dropped silently).
+    collection: Type.Optional(Type.String({ maxLength: 64 })),
+    id: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+)
+
 /**
  * `GET /api/privacy/export[?collection=&id=]`: a gzipped tar of everything stored about the
  * signed-in caller (a superuser: about the auth record named), files included.
  * `POST /api/privacy/erase` `{ password }` (a superuser: `{ collection, id }`): erases them.
+ * `POST /api/privacy/consents` `{ purpose, granted }`: the caller gives or withdraws consent;
+ * `GET /api/privacy/consents[?collection=&id=]`: their current consents and history.
  */
 export const privacyRoutes: FastifyPluginAsync<{
-  deps: PrivacyDeps & Pick<EraseDeps, 'records'>
+  deps: PrivacyDeps & Pick<EraseDeps, 'records'> & Omit<ConsentDeps, 'store'>
   auth: AuthService
 }> = async (app, { deps, auth }) => {
+  app.post<{ Body: Static<typeof consentBody> }>(
+    '/api/privacy/consents',
+    { schema: { body: consentBody } },
+    async (request, reply) => {
+      const ctx = await contextOf(request, auth)
+      // Only the person consents: a superuser records their own, never someone else's.
+      const { purpose, granted, ...other } = request.body
+      const named = Object.keys(other)[0]
+      if (named !== undefined) {
+        throw new EngineError('ER_VALIDATION_FAILED', 'Consent is recorded by the person only.', {
+          errors: { [named]: [{ code: 'invalid', message: "consent is the caller's own" }] },
+        })
+      }
+      const subject = privacySubject(ctx, deps.registry, {})
+      const state = await recordConsent(
+        deps,
+        ctx,
+        subject,
+        { purpose, granted },
+        {
+          ip: request.ip,
+          userAgent: request.headers['user-agent'] ?? '',
+        },
+      )
+      return reply.status(201).header('cache-control', 'no-store').send(state)
+    },
+  )
+
+  app.get<{ Querystring: Static<typeof exportQuery> }>(
+    '/api/privacy/consents',
+    { schema: { querystring: exportQuery } },
+    async (request, reply) => {
+      const ctx = await contextOf(request, auth)
+      const subject = privacySubject(ctx, deps.registry, request.query)
+      return reply.header('cache-control', 'no-store').send(await readConsents(deps, subject))
+    },
+  )
+
   app.get<{ Querystring: Static<typeof exportQuery> }>(
     '/api/privacy/export',
     { schema: { querystring: exportQuery } },

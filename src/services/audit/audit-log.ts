@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { AuditRow, Store, StoreSession } from '../../adapters/store/store.js'
+import type { Clock } from '../../core/clock.js'
 import type { RequestContext } from '../context.js'
 
 /** The `prev_hash` of the first row. */
@@ -51,14 +52,17 @@ export function auditActor(ctx: RequestContext): string {
 
 /**
  * Appends `entry` inside `tx`, the transaction of the action itself: the row exists exactly
- * when the action committed. A lock orders concurrent appends, so the chain never forks.
+ * when the action committed. A lock orders concurrent appends, so the chain never forks. Its
+ * time is the engine's `clock`, as for every other instant the engine stores (a fixed clock in
+ * tests, and retention's cutoffs compare like with like).
  */
 export async function appendAudit(
   tx: StoreSession,
   ctx: RequestContext,
   entry: AuditEntry,
+  clock: Clock,
 ): Promise<AuditRow> {
-  return appendAuditAs(tx, auditActor(ctx), entry)
+  return appendAuditAs(tx, auditActor(ctx), entry, clock)
 }
 
 /**
@@ -66,19 +70,20 @@ export async function appendAudit(
  * retention run) or `cli` (a restore, `engineroom migrate`).
  *
  * @example
- *   await store.transaction((tx) => appendAuditAs(tx, 'system', { action: 'backup.create', target: name }))
+ *   await store.transaction((tx) => appendAuditAs(tx, 'system', { action: 'backup.create', target: name }, clock))
  */
 export async function appendAuditAs(
   tx: StoreSession,
   actor: string,
   entry: AuditEntry,
+  clock: Clock,
 ): Promise<AuditRow> {
   await tx.lockKey('audit-chain')
   const last = await tx.audit.last()
   const prevHash = last?.hash ?? GENESIS_HASH
   const base = {
     seq: (last?.seq ?? 0) + 1,
-    at: new Date().toISOString(),
+    at: clock.now().toISOString(),
     actor,
     action: entry.action,
     target: entry.target,
@@ -110,11 +115,12 @@ interface PruneAnchor {
  * more old rows, or the anchor, or editing it, is still detected. Returns the rows removed.
  *
  * @example
- *   await pruneAudit(store, new Date(Date.now() - 365 * 86_400_000).toISOString())
+ *   await pruneAudit(store, new Date(clock.now().getTime() - 365 * 86_400_000).toISOString(), clock)
  */
 export async function pruneAudit(
   store: Pick<Store, 'transaction'>,
   cutoff: string,
+  clock: Clock,
 ): Promise<number> {
   return store.transaction(async (tx) => {
     // The chain's lock: no row is appended between finding the last old row and the anchor.
@@ -123,11 +129,16 @@ export async function pruneAudit(
     if (!through) return 0
     const removed = await tx.audit.deleteThrough(through.seq)
     const detail: PruneAnchor = { throughSeq: through.seq, throughHash: through.hash, removed }
-    await appendAuditAs(tx, 'system', {
-      action: PRUNE_ANCHOR,
-      target: `_audit/${through.seq}`,
-      detail: { ...detail, before: cutoff },
-    })
+    await appendAuditAs(
+      tx,
+      'system',
+      {
+        action: PRUNE_ANCHOR,
+        target: `_audit/${through.seq}`,
+        detail: { ...detail, before: cutoff },
+      },
+      clock,
+    )
     return removed
   })
 }

@@ -97,11 +97,16 @@ export function createAccountAdmin(deps: AccountAdminDeps) {
             : { collectionId: collection.id, recordId: id },
           at,
         )
-        await appendAudit(tx, ctx, {
-          action: 'auth.sessions.revoke',
-          target: subject,
-          detail: { revoked: revoked.length, ...(sessionId !== undefined ? { sessionId } : {}) },
-        })
+        await appendAudit(
+          tx,
+          ctx,
+          {
+            action: 'auth.sessions.revoke',
+            target: subject,
+            detail: { revoked: revoked.length, ...(sessionId !== undefined ? { sessionId } : {}) },
+          },
+          clock,
+        )
         return { revoked: revoked.length }
       })
     },
@@ -128,11 +133,16 @@ export function createAccountAdmin(deps: AccountAdminDeps) {
         if (!mfa)
           throw new EngineError('ER_RECORD_NOT_FOUND', `${subject} has no two-factor sign-in.`)
         await tx.auth.deleteMfa(collection.id, id)
-        await appendAudit(tx, ctx, {
-          action: 'auth.mfa.reset',
-          target: subject,
-          detail: { wasEnabled: Boolean(mfa.enabled) },
-        })
+        await appendAudit(
+          tx,
+          ctx,
+          {
+            action: 'auth.mfa.reset',
+            target: subject,
+            detail: { wasEnabled: Boolean(mfa.enabled) },
+          },
+          clock,
+        )
       })
     },
   }

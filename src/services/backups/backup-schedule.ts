@@ -1,5 +1,6 @@
 import { Cron } from 'croner'
 import type { Store } from '../../adapters/store/store.js'
+import { systemClock, type Clock } from '../../core/clock.js'
 import { appendAuditAs } from '../audit/audit-log.js'
 import type { BackupRun, BackupsService } from './backups-service.js'
 
@@ -15,6 +16,8 @@ export interface BackupScheduleOptions {
   onRun(run: BackupRun): void
   /** Where each run this node takes is recorded in the audit log, as `system`. */
   store?: Pick<Store, 'transaction'>
+  /** The time of those audit entries: the engine's clock (default the system's). */
+  clock?: Clock
 }
 
 /**
@@ -46,17 +49,22 @@ export function startBackupSchedule(options: BackupScheduleOptions): { stop(): v
     if (options.store) {
       await options.store
         .transaction((tx) =>
-          appendAuditAs(tx, 'system', {
-            action: 'backup.create',
-            target: run.name ?? `(failed at ${tick})`,
-            detail: {
-              scheduled: tick,
-              verified: run.verified,
-              size: run.size,
-              pruned: run.pruned,
-              ...(run.error ? { error: run.error.slice(0, 500) } : {}),
+          appendAuditAs(
+            tx,
+            'system',
+            {
+              action: 'backup.create',
+              target: run.name ?? `(failed at ${tick})`,
+              detail: {
+                scheduled: tick,
+                verified: run.verified,
+                size: run.size,
+                pruned: run.pruned,
+                ...(run.error ? { error: run.error.slice(0, 500) } : {}),
+              },
             },
-          }),
+            options.clock ?? systemClock,
+          ),
         )
         .catch((error: unknown) => {
           run.error ??= `could not record it in the audit log: ${(error as Error).message}`

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, join } from 'node:path'
@@ -86,6 +87,10 @@ export function createLocalBackupTarget(dir: string): BackupTarget {
 /**
  * Archives as objects of a bucket (`ER_BACKUP_TARGET=s3`), one object per archive at
  * `<prefix><name>`; uploads stream as multipart uploads and never leave a partial object.
+ * Each upload is read back and its SHA-256 compared with the verified local archive's before
+ * the local copy goes: a size check alone misses a flipped byte, and an ETag is an MD5 only for
+ * single-part uploads on some services. A mismatch deletes the object and throws, so the run
+ * reports it and no damaged archive is listed as a backup.
  */
 export function createBlobBackupTarget(blobs: BlobStore, location: string): BackupTarget {
   const keyOf = (name: string) => {
@@ -105,11 +110,19 @@ export function createBlobBackupTarget(blobs: BlobStore, location: string): Back
     },
     async keep(name, path) {
       const { size } = await stat(path)
+      const expected = await sha256Of(createReadStream(path))
       await blobs.putFile(keyOf(name), path, { contentType: contentTypeOf(name) })
-      // What the bucket holds must be what was verified: at least the same length.
+      // What the bucket holds must be what was verified, byte for byte.
       const stored = await blobs.stat(name)
-      if (stored?.size !== size) {
-        throw new Error(`the upload of ${name} holds ${stored?.size ?? 0} bytes, not ${size}`)
+      const body = stored?.size === size ? await blobs.get(name) : undefined
+      const actual = body ? await sha256Of(body) : undefined
+      if (actual !== expected) {
+        await blobs.delete(name).catch(() => {})
+        throw new Error(
+          stored?.size !== size
+            ? `the upload of ${name} holds ${stored?.size ?? 0} bytes, not ${size}; it was deleted`
+            : `the upload of ${name} does not read back as written (SHA-256 differs); it was deleted`,
+        )
       }
       await rm(path, { force: true })
       return { size }
@@ -132,6 +145,12 @@ export function createBlobBackupTarget(blobs: BlobStore, location: string): Back
     },
     close: () => blobs.close(),
   }
+}
+
+async function sha256Of(body: Readable): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of body) hash.update(chunk as Buffer)
+  return hash.digest('hex')
 }
 
 function listing(name: string, size: number): BackupListing {

@@ -152,7 +152,8 @@ async function migrationFiles(folder: string): Promise<string[]> {
 
 async function addFile(pack: Pack, path: string, file: string): Promise<ManifestPart> {
   const { size } = await stat(file)
-  return addStream(pack, path, size, createReadStream(file))
+  // Large reads: a database part is tens of MB, and each chunk costs a tar write and a drain.
+  return addStream(pack, path, size, createReadStream(file, { highWaterMark: 1024 * 1024 }))
 }
 
 /** Writes one tar entry from a stream, hashing it on the way; waits for the entry to finish. */

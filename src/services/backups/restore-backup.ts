@@ -5,6 +5,7 @@ import type { BlobStore } from '../../adapters/blobs/blobs.js'
 import type { DatabaseSnapshots } from '../../adapters/snapshots/snapshots.js'
 import type { Store } from '../../adapters/store/store.js'
 import { appendAuditAs } from '../audit/audit-log.js'
+import { systemClock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { BackupManifest } from './backup-manifest.js'
 import { readBackup } from './read-backup.js'
@@ -81,15 +82,21 @@ export async function restoreBackup(
 async function recordRestore(store: Store, archive: string, manifest: BackupManifest) {
   try {
     await store.transaction((tx) =>
-      appendAuditAs(tx, 'cli', {
-        action: 'backup.restore',
-        target: basename(archive),
-        detail: {
-          created: manifest.created,
-          lastEventId: manifest.lastEventId,
-          files: manifest.files.count,
+      appendAuditAs(
+        tx,
+        'cli',
+        {
+          action: 'backup.restore',
+          target: basename(archive),
+          detail: {
+            created: manifest.created,
+            lastEventId: manifest.lastEventId,
+            files: manifest.files.count,
+          },
         },
-      }),
+        // A command has no engine yet: its clock is the system's.
+        systemClock,
+      ),
     )
   } finally {
     await store.close()

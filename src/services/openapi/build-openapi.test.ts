@@ -76,6 +76,16 @@ describe('buildOpenApiDocument', () => {
     await expectValid(doc)
   })
 
+  it('describes the consent endpoints with their body and problems', async () => {
+    const doc = buildOpenApiDocument([])
+    const consents = doc.paths['/api/privacy/consents'] as Record<string, JsonSchema>
+    const post = consents.post as { requestBody: JsonSchema; responses: Record<string, unknown> }
+    expect(JSON.stringify(post.requestBody)).toContain('"required":["purpose","granted"]')
+    expect(Object.keys(post.responses)).toEqual(['201', '400', '401', '403'])
+    expect(Object.keys(consents.get as object)).toContain('parameters')
+    await expectValid(doc)
+  })
+
   it('describes an auth collection and a collection with every field type', async () => {
     const doc = buildOpenApiDocument([posts, users, superusers], {
       title: 'Test',

@@ -1,3 +1,4 @@
+import { buildPrivacyPaths } from './openapi-privacy-paths.js'
 import { describeIdempotencyKeys, IDEMPOTENCY_KEY_PARAMETER } from './openapi-idempotency.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import { UNFILTERED_VISIBILITY, type CallerVisibility } from '../caller-visibility.js'
@@ -56,6 +57,7 @@ export function buildOpenApiDocument(
     ...buildFixedPaths(view.showsSchemaApi),
     ...buildRealtimePaths(),
     ...buildFilePaths(),
+    ...buildPrivacyPaths(),
     ...extensionPaths,
     ...(view.showsSchemaApi ? buildAdminPaths() : {}),
     ...(payments ? buildPaymentPaths(view.showsSchemaApi) : {}),
@@ -93,6 +95,7 @@ export function buildOpenApiDocument(
       { name: 'Operations' },
       { name: REALTIME_TAG, description: 'Record change feeds over Server-Sent Events.' },
       { name: 'Files', description: 'Downloads, thumbnails, file tokens, resumable uploads.' },
+      { name: 'Privacy', description: 'Consent given and withdrawn, per declared purpose.' },
       ...(Object.keys(extensionPaths).length > 0
         ? [{ name: EXTENSIONS_TAG, description: 'Routes of the server’s extension.' }]
         : []),

@@ -1,4 +1,5 @@
 import type { ChangeInput, Row, StoreSession } from '../../adapters/store/store.js'
+import type { Clock } from '../../core/clock.js'
 import { isMultiValued } from '../../core/schema/field-info.js'
 import type { CollectionDef } from '../../core/schema/types.js'
 import { EngineError } from '../../core/errors/index.js'
@@ -16,6 +17,8 @@ const MAX_PER_RELATION = 10_000
 
 export interface EraseDeps {
   registry: SchemaRegistry
+  /** The engine's clock: when personal fields were cleared, and the audit entry's time. */
+  clock: Clock
   records: Pick<RecordsService, 'transaction' | 'remove' | 'settle'>
 }
 
@@ -26,6 +29,8 @@ export interface EraseSummary {
   cleared: Record<string, number>
   /** Sessions, refresh and one-time tokens, TOTP, API keys and provider links removed. */
   credentials: number
+  /** Consent changes removed (the audit entry keeps that there were this many). */
+  consents: number
 }
 
 /**
@@ -34,7 +39,8 @@ export interface EraseSummary {
  * `personal` fields emptied; then the person's auth record is deleted through the records
  * service as a superuser, so every relation's `onDelete` applies exactly as for any delete
  * (`cascade` deletes, `setNull` removes the reference, `restrict` refuses and nothing changes);
- * then every credential of the person goes. Blobs of deleted records go after commit.
+ * then every credential of the person goes, and their consent history (its ip and user agent
+ * are theirs too; the audit entry keeps how many changes there were). Blobs of deleted records go after commit.
  *
  * A record shared through a multi-valued relation (a group with several members) keeps its
  * personal fields: they are the other members' data too. Only the person's id is removed.
@@ -49,6 +55,7 @@ export async function erasePersonalData(
     deleted: {},
     cleared: {},
     credentials: 0,
+    consents: 0,
   }
   const sudo = sudoContext(deps.registry, ctx)
   const cleared = new Map<string, Set<string>>()
@@ -60,7 +67,7 @@ export async function erasePersonalData(
         `No record "${subject.id}" in "${subject.collection.name}".`,
       )
     }
-    const now = new Date().toISOString()
+    const now = deps.clock.now().toISOString()
     for (const collection of deps.registry.list()) {
       if (collection.name === subject.collection.name) continue
       const personal = collection.fields.filter((f) => f.personal)
@@ -91,16 +98,23 @@ export async function erasePersonalData(
     }
     await deps.records.remove(sudo, subject.collection.name, subject.id, counting(tx, summary))
     summary.credentials = await tx.auth.forgetRecord(subject.collection.id, subject.id)
+    summary.consents = await tx.consents.forget(subject.collection.id, subject.id)
     for (const [name, ids] of cleared) summary.cleared[name] = ids.size
-    await appendAudit(tx, ctx, {
-      action: 'privacy.erase',
-      target: `${subject.collection.name}/${subject.id}`,
-      detail: {
-        deleted: summary.deleted,
-        cleared: summary.cleared,
-        credentials: summary.credentials,
+    await appendAudit(
+      tx,
+      ctx,
+      {
+        action: 'privacy.erase',
+        target: `${subject.collection.name}/${subject.id}`,
+        detail: {
+          deleted: summary.deleted,
+          cleared: summary.cleared,
+          credentials: summary.credentials,
+          consents: summary.consents,
+        },
       },
-    })
+      deps.clock,
+    )
   })
   // The deleted records' files were marked in the transaction; this wakes their deletion.
   deps.records.settle([], [])

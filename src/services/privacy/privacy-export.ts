@@ -2,6 +2,7 @@ import { PassThrough, Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
 import { pack as createPack } from 'tar-stream'
 import type { BlobStore } from '../../adapters/blobs/blobs.js'
+import type { Clock } from '../../core/clock.js'
 import type { Row, Store } from '../../adapters/store/store.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { CollectionDef } from '../../core/schema/types.js'
@@ -9,6 +10,7 @@ import type { RequestContext } from '../context.js'
 import { fileBlobKey } from '../files/file-names.js'
 import { toApiRecord } from '../records/record-view.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
+import { readConsents } from './privacy-consents.js'
 
 /** Records one relation field may contribute to an export before it is refused (not cut short). */
 const MAX_PER_RELATION = 100_000
@@ -17,6 +19,8 @@ export interface PrivacyDeps {
   store: Store
   registry: SchemaRegistry
   blobs?: BlobStore | undefined
+  /** The engine's clock: the export's `exported` time. */
+  clock: Clock
 }
 
 /** Whose data: the caller's own, or (superusers) any auth record. */
@@ -63,7 +67,7 @@ export function privacySubject(
 /**
  * Everything stored about `subject`, as a gzipped tar: `export.json` (their own record and every
  * record of any collection whose relation field points at them, secrets removed, with the names
- * of the fields marked `personal`) and each of those records' files under
+ * of the fields marked `personal`, and every consent change they recorded) and each of those records' files under
  * `files/<collection>/<record id>/<name>`. Only relations whose target is the subject's own
  * collection count, so another auth collection's record with the same id is never included.
  * Records of others that merely point at records of the subject (a reply to their post) are
@@ -110,9 +114,11 @@ export async function exportPersonalData(
       for (const row of rows) add(collection, row)
     }
   }
+  const { history: consents } = await readConsents(deps, subject)
   const document = {
     subject: { collection: subject.collection.name, id: subject.id },
-    exported: new Date().toISOString(),
+    exported: deps.clock.now().toISOString(),
+    consents,
     collections: Object.fromEntries(
       [...records.values()].map(({ collection, rows }) => [
         collection.name,

@@ -78,13 +78,18 @@ export async function applyRecordRetention(deps: RetentionDeps): Promise<Retenti
   deps.records.settle([], [])
   if (changed(summary)) {
     await deps.records.transaction((tx) =>
-      appendAuditAs(tx, 'system', {
-        action: 'privacy.retention',
-        target: Object.keys({ ...summary.deleted, ...summary.anonymized, ...summary.skipped })
-          .sort()
-          .join(','),
-        detail: { ...summary },
-      }),
+      appendAuditAs(
+        tx,
+        'system',
+        {
+          action: 'privacy.retention',
+          target: Object.keys({ ...summary.deleted, ...summary.anonymized, ...summary.skipped })
+            .sort()
+            .join(','),
+          detail: { ...summary },
+        },
+        deps.clock,
+      ),
     )
   }
   return summary

@@ -42,7 +42,7 @@ export function scheduleRetention(
     let auditPruned = 0
     if (settings.auditKeepDays !== undefined) {
       const cutoff = deps.clock.now().getTime() - settings.auditKeepDays * 86_400_000
-      auditPruned = await pruneAudit(store, new Date(cutoff).toISOString())
+      auditPruned = await pruneAudit(store, new Date(cutoff).toISOString(), deps.clock)
     }
     onRun({ records, auditPruned, tick })
   })

@@ -501,10 +501,15 @@ export function createRecordsService(deps: RecordsDeps) {
     }
     await deleteWithRelations(session, registry, collection, row, now(), actorOf(ctx))
     if (collection.name === SUPERUSERS.name) {
-      await appendAudit(session, ctx, {
-        action: 'superuser.delete',
-        target: `${SUPERUSERS.name}/${id}`,
-      })
+      await appendAudit(
+        session,
+        ctx,
+        {
+          action: 'superuser.delete',
+          target: `${SUPERUSERS.name}/${id}`,
+        },
+        clock,
+      )
     }
   }
 
@@ -620,10 +625,15 @@ export function createRecordsService(deps: RecordsDeps) {
     await checkRelationsExist(session, registry, collection, written, id)
     // Who made a superuser is kept in the tamper-evident log, in the same transaction.
     if (action === 'create' && collection.name === SUPERUSERS.name) {
-      await appendAudit(session, ctx, {
-        action: 'superuser.create',
-        target: `${SUPERUSERS.name}/${id}`,
-      })
+      await appendAudit(
+        session,
+        ctx,
+        {
+          action: 'superuser.create',
+          target: `${SUPERUSERS.name}/${id}`,
+        },
+        clock,
+      )
     }
     // Nothing above changes the record: the row the insert returned is the row as written.
     return readBackAndRecord(ctx, session, collection, id, action, stored)

@@ -40,16 +40,21 @@ export async function applyMigrations(
       const now = clock.now()
       await tx.recordMigration(name, now.toISOString(), JSON.stringify(migration))
       // In the audit log in the same transaction, as done by `actor` (`cli` for the command).
-      await appendAuditAs(tx, actor, {
-        action: 'schema.migrate',
-        target: name,
-        detail: {
-          operations: migration.up.map((o) => ({
-            op: o.op,
-            collection: 'collection' in o ? o.collection.name : o.to.name,
-          })),
+      await appendAuditAs(
+        tx,
+        actor,
+        {
+          action: 'schema.migrate',
+          target: name,
+          detail: {
+            operations: migration.up.map((o) => ({
+              op: o.op,
+              collection: 'collection' in o ? o.collection.name : o.to.name,
+            })),
+          },
         },
-      })
+        clock,
+      )
       await bumpSchemaVersion(tx, now)
       return true
     })

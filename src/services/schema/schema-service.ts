@@ -59,16 +59,21 @@ export function createSchemaService(deps: SchemaServiceDeps) {
         // The database keeps the content: every node's history is this, not its own folder.
         await tx.recordMigration(name, now.toISOString(), JSON.stringify(migration))
         // In the change's own transaction: the log holds exactly the changes that committed.
-        await appendAudit(tx, ctx, {
-          action: 'schema.change',
-          target: name,
-          detail: {
-            operations: up.map((o) => ({
-              op: o.op,
-              collection: 'collection' in o ? o.collection.name : o.to.name,
-            })),
+        await appendAudit(
+          tx,
+          ctx,
+          {
+            action: 'schema.change',
+            target: name,
+            detail: {
+              operations: up.map((o) => ({
+                op: o.op,
+                collection: 'collection' in o ? o.collection.name : o.to.name,
+              })),
+            },
           },
-        })
+          clock,
+        )
         await bumpSchemaVersion(tx, now)
         // Written before the commit and removed if the commit fails: a committed change always
         // has its file, and a rolled-back one never does.

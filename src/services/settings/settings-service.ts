@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../core/clock.js'
 import { randomBytes } from 'node:crypto'
 import type { Bus } from '../../adapters/bus/bus.js'
 import type { Store } from '../../adapters/store/store.js'
@@ -65,8 +66,11 @@ export async function createSettingsService(options: {
   environment?: SettingsEnvironment
   /** How often a node without a shared bus looks for another node's change (default 5 s). */
   recheckMs?: number
+  /** The engine's clock: the time of a saved setting and of its audit entry. */
+  clock?: Clock
 }) {
   const { store } = options
+  const clock = options.clock ?? systemClock
   const environment = options.environment ?? { fixed: {}, defaults: {} }
   let stored = new Map<string, unknown>()
   let version = ''
@@ -229,7 +233,7 @@ export async function createSettingsService(options: {
       requireSettingsAdmin(ctx)
       const changes = parsePatch(body)
       if (changes.size === 0) return describe()
-      const now = new Date().toISOString()
+      const now = clock.now().toISOString()
       await store.transaction(async (tx) => {
         await tx.lockKey(SETTINGS_VERSION_KEY)
         for (const [key, given] of changes) {
@@ -237,14 +241,19 @@ export async function createSettingsService(options: {
           else await tx.adminSettings.put(key, JSON.stringify(given), now)
         }
         await tx.setSetting(SETTINGS_VERSION_KEY, `${now}.${randomBytes(4).toString('hex')}`)
-        await appendAudit(tx, ctx, {
-          action: 'settings.update',
-          target: 'settings',
-          detail: {
-            keys: [...changes.keys()].sort(),
-            cleared: [...changes].filter(([, v]) => v === null).map(([k]) => k),
+        await appendAudit(
+          tx,
+          ctx,
+          {
+            action: 'settings.update',
+            target: 'settings',
+            detail: {
+              keys: [...changes.keys()].sort(),
+              cleared: [...changes].filter(([, v]) => v === null).map(([k]) => k),
+            },
           },
-        })
+          clock,
+        )
       })
       await reload()
       await bus?.publish(SETTINGS_CHANNEL, version).catch(() => {})

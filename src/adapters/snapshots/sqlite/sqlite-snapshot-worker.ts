@@ -1,6 +1,6 @@
 /**
- * The SQLite work that reads a whole database (`VACUUM INTO`, the integrity check, hashing every
- * row) runs in a worker thread: better-sqlite3 is synchronous, and on the server's own thread a
+ * The SQLite work that reads a whole database (`VACUUM INTO`, the integrity check, counting
+ * rows) runs in a worker thread: better-sqlite3 is synchronous, and on the server's own thread a
  * backup of a large file would stall every request (and every write the backup is meant to run
  * beside) until it ended. The worker is plain CommonJS given as a string so it runs the same from
  * TypeScript sources (tests) and from the built `dist/`.
@@ -11,24 +11,18 @@ import type { SnapshotFacts } from '../snapshots.js'
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads')
-const { createHash } = require('node:crypto')
 const Database = require(workerData.module)
 
-// Facts of a database file: per table its row count and the sum of the first 60 bits of each
-// row's MD5 (order-independent, so a restored copy gives the same sum whatever its page order).
+// Facts of a database file: per table its row count. No per-row checksum: a SQLite archive
+// carries the snapshot file itself, byte for byte, so the SHA-256 of that part (checked before
+// anything is restored) and the integrity check already prove the rows are the snapshot's;
+// hashing every row in JavaScript made a backup about 14 times slower than VACUUM INTO.
 function factsOf(db) {
   const tables = {}
   const names = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' order by name").pluck().all()
   for (const name of names) {
-    let rows = 0
-    let sum = 0n
     const quoted = '"' + name.replaceAll('"', '""') + '"'
-    for (const row of db.prepare('select * from ' + quoted).raw().iterate()) {
-      rows++
-      const digest = createHash('md5').update(JSON.stringify(row)).digest('hex')
-      sum += BigInt('0x' + digest.slice(0, 15))
-    }
-    tables[name] = { rows, checksum: sum.toString() }
+    tables[name] = { rows: Number(db.prepare('select count(*) from ' + quoted).pluck().get()) }
   }
   const has = (table) => names.includes(table)
   return {

@@ -15,6 +15,7 @@ import * as migrationContent from './20261203180000-migration-content.js'
 import * as outboxNumberedAtCommit from './20261203190000-outbox-numbered-at-commit.js'
 import * as jobSchedules from './20261203200000-job-schedules.js'
 import * as outboxNumberedByReaders from './20261203210000-outbox-numbered-by-readers.js'
+import * as consents from './20261203213000-consents.js'
 import * as adminSettings from './20261203220000-admin-settings.js'
 import type { DynamicDb } from '../dynamic-db.js'
 
@@ -48,6 +49,7 @@ const SYSTEM_MIGRATIONS: SystemMigration[] = [
   { name: '20261203190000-outbox-numbered-at-commit', ...outboxNumberedAtCommit },
   { name: '20261203200000-job-schedules', ...jobSchedules },
   { name: '20261203210000-outbox-numbered-by-readers', ...outboxNumberedByReaders },
+  { name: '20261203213000-consents', ...consents },
   { name: '20261203220000-admin-settings', ...adminSettings },
 ]
 
