@@ -20,7 +20,8 @@ afterAll(async () => {
 async function serve(env: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'er-young-'))
   dirs.push(dir)
-  const server = await startServerProcess(['--dir', dir], env)
+  // A plain `node … serve`, as the installed bin runs it.
+  const server = await startServerProcess(['--dir', dir], { ER_TEST_PLAIN_NODE: '1', ...env })
   servers.push(server)
   const pid = server.child.pid as number
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
