@@ -5,6 +5,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
+import { YOUNG_GENERATION_FLAG } from '../../src/young-generation.js'
 
 const CLI = resolve('src/cli/main.ts')
 
@@ -63,9 +64,13 @@ export async function startServerProcess(
   command: 'serve' | 'dev' = 'serve',
 ): Promise<ServerProcess> {
   const listen = port ?? (await freePort())
+  const young = env.ER_TEST_PLAIN_NODE ? [] : [YOUNG_GENERATION_FLAG]
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, command, '--http', `127.0.0.1:${listen}`, ...args],
+    // With the young-generation cap, as `npm start` runs it: `serve` then needs no relaunch,
+    // and the PID a test signals is the server's (test/cli/serve-young-generation.test.ts
+    // covers the relaunch of a plain `serve`).
+    [...young, '--import', 'tsx', CLI, command, '--http', `127.0.0.1:${listen}`, ...args],
     {
       env: { ...process.env, DATABASE_URL: '', ER_LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

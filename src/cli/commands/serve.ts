@@ -1,6 +1,10 @@
 import cluster from 'node:cluster'
 import type { Command } from 'commander'
 import { PREPARE_ROLE, startCluster } from '../../main-cluster.js'
+import {
+  followLauncher,
+  relaunchWithYoungGenerationCap,
+} from '../relaunch-with-young-generation-cap.js'
 import { loadMain } from './load-main.js'
 import { configFrom, withDirOption } from './options.js'
 
@@ -25,6 +29,9 @@ export function registerServeCommand(program: Command): void {
         console.log(`Engine Room is serving at ${url} with ${config.workers} workers`)
         return
       }
+      // Before the server loads: in a launcher, the relaunched server does the serving.
+      if (cluster.isPrimary) await relaunchWithYoungGenerationCap()
+      followLauncher()
       const { openEngine, startServer } = await loadMain()
       if (process.env.ER_WORKER_ROLE === PREPARE_ROLE) {
         // The cluster's first worker: migrations, secret and signing keys, then it ends.

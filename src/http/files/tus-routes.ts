@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http'
-import { Metadata, Server } from '@tus/server'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { AuthService } from '../../services/auth/auth-service.js'
 import type { FilesService } from '../../services/files/files-service.js'
@@ -24,20 +23,28 @@ export const tusRoutes: FastifyPluginAsync<{ files: FilesService; auth: AuthServ
 ) => {
   /** Metadata the server adds to an upload being created, by its request. */
   const granted = new WeakMap<IncomingMessage, Record<string, string>>()
-  const server = new Server({
-    path: PATH,
-    datastore: files.tus.datastore,
-    relativeLocation: true,
-    respectForwardedHeaders: false,
-    // Browsers on other origins are governed by the API's CORS settings, not by tus's own.
-    allowedOrigins: [],
-    async onUploadCreate(req, upload) {
-      const node = (req as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req
-      const extra = node ? granted.get(node) : undefined
-      if (!extra) throw { status_code: 403, body: 'Upload not authorised.\n' }
-      return { metadata: { ...upload.metadata, ...extra } }
-    },
-  })
+  // Built on the first tus request: @tus/server and its file store are megabytes of memory that
+  // a server nobody sends resumable uploads to need not hold from startup.
+  const load = async () => {
+    const { Metadata, Server } = await import('@tus/server')
+    const server = new Server({
+      path: PATH,
+      datastore: await files.tus.datastore(),
+      relativeLocation: true,
+      respectForwardedHeaders: false,
+      // Browsers on other origins are governed by the API's CORS settings, not by tus's own.
+      allowedOrigins: [],
+      async onUploadCreate(req, upload) {
+        const node = (req as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req
+        const extra = node ? granted.get(node) : undefined
+        if (!extra) throw { status_code: 403, body: 'Upload not authorised.\n' }
+        return { metadata: { ...upload.metadata, ...extra } }
+      },
+    })
+    return { server, parseMetadata: Metadata.parse }
+  }
+  let loaded: ReturnType<typeof load> | undefined
+  const tus = () => (loaded ??= load())
 
   // tus bodies are raw bytes: left unread for @tus/server to stream to disk.
   app.addContentTypeParser('application/offset+octet-stream', (_request, _payload, done) =>
@@ -50,7 +57,7 @@ export const tusRoutes: FastifyPluginAsync<{ files: FilesService; auth: AuthServ
       const id = (request.params as { id?: string }).id
       if (request.method === 'POST' && id === undefined) {
         const length = request.headers['upload-length']
-        const metadata = Metadata.parse(
+        const metadata = (await tus()).parseMetadata(
           typeof request.headers['upload-metadata'] === 'string'
             ? request.headers['upload-metadata']
             : undefined,
@@ -63,7 +70,7 @@ export const tusRoutes: FastifyPluginAsync<{ files: FilesService; auth: AuthServ
       }
     }
     reply.hijack()
-    await server.handle(request.raw, reply.raw)
+    await (await tus()).server.handle(request.raw, reply.raw)
   }
   app.route({ method: ['POST', 'OPTIONS'], url: PATH, handler, config: { idempotency: false } })
   app.route({

@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram } from 'prom-client'
 import type { Engine } from '../../services/create-engine.js'
-import { DISPATCH_CURSOR_KEY } from '../../services/realtime/change-dispatcher.js'
+import {
+  DISPATCH_CURSOR_KEY,
+  parseDispatchCursor,
+} from '../../services/realtime/change-dispatcher.js'
 import type { Metrics } from './metrics.js'
 
 /**
@@ -10,7 +13,8 @@ import type { Metrics } from './metrics.js'
  * - `er_realtime_subscriptions`: open change streams of the hub (one per SSE connection, one
  *   per GraphQL subscription);
  * - `er_outbox_backlog_events`: committed change events the dispatcher has not published yet
- *   (the same for every node: it is read from the shared store).
+ *   (from the cursor in the shared store, which is saved lazily, or this process's dispatcher
+ *   when it is further on).
  * Registered once per registry, and only when the engine runs realtime.
  */
 export function registerEngineGauges(metrics: Metrics, engine: Engine): void {
@@ -42,8 +46,8 @@ export function registerEngineGauges(metrics: Metrics, engine: Engine): void {
     registers: [metrics.registry],
     async collect() {
       const { last } = await engine.store.outboxBounds()
-      const cursor = Number((await engine.store.getSetting(DISPATCH_CURSOR_KEY)) ?? 0)
-      this.set(Math.max(0, Number(last) - (Number.isFinite(cursor) ? cursor : 0)))
+      const saved = parseDispatchCursor(await engine.store.getSetting(DISPATCH_CURSOR_KEY)).id
+      this.set(Math.max(0, Number(last) - Math.max(saved, realtime.dispatcher.published())))
     },
   })
 }

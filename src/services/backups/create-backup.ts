@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
-import { pack as createPack, type Pack } from 'tar-stream'
+import type { Pack } from 'tar-stream'
 import type { BlobStore } from '../../adapters/blobs/blobs.js'
 import type { DatabaseSnapshots } from '../../adapters/snapshots/snapshots.js'
 import { fileBlobKey } from '../files/file-names.js'
@@ -61,7 +61,8 @@ export async function createBackup(
     const report = () => options.onProgress?.({ ...progress })
 
     const taken = await sources.snapshots.take(partsDir)
-    const pack = createPack()
+    // Loaded here: a server that never backs up does not hold tar-stream (see main.ts).
+    const pack = (await import('tar-stream')).pack()
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         progress.bytes += chunk.length

@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { setTimeout } from 'node:timers/promises'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip } from 'node:zlib'
-import { extract as createExtract, type Header } from 'tar-stream'
+import type { Header } from 'tar-stream'
 import { assertBlobKey } from '../../adapters/blobs/blobs.js'
 import type { DatabaseSnapshots } from '../../adapters/snapshots/snapshots.js'
 import { EngineError } from '../../core/errors/index.js'
@@ -43,7 +43,7 @@ export async function readBackup(
   let manifestText: string | undefined
   let failure: Promise<unknown> = Promise.resolve(undefined)
   try {
-    const extract = createExtract()
+    const extract = (await import('tar-stream')).extract()
     const stages = await openArchive(archive, options.key)
     const fed = pipeline([...stages, createGunzip(), extract])
     failure = fed.then(

@@ -1,5 +1,3 @@
-import { fileTypeFromBuffer } from 'file-type'
-
 /** What the content says a file is, whatever its name or the client's header claimed. */
 export interface SniffedType {
   mime: string
@@ -19,6 +17,9 @@ export const SNIFF_SAMPLE_BYTES = 64 * 1024
  *   await sniffType(Buffer.from('\x7fELF…'), 'cat.png') // { mime: 'application/x-elf', ext: 'elf' }
  */
 export async function sniffType(sample: Uint8Array, originalName: string): Promise<SniffedType> {
+  // Loaded on the first upload: file-type and its readers are about 10 MB a server without
+  // uploads need not hold.
+  const { fileTypeFromBuffer } = await import('file-type')
   const detected = await fileTypeFromBuffer(sample)
   const fromName = /\.([a-z0-9]{1,10})$/i.exec(originalName)?.[1]?.toLowerCase()
   if (detected && detected.mime !== 'application/xml') {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open, readdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { FileStore } from '@tus/file-store'
+import type { FileStore } from '@tus/file-store'
 import { EngineError } from '../../core/errors/index.js'
 import { DEFAULT_FILE_MAX_SIZE } from '../../core/schema/file-field.js'
 import type { CollectionDef, FileField } from '../../core/schema/types.js'
@@ -33,7 +33,12 @@ export function createTusUploads(deps: {
   maxPixels: number
   expireMs: number
 }) {
-  const datastore = new FileStore({ directory: deps.directory })
+  // Loaded with the first resumable upload: @tus/file-store is megabytes most servers never use.
+  let store: Promise<FileStore> | undefined
+  const datastore = () =>
+    (store ??= import('@tus/file-store').then(
+      ({ FileStore }) => new FileStore({ directory: deps.directory }),
+    ))
   const ownerOf = (ctx: RequestContext) =>
     ctx.auth ? `${ctx.auth.collection.id}/${String(ctx.auth.record.id)}` : undefined
 
@@ -85,7 +90,7 @@ export function createTusUploads(deps: {
   async function find(uploadId: string) {
     if (!/^[A-Za-z0-9_-]{1,128}$/.test(uploadId)) return undefined
     try {
-      return await datastore.getUpload(uploadId)
+      return await (await datastore()).getUpload(uploadId)
     } catch {
       return undefined
     }
@@ -141,7 +146,7 @@ export function createTusUploads(deps: {
   }
 
   async function forget(uploadId: string): Promise<void> {
-    await datastore.remove(uploadId).catch(() => {})
+    await (await datastore()).remove(uploadId).catch(() => {})
   }
 
   /** Deletes uploads (finished or not) older than the expiry; returns how many. */

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import { createGzip } from 'node:zlib'
-import { pack as createPack } from 'tar-stream'
+import type { Pack } from 'tar-stream'
 import type { BlobStore } from '../../adapters/blobs/blobs.js'
 import type { Clock } from '../../core/clock.js'
 import type { Row, Store } from '../../adapters/store/store.js'
@@ -137,10 +137,11 @@ function writeArchive(
   document: unknown,
   records: Map<string, { collection: CollectionDef; rows: Map<string, Row> }>,
 ): Readable {
-  const pack = createPack()
   const out = new PassThrough()
-  Readable.from(pack).pipe(createGzip()).pipe(out)
   void (async () => {
+    // Loaded on the first export: a server that never exports does not hold tar-stream.
+    const pack = (await import('tar-stream')).pack()
+    Readable.from(pack).pipe(createGzip()).pipe(out)
     const json = Buffer.from(JSON.stringify(document, null, 1))
     await entry(pack, 'export.json', json.length, Readable.from([json]))
     for (const { collection, rows } of records.values()) {
@@ -157,12 +158,7 @@ function writeArchive(
   return out
 }
 
-function entry(
-  pack: ReturnType<typeof createPack>,
-  name: string,
-  size: number,
-  body: Readable,
-): Promise<void> {
+function entry(pack: Pack, name: string, size: number, body: Readable): Promise<void> {
   return new Promise((resolve, reject) => {
     const sink = pack.entry({ name, size, mode: 0o600 }, (error) =>
       error ? reject(error) : resolve(),
