@@ -12,7 +12,7 @@ export function createQueryTracer(dialect: 'sqlite' | 'postgresql') {
   return (event: QueryEvent): void => {
     if (!trace.getActiveSpan()) return
     const end = Date.now()
-    const span = tracer.startSpan(event.sql.slice(0, 40).split(/\s/)[0]?.toUpperCase() || 'SQL', {
+    const span = tracer.startSpan(operationName(event.sql), {
       kind: SpanKind.CLIENT,
       startTime: end - event.durationMs,
       attributes: { 'db.system.name': dialect, 'db.query.text': event.sql.slice(0, 2000) },
@@ -20,4 +20,14 @@ export function createQueryTracer(dialect: 'sqlite' | 'postgresql') {
     if (event.failed) span.setStatus({ code: SpanStatusCode.ERROR })
     span.end(end)
   }
+}
+
+/**
+ * The statement's operation: its first keyword, except that a `WITH` holding a data-modifying
+ * statement (a create written with its outbox row in one statement) is named after that write.
+ */
+function operationName(sql: string): string {
+  const first = sql.slice(0, 40).split(/\s/)[0]?.toUpperCase() || 'SQL'
+  if (first !== 'WITH') return first
+  return /\b(INSERT|UPDATE|DELETE)\b/i.exec(sql.slice(0, 2000))?.[1]?.toUpperCase() ?? 'SELECT'
 }
