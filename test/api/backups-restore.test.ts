@@ -170,14 +170,24 @@ for (const dialect of dialects) {
           expect((await verifyAudit(restored)).broken).toBeUndefined()
           const notes = (await restored.listCollections()).find((c) => c.name === 'notes')!
           expect(await restored.countRecords(notes, [])).toBe(backup.manifest.tables.notes?.rows)
-          // Every create the outbox numbered up to the snapshot's last event is there; none after.
+          // Every create the outbox numbered up to the snapshot's last event is there.
           const events = await t.engine.store.readChanges(0, 100_000)
           const creates = events.filter((e) => e.collection === 'notes' && e.action === 'create')
           const before = creates.filter((e) => e.id <= manifest.lastEventId).map((e) => e.recordId)
           const after = creates.filter((e) => e.id > manifest.lastEventId).map((e) => e.recordId)
           expect(after.length).toBeGreaterThan(0)
           expect((await restored.selectByIds(notes, before)).length).toBe(before.length)
-          expect(await restored.selectByIds(notes, after)).toEqual([])
+          const present = await restored.selectByIds(notes, after)
+          if (dialect === 'sqlite') expect(present).toEqual([])
+          else {
+            // On PostgreSQL a reader numbers a committed event later: a write committed just
+            // before the snapshot may be in it with its event pending. The restored database
+            // numbers that event after the snapshot's last one; no record lacks its event.
+            const restoredCreates = (await restored.readChanges(manifest.lastEventId, 100_000))
+              .filter((e) => e.collection === 'notes' && e.action === 'create')
+              .map((e) => e.recordId)
+            for (const record of present) expect(restoredCreates).toContain(record.id)
+          }
           expect(acknowledged.filter((id) => before.includes(id)).length).toBeGreaterThan(0)
           // Every file is back, byte for byte, and still matches the SHA-256 from its upload.
           const blobs = await openLocalBlobs({ root: join(place.dir, 'storage') })
