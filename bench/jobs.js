@@ -125,7 +125,14 @@ async function postgresFloor(url, jobs) {
 
 /** Bare BullMQ on the same Redis: add one by one, a Worker with the same concurrency. */
 async function bullmqFloor(redisUrl, prefix, jobs) {
-  const connection = () => new Redis(redisUrl, { maxRetriesPerRequest: null })
+  // BullMQ leaves connections it was given open: kept here and quit at the end, or the bench
+  // process never exits.
+  const connections = []
+  const connection = () => {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null })
+    connections.push(redis)
+    return redis
+  }
   const queue = new BullQueue('floor', { connection: connection(), prefix })
   let done = 0
   let finished = () => {}
@@ -145,6 +152,7 @@ async function bullmqFloor(redisUrl, prefix, jobs) {
   const rate = jobs / ((performance.now() - start) / 1000)
   await worker.close()
   await queue.close()
+  await Promise.all(connections.map((redis) => redis.quit().catch(() => {})))
   return rate
 }
 
