@@ -5,41 +5,12 @@
  * response schemas (fast-json-stringify), a JSON-schema-validated insert, a signed cursor and a
  * static bearer-token check. It is the best any generic engine could do for these requests.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
 import { serveChild } from './child-ipc.js'
+import { FILTER, createBody, newId, nullable, postSchema, requireBearer } from './floor-common.js'
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
-const FILTER = /^status = "(draft|published)" && views > (\d+(?:\.\d+)?)$/
-
-/** A 20-character time-sortable id, the same form as the engine's. */
-function newId() {
-  let t = Date.now()
-  let time = ''
-  for (let i = 0; i < 10; i++) {
-    time = ALPHABET[t % 32] + time
-    t = Math.floor(t / 32)
-  }
-  let rest = ''
-  for (const byte of randomBytes(10)) rest += ALPHABET[byte & 31]
-  return time + rest
-}
-
-const nullable = (type) => ({ type: [type, 'null'] })
-const postSchema = {
-  type: 'object',
-  properties: {
-    id: { type: 'string' },
-    created: { type: 'string' },
-    updated: { type: 'string' },
-    title: nullable('string'),
-    status: nullable('string'),
-    views: nullable('number'),
-    author: nullable('string'),
-    writer: nullable('string'),
-  },
-}
 const writerSchema = {
   type: 'object',
   properties: {
@@ -63,17 +34,6 @@ const pageSchema = {
     page: { type: 'integer' },
     perPage: { type: 'integer' },
     nextCursor: nullable('string'),
-  },
-}
-const createBody = {
-  type: 'object',
-  required: ['title'],
-  additionalProperties: false,
-  properties: {
-    title: { type: 'string', minLength: 1, maxLength: 200 },
-    status: { type: 'string', enum: ['draft', 'published'] },
-    views: { type: 'integer', minimum: 0 },
-    author: { type: 'string' },
   },
 }
 const updateBody = { ...createBody, required: [], minProperties: 1 }
@@ -125,16 +85,10 @@ serveChild(async ({ file, token, secret }) => {
     .all('published', 100, 21, 0)
     .map((row) => row.detail)
 
-  const expected = Buffer.from(`Bearer ${token}`)
   const sign = (payload) => createHmac('sha256', secret).update(payload).digest('base64url')
 
   const app = Fastify({ logger: false })
-  app.addHook('onRequest', async (request, reply) => {
-    const given = Buffer.from(request.headers.authorization ?? '')
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return reply.code(401).send({ message: 'unauthorized' })
-    }
-  })
+  requireBearer(app, token)
 
   app.get(
     '/api/collections/posts/records/:id',
