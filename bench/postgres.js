@@ -9,7 +9,8 @@
  * Environment: BENCH_PG_URL (a server where this user may create databases; default the local
  * trust-auth server), BENCH_RECORDS (100,000), BENCH_SECONDS (5 per run), BENCH_ROUNDS (3),
  * BENCH_CONNECTIONS (32), BENCH_ONLY (get,list,create), BENCH_PROF=<dir> (CPU profile of the
- * engine server, written when the run ends), BENCH_KEEP=1 (keep the database, to look at it),
+ * engine server, written when the run ends), BENCH_PROF_FLOOR=<dir> (the same of the floor, to
+ * compare the two function by function), BENCH_KEEP=1 (keep the database, to look at it),
  * BENCH_BASE=<checkout> (also the engine built there, as `base`: before and after in one run).
  */
 import { spawn } from 'node:child_process'
@@ -195,7 +196,12 @@ try {
     body: JSON.stringify(SUPERUSER),
   })
   const { token } = await login.json()
-  const floor = await startServer('floor', join(here, 'pg-floor.js'), { url: dbUrl, token })
+  const floor = await startServer(
+    'floor',
+    join(here, 'pg-floor.js'),
+    { url: dbUrl, token },
+    env.BENCH_PROF_FLOOR ? ['--cpu-prof', '--cpu-prof-dir', env.BENCH_PROF_FLOOR] : [],
+  )
   servers.push(floor)
   console.log(`floor list plan: ${floor.info.listPlan.join(' / ')}`)
   // `BENCH_BASE`: another build of the engine on the same database (an earlier commit).

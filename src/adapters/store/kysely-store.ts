@@ -67,6 +67,12 @@ export type DirectRead = (text: string, parameters: readonly unknown[]) => Row[]
 /** Runs a compiled write and returns how many rows it changed. */
 export type RunWrite = (text: string, parameters: readonly unknown[]) => Promise<number>
 
+/** Statements run on a pooled connection of their own, skipping Kysely's executor. */
+export interface PooledStatements {
+  read: ReadRows
+  write: RunWrite
+}
+
 /**
  * Statements run at once on the connection a transaction holds (SQLite: better-sqlite3 is
  * synchronous, and while Kysely holds the connection for the transaction nothing else can use
@@ -528,10 +534,17 @@ export class KyselyStore extends KyselySession implements Store {
     db: DynamicDb,
     adapter: DialectAdapter,
     onClose: () => Promise<void> = async () => {},
-    direct?: { read: DirectRead; held: HeldConnection },
+    direct?: { read: DirectRead; held: HeldConnection } | { pooled: PooledStatements },
   ) {
     super(db, adapter)
     this.#onClose = onClose
+    if (direct && 'pooled' in direct) {
+      // PostgreSQL: statements outside a transaction go straight to the pool (a transaction's
+      // session keeps Kysely's, which holds its connection).
+      this.readRows = direct.pooled.read
+      this.runWrite = direct.pooled.write
+      return
+    }
     this.#held = direct?.held
     const directRead = direct?.read
     if (directRead) {

@@ -32,3 +32,21 @@ export function observed<T>(observer: QueryObserver | undefined, sql: string, ru
     throw error
   }
 }
+
+/** `observed` for a statement that answers later: the event is told when it settles. */
+export async function observedAsync<T>(
+  observer: QueryObserver | undefined,
+  sql: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  if (!observer) return run()
+  const started = performance.now()
+  try {
+    const result = await run()
+    observer({ sql, durationMs: performance.now() - started, failed: false })
+    return result
+  } catch (error) {
+    observer({ sql, durationMs: performance.now() - started, failed: true })
+    throw error
+  }
+}

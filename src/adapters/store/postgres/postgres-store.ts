@@ -7,7 +7,7 @@ import { postgresColumnType, postgresSystemColumnTypes } from './postgres-ddl.js
 import { introspectPostgres } from './postgres-introspector.js'
 import { translatePostgresError } from './postgres-errors.js'
 import type { DynamicDb } from '../dynamic-db.js'
-import { kyselyLogFor } from '../observe-queries.js'
+import { kyselyLogFor, observedAsync } from '../observe-queries.js'
 import { preparingPool } from './prepared-pool.js'
 import type { QueryObserver } from '../store.js'
 
@@ -76,9 +76,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // listener; unheard, it would crash the process on any database restart. The query running on
   // it fails on its own, and the pool discards the broken client when it is released.
   pool.on('connect', (client) => client.on('error', () => {}))
+  // Statements with parameters run prepared, each text parsed and planned once a connection.
+  const preparing = preparingPool(pool)
   const db: DynamicDb = new Kysely({
-    // Statements with parameters run prepared, each text parsed and planned once a connection.
-    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
+    dialect: new PostgresDialect({ pool: preparing }),
     log: kyselyLogFor(options.onQuery),
   })
   try {
@@ -87,5 +88,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await db.destroy()
     throw error
   }
-  return new KyselyStore(db, postgresAdapter)
+  const observer = options.onQuery
+  return new KyselyStore(db, postgresAdapter, undefined, {
+    pooled: {
+      read: async (text, parameters) =>
+        (await observedAsync(observer, text, () => preparing.query(text, parameters))).rows,
+      write: async (text, parameters) =>
+        (await observedAsync(observer, text, () => preparing.query(text, parameters))).rowCount ??
+        0,
+    },
+  })
 }

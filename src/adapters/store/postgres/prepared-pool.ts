@@ -13,6 +13,12 @@ export interface PreparingPool extends PostgresPool {
    * that prepared statements against the old shape are closed when next returned to the pool.
    */
   forget(): void
+  /**
+   * Runs one statement on a pooled connection and returns it: what Kysely's executor does for a
+   * statement outside a transaction, without its plugin, transform and connection-provider
+   * layers (on a get by id they cost more than the statement's own work in this process).
+   */
+  query(text: string, values: readonly unknown[]): Promise<pg.QueryResult<Record<string, unknown>>>
 }
 
 /**
@@ -75,15 +81,27 @@ export function preparingPool(pool: pg.Pool): PreparingPool {
     return entry
   }
 
+  const connect = async (): Promise<PostgresPoolClient> => {
+    for (;;) {
+      const client = await pool.connect()
+      let entry = wrapped.get(client)
+      if (!entry) wrapped.set(client, (entry = wrap(client)))
+      if (entry.generation === generation) return entry.client
+      client.release(true)
+    }
+  }
+
   return {
     forget,
-    async connect() {
-      for (;;) {
-        const client = await pool.connect()
-        let entry = wrapped.get(client)
-        if (!entry) wrapped.set(client, (entry = wrap(client)))
-        if (entry.generation === generation) return entry.client
-        client.release(true)
+    connect,
+    async query(text, values) {
+      const client = await connect()
+      try {
+        return (await client.query(text, values as unknown[])) as unknown as pg.QueryResult<
+          Record<string, unknown>
+        >
+      } finally {
+        client.release()
       }
     },
     end: () => pool.end(),
