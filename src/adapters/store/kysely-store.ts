@@ -574,7 +574,7 @@ export class KyselyStore extends KyselySession implements Store {
     const codec = recordCodec(collection, this.adapter)
     const encoded = codec.encode(values)
     const event = change(codec.stored(encoded))
-    const stored = await this.#writing(collection, () =>
+    await this.#writing(collection, () =>
       insertOneWithChange(
         this.db,
         this.adapter,
@@ -588,11 +588,11 @@ export class KyselyStore extends KyselySession implements Store {
           new Date().toISOString(),
           event.actor ? JSON.stringify(event.actor) : null,
         ],
-        this.readRows,
+        this.runWrite,
       ),
     )
     this.#tellWritten([collection.name])
-    return stored
+    return codec.stored(encoded)
   }
 
   /** Runs a write and turns driver errors into engine errors naming the collection and field. */

@@ -70,7 +70,9 @@ export async function insertOne(
  * PostgreSQL: one encoded row and its change event (`event`: the outbox columns, see
  * `appendChanges`) in one statement, a data-modifying CTE run on its own, so that the write is
  * atomic with no BEGIN or COMMIT round trip; the event waits in `_outbox_pending` like any
- * other. Returns the stored row, decoded.
+ * other. Nothing is returned: the stored row is what the codec says an insert of `encoded`
+ * stores (`Codec.stored`, the row the event already carries), so no row description or data
+ * row crosses the wire to be parsed and decoded again.
  */
 export async function insertOneWithChange(
   db: DynamicDb,
@@ -78,23 +80,20 @@ export async function insertOneWithChange(
   collection: CollectionDef,
   encoded: Row,
   event: readonly unknown[],
-  read: ReadRows,
-): Promise<Row> {
+  run: RunWrite,
+): Promise<void> {
   const columns = Object.keys(encoded)
   const eventColumns = ['collection', 'record_id', 'action', 'record', 'created', 'actor']
   const build = () =>
     sql`with ${sql.id('written')} as (
         insert into ${sql.table(collection.name)} (${sql.join(columns.map((c) => sql.id(c)))})
-        values (${sql.join(columns.map((c) => sql`${encoded[c]}`))}) returning *
-      ), ${sql.id('event')} as (
-        insert into ${sql.table('_outbox_pending')} (${sql.join(eventColumns.map((c) => sql.id(c)))})
-        values (${sql.join(eventColumns.map(() => sql`${''}`))})
+        values (${sql.join(columns.map((c) => sql`${encoded[c]}`))})
       )
-      select * from ${sql.id('written')}`
+      insert into ${sql.table('_outbox_pending')} (${sql.join(eventColumns.map((c) => sql.id(c)))})
+      values (${sql.join(eventColumns.map(() => sql`${''}`))})`
   const text = sqlFor(db, adapter, collection, `insert-alone:${columns.join('\n')}`, build)
-  const [row] = await read(text, [...columns.map((c) => encoded[c]), ...event])
-  if (!row) throw new Error(`insert into "${collection.name}" returned no row`)
-  return recordCodec(collection, adapter).decode(row)
+  const written = await run(text, [...columns.map((c) => encoded[c]), ...event])
+  if (written !== 1) throw new Error(`insert into "${collection.name}" wrote no event`)
 }
 
 /**
