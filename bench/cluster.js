@@ -137,7 +137,12 @@ async function loadCluster(cluster, script, token, seconds, connections) {
 export async function measureCluster({ quick = false, log = console.log } = {}) {
   const settings = clusterSettings({ quick })
   const binary = nginxBinary()
-  if (!binary) return { skipped: 'nginx is not installed (apt-get install nginx)', settings }
+  if (!binary) {
+    return {
+      skipped: 'nginx is not installed (apt-get install nginx)',
+      settings: { nodes: settings.nodes },
+    }
+  }
   const tag = randomBytes(6).toString('hex')
   const database = `er_bench_cluster_${tag}`
   const dbUrl = databaseUrl(settings.pgUrl, database)
@@ -174,7 +179,9 @@ export async function measureCluster({ quick = false, log = console.log } = {}) 
     killServes()
     return cleanup()
   })
-  const result = { settings, runs: [], flagged: false, problems: [] }
+  // The URLs stay out of the result (it is written to bench/results/): they may hold passwords.
+  const { pgUrl: _pg, redisUrl: _redis, ...shown } = settings
+  const result = { settings: shown, runs: [], flagged: false, problems: [] }
   try {
     await adminQuery(settings.pgUrl, `create database ${database}`)
     created = true
