@@ -6,7 +6,9 @@
  *
  * Environment: BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_RECORDS, BENCH_KEEP=1 (keep the data dir),
  * BENCH_ONLY (comma-separated scenario names to run), BENCH_LARGE=1 (the 1,000,000-record keyset
- * scenario), BENCH_WORKERS, BENCH_PROF=<dir> (CPU profile of the engine server). See README.md.
+ * scenario), BENCH_WORKERS, BENCH_PROF=<dir> (CPU profile of the engine server); the PostgreSQL
+ * and cluster scenarios also read BENCH_PG_URL, BENCH_ROUNDS, REDIS_URL and BENCH_CLUSTER_NODES.
+ * See README.md.
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -22,7 +24,11 @@ import { measureGraphql } from './graphql.js'
 import { measureJobs, printJobs } from './jobs.js'
 import { measureLargeKeyset } from './large-keyset.js'
 import { killChildren, measure, measureAgainst, startServer } from './measure.js'
+import { measureCache, printCache } from './cache.js'
+import { measureCluster, printCluster } from './cluster.js'
+import { measurePostgres, printPostgres } from './postgres.js'
 import { killServes, SERVE_NODE_ARGS } from './serve-process.js'
+import { runTeardowns } from './teardown.js'
 import { measureWorkers } from './workers.js'
 import { BENCH_USER, seed, SUPERUSER } from './seed.js'
 
@@ -47,7 +53,8 @@ const settings = {
 /**
  * Whether a scenario runs: all of them unless `BENCH_ONLY` names some (by substring, e.g.
  * `BENCH_ONLY=get,list`). Names: get by id, filtered list, create, request log, owner-rule list,
- * fanout, cold start, workers, files, jobs, backups, large (which also needs BENCH_LARGE=1).
+ * fanout, cold start, workers, files, jobs, backups, postgres, cache, cluster, large (which also
+ * needs BENCH_LARGE=1).
  */
 function selected(name) {
   return settings.only === null || settings.only.some((part) => name.includes(part))
@@ -288,9 +295,27 @@ function gitCommit() {
   }
 }
 
+/**
+ * The scenarios on the seeded SQLite file (the engine and the raw floor forked by this process,
+ * `serve` over the same file): all but the PostgreSQL, cache, cluster, files, jobs and backups
+ * ones, which bring their own data. With none of them selected, nothing is seeded.
+ */
+const SQLITE_SCENARIOS = [
+  'get by id',
+  'filtered list',
+  'deep page via cursor',
+  'list + expand',
+  'update',
+  'create',
+  'request log',
+  'owner-rule list',
+  'graphql',
+  'fanout',
+  'workers',
+]
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'engineroom-bench-'))
-  const servers = []
   const cleanup = () => {
     killChildren()
     if (env.BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true })
@@ -301,115 +326,18 @@ async function main() {
   })
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.once(signal, () => {
-      console.error(`\n${signal}: stopping the servers.`)
-      process.exit(130)
+      console.error(`\n${signal}: stopping the servers, dropping the bench databases.`)
+      void runTeardowns().finally(() => process.exit(130))
     })
   }
 
-  const { seconds, warmupSeconds, connections, records } = settings
-  console.log(
-    `Engine Room vs raw floor: ${records.toLocaleString('en')} posts, ${seconds} s per run ` +
-      `(+${warmupSeconds} s warm-up), ${connections} connections, ${cpus().length} cores, node ${process.version}`,
-  )
-  console.log(`Seeding ${dir}`)
-  const seeded = await seed({ dir, count: records })
-
-  const engine = await startServer(
-    'engine',
-    join(here, 'engine-server.js'),
-    { file: seeded.engineFile, migrationsDir: join(dir, 'migrations') },
-    [
-      // Node's flags as `npm start` passes them (the young-generation cap).
-      ...SERVE_NODE_ARGS,
-      // `BENCH_PROF=<dir>`: a .cpuprofile of the engine, written when it exits (open in DevTools).
-      ...(settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : []),
-    ],
-  )
-  servers.push(engine)
-  const token = await login(engine)
-  const floor = await startServer('floor', join(here, 'raw-floor.js'), {
-    file: seeded.floorFile,
-    token,
-    secret: randomBytes(32).toString('base64url'),
-  })
-  servers.push(floor)
-  console.log(`engine pid ${engine.pid} at ${engine.url}, floor pid ${floor.pid} at ${floor.url}`)
-  console.log(`floor list plan: ${floor.info.listPlan.join(' / ')}`)
-
-  const auth = { authorization: `Bearer ${token}` }
-  const total = await matching(engine, auth)
-  const deepCursors = {
-    engine: await deepCursor(engine, auth, total),
-    floor: await deepCursor(floor, auth, total),
-  }
-  console.log(`deep page: ${total} posts match the list filter; the cursor points near the end`)
-  const list = scenarios(seeded.sampleIds, auth, deepCursors).filter((scenario) =>
-    selected(scenario.name),
-  )
+  const { seconds, records } = settings
   const warnings = []
-  for (const scenario of list) {
-    const [a, b] = [await sample(engine, scenario, auth), await sample(floor, scenario, auth)]
-    if (a.status !== b.status || JSON.stringify(a.shape) !== JSON.stringify(b.shape)) {
-      warnings.push(
-        `${scenario.name}: answers differ: engine ${a.status} ${JSON.stringify(a.shape)} / ` +
-          `floor ${b.status} ${JSON.stringify(b.shape)}`,
-      )
-    } else if (JSON.stringify(a.ids) !== JSON.stringify(b.ids)) {
-      warnings.push(`${scenario.name}: the servers list different records (${a.ids} / ${b.ids})`)
-    }
-  }
-  for (const warning of warnings) console.log(`WARNING ${warning}`)
+  const needsSqlite = SQLITE_SCENARIOS.some(selected) || (settings.large && selected('large'))
+  const sqlite = needsSqlite ? await measureSqlite(dir, warnings) : null
+  const results = sqlite?.results ?? []
+  const { fanout = null, large = null } = sqlite ?? {}
 
-  const results = []
-  for (const scenario of list) {
-    const pair = {}
-    for (const server of [engine, floor]) {
-      const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
-      result.flagged = result.non2xx + result.errors > 0
-      pair[server.name] = result
-      results.push(result)
-      console.log(
-        `  ${scenario.name.padEnd(13)} ${server.name.padEnd(6)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s` +
-          (result.flagged ? `  ! ${result.non2xx} non-2xx, ${result.errors} errors` : ''),
-      )
-    }
-    pair.engine.ratio = pair.engine.reqPerSec / pair.floor.reqPerSec
-    pair.engine.p50Ratio = pair.engine.latencyMs.p50 / pair.floor.latencyMs.p50
-  }
-
-  if (selected('request log')) {
-    results.push(
-      ...(await measureRequestLog(seeded, dir, servers, { seconds, warmupSeconds, connections })),
-    )
-  }
-  if (selected('owner-rule list')) results.push(...(await measureOwnerRule(engine, auth, warnings)))
-  if (selected('graphql'))
-    results.push(...(await measureGraphql(engine, auth, warnings, settings, EXPAND_LIST)))
-
-  const fanout = selected('fanout')
-    ? await measureFanout(engine, {
-        token,
-        subscribers: settings.subscribers,
-        writes: settings.fanoutWrites,
-      })
-    : null
-  if (fanout) fanout.flagged = fanout.delivered !== fanout.expected
-
-  // `serve --workers N` over the same file, after the engine child has had its turn.
-  const loadOptions = { seconds, warmupSeconds, connections }
-  if (selected('workers')) {
-    const getById = (headers) => scenarios(seeded.sampleIds, headers)[0]
-    results.push(
-      ...(await measureWorkers({
-        dir: dirname(seeded.engineFile),
-        workers: settings.workers,
-        scenario: getById,
-        paths: seeded.sampleIds.map((id) => `${POSTS}/${id}`),
-        login: (server) => login(server),
-        ...loadOptions,
-      })),
-    )
-  }
   const coldStart = selected('cold start') ? await measureColdStart({ dir }) : null
   // Uploads, downloads and thumbnails through `serve` against a bare node:http floor.
   const files = selected('files') ? await measureFiles({ quick, seconds }) : null
@@ -417,24 +345,29 @@ async function main() {
   const jobs = selected('jobs') ? await measureJobs({ quick }) : null
   // Backup, verify and restore MB/s against VACUUM INTO and a file copy; writes/s during backups.
   const backups = selected('backups') ? await measureBackups({ quick, seconds }) : null
-  const large =
-    settings.large && selected('large')
-      ? await measureLargeKeyset({
-          dir,
-          records: settings.largeRecords,
-          login: (server) => login(server),
-          ...loadOptions,
-        })
-      : null
-  if (large) results.push(...large.results)
+  // The engine on PostgreSQL against a Fastify + pg floor (its own database, dropped after).
+  const postgres = selected('postgres')
+    ? await attempt('postgres', () => measurePostgres({ quick }))
+    : null
+  // A hot list with and without the response cache, against the raw floor.
+  const cache = selected('cache') ? await attempt('cache', () => measureCache({ quick })) : null
+  // 1 node vs N `serve` nodes on PostgreSQL + Redis behind nginx.
+  const cluster = selected('cluster')
+    ? await attempt('cluster', () => measureCluster({ quick }))
+    : null
 
   console.log('')
-  printTable(results)
-  console.log('')
-  printSummary({ fanout, coldStart, large, workers: settings.workers })
+  if (results.length > 0) {
+    printTable(results)
+    console.log('')
+    printSummary({ fanout, coldStart, large, workers: settings.workers })
+  } else if (coldStart) printSummary({ coldStart })
   if (files) printFiles(files)
   if (jobs) printJobs(jobs)
   if (backups) printBackups(backups)
+  if (postgres && !postgres.error) printPostgres(postgres)
+  if (cache && !cache.error) printCache(cache)
+  if (cluster && !cluster.error) printCluster(cluster)
   const flagged = [...results, ...(fanout ? [fanout] : [])].filter((r) => r.flagged)
   for (const r of flagged.filter((x) => x !== fanout)) {
     console.log(
@@ -442,6 +375,12 @@ async function main() {
         `(${r.timeouts} timeouts); status codes ${JSON.stringify(r.statusCodes)}`,
     )
   }
+  const separate = { postgres, cache, cluster }
+  for (const [name, result] of Object.entries(separate)) {
+    if (result?.error) console.log(`! ${name}: failed: ${result.error}`)
+    else if (result?.flagged) console.log(`! ${name}: flagged (see its table above)`)
+  }
+  const separateFlagged = Object.values(separate).some((r) => r?.error || r?.flagged)
 
   const stamp = new Date().toISOString().replace(/[:.]/g, '-')
   const outDir = join(here, 'results')
@@ -457,27 +396,174 @@ async function main() {
       node: process.version,
       platform: process.platform,
     },
-    seed: { records, seconds: seeded.seedSeconds },
-    floorListPlan: floor.info.listPlan,
+    seed: sqlite && { records, seconds: sqlite.seedSeconds },
+    floorListPlan: sqlite?.floorListPlan,
     warnings,
-    flagged: flagged.length > 0,
+    flagged: flagged.length > 0 || separateFlagged,
     results,
     fanout,
     coldStart,
     files,
     jobs,
     backups,
+    postgres,
+    cache,
+    cluster,
     large: large && { ...large, results: undefined },
   }
   writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`)
   console.log(`Results: ${relative(process.cwd(), outFile)}`)
 
-  await Promise.all(servers.map((server) => server.close()))
-  if (flagged.length > 0 || warnings.length > 0) {
+  if (flagged.length > 0 || warnings.length > 0 || separateFlagged) {
     console.log(
       'This run had errors or mismatched answers (flagged above); its ratios are suspect.',
     )
     process.exitCode = 1
+  }
+}
+
+/**
+ * Runs a scenario that brings its own servers and data; a failure is reported with the others'
+ * results (as `{ error }`) instead of ending the whole run.
+ */
+async function attempt(name, measureScenario) {
+  try {
+    return await measureScenario()
+  } catch (error) {
+    console.error(`${name}:`, error)
+    return { error: error?.message ?? String(error) }
+  }
+}
+
+/**
+ * Seeds the SQLite file, then runs the paired scenarios against the engine and the raw floor,
+ * the request log, owner-rule, GraphQL, fan-out, `serve` workers and large-keyset scenarios
+ * (those selected). The servers it starts are stopped before it returns.
+ */
+async function measureSqlite(dir, warnings) {
+  const { seconds, warmupSeconds, connections, records } = settings
+  const servers = []
+  console.log(
+    `Engine Room vs raw floor: ${records.toLocaleString('en')} posts, ${seconds} s per run ` +
+      `(+${warmupSeconds} s warm-up), ${connections} connections, ${cpus().length} cores, node ${process.version}`,
+  )
+  console.log(`Seeding ${dir}`)
+  const seeded = await seed({ dir, count: records })
+  try {
+    const engine = await startServer(
+      'engine',
+      join(here, 'engine-server.js'),
+      { file: seeded.engineFile, migrationsDir: join(dir, 'migrations') },
+      [
+        // Node's flags as `npm start` passes them (the young-generation cap).
+        ...SERVE_NODE_ARGS,
+        // `BENCH_PROF=<dir>`: a .cpuprofile of the engine, written when it exits (open in DevTools).
+        ...(settings.profileDir ? ['--cpu-prof', '--cpu-prof-dir', settings.profileDir] : []),
+      ],
+    )
+    servers.push(engine)
+    const token = await login(engine)
+    const floor = await startServer('floor', join(here, 'raw-floor.js'), {
+      file: seeded.floorFile,
+      token,
+      secret: randomBytes(32).toString('base64url'),
+    })
+    servers.push(floor)
+    console.log(`engine pid ${engine.pid} at ${engine.url}, floor pid ${floor.pid} at ${floor.url}`)
+    console.log(`floor list plan: ${floor.info.listPlan.join(' / ')}`)
+    const auth = { authorization: `Bearer ${token}` }
+    const total = await matching(engine, auth)
+    const deepCursors = {
+      engine: await deepCursor(engine, auth, total),
+      floor: await deepCursor(floor, auth, total),
+    }
+    console.log(`deep page: ${total} posts match the list filter; the cursor points near the end`)
+    const list = scenarios(seeded.sampleIds, auth, deepCursors).filter((scenario) =>
+      selected(scenario.name),
+    )
+    for (const scenario of list) {
+      const [a, b] = [await sample(engine, scenario, auth), await sample(floor, scenario, auth)]
+      if (a.status !== b.status || JSON.stringify(a.shape) !== JSON.stringify(b.shape)) {
+        warnings.push(
+          `${scenario.name}: answers differ: engine ${a.status} ${JSON.stringify(a.shape)} / ` +
+            `floor ${b.status} ${JSON.stringify(b.shape)}`,
+        )
+      } else if (JSON.stringify(a.ids) !== JSON.stringify(b.ids)) {
+        warnings.push(`${scenario.name}: the servers list different records (${a.ids} / ${b.ids})`)
+      }
+    }
+    for (const warning of warnings) console.log(`WARNING ${warning}`)
+
+    const results = []
+    for (const scenario of list) {
+      const pair = {}
+      for (const server of [engine, floor]) {
+        const result = await measure(server, scenario, { seconds, warmupSeconds, connections })
+        result.flagged = result.non2xx + result.errors > 0
+        pair[server.name] = result
+        results.push(result)
+        console.log(
+          `  ${scenario.name.padEnd(13)} ${server.name.padEnd(6)} ${fmt(result.reqPerSec, 0).padStart(6)} req/s` +
+            (result.flagged ? `  ! ${result.non2xx} non-2xx, ${result.errors} errors` : ''),
+        )
+      }
+      pair.engine.ratio = pair.engine.reqPerSec / pair.floor.reqPerSec
+      pair.engine.p50Ratio = pair.engine.latencyMs.p50 / pair.floor.latencyMs.p50
+    }
+
+    if (selected('request log')) {
+      results.push(
+        ...(await measureRequestLog(seeded, dir, servers, { seconds, warmupSeconds, connections })),
+      )
+    }
+    if (selected('owner-rule list'))
+      results.push(...(await measureOwnerRule(engine, auth, warnings)))
+    if (selected('graphql'))
+      results.push(...(await measureGraphql(engine, auth, warnings, settings, EXPAND_LIST)))
+
+    const fanout = selected('fanout')
+      ? await measureFanout(engine, {
+          token,
+          subscribers: settings.subscribers,
+          writes: settings.fanoutWrites,
+        })
+      : null
+    if (fanout) fanout.flagged = fanout.delivered !== fanout.expected
+
+    // `serve --workers N` over the same file, after the engine child has had its turn.
+    const loadOptions = { seconds, warmupSeconds, connections }
+    if (selected('workers')) {
+      const getById = (headers) => scenarios(seeded.sampleIds, headers)[0]
+      results.push(
+        ...(await measureWorkers({
+          dir: dirname(seeded.engineFile),
+          workers: settings.workers,
+          scenario: getById,
+          paths: seeded.sampleIds.map((id) => `${POSTS}/${id}`),
+          login: (server) => login(server),
+          ...loadOptions,
+        })),
+      )
+    }
+    const large =
+      settings.large && selected('large')
+        ? await measureLargeKeyset({
+            dir,
+            records: settings.largeRecords,
+            login: (server) => login(server),
+            ...loadOptions,
+          })
+        : null
+    if (large) results.push(...large.results)
+    return {
+      results,
+      fanout,
+      large,
+      floorListPlan: floor.info.listPlan,
+      seedSeconds: seeded.seedSeconds,
+    }
+  } finally {
+    await Promise.all(servers.map((server) => server.close()))
   }
 }
 

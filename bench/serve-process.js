@@ -114,13 +114,15 @@ async function waitForHealth(url, child, timeoutMs) {
 /**
  * Spawns `engineroom serve --dir <dir>` and resolves once `/healthz` answers, with the time that
  * took (spawn → first 200, so it includes node's start, module loading, migrations and, on a
- * fresh directory, creating the database, secret and signing keys).
+ * fresh directory, creating the database, secret and signing keys). `env` adds to (and wins
+ * over) the bench's settings: the cluster scenario passes DATABASE_URL, REDIS_URL and prefixes.
  */
 export async function spawnServe({
   dir,
   workers = 1,
   timeoutMs = 30_000,
   nodeArgs = SERVE_NODE_ARGS,
+  env = {},
 }) {
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
@@ -128,7 +130,7 @@ export async function spawnServe({
   if (workers > 1) args.push('--workers', String(workers))
   const started = performance.now()
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...BENCH_ENV },
+    env: { ...process.env, ...BENCH_ENV, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   })
   running.add(child)
