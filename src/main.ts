@@ -276,7 +276,9 @@ export async function openEngine(
       ? // BullMQ is loaded only with Redis; the store's `_jobs` table is the queue otherwise.
         (await import('./adapters/queue/bullmq/bullmq-queue.js')).createBullmqQueue({
           url: config.redisUrl,
-          prefix: config.jobs.prefix,
+          // Unset, the deployment's prefix: a shared `er:` let two deployments on one Redis
+          // server run each other's jobs against the wrong database.
+          prefix: config.jobs.prefix ?? (await deploymentPrefix(store, config.busPrefix)),
           store,
         })
       : undefined

@@ -82,8 +82,11 @@ export interface Config {
   jobs: {
     /** `ER_JOBS_CONCURRENCY`: jobs run at once by `serve` (0: none; run `engineroom worker`) (default 4). */
     concurrency: number
-    /** `ER_JOBS_PREFIX`: Redis key prefix of the BullMQ queue (default `er:`). */
-    prefix: string
+    /**
+     * `ER_JOBS_PREFIX`: Redis key prefix of the BullMQ queue. Unset: the deployment's own prefix
+     * (see `busPrefix`), so two deployments sharing a Redis server never take each other's jobs.
+     */
+    prefix: string | undefined
     /**
      * `ER_WEBHOOK_ALLOW_HOSTS`: comma-separated host names or addresses that webhooks may reach
      * even though they are loopback, private or link-local (default none).
@@ -443,7 +446,7 @@ export function loadConfig(flags: ConfigInput, env: NodeJS.ProcessEnv): Config {
     ),
     jobs: {
       concurrency: parseInteger(env.ER_JOBS_CONCURRENCY, 'ER_JOBS_CONCURRENCY', 4, 0, 1000),
-      prefix: env.ER_JOBS_PREFIX ?? 'er:',
+      prefix: env.ER_JOBS_PREFIX || undefined,
       webhookAllowHosts: (env.ER_WEBHOOK_ALLOW_HOSTS ?? '')
         .split(',')
         .map((host) =>

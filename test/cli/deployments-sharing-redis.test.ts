@@ -20,6 +20,7 @@ import {
   type ServerProcess,
 } from '../helpers/server-process.js'
 import { openSse, type SseClient, type SseEvent } from '../helpers/sse-client.js'
+import { startReceiver } from '../helpers/webhook-receiver.js'
 
 const REDIS = process.env.ER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const EMAIL = 'root@example.com'
@@ -50,7 +51,14 @@ async function deploy(redisUrl: string, nodes: number) {
   cleanups.push(() => schema.drop())
   const dir = mkdtempSync(join(tmpdir(), 'er-deploy-'))
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-  const env = { DATABASE_URL: schema.url, REDIS_URL: redisUrl, ER_BUS_PREFIX: '' }
+  // No ER_JOBS_PREFIX either: the job queue, too, must keep to its deployment by default. The
+  // webhook receivers of the test listen on loopback, which webhooks may not reach unless allowed.
+  const env = {
+    DATABASE_URL: schema.url,
+    REDIS_URL: redisUrl,
+    ER_BUS_PREFIX: '',
+    ER_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+  }
   const created = runCli(['superuser', 'create', EMAIL, PASSWORD, '--dir', dir], env)
   expect(created.code, created.err).toBe(0)
   const started: ServerProcess[] = []
@@ -76,6 +84,14 @@ async function deploymentId(schema: string): Promise<string> {
   }
 }
 
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!done()) {
+    if (Date.now() > until) throw new Error(`not done within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 const recordOf = (e: SseEvent) => (JSON.parse(e.data) as { record: { id: string } }).record.id
 
 describe('deployments sharing one Redis server', () => {
@@ -87,13 +103,25 @@ describe('deployments sharing one Redis server', () => {
     async (_, firstRedis, secondRedis) => {
       const deployments = [await deploy(firstRedis, 1), await deploy(secondRedis, 1)]
       const streams: SseClient[] = []
-      for (const { nodes, token } of deployments) {
+      const sinks = [await startReceiver(), await startReceiver()]
+      cleanups.push(async () => {
+        for (const sink of sinks) await sink.close()
+      })
+      for (const [d, { nodes, token }] of deployments.entries()) {
         const url = nodes[0]!.url
         const res = await call(url, token, 'POST', '/api/collections', {
           name: 'posts',
           fields: [{ name: 'title', type: 'text' }],
         })
         expect(res.status).toBe(201)
+        // Each write becomes a delivery job; a worker of the other deployment taking it would
+        // look for the webhook in the wrong database and this receiver would miss the event.
+        const hook = await call(url, token, 'POST', '/api/webhooks', {
+          url: `${sinks[d]!.url}/hook`,
+          collection: 'posts',
+          actions: ['create'],
+        })
+        expect(hook.status).toBe(201)
         const stream = await openSse(`${url}/api/realtime?topic=posts`, {
           authorization: `Bearer ${token}`,
         })
@@ -129,6 +157,17 @@ describe('deployments sharing one Redis server', () => {
       for (const [d, stream] of streams.entries()) {
         const events = await stream.waitFor((e) => e.length >= 7, 30_000)
         expect(events.map(recordOf)).toEqual(written[d])
+      }
+      // Every delivery job ran in its own deployment: each receiver got its 7 creates, no other.
+      const titlesOf = (d: number) =>
+        sinks[d]!.received.map(
+          (r) => (JSON.parse(r.body) as { record: { title: string } }).record.title,
+        )
+      for (const d of [0, 1]) {
+        await waitUntil(() => sinks[d]!.received.length >= 7, 60_000)
+        expect(titlesOf(d).sort()).toEqual(
+          [...Array.from({ length: 6 }, (_, i) => `d${d}-${i}`), `d${d}-last`].sort(),
+        )
       }
       // Rate-limit counters, too, live under each deployment's own prefix.
       const ids = await Promise.all(deployments.map(({ schema }) => deploymentId(schema.schema)))

@@ -45,7 +45,7 @@ const backgroundErrors = async (url: string): Promise<number> => {
 
 it('logs a failed bus message as JSON, counts it, and keeps delivering', async () => {
   await redis.connect()
-  const env = { REDIS_URL: redisUrl, ER_BUS_PREFIX: prefix }
+  const env = { REDIS_URL: redisUrl, ER_BUS_PREFIX: prefix, ER_JOBS_PREFIX: `${prefix}jobs:` }
   const created = runCli(['superuser', 'create', EMAIL, PASSWORD, '--dir', dir], env)
   expect(created.code, created.err).toBe(0)
   server = await startServerProcess(['--dir', dir], env)

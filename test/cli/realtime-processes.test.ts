@@ -90,6 +90,7 @@ describe('realtime across processes', () => {
         DATABASE_URL: schema.url,
         REDIS_URL: process.env.ER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
         ER_BUS_PREFIX: `er-test-${randomBytes(6).toString('hex')}:`,
+        ER_JOBS_PREFIX: `er-test-jobs-${randomBytes(6).toString('hex')}:`,
       }
       await setUp(env, dir)
       const a = await startServerProcess(['--dir', join(dir, 'a')], env)
@@ -189,6 +190,7 @@ describe('realtime across processes', () => {
         DATABASE_URL: schema.url,
         REDIS_URL: process.env.ER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
         ER_BUS_PREFIX: `er-test-${randomBytes(6).toString('hex')}:`,
+        ER_JOBS_PREFIX: `er-test-jobs-${randomBytes(6).toString('hex')}:`,
       }
       await setUp(env, dir)
       const a = await startServerProcess(['--dir', join(dir, 'a')], env)

@@ -92,6 +92,7 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
       DATABASE_URL: schema.url,
       REDIS_URL: process.env.ER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
       ER_BUS_PREFIX: `er-test-${randomBytes(6).toString('hex')}:`,
+      ER_JOBS_PREFIX: `er-test-jobs-${randomBytes(6).toString('hex')}:`,
       ER_TRUST_PROXY: '1',
       ER_RATE_LIMIT_READ: 'off',
       ER_RATE_LIMIT_WRITE: 'off',
