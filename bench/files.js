@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import sharp from 'sharp'
-import { spawnServe } from './serve-process.js'
+import { SERVE_NODE_ARGS, spawnServe, treeStats } from './serve-process.js'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const CLI = join(here, '..', 'dist', 'cli', 'main.js')
@@ -67,10 +67,14 @@ async function rate(times, work) {
   return amount / ((performance.now() - started) / 1000)
 }
 
-async function cannon(url, seconds, connections) {
+/** req/s under autocannon, and the CPU µs per request of the process tree `pid` heads. */
+async function cannon(url, seconds, connections, pid) {
+  const before = treeStats(pid).cpu
   const result = await autocannon({ url, duration: seconds, connections })
+  const after = treeStats(pid).cpu
   if (result.non2xx > 0) throw new Error(`${url}: ${result.non2xx} non-2xx answers`)
-  return result.requests.average
+  const micros = after.user + after.system - before.user - before.system
+  return { perSecond: result.requests.average, cpuMicros: micros / result.requests.total }
 }
 
 /** Runs the scenarios; returns rows `{ name, engine, floor, unit }`. */
@@ -94,7 +98,12 @@ export async function measureFiles(settings = {}) {
   const floorInfo = await new Promise((resolve) => floorChild.once('message', resolve))
   const floor = `http://127.0.0.1:${floorInfo.port}`
   process.env.ER_FILES_MAX_REQUEST_SIZE = String(size + MB)
-  const serve = await spawnServe({ dir })
+  // `BENCH_PROF=<dir>`: a .cpuprofile of `serve`, written when it exits (open in DevTools).
+  const profileDir = settings.profileDir ?? process.env.BENCH_PROF
+  const nodeArgs = profileDir
+    ? [...SERVE_NODE_ARGS, '--cpu-prof', '--cpu-prof-dir', profileDir]
+    : SERVE_NODE_ARGS
+  const serve = await spawnServe({ dir, nodeArgs })
   delete process.env.ER_FILES_MAX_REQUEST_SIZE
   try {
     const login = await fetch(`${serve.url}/api/collections/_superusers/auth/password`, {
@@ -197,9 +206,15 @@ export async function measureFiles(settings = {}) {
     })
     const thumb = Buffer.from(await (await fetch(urls[0])).arrayBuffer())
     await fetch(`${floor}/thumb`, { method: 'PUT', body: thumb })
-    const cachedEngine = await cannon(urls[0], seconds, 10)
-    const cachedFloor = await cannon(`${floor}/thumb`, seconds, 10)
-    rows.push({ name: 'thumbnail cached', engine: cachedEngine, floor: cachedFloor, unit: 'req/s' })
+    const cachedEngine = await cannon(urls[0], seconds, 10, serve.rootPid)
+    const cachedFloor = await cannon(`${floor}/thumb`, seconds, 10, floorChild.pid)
+    rows.push({
+      name: 'thumbnail cached',
+      engine: cachedEngine.perSecond,
+      floor: cachedFloor.perSecond,
+      unit: 'req/s',
+      cpuMicros: { engine: cachedEngine.cpuMicros, floor: cachedFloor.cpuMicros },
+    })
     return rows
   } finally {
     await serve.close()
@@ -214,12 +229,15 @@ export function printFiles(rows) {
   console.log(
     '\nFiles (engine = engineroom serve, local disk; floor = bare node:http / sharp alone)',
   )
-  console.log('| scenario | engine | floor | engine/floor |')
-  console.log('| --- | ---: | ---: | ---: |')
+  console.log('| scenario | engine | floor | engine/floor | CPU µs/req engine / floor |')
+  console.log('| --- | ---: | ---: | ---: | ---: |')
   for (const row of rows) {
     const f = (n) => `${n.toFixed(1)} ${row.unit}`
+    const cpu = row.cpuMicros
+      ? `${row.cpuMicros.engine.toFixed(0)} / ${row.cpuMicros.floor.toFixed(0)}`
+      : ''
     console.log(
-      `| ${row.name} | ${f(row.engine)} | ${f(row.floor)} | ${(row.engine / row.floor).toFixed(2)} |`,
+      `| ${row.name} | ${f(row.engine)} | ${f(row.floor)} | ${(row.engine / row.floor).toFixed(2)} | ${cpu} |`,
     )
   }
 }

@@ -340,7 +340,9 @@ async function main() {
 
   const coldStart = selected('cold start') ? await measureColdStart({ dir }) : null
   // Uploads, downloads and thumbnails through `serve` against a bare node:http floor.
-  const files = selected('files') ? await measureFiles({ quick, seconds }) : null
+  const files = selected('files')
+    ? await measureFiles({ quick, seconds, profileDir: settings.profileDir })
+    : null
   // Jobs/s per queue adapter, webhook deliveries/s, a webhook's cost on writes (in process).
   const jobs = selected('jobs') ? await measureJobs({ quick }) : null
   // Backup, verify and restore MB/s against VACUUM INTO and a file copy; writes/s during backups.

@@ -1,5 +1,8 @@
+import { sql } from 'kysely'
 import type { DynamicDb } from './dynamic-db.js'
-import type { FileManifest, FileRow } from './store.js'
+import { fixedSql } from './fixed-sql.js'
+import type { ReadRows } from './kysely-store.js'
+import type { Dialect, FileManifest, FileRow } from './store.js'
 
 type DbRow = Record<string, unknown>
 
@@ -19,9 +22,14 @@ const toFile = (r: DbRow): FileRow => ({
 /** `_files` on Kysely; the SQL is the same on SQLite and PostgreSQL. */
 export class KyselyFileManifest implements FileManifest {
   readonly #db: DynamicDb
+  readonly #dialect: Dialect
+  readonly #read: ReadRows
 
-  constructor(db: DynamicDb) {
+  /** `read` runs a compiled read the way the store does now (its direct path, its transaction). */
+  constructor(db: DynamicDb, dialect: Dialect, read: ReadRows) {
     this.#db = db
+    this.#dialect = dialect
+    this.#read = read
   }
 
   async insertFiles(rows: readonly FileRow[]): Promise<void> {
@@ -45,14 +53,17 @@ export class KyselyFileManifest implements FileManifest {
   }
 
   async getFile(collectionId: string, recordId: string, name: string) {
-    const row = await this.#db
-      .selectFrom('_files')
-      .selectAll()
-      .where('collection_id', '=', collectionId)
-      .where('record_id', '=', recordId)
-      .where('name', '=', name)
-      .where('deleted', 'is', null)
-      .executeTakeFirst()
+    // Every file download asks this: its text is compiled once, not built per request.
+    const text = fixedSql(
+      this.#db,
+      this.#dialect,
+      'get-file',
+      () =>
+        sql`select * from ${sql.table('_files')} where ${sql.ref('collection_id')} = ${''}
+        and ${sql.ref('record_id')} = ${''} and ${sql.ref('name')} = ${''}
+        and ${sql.ref('deleted')} is null`,
+    )
+    const [row] = await this.#read(text, [collectionId, recordId, name])
     return row ? toFile(row) : undefined
   }
 

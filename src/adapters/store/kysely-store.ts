@@ -103,7 +103,9 @@ export class KyselySession implements StoreSession {
     this.adapter = adapter
     this.dialect = adapter.dialect
     this.auth = new KyselyAuthStore(db, () => this.callersChanged())
-    this.files = new KyselyFileManifest(db)
+    this.files = new KyselyFileManifest(db, adapter.dialect, (text, parameters) =>
+      this.readRows(text, parameters),
+    )
     this.idempotency = new KyselyIdempotencyLedger(db)
     this.payments = new KyselyPaymentsStore(db)
     this.jobs = new KyselyJobStore(db, adapter.dialect)

@@ -100,5 +100,10 @@ export async function sendDownload(
     reply.raw.end()
     return reply
   }
+  if (file.bytes) {
+    return reply
+      .status(status)
+      .send(range === 'none' ? file.bytes : file.bytes.subarray(range.start, range.end + 1))
+  }
   return reply.status(status).send(await file.open(range === 'none' ? undefined : range))
 }

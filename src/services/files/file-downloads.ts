@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import { parseThumbSpec } from '../../core/schema/file-field.js'
@@ -18,6 +18,7 @@ import {
   THUMB_FORMATS,
   type ThumbFormat,
 } from './thumbnails.js'
+import { createThumbnailMemory, MAX_REMEMBERED_THUMB_BYTES } from './thumbnail-memory.js'
 
 export interface DownloadRequest {
   collection: string
@@ -44,6 +45,8 @@ export interface Download {
   private: boolean
   /** The bytes, or the inclusive `range` of them. */
   open(range?: BlobRange): Promise<Readable>
+  /** The whole file when it is already in memory (a thumbnail): sent as it is, with no stream. */
+  bytes?: Buffer
 }
 
 /**
@@ -53,6 +56,8 @@ export interface Download {
  * does; URLs stay cacheable and embeddable). Files of a `protected` field need a file token (or
  * the bearer token) whose holder the record's view rule admits; files of a `hidden` field are
  * for superusers only. Every refusal after the token check is a 404, so nothing is revealed.
+ * Thumbnails served once are kept in memory ({@link createThumbnailMemory}), but only looked up
+ * after the manifest and the access check, which run on every request.
  */
 export function createFileDownloads(deps: {
   store: Store
@@ -61,9 +66,12 @@ export function createFileDownloads(deps: {
   tokens: FileTokens
   clock: Clock
   maxPixels: number
+  /** Bytes of thumbnails kept in memory (see {@link createThumbnailMemory}). */
+  thumbMemoryBytes?: number
 }) {
   const { store, registry, blobs } = deps
   const thumbnailer = createThumbnailer({ blobs, maxPixels: deps.maxPixels })
+  const memory = createThumbnailMemory({ maxBytes: deps.thumbMemoryBytes })
 
   async function download(ctx: RequestContext, request: DownloadRequest): Promise<Download> {
     await registry.refreshIfStale()
@@ -155,13 +163,34 @@ export function createFileDownloads(deps: {
     const key = `${thumbPrefix(file.collectionId, file.recordId, file.name)}${spec.text}.${format}`
     const mime = `image/${format}`
     const etag = `"${file.sha256.slice(0, 24)}-${spec.text}-${format}"`
+    const filename = `${spec.text}_${file.name.replace(/\.[^.]+$/, '')}.${format}`
+    // The source's hash is in the memory key: the bytes under a blob key are those of one content.
+    const memoryKey = `${key}#${file.sha256}`
+    const inMemory = (bytes: Buffer): Download => ({
+      mime,
+      size: bytes.length,
+      etag,
+      filename,
+      private: restricted,
+      bytes,
+      open: async (range) =>
+        Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes]),
+    })
+    const remembered = memory.recall(memoryKey)
+    if (remembered) return inMemory(remembered)
     const stored = await blobs.stat(key)
-    if (stored) {
+    if (stored && stored.size <= MAX_REMEMBERED_THUMB_BYTES) {
+      const bytes = await readBlob(key)
+      if (bytes) {
+        memory.remember(memoryKey, bytes)
+        return inMemory(bytes)
+      }
+    } else if (stored) {
       return {
         mime,
         size: stored.size,
         etag,
-        filename: `${spec.text}_${file.name.replace(/\.[^.]+$/, '')}.${format}`,
+        filename,
         private: restricted,
         open: async (range) => {
           const stream = await blobs.get(key, range)
@@ -177,17 +206,17 @@ export function createFileDownloads(deps: {
       // An image sharp cannot decode (corrupt, or over the pixel limit) is served unchanged.
       return original(file, restricted)
     }
-    return {
-      mime,
-      size: bytes.length,
-      etag,
-      filename: `${spec.text}_${file.name.replace(/\.[^.]+$/, '')}.${format}`,
-      private: restricted,
-      open: async (range) => {
-        const { Readable } = await import('node:stream')
-        return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes])
-      },
-    }
+    memory.remember(memoryKey, bytes)
+    return inMemory(bytes)
+  }
+
+  /** A small blob's bytes, or undefined when it is gone. */
+  async function readBlob(key: string): Promise<Buffer | undefined> {
+    const stream = await blobs.get(key)
+    if (!stream) return undefined
+    const chunks: Buffer[] = []
+    for await (const chunk of stream) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks)
   }
 
   return { download }
