@@ -5,7 +5,21 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql'
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit'
+import type * as GraphqlJitModule from 'graphql-jit'
+import type { CompiledQuery } from 'graphql-jit'
+
+type GraphqlJit = typeof GraphqlJitModule
+let jit: GraphqlJit | undefined
+let loadingJit: Promise<GraphqlJit> | undefined
+
+/**
+ * graphql-jit, loaded by the first query: with its own copies of fast-json-stringify and
+ * fast-uri it adds a few MB to the RSS of a server that may never be asked a GraphQL query.
+ */
+function loadGraphqlJit(): Promise<GraphqlJit> {
+  loadingJit ??= import('graphql-jit').then((module) => (jit = module))
+  return loadingJit
+}
 
 /**
  * Executes queries and mutations through graphql-jit: each (schema, document, operation) is
@@ -18,7 +32,10 @@ import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit'
 export function createCompiledExecution() {
   const compiled = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, CompiledQuery>>>()
 
-  function compiledFor(args: ExecutionArgs): CompiledQuery | undefined {
+  function compiledFor(
+    args: ExecutionArgs,
+    { compileQuery, isCompiledQuery }: GraphqlJit,
+  ): CompiledQuery | undefined {
     let bySchema = compiled.get(args.schema)
     if (!bySchema) compiled.set(args.schema, (bySchema = new WeakMap()))
     let byOperation = bySchema.get(args.document)
@@ -35,7 +52,9 @@ export function createCompiledExecution() {
   }
 
   return function execute(args: ExecutionArgs): Promise<ExecutionResult> | ExecutionResult {
-    const query = compiledFor(args)
+    // Only the first query waits for the import; after it, this path stays synchronous.
+    if (!jit) return loadGraphqlJit().then(() => execute(args))
+    const query = compiledFor(args, jit)
     if (!query) return interpret(args)
     return query.query(args.rootValue, args.contextValue, args.variableValues ?? {})
   }

@@ -47,13 +47,11 @@ import { buildExtensionPaths } from '../services/openapi/openapi-extension-paths
 import { filesRoutes } from './files/files-routes.js'
 import { tusRoutes } from './files/tus-routes.js'
 import { graphqlRoutes } from './graphql/graphql-routes.js'
-import { registerGraphqlWs } from './graphql/graphql-ws.js'
-import { subscriptionFields } from '../graphql/subscriptions.js'
-import { createGraphqlSchemaSource } from '../graphql/graphql-schema.js'
-import { createDocumentCache } from '../graphql/document-cache.js'
+import { registerGraphqlWs } from './graphql/graphql-ws-upgrade.js'
+import type { GraphqlEndpoint } from './graphql/graphql-endpoint.js'
 import { registerJsonParser } from './plugins/json-body.js'
 import { registerIdempotency } from './plugins/idempotency.js'
-import { DEFAULT_GRAPHQL_LIMITS, type GraphqlLimits } from '../graphql/limits.js'
+import type { GraphqlLimits } from '../graphql/limits.js'
 import { DEFAULT_REALTIME } from '../services/create-engine.js'
 import { RealtimeConnections } from '../services/realtime/realtime-connections.js'
 import type { ResponseCache } from '../adapters/cache/cache.js'
@@ -355,7 +353,8 @@ export async function buildServer(
   await app.register(authRoutes, { auth, tokens, cookies: options.authCookies })
   if (options.oauth) {
     const { store, recordsDeps } = engine
-    // openid-client is loaded only when a provider is configured.
+    // Loaded here rather than at the top to keep this module's imports light; openid-client
+    // itself waits for the first sign-in through a provider (loadOpenIdClient).
     const { createOAuthService } = await import('../services/auth/auth-oauth.js')
     const { authOAuthRoutes } = await import('./rest/auth-oauth-routes.js')
     const oauth = createOAuthService({
@@ -374,37 +373,31 @@ export async function buildServer(
     await app.register(realtimeRoutes, { realtime: service, hub, auth })
   }
   if (options.graphql !== false) {
-    const realtime = engine.realtime?.service
-    const schema = createGraphqlSchemaSource({
-      registry: engine.registry,
-      records: engine.records,
-      auth,
-      ...(realtime
-        ? {
-            subscriptionFields: (types) =>
-              subscriptionFields(types, { realtime, records: engine.records }),
-          }
-        : {}),
-    })
-    const graphqlLimits = { ...DEFAULT_GRAPHQL_LIMITS, ...options.graphql?.limits }
-    const documents = createDocumentCache()
+    const limits = options.graphql?.limits
+    // Without realtime no subscription can run, but sockets are still counted and capped.
+    const connections = engine.realtime?.connections ?? new RealtimeConnections(DEFAULT_REALTIME)
+    let endpoint: Promise<GraphqlEndpoint> | undefined
+    // graphql-js and everything built on it, loaded by the first GraphQL request or upgrade.
+    const graphql = () =>
+      (endpoint ??= import('./graphql/graphql-endpoint.js').then(({ createGraphqlEndpoint }) =>
+        createGraphqlEndpoint({
+          registry: engine.registry,
+          records: engine.records,
+          auth,
+          realtime: engine.realtime?.service,
+          limits,
+          maxPayload: options.bodyLimit ?? 1024 * 1024,
+          onInternalError: reportRealtimeFailure,
+          connections,
+        }),
+      ))
     await app.register(graphqlRoutes, {
-      schema,
-      registry: engine.registry,
-      auth,
-      limits: graphqlLimits,
-      documents,
+      handler: async () => (await graphql()).http,
       explorerUrl: explorerServed(options) ? GRAPHQL_EXPLORER_URL : undefined,
     })
     registerGraphqlWs(app, {
-      schema,
-      auth,
-      limits: graphqlLimits,
-      documents,
-      maxPayload: options.bodyLimit ?? 1024 * 1024,
-      onInternalError: reportRealtimeFailure,
-      // Without realtime no subscription can run, but sockets are still counted and capped.
-      connections: engine.realtime?.connections ?? new RealtimeConnections(DEFAULT_REALTIME),
+      server: async () => (await graphql()).ws,
+      connections,
       clientAddress: (request) => proxyAddr(request, trustProxy),
     })
   }

@@ -19,6 +19,8 @@ describe('dashboard files at /_/', () => {
       '<!doctype html><script type="module" src="/_/assets/index-abc.js"></script><div id="root"></div>',
     )
     writeFileSync(join(build, 'assets', 'index-abc.js'), 'console.log("dashboard")')
+    writeFileSync(join(build, 'assets', 'explorer-def.js'), 'console.log("explorer, as built")')
+    writeFileSync(join(build, 'assets', 'gone-123.js'), 'console.log("removed after start")')
     built = await createTestEngine('sqlite', { adminDir: build })
     missing = await createTestEngine('sqlite', { adminDir: join(build, 'nowhere') })
   })
@@ -57,6 +59,38 @@ describe('dashboard files at /_/', () => {
     })
     expect(unknown.statusCode).toBe(404)
     expect(unknown.body).not.toContain('root:')
+  })
+
+  it('reads each file at its first request and keeps it; a file removed since start is a 404', async () => {
+    // Listed at start, read when first asked for: what is on disk then is what is served, for
+    // as long as the server runs.
+    writeFileSync(join(build, 'assets', 'explorer-def.js'), 'console.log("explorer, first asked")')
+    rmSync(join(build, 'assets', 'gone-123.js'))
+    const first = await built.call({
+      method: 'GET',
+      url: '/_/assets/explorer-def.js',
+      anonymous: true,
+    })
+    expect(first.statusCode).toBe(200)
+    expect(first.body).toBe('console.log("explorer, first asked")')
+    writeFileSync(join(build, 'assets', 'explorer-def.js'), 'console.log("rebuilt later")')
+    const second = await built.call({
+      method: 'GET',
+      url: '/_/assets/explorer-def.js',
+      anonymous: true,
+    })
+    expect(second.body).toBe(first.body)
+    expect(second.headers.etag).toBe(first.headers.etag)
+    const gone = await built.call({ method: 'GET', url: '/_/assets/gone-123.js', anonymous: true })
+    expect(gone.statusCode).toBe(404)
+    // Never listed: a file added after start is not served either.
+    writeFileSync(join(build, 'assets', 'added-456.js'), 'console.log("added")')
+    const added = await built.call({
+      method: 'GET',
+      url: '/_/assets/added-456.js',
+      anonymous: true,
+    })
+    expect(added.statusCode).toBe(404)
   })
 
   it('still starts without a build, and /_/ says how to build it', async () => {

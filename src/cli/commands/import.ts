@@ -4,7 +4,6 @@ import { EngineError } from '../../core/errors/index.js'
 import { loadMain } from './load-main.js'
 import { cliContext } from '../../services/context.js'
 import { importRecords, type ImportItem } from '../../services/records/import-records.js'
-import { readCsv, readJsonLines } from '../import-readers.js'
 import { requireFile } from '../cli-errors.js'
 import { configOfExistingDir, withDirOption } from './options.js'
 
@@ -49,6 +48,8 @@ export function registerImportCommand(program: Command): void {
       try {
         const collection = engine.registry.get(name)
         const input = createReadStream(file)
+        // csv-parse is loaded by this command only, not by every start of the CLI (`serve`).
+        const { readCsv, readJsonLines } = await import('../import-readers.js')
         const source = format === 'csv' ? readCsv(input, collection) : readJsonLines(input)
         const started = Date.now()
         const report = progressReporter(started, () => ({

@@ -29,13 +29,13 @@ const NOT_BUILT = pageHtml({
  */
 export const adminRoutes: FastifyPluginAsync<{ dir: string }> = async (app, { dir }) => {
   const assets = readStaticBuild(dir)
-  const index = assets?.get('index.html')
   app.get('/_/', { config: { htmlDocument: true } }, async (_request, reply) => {
+    const index = await assets?.get('index.html')?.load()
     reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8')
     return index ? reply.send(index.body) : reply.code(503).send(NOT_BUILT)
   })
   app.get<{ Params: { '*': string } }>('/_/assets/*', async (request, reply) => {
-    const asset = assets?.get(`assets/${request.params['*']}`)
+    const asset = await assets?.get(`assets/${request.params['*']}`)?.load()
     if (!asset) return reply.callNotFound()
     return sendHashedAsset(reply, asset, request.headers['if-none-match'])
   })

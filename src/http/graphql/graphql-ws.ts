@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
 import { GraphQLError, getOperationAST } from 'graphql'
 import type { Context, ServerOptions } from 'graphql-ws'
 import { useServer, type Extra } from 'graphql-ws/use/ws'
@@ -34,11 +33,26 @@ export interface GraphqlWsOptions {
   /** Largest message in bytes (the HTTP body limit). */
   maxPayload: number
   /** Told of each server-side failure of an operation (logged and counted by the caller). */
-  onInternalError?: (failure: RealtimeFailure) => void
-  /** The realtime connections of this process: each socket is one, beside the SSE streams. */
+  onInternalError?: ((failure: RealtimeFailure) => void) | undefined
+  /** The realtime connections of this process (per-connection operation cap). */
   connections: RealtimeConnections
-  /** The client address of an upgrade request, derived as Fastify's `request.ip` is (ER_TRUST_PROXY). */
-  clientAddress(request: IncomingMessage): string
+}
+
+/** The WebSocket side of `/graphql`, handed its upgrades by `registerGraphqlWs`. */
+export interface GraphqlWsServer {
+  /**
+   * Completes the handshake of an upgrade that holds its connection `slot`, or closes the socket
+   * at once with 4429 when the slot was refused.
+   */
+  accept(
+    request: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    slot: RealtimeConnection | EngineError,
+  ): void
+  /** Closes every socket (1001): before the HTTP server closes, they are not its connections. */
+  closeClients(): void
+  dispose(): Promise<void>
 }
 
 // The token the connection signed in with, and its id in logs.
@@ -64,9 +78,9 @@ export const WS_TOO_MANY_REQUESTS = 4429
  * and in total from its upgrade, per user from `connection_init`; past one it is closed with
  * 4429, and past `maxSubscriptionsPerConnection` operations the one over gets ER_RATE_LIMITED.
  */
-export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOptions): void {
-  const { schema, auth, limits, connections } = options
-  const maxOperations = connections.limits.maxSubscriptionsPerConnection
+export function createGraphqlWsServer(options: GraphqlWsOptions): GraphqlWsServer {
+  const { schema, auth, limits } = options
+  const maxOperations = options.connections.limits.maxSubscriptionsPerConnection
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload })
   const slots = new WeakMap<IncomingMessage, RealtimeConnection>()
   const slotOf = (ctx: Ctx): RealtimeConnection => {
@@ -75,29 +89,6 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
     if (!slot) throw new Error('a GraphQL WebSocket without a connection slot')
     return slot
   }
-
-  app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = (request.url ?? '').split('?')[0]
-    if (path !== '/graphql' && path !== '/graphql/') {
-      socket.destroy()
-      return
-    }
-    // The slot is taken before the handshake (per address and in total; per user once the
-    // socket says who it is) and freed when the TCP socket closes, however the handshake ends.
-    let refusal: EngineError | undefined
-    try {
-      const slot = connections.open('ws', options.clientAddress(request))
-      slots.set(request, slot)
-      socket.once('close', () => slot.close())
-    } catch (error) {
-      if (!(error instanceof EngineError)) throw error
-      refusal = error
-    }
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      if (refusal) ws.close(WS_TOO_MANY_REQUESTS, closeReason(refusal))
-      else wss.emit('connection', ws, request)
-    })
-  })
 
   const report = (ctx: Ctx, id: string, errors: readonly GraphQLError[]) =>
     reportInternal(options, ctx, id, errors)
@@ -197,14 +188,22 @@ export function registerGraphqlWs(app: FastifyInstance, options: GraphqlWsOption
     wss,
   )
 
-  // Before the HTTP server closes: upgraded sockets are not its connections any more.
-  app.addHook('preClose', async () => {
-    for (const client of wss.clients) client.close(1001, 'Server shutting down')
-  })
-  app.addHook('onClose', async () => {
-    await server.dispose()
-    await new Promise<void>((resolve) => wss.close(() => resolve()))
-  })
+  return {
+    accept(request, socket, head, slot) {
+      if (!(slot instanceof EngineError)) slots.set(request, slot)
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        if (slot instanceof EngineError) ws.close(WS_TOO_MANY_REQUESTS, closeReason(slot))
+        else wss.emit('connection', ws, request)
+      })
+    },
+    closeClients() {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down')
+    },
+    async dispose() {
+      await server.dispose()
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
 }
 
 /**

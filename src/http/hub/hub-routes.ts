@@ -34,18 +34,20 @@ const NOT_BUILT = pageHtml({
  */
 export const hubRoutes: FastifyPluginAsync<HubRoutesOptions> = async (app, options) => {
   const assets = readStaticBuild(options.dir)
-  const index = assets?.get('index.html')
   let present = false
   const holdsTemplate = async () => (present ||= await options.holdsTemplate())
 
   app.get('/hub/', { config: { htmlDocument: true } }, async (_request, reply) => {
     if (!(await holdsTemplate())) return reply.callNotFound()
+    const index = await assets?.get('index.html')?.load()
     reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8')
     return index ? reply.send(index.body) : reply.code(503).send(NOT_BUILT)
   })
   app.get<{ Params: { '*': string } }>('/hub/assets/*', async (request, reply) => {
-    const asset = assets?.get(`assets/${request.params['*']}`)
-    if (!asset || !(await holdsTemplate())) return reply.callNotFound()
+    const file = assets?.get(`assets/${request.params['*']}`)
+    if (!file || !(await holdsTemplate())) return reply.callNotFound()
+    const asset = await file.load()
+    if (!asset) return reply.callNotFound()
     return sendHashedAsset(reply, asset, request.headers['if-none-match'])
   })
 }

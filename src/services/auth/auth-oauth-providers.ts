@@ -1,4 +1,4 @@
-import * as client from 'openid-client'
+import type * as OpenId from 'openid-client'
 import { EngineError } from '../../core/errors/index.js'
 
 /**
@@ -28,13 +28,13 @@ export interface ProviderProfile {
 
 /** A provider ready for the authorization code flow. */
 export interface ResolvedProvider {
-  config: client.Configuration
+  config: OpenId.Configuration
   /** OpenID Connect: an ID token is required, and a nonce is sent and checked. */
   oidc: boolean
   scope: string
   /** Reads the profile once the code is exchanged. */
   profile(
-    tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+    tokens: OpenId.TokenEndpointResponse & OpenId.TokenEndpointResponseHelpers,
   ): Promise<ProviderProfile>
 }
 
@@ -42,11 +42,24 @@ const failed = (detail: string) => new EngineError('ER_AUTH_OAUTH_FAILED', detai
 
 const GITHUB_API = 'https://api.github.com'
 
+let openIdClient: Promise<typeof OpenId> | undefined
+
+/**
+ * openid-client (with oauth4webapi), loaded at the first sign-in through a provider: the OAuth
+ * routes are always registered (providers are live settings), but a server with none never
+ * holds the library in memory.
+ */
+export function loadOpenIdClient(): Promise<typeof OpenId> {
+  openIdClient ??= import('openid-client')
+  return openIdClient
+}
+
 /**
  * Builds the client configuration. OIDC issuers are read from their discovery document
  * (OIDC Discovery §4); GitHub is plain OAuth 2.0 with fixed endpoints and a REST profile.
  */
 export async function resolveProvider(provider: OAuthProviderConfig): Promise<ResolvedProvider> {
+  const client = await loadOpenIdClient()
   const auth = client.ClientSecretBasic(provider.clientSecret)
   if (provider.preset === 'github') {
     const config = new client.Configuration(
@@ -66,7 +79,7 @@ export async function resolveProvider(provider: OAuthProviderConfig): Promise<Re
   const url = new URL(issuer)
   // config.ts only lets plain http through for a loopback issuer (development and tests).
   const execute = url.protocol === 'http:' ? [client.allowInsecureRequests] : []
-  let config: client.Configuration
+  let config: OpenId.Configuration
   try {
     config = await client.discovery(url, provider.clientId, undefined, auth, { execute })
   } catch {
@@ -81,8 +94,8 @@ export async function resolveProvider(provider: OAuthProviderConfig): Promise<Re
 }
 
 async function oidcProfile(
-  config: client.Configuration,
-  tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers,
+  config: OpenId.Configuration,
+  tokens: OpenId.TokenEndpointResponse & OpenId.TokenEndpointResponseHelpers,
 ): Promise<ProviderProfile> {
   const claims = tokens.claims()
   if (!claims) throw failed('The provider returned no ID token.')
@@ -92,6 +105,7 @@ async function oidcProfile(
   // the ID token's (§5.3.2: "the sub Claim in the UserInfo Response MUST be verified to exactly
   // match the sub Claim in the ID Token").
   if (claims.email === undefined && config.serverMetadata().userinfo_endpoint) {
+    const client = await loadOpenIdClient()
     info = { ...(await client.fetchUserInfo(config, tokens.access_token, claims.sub)), ...claims }
   }
   return {
@@ -103,7 +117,7 @@ async function oidcProfile(
 }
 
 /** GitHub's user and e-mail APIs: the primary address counts only when GitHub verified it. */
-async function githubProfile(tokens: client.TokenEndpointResponse): Promise<ProviderProfile> {
+async function githubProfile(tokens: OpenId.TokenEndpointResponse): Promise<ProviderProfile> {
   const headers = {
     authorization: `Bearer ${tokens.access_token}`,
     accept: 'application/vnd.github+json',

@@ -1,4 +1,4 @@
-import * as client from 'openid-client'
+import type * as OpenId from 'openid-client'
 import type { Clock } from '../../core/clock.js'
 import { EngineError } from '../../core/errors/index.js'
 import { newId } from '../../core/ids.js'
@@ -9,6 +9,7 @@ import { newTokenKey, stampDates } from '../records/record-writes.js'
 import type { AuthService, MfaChallenge, SignedIn } from './auth-service.js'
 import type { ClientInfo } from './auth-sessions.js'
 import {
+  loadOpenIdClient,
   resolveProvider,
   type OAuthProviderConfig,
   type ProviderProfile,
@@ -122,6 +123,7 @@ export function createOAuthService(deps: OAuthDeps) {
     const provider = providerOf(collection, providerName)
     const target = checkRedirect(redirect)
     const { config, oidc, scope } = await resolve(provider)
+    const client = await loadOpenIdClient()
     const state = newOpaqueToken('')
     // The binder ties the callback to the browser that started the flow, so an attacker cannot
     // send a victim a callback link carrying the attacker's own code (RFC 6749 §10.12, CSRF).
@@ -190,11 +192,12 @@ export function createOAuthService(deps: OAuthDeps) {
       throw new EngineError('ER_AUTH_OAUTH_FAILED', `The provider refused the sign-in (${code}).`)
     }
     const { config, oidc, profile } = await resolve(provider)
+    const client = await loadOpenIdClient()
     const current = new URL(callbackUrl(collection, provider))
     for (const [key, value] of Object.entries(query)) {
       if (typeof value === 'string') current.searchParams.set(key, value)
     }
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>
+    let tokens: Awaited<ReturnType<typeof OpenId.authorizationCodeGrant>>
     try {
       tokens = await client.authorizationCodeGrant(config, current, {
         pkceCodeVerifier: pending.verifier,

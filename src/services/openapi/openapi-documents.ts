@@ -1,11 +1,20 @@
 import type { RequestContext } from '../context.js'
 import { callerVisibility } from '../caller-visibility.js'
 import type { SchemaRegistry } from '../schema/schema-registry.js'
-import { buildOpenApiDocument, type OpenApiInfo } from './build-openapi.js'
+import type * as BuildOpenApi from './build-openapi.js'
+import type { OpenApiInfo } from './build-openapi.js'
 import type { OpenApiObject } from './openapi-types.js'
 
 /** Documents kept per schema version: one per visibility class seen (API keys add classes). */
 const MAX_DOCUMENTS = 32
+
+let builder: Promise<typeof BuildOpenApi> | undefined
+
+/** The document builder (a dozen modules of path and schema tables), loaded by the first ask. */
+function loadBuilder(): Promise<typeof BuildOpenApi> {
+  builder ??= import('./build-openapi.js')
+  return builder
+}
 
 export type OpenApiDocuments = ReturnType<typeof createOpenApiDocuments>
 
@@ -32,6 +41,7 @@ export function createOpenApiDocuments(deps: {
   const byClass = new Map<string, string>()
 
   async function json(ctx: RequestContext): Promise<string> {
+    const { buildOpenApiDocument } = await loadBuilder()
     await registry.refreshIfStale()
     if (catalogue !== registry.catalogue) {
       byClass.clear()
