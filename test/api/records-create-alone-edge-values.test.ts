@@ -4,7 +4,7 @@
  * whatever the POST answers, a GET of the same record must answer the same.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createCollection, createRecord } from '../helpers/api-assertions.js'
+import { createCollection, createRecord, expectProblem } from '../helpers/api-assertions.js'
 import { availableDialects } from '../helpers/dialects.js'
 import { createTestEngine, type TestEngine } from '../helpers/test-engine.js'
 
@@ -21,9 +21,6 @@ describe.each(await availableDialects())('a create alone on %s, edge values', (d
         { name: 'qty', type: 'number' },
         { name: 'whole', type: 'number', integer: true },
         { name: 'meta', type: 'json' },
-        // The schema takes any non-empty string as a select value, this one included.
-        { name: 'kind', type: 'select', values: ['plain', LONE_SURROGATE] },
-        { name: 'kinds', type: 'select', values: ['plain', LONE_SURROGATE], maxSelect: 2 },
       ],
     })
   })
@@ -48,8 +45,23 @@ describe.each(await availableDialects())('a create alone on %s, edge values', (d
     expect(read).toEqual(created)
   })
 
-  it('a select value the schema accepted: the POST answer is what a GET reads', async () => {
-    const { created, read } = await roundTrip({ kind: LONE_SURROGATE, kinds: [LONE_SURROGATE] })
-    expect(read).toEqual(created)
+  // PostgreSQL stores a lone surrogate as U+FFFD and refuses NUL: a record holding such a
+  // select value would read back a value the field does not allow (or not be written at all).
+  it.each([
+    ['a lone surrogate', LONE_SURROGATE],
+    ['NUL', 'nul\u0000'],
+  ])('the schema refuses a select value with %s', async (_what, value) => {
+    const res = await t.call({
+      method: 'POST',
+      url: '/api/collections',
+      payload: {
+        name: 'bad_select',
+        fields: [{ name: 'kind', type: 'select', values: ['plain', value] }],
+      },
+    })
+    const problem = expectProblem(res, 400, 'ER_SCHEMA_INVALID')
+    expect(JSON.stringify(problem.errors)).toContain('values')
+    const list = await t.call({ method: 'GET', url: '/api/collections/bad_select' })
+    expect(list.statusCode).toBe(404)
   })
 })

@@ -168,6 +168,10 @@ function checkTypeOptions(raw: Record<string, unknown>, type: FieldType, add: Ad
       values.some((v) => typeof v !== 'string' || v === '' || v.length > 255)
     ) {
       add('values', 'type', `must be 1-${MAX_SELECT_VALUES} non-empty strings`)
+    } else if (values.some((v: string) => !v.isWellFormed() || v.includes('\u0000'))) {
+      // As record text: PostgreSQL cannot hold NUL, and stores a lone surrogate as U+FFFD, so a
+      // record would read back a value that is not one of these.
+      add('values', 'encoding', 'must be well-formed Unicode without the NUL character')
     } else if (new Set(values).size !== values.length) {
       add('values', 'unique', 'must not repeat a value')
     }
