@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import type { Bus } from '../../adapters/bus/bus.js'
 import { loadMain } from './load-main.js'
 import { configFrom, withDirOption } from './options.js'
 
@@ -22,11 +23,18 @@ export function registerWorkerCommand(program: Command): void {
       process.exitCode = 2
       return
     }
-    const { openBus, openEngine } = await loadMain()
+    const { deploymentPrefix, openBus, openEngine } = await loadMain()
     // Realtime events go to serve's clients only over a shared (Redis) bus: without one, this
-    // process leaves dispatching to the servers.
-    const bus = config.redisUrl ? await openBus(config) : undefined
-    const { engine, description } = await openEngine(config, bus)
+    // process leaves dispatching to the servers. The bus is under the deployment's prefix, as
+    // serve's is: on a bare `er:` no serve node of this deployment would hear it.
+    let bus: Bus | undefined
+    const { engine, description } = await openEngine(
+      config,
+      config.redisUrl
+        ? async (store) =>
+            (bus = await openBus(config, await deploymentPrefix(store, config.busPrefix)))
+        : undefined,
+    )
     engine.jobs.startWorkers(concurrency)
     console.log(
       `Engine Room worker running ${concurrency} jobs at once on ${description} (${engine.jobs.queue.kind} queue)`,
