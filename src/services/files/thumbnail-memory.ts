@@ -2,6 +2,11 @@
 export const DEFAULT_THUMB_MEMORY_BYTES = 32 * 1024 * 1024
 /** A thumbnail larger than this is streamed from the blob store each time, never kept. */
 export const MAX_REMEMBERED_THUMB_BYTES = 512 * 1024
+/**
+ * What one entry holds besides its bytes (its key, the map entry, the Buffer object), counted
+ * against the budget: else many tiny thumbnails would take several times the budget.
+ */
+const ENTRY_OVERHEAD_BYTES = 256
 
 /**
  * Recently served thumbnails, held in memory (an LRU bounded by bytes), so that serving one again
@@ -35,19 +40,27 @@ export function createThumbnailMemory(options: { maxBytes?: number } = {}) {
     return hit
   }
 
+  const costOf = (key: string, value: Buffer) => value.length + key.length + ENTRY_OVERHEAD_BYTES
+
   function remember(key: string, value: Buffer): void {
-    if (value.length > MAX_REMEMBERED_THUMB_BYTES || value.length > maxBytes) return
+    if (value.length > MAX_REMEMBERED_THUMB_BYTES || costOf(key, value) > maxBytes) return
+    // A small Buffer is often a slice of Node's shared 8 KiB pool (Buffer.concat, Buffer.from):
+    // kept, it would keep the whole pool slab alive. Such a slice is copied to its own memory.
+    const own =
+      value.byteOffset === 0 && value.buffer.byteLength === value.length
+        ? value
+        : Buffer.from(new Uint8Array(value).buffer)
     const previous = entries.get(key)
     if (previous) {
       entries.delete(key)
-      bytes -= previous.length
+      bytes -= costOf(key, previous)
     }
-    entries.set(key, value)
-    bytes += value.length
+    entries.set(key, own)
+    bytes += costOf(key, own)
     while (bytes > maxBytes) {
       const [coldest, evicted] = entries.entries().next().value as [string, Buffer]
       entries.delete(coldest)
-      bytes -= evicted.length
+      bytes -= costOf(coldest, evicted)
     }
   }
 
