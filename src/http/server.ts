@@ -379,18 +379,24 @@ export async function buildServer(
     let endpoint: Promise<GraphqlEndpoint> | undefined
     // graphql-js and everything built on it, loaded by the first GraphQL request or upgrade.
     const graphql = () =>
-      (endpoint ??= import('./graphql/graphql-endpoint.js').then(({ createGraphqlEndpoint }) =>
-        createGraphqlEndpoint({
-          registry: engine.registry,
-          records: engine.records,
-          auth,
-          realtime: engine.realtime?.service,
-          limits,
-          maxPayload: options.bodyLimit ?? 1024 * 1024,
-          onInternalError: reportRealtimeFailure,
-          connections,
-        }),
-      ))
+      (endpoint ??= import('./graphql/graphql-endpoint.js')
+        .then(({ createGraphqlEndpoint }) =>
+          createGraphqlEndpoint({
+            registry: engine.registry,
+            records: engine.records,
+            auth,
+            realtime: engine.realtime?.service,
+            limits,
+            maxPayload: options.bodyLimit ?? 1024 * 1024,
+            onInternalError: reportRealtimeFailure,
+            connections,
+          }),
+        )
+        .catch((error: unknown) => {
+          // Not remembered: the next request tries again instead of failing for the process's life.
+          endpoint = undefined
+          throw error
+        }))
     await app.register(graphqlRoutes, {
       handler: async () => (await graphql()).http,
       explorerUrl: explorerServed(options) ? GRAPHQL_EXPLORER_URL : undefined,
