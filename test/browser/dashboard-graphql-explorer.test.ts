@@ -95,8 +95,14 @@ describe.runIf(runs)('dashboard: the GraphQL explorer', { timeout: 240_000 }, ()
     await s.page.waitForLoadState('networkidle')
     expect(requested.some((url) => url.includes('/_/assets/index-'))).toBe(true)
     expect(requested.filter((url) => EXPLORER_CHUNK.test(url))).toEqual([])
+    // GraphiQL asks for the schema as it opens; the server loads graphql-js for that first
+    // GraphQL request, so it may come after the editor shows (completion needs it).
+    const schemaFetched = s.page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/graphql' && r.request().method() === 'POST',
+    )
     await s.page.getByRole('link', { name: 'GraphQL', exact: true }).click()
     await s.page.locator('.graphiql-container').waitFor()
+    expect((await schemaFetched).status()).toBe(200)
     expect(requested.filter((url) => EXPLORER_CHUNK.test(url)).length).toBeGreaterThan(0)
     expect(await s.page.title()).toBe('GraphQL explorer · Engine Room')
   })
