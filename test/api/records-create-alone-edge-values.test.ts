@@ -28,7 +28,10 @@ describe.each(await availableDialects())('a create alone on %s, edge values', (d
 
   const roundTrip = async (body: Record<string, unknown>) => {
     const created = await createRecord(t, 'edges', body)
-    const read = await t.call({ method: 'GET', url: `/api/collections/edges/records/${created.id}` })
+    const read = await t.call({
+      method: 'GET',
+      url: `/api/collections/edges/records/${created.id}`,
+    })
     expect(read.statusCode).toBe(200)
     return { created, read: read.json() as Record<string, unknown> }
   }
@@ -39,7 +42,7 @@ describe.each(await availableDialects())('a create alone on %s, edge values', (d
     ['the smallest subnormal', { qty: 5e-324 }],
     ['negative zero', { qty: -0, whole: -0 }],
     ['unusual but well-formed text', { title: '\uFEFFa\u0301\u2028\u2029\uFFFF\u{10FFFF} ' }],
-    ['json with escapes', { meta: { '\u0000': '\u0000\uD800', 'é': [1e21, -0, 5e-324] } }],
+    ['json with escapes', { meta: { '\u0000': '\u0000\uD800', é: [1e21, -0, 5e-324] } }],
   ])('%s: the POST answer is what a GET reads', async (_what, body) => {
     const { created, read } = await roundTrip(body)
     expect(read).toEqual(created)

@@ -47,8 +47,7 @@ describe('engineroom worker with Redis', () => {
       expect(out).toContain('(bullmq queue)')
       const db = new Database(join(dir, 'data.db'), { readonly: true })
       const row = db.prepare(`select value from _settings where key = 'deployment_id'`).get() as
-        | { value: string }
-        | undefined
+        { value: string } | undefined
       db.close()
       expect(row?.value).toMatch(/^[\w-]+$/)
       prefix = `er:${row?.value}:`

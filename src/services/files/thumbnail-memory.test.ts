@@ -45,7 +45,8 @@ describe('thumbnail memory', () => {
 
   it('counts what an entry holds besides its bytes: tiny thumbnails cannot overrun the budget', () => {
     const memory = createThumbnailMemory({ maxBytes: 64 * 1024 })
-    for (let i = 0; i < 10_000; i++) memory.remember(`c1/r${i}/thumbs_a.png/8x8.png#${i}`, bytes(1, i))
+    for (let i = 0; i < 10_000; i++)
+      memory.remember(`c1/r${i}/thumbs_a.png/8x8.png#${i}`, bytes(1, i))
     // By their lengths alone all 10 000 fit in 64 KiB; each also holds a key and a map entry.
     expect(memory.size().entries).toBeLessThan(1000)
     expect(memory.size().bytes).toBeLessThanOrEqual(64 * 1024)
