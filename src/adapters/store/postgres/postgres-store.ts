@@ -92,7 +92,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   return new KyselyStore(db, postgresAdapter, undefined, {
     pooled: {
       read: async (text, parameters) =>
-        (await observedAsync(observer, text, () => preparing.query(text, parameters))).rows,
+        (
+          await observedAsync(observer, text, () =>
+            preparing.query(text, parameters, { repeatable: true }),
+          )
+        ).rows,
       write: async (text, parameters) =>
         (await observedAsync(observer, text, () => preparing.query(text, parameters))).rowCount ??
         0,

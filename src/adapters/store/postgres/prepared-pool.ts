@@ -17,8 +17,32 @@ export interface PreparingPool extends PostgresPool {
    * Runs one statement on a pooled connection and returns it: what Kysely's executor does for a
    * statement outside a transaction, without its plugin, transform and connection-provider
    * layers (on a get by id they cost more than the statement's own work in this process).
+   * `repeatable` (a read): if the connection turns out dead, the statement runs once more on
+   * another. A pooled connection the server ended while it sat idle is only known dead when its
+   * next statement fails, as every idle one does after a database restart.
    */
-  query(text: string, values: readonly unknown[]): Promise<pg.QueryResult<Record<string, unknown>>>
+  query(
+    text: string,
+    values: readonly unknown[],
+    options?: { repeatable?: boolean },
+  ): Promise<pg.QueryResult<Record<string, unknown>>>
+}
+
+interface PoolEntry {
+  client: PostgresPoolClient
+  /** The schema generation the connection was opened in. */
+  generation: number
+  broken: boolean
+}
+
+/**
+ * A statement's own error (severity ERROR: a constraint, a type, a lock timeout) leaves the
+ * session usable. Anything else leaves none to reuse: FATAL or PANIC (the server ended the
+ * session: a restart, `pg_terminate_backend`), or an error without a severity (the socket
+ * broke). Such a connection could otherwise go back to the pool and fail the next request too.
+ */
+function isBroken(failure: Error | null): boolean {
+  return failure !== null && (failure as { severity?: string }).severity !== 'ERROR'
 }
 
 /**
@@ -37,7 +61,7 @@ export interface PreparingPool extends PostgresPool {
 export function preparingPool(pool: pg.Pool): PreparingPool {
   let generation = 0
   let names = new Map<string, string>()
-  const wrapped = new WeakMap<pg.PoolClient, { client: PostgresPoolClient; generation: number }>()
+  const wrapped = new WeakMap<pg.PoolClient, PoolEntry>()
 
   const forget = () => {
     generation++
@@ -53,30 +77,63 @@ export function preparingPool(pool: pg.Pool): PreparingPool {
     return name
   }
 
-  function wrap(client: pg.PoolClient): { client: PostgresPoolClient; generation: number } {
-    const entry = { generation, client: undefined as unknown as PostgresPoolClient }
-    const run = async (text: string, values: unknown[] | undefined) => {
-      // Names belong to the generation the connection was opened in (see `connect`).
-      const name = values?.length && entry.generation === generation ? nameOf(text) : undefined
-      try {
-        const result = name
-          ? await client.query({ name, text, values })
-          : await client.query(text, values)
-        if (DDL.test(text)) forget()
-        return result
-      } catch (error) {
+  /**
+   * Runs one statement on `client`, named when `name` is given, in pg's callback form. pg's own
+   * promise (`client.query` without a callback) answers the same, but kept each result reachable
+   * for longer: under load its rows outlived two young-generation collections and were promoted,
+   * so scavenges took 3-6 ms instead of about 1.5 and a list spent about a fifth of its CPU in
+   * them (`--trace-gc-nvp` on bench/postgres.js, the only change being this form; bench/README.md).
+   * A DDL statement, or a prepared plan the table's new shape broke, starts a new generation.
+   */
+  function send(
+    client: pg.PoolClient,
+    text: string,
+    values: readonly unknown[] | undefined,
+    name: string | undefined,
+    callback: (failure: Error | null, result?: pg.QueryResult) => void,
+  ): void {
+    const config: pg.QueryConfig = { text, values: values as unknown[] | undefined }
+    if (name) config.name = name
+    const done = (failure: Error | null, result?: pg.QueryResult) => {
+      if (failure) {
         // feature_not_supported: "cached plan must not change result type".
-        if ((error as { code?: string }).code === '0A000' && name) forget()
-        throw error
-      }
+        if ((failure as { code?: string }).code === '0A000' && name) forget()
+      } else if (DDL.test(text)) forget()
+      callback(failure, result)
     }
+    try {
+      client.query(config, done)
+    } catch (failure) {
+      done(failure as Error)
+    }
+  }
+
+  function wrap(client: pg.PoolClient): PoolEntry {
+    const entry = {
+      generation,
+      client: undefined as unknown as PostgresPoolClient,
+      /** The session ended under a statement: the connection must not go back to the pool. */
+      broken: false,
+    }
+    const run = (text: string, values: unknown[] | undefined) =>
+      new Promise<pg.QueryResult>((resolve, reject) => {
+        // Names belong to the generation the connection was opened in (see `connect`).
+        const name = values?.length && entry.generation === generation ? nameOf(text) : undefined
+        send(client, text, values, name, (failure, result) => {
+          if (failure) {
+            if (isBroken(failure)) entry.broken = true
+            reject(failure)
+          } else resolve(result as pg.QueryResult)
+        })
+      })
     entry.client = {
       query: ((text: unknown, values?: unknown[]) =>
         typeof text === 'string'
           ? run(text, values)
           : client.query(text as pg.Submittable)) as unknown as PostgresPoolClient['query'],
-      // A connection from before the latest schema change is closed rather than reused.
-      release: () => client.release(entry.generation !== generation),
+      // A connection from before the latest schema change, or a broken one, is closed rather
+      // than reused.
+      release: () => client.release(entry.broken || entry.generation !== generation),
     }
     return entry
   }
@@ -91,19 +148,36 @@ export function preparingPool(pool: pg.Pool): PreparingPool {
     }
   }
 
+  /** One statement on a pooled connection, released before the promise settles (as pg.Pool#query). */
+  const query = (text: string, values: readonly unknown[], options?: { repeatable?: boolean }) =>
+    new Promise<pg.QueryResult<Record<string, unknown>>>((resolve, reject) => {
+      let repeats = options?.repeatable ? 1 : 0
+      const onClient = (error: Error | undefined, client: pg.PoolClient | undefined) => {
+        if (error || !client) return reject(error ?? new Error('no connection from the pool'))
+        let entry = wrapped.get(client)
+        if (!entry) wrapped.set(client, (entry = wrap(client)))
+        // A connection from before the latest schema change is closed, and another taken.
+        if (entry.generation !== generation) {
+          client.release(true)
+          return pool.connect(onClient)
+        }
+        const opened = entry
+        const name = values.length > 0 ? nameOf(text) : undefined
+        send(client, text, values, name, (failure, result) => {
+          const broken = isBroken(failure)
+          client.release(broken || opened.generation !== generation)
+          if (broken && repeats-- > 0) return pool.connect(onClient)
+          if (failure) reject(failure)
+          else resolve(result as pg.QueryResult<Record<string, unknown>>)
+        })
+      }
+      pool.connect(onClient)
+    })
+
   return {
     forget,
     connect,
-    async query(text, values) {
-      const client = await connect()
-      try {
-        return (await client.query(text, values as unknown[])) as unknown as pg.QueryResult<
-          Record<string, unknown>
-        >
-      } finally {
-        client.release()
-      }
-    },
+    query,
     end: () => pool.end(),
   }
 }
