@@ -275,6 +275,31 @@ async function announceRecordWrites(
   bus: Bus,
   deploymentPrefix: string,
 ): Promise<{ close: () => Promise<void> }> {
+  const versions = await openCacheVersions(config, redisUrl, bus, deploymentPrefix)
+  const bumps = new Set<Promise<void>>()
+  const stop = store.onRecordsWritten((names) => {
+    const bump: Promise<void> = versions.cache.bump(names).finally(() => bumps.delete(bump))
+    bumps.add(bump)
+  })
+  return {
+    async close() {
+      stop()
+      await Promise.all(bumps)
+      await versions.close()
+    },
+  }
+}
+
+/**
+ * The deployment's Redis response cache for a process that serves no HTTP and only moves
+ * versions, on a client of its own that `close` ends.
+ */
+async function openCacheVersions(
+  config: Config,
+  redisUrl: string,
+  bus: Bus,
+  deploymentPrefix: string,
+): Promise<{ cache: ResponseCache; close: () => Promise<void> }> {
   const { openRedis } = await import('./adapters/redis/redis-client.js')
   const redis = openRedis(redisUrl)
   try {
@@ -290,18 +315,41 @@ async function announceRecordWrites(
     throw error
   }
   const cache = await openRedisResponseCache(config, bus, redis, deploymentPrefix)
-  const bumps = new Set<Promise<void>>()
-  const stop = store.onRecordsWritten((names) => {
-    const bump: Promise<void> = cache.bump(names).finally(() => bumps.delete(bump))
-    bumps.add(bump)
-  })
   return {
+    cache,
     async close() {
-      stop()
-      await Promise.all(bumps)
       await cache.close()
       await redis.quit()
     },
+  }
+}
+
+/**
+ * After a restore, with `REDIS_URL`: moves the response cache's version of every collection of
+ * the restored database. The versions live in Redis, not in the database, and a restored copy
+ * keeps its deployment id (see `deploymentPrefix`): without this, answers the servers cached from
+ * the data it replaced would be served again, until their TTL, once they start on it.
+ */
+export async function forgetCachedAnswers(config: Config): Promise<void> {
+  const redisUrl = config.redisUrl
+  if (!redisUrl) return
+  const { store } = await openStore(config)
+  try {
+    const prefix = await deploymentPrefix(store, config.busPrefix)
+    const names = (await store.listCollections()).map((collection) => collection.name)
+    const bus = await openBus(config, prefix)
+    try {
+      const versions = await openCacheVersions(config, redisUrl, bus, prefix)
+      try {
+        await versions.cache.bump(names)
+      } finally {
+        await versions.close()
+      }
+    } finally {
+      await bus.close()
+    }
+  } finally {
+    await store.close()
   }
 }
 

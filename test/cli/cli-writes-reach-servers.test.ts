@@ -3,8 +3,9 @@
  * `serve` on PostgreSQL + Redis, with no ER_BUS_PREFIX: they must announce their writes on the
  * deployment's bus (`er:<deployment id>:`), as serve and worker nodes do. Else a list the server
  * cached (ER_CACHE) stays stale until the entry expires, and a schema change waits for the
- * servers' poll.
+ * servers' poll. `restore` (SQLite here) moves the cache versions of the restored collections.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -211,5 +212,39 @@ describe.skipIf(!postgres)('CLI writes beside a running serve (PostgreSQL + Redi
       headers: { authorization: `Bearer ${token}` },
     })
     expect(tags.status).toBe(200)
+  }, 60_000)
+})
+
+describe('engineroom restore with Redis', () => {
+  it('moves the cache version of every restored collection: no answer cached from the data it replaced is served', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'er-cli-restore-'))
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }))
+    const own = `er-test-${randomBytes(6).toString('hex')}:`
+    const redis = new Redis(REDIS_URL)
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${own}*`)
+      if (keys.length > 0) await redis.del(...keys)
+      redis.disconnect()
+    })
+    const data = join(root, 'data')
+    mkdirSync(data)
+    const restoreEnv = {
+      ER_DIR: data,
+      REDIS_URL,
+      ER_BUS_PREFIX: own,
+      ER_JOBS_PREFIX: `${own}jobs:`,
+    }
+    const created = await runCliAsync(['superuser', 'create', EMAIL, PASSWORD], restoreEnv)
+    expect(created.code, created.err).toBe(0)
+    const backup = await runCliAsync(['backup', '--out', join(root, 'backups')], restoreEnv)
+    expect(backup.code, backup.err).toBe(0)
+    const archive = join(root, 'backups', readdirSync(join(root, 'backups'))[0] as string)
+    // What the servers of this deployment counted before the restore (kept in Redis, not in the
+    // database): answers cached under these versions must become unreachable.
+    const version = `${own}cache:v:users`
+    await redis.set(version, '41')
+    const restored = await runCliAsync(['restore', archive, '--force'], restoreEnv)
+    expect(restored.code, restored.err).toBe(0)
+    expect(Number(await redis.get(version))).toBeGreaterThan(41)
   }, 60_000)
 })
