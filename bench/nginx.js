@@ -1,18 +1,18 @@
 /**
- * nginx from Debian in front of `serve` processes, for the cluster scenario: the shipped
+ * nginx from Debian in front of `serve` processes on loopback: the shipped
  * deploy/nginx/engineroom.conf with its upstream servers and listen address replaced (the file
- * names compose's hosts `engine1:8090`…), inside a main config whose paths are all in a temp
- * directory. test/helpers/nginx.ts does the same for the cluster test; this is its plain-JS
- * twin, so the bench needs no test code. The access log is off: the nodes log nothing per
- * request either (log level `warn`), and neither should pay for it in the figures.
+ * names compose's hosts `engine1:8090`…, which do not resolve here), everything else as
+ * shipped, inside a main config whose paths are all in a temp directory. One module for the
+ * bench's cluster scenario and the tests (test/helpers/nginx.ts re-exports it); plain JS so the
+ * bench needs no test code, typed by nginx.d.ts beside it.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const NGINX_CONF = join(
+export const NGINX_CONF = join(
   dirname(fileURLToPath(import.meta.url)),
   '..',
   'deploy',
@@ -21,23 +21,30 @@ const NGINX_CONF = join(
 )
 const UPSTREAM_SERVER = /^(\s*)server\s+engine\d+:8090\b([^;]*);\s*$/gm
 const LISTEN = /^(\s*)listen\s+80;\s*$/m
+const TEMP_KINDS = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
 const running = new Set()
 
-// The bench's exit path (an error, Ctrl-C): SIGTERM is nginx's fast stop, and its master stops
-// its workers (a SIGKILLed master would leave them serving).
+// The exit path of a bench or test process (an error, Ctrl-C): SIGTERM is nginx's fast stop,
+// and its master stops its workers (a SIGKILLed master would leave them serving).
 process.on('exit', () => {
   for (const child of running) if (child.exitCode === null) child.kill('SIGTERM')
 })
 
 /** The nginx binary (Debian puts it in /usr/sbin), or undefined when it is not installed. */
 export function nginxBinary() {
-  return ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'].find((path) =>
+  const known = ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/nginx'].find((path) =>
     existsSync(path),
   )
+  if (known) return known
+  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' })
+  return which.status === 0 && which.stdout.trim() ? which.stdout.trim() : undefined
 }
 
-/** The shipped site config with `upstreams` (host:port each) and `listen` put in. */
-function siteConfig(upstreams, listen) {
+/**
+ * The shipped site config with `upstreams` (host:port each) in place of the compose nodes and
+ * `listen` in place of port 80. Throws when the file no longer has the shape this relies on.
+ */
+export function templateSiteConfig(upstreams, listen) {
   const text = readFileSync(NGINX_CONF, 'utf8')
   const first = [...text.matchAll(UPSTREAM_SERVER)][0]
   if (!first) throw new Error(`${NGINX_CONF}: no "server engineN:8090" line`)
@@ -52,10 +59,13 @@ function siteConfig(upstreams, listen) {
     .replace(LISTEN, (_line, pad) => `${pad}listen ${listen};`)
 }
 
-function writeMainConfig(dir, site) {
-  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) {
-    mkdirSync(join(dir, sub), { recursive: true })
-  }
+/**
+ * A main nginx.conf in `dir` that includes `site`, with every path inside `dir`. The access log
+ * is off unless `accessLog`: then `<dir>/logs/access.log` names the upstream of each request
+ * (for tests of the balancing); the bench leaves it off, as the nodes log nothing per request.
+ */
+export function writeNginxConf(dir, site, { accessLog = false } = {}) {
+  for (const sub of [...TEMP_KINDS, 'logs']) mkdirSync(join(dir, sub), { recursive: true })
   writeFileSync(join(dir, 'engineroom.conf'), site)
   const conf = join(dir, 'nginx.conf')
   writeFileSync(
@@ -69,10 +79,13 @@ function writeMainConfig(dir, site) {
       `error_log ${join(dir, 'logs', 'error.log')} warn;`,
       'events { worker_connections 1024; }',
       'http {',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
-        (kind) => `  ${kind}_temp_path ${join(dir, kind)};`,
-      ),
+      ...(accessLog
+        ? [
+            "  log_format upstream '$upstream_addr $status $request_method $request_uri';",
+            `  access_log ${join(dir, 'logs', 'access.log')} upstream;`,
+          ]
+        : ['  access_log off;']),
+      ...TEMP_KINDS.map((kind) => `  ${kind}_temp_path ${join(dir, kind)};`),
       `  include ${join(dir, 'engineroom.conf')};`,
       '}',
       '',
@@ -81,13 +94,27 @@ function writeMainConfig(dir, site) {
   return conf
 }
 
+/** `nginx -t` on a main config: exit status and what nginx printed. */
+export function testNginxConf(binary, dir, conf) {
+  const result = spawnSync(binary, ['-t', '-p', dir, '-c', conf], { encoding: 'utf8' })
+  return { code: result.status, output: `${result.stdout}${result.stderr}` }
+}
+
 /**
  * Starts nginx in the foreground on 127.0.0.1:`port` in front of `upstreams` and resolves once
- * it answers `/healthz`, with its pid, url and `stop()` (graceful, then forced).
+ * it answers `/healthz`. `stop()` is graceful (SIGQUIT: the requests in flight finish), forced
+ * after 5 s, and removes its directory.
+ *
+ * @example
+ *   const nginx = await startNginx({ binary: nginxBinary(), upstreams: ['127.0.0.1:8091'], port: 8080 })
+ *   await fetch(`${nginx.url}/api/health`)
+ *   await nginx.stop()
  */
-export async function startNginx({ binary, upstreams, port }) {
-  const dir = mkdtempSync(join(tmpdir(), 'engineroom-bench-nginx-'))
-  const conf = writeMainConfig(dir, siteConfig(upstreams, `127.0.0.1:${port}`))
+export async function startNginx({ binary, upstreams, port, accessLog = false }) {
+  const dir = mkdtempSync(join(tmpdir(), 'er-nginx-'))
+  const conf = writeNginxConf(dir, templateSiteConfig(upstreams, `127.0.0.1:${port}`), {
+    accessLog,
+  })
   const child = spawn(binary, ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   running.add(child)
   let output = ''
@@ -95,9 +122,15 @@ export async function startNginx({ binary, upstreams, port }) {
   const exited = new Promise((resolve) => child.once('exit', resolve))
   void exited.then(() => running.delete(child))
   const url = `http://127.0.0.1:${port}`
+  const errorLog = () => {
+    try {
+      return readFileSync(join(dir, 'logs', 'error.log'), 'utf8')
+    } catch {
+      return ''
+    }
+  }
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
-      // SIGQUIT: finish the requests in flight; SIGTERM after 5 s.
       child.kill('SIGQUIT')
       const timer = setTimeout(() => child.kill('SIGTERM'), 5000)
       await exited
@@ -106,20 +139,22 @@ export async function startNginx({ binary, upstreams, port }) {
     rmSync(dir, { recursive: true, force: true })
   }
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const log = errorLog()
       await stop()
-      throw new Error(`nginx exited: ${output}`)
+      throw new Error(`nginx exited: ${output}${log}`)
     }
     try {
       await fetch(`${url}/healthz`)
       break
     } catch {
       if (i > 100) {
+        const log = errorLog()
         await stop()
-        throw new Error(`nginx did not answer within 10 s: ${output}`)
+        throw new Error(`nginx did not answer within 10 s: ${output}${log}`)
       }
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }
-  return { pid: child.pid, url, stop }
+  return { pid: child.pid, url, dir, child, errorLog, stop }
 }

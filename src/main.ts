@@ -36,6 +36,7 @@ import {
   type EngineOptions,
 } from './services/create-engine.js'
 import { createFirstRunSetup } from './services/auth/first-run-setup.js'
+import { SCHEMA_CHANNEL, SCHEMA_VERSION_KEY } from './services/schema/schema-registry.js'
 import { systemClock } from './core/clock.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
 import type { ResponseCache } from './adapters/cache/cache.js'
@@ -183,14 +184,188 @@ export async function openResponseCache(
   deploymentPrefix: string,
 ): Promise<ResponseCache | undefined> {
   if (!config.cache.enabled) return undefined
-  const limits = { maxBytes: config.cache.maxBytes, ttlMs: config.cache.ttlSeconds * 1000 }
-  if (redis) {
-    const { createRedisCache } = await import('./adapters/cache/redis/redis-cache.js')
-    const prefix = `${deploymentPrefix}cache:`
-    return createRedisCache({ ...limits, redis, bus, prefix })
-  }
+  if (redis) return openRedisResponseCache(config, bus, redis, deploymentPrefix)
   const { createMemoryCache } = await import('./adapters/cache/memory/memory-cache.js')
-  return createMemoryCache(limits, bus)
+  return createMemoryCache(cacheLimits(config), bus)
+}
+
+/** The deployment's response cache in Redis (`<deployment prefix>cache:`), shared by every node. */
+async function openRedisResponseCache(
+  config: Config,
+  bus: Bus,
+  redis: Redis,
+  deploymentPrefix: string,
+): Promise<ResponseCache> {
+  const { createRedisCache } = await import('./adapters/cache/redis/redis-cache.js')
+  const prefix = `${deploymentPrefix}cache:`
+  return createRedisCache({ ...cacheLimits(config), redis, bus, prefix })
+}
+
+const cacheLimits = (config: Config) => ({
+  maxBytes: config.cache.maxBytes,
+  ttlMs: config.cache.ttlSeconds * 1000,
+})
+
+/**
+ * The engine of a process that writes beside running `serve` nodes without serving HTTP
+ * (`worker`, and CLI commands such as `import`, `schema import`, `superuser create`). With
+ * `REDIS_URL`, it runs on the deployment's bus (under `deploymentPrefix`, as serve's): the
+ * servers hear its schema changes and realtime events at once, and every record write it
+ * commits moves the response cache's versions in Redis, whatever this process's `ER_CACHE` (the
+ * servers' setting is the one that counts). `close` ends the engine, then the announcements,
+ * then the bus, so a command exits. Without `REDIS_URL`, the plain `openEngine(config)`: no bus
+ * reaches another process.
+ *
+ * @example
+ *   const { engine, close } = await openEngineBesideServers(config)
+ *   try { await engine.records.create(ctx, 'posts', { title: 'hi' }) } finally { await close() }
+ */
+export async function openEngineBesideServers(
+  config: Config,
+): Promise<{ engine: Engine; description: string; close: () => Promise<void> }> {
+  const redisUrl = config.redisUrl
+  if (!redisUrl) {
+    const { engine, description } = await openEngine(config)
+    return { engine, description, close: () => engine.close() }
+  }
+  let bus: Bus | undefined
+  let prefix = ''
+  let opened: Awaited<ReturnType<typeof openEngine>>
+  try {
+    opened = await openEngine(config, async (store) => {
+      prefix = await deploymentPrefix(store, config.busPrefix)
+      return (bus = await openBus(config, prefix))
+    })
+  } catch (error) {
+    // The store is closed by now; an open bus would keep the process alive.
+    await bus?.close()
+    throw error
+  }
+  const { engine, description } = opened
+  const shared = bus as Bus
+  let writes: Awaited<ReturnType<typeof announceRecordWrites>>
+  try {
+    writes = await announceRecordWrites(config, redisUrl, engine.store, shared, prefix)
+  } catch (error) {
+    await engine.close()
+    await shared.close()
+    throw error
+  }
+  return {
+    engine,
+    description,
+    async close() {
+      // The engine first: its dispatcher publishes the last realtime events on the bus.
+      await engine.close()
+      await writes.close()
+      await shared.close()
+    },
+  }
+}
+
+/**
+ * Moves the response cache's versions of the collections `store` commits writes to, as a serve
+ * node does for its own writes (see `buildServer`), for processes that serve no HTTP.
+ * `close` waits for the bumps under way.
+ */
+async function announceRecordWrites(
+  config: Config,
+  redisUrl: string,
+  store: Store,
+  bus: Bus,
+  deploymentPrefix: string,
+): Promise<{ close: () => Promise<void> }> {
+  const versions = await openCacheVersions(config, redisUrl, bus, deploymentPrefix)
+  const bumps = new Set<Promise<void>>()
+  const stop = store.onRecordsWritten((names) => {
+    const bump: Promise<void> = versions.cache.bump(names).finally(() => bumps.delete(bump))
+    bumps.add(bump)
+  })
+  return {
+    async close() {
+      stop()
+      await Promise.all(bumps)
+      await versions.close()
+    },
+  }
+}
+
+/**
+ * The deployment's Redis response cache for a process that serves no HTTP and only moves
+ * versions, on a client of its own that `close` ends.
+ */
+async function openCacheVersions(
+  config: Config,
+  redisUrl: string,
+  bus: Bus,
+  deploymentPrefix: string,
+): Promise<{ cache: ResponseCache; close: () => Promise<void> }> {
+  const { openRedis } = await import('./adapters/redis/redis-client.js')
+  const redis = openRedis(redisUrl)
+  try {
+    // Its commands fail at once until connected (no offline queue): a short-lived command could
+    // otherwise lose its only bump.
+    await new Promise<void>((ready, fail) => {
+      if (redis.status === 'ready') return ready()
+      redis.once('ready', () => ready())
+      redis.once('error', fail)
+    })
+  } catch (error) {
+    redis.disconnect()
+    throw error
+  }
+  const cache = await openRedisResponseCache(config, bus, redis, deploymentPrefix)
+  return {
+    cache,
+    async close() {
+      await cache.close()
+      await redis.quit()
+    },
+  }
+}
+
+/**
+ * After a restore, with `REDIS_URL`: moves the response cache's version of every collection of
+ * the restored database. The versions live in Redis, not in the database, and a restored copy
+ * keeps its deployment id (see `deploymentPrefix`): without this, answers the servers cached from
+ * the data it replaced would be served again, until their TTL, once they start on it.
+ */
+export async function forgetCachedAnswers(config: Config): Promise<void> {
+  const redisUrl = config.redisUrl
+  if (!redisUrl) return
+  const { store } = await openStore(config)
+  try {
+    const prefix = await deploymentPrefix(store, config.busPrefix)
+    const names = (await store.listCollections()).map((collection) => collection.name)
+    const bus = await openBus(config, prefix)
+    try {
+      const versions = await openCacheVersions(config, redisUrl, bus, prefix)
+      try {
+        await versions.cache.bump(names)
+      } finally {
+        await versions.close()
+      }
+    } finally {
+      await bus.close()
+    }
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * Tells the servers of the deployment that the schema changed (a change made on the store
+ * directly, as `migrate` does), so they reload at once rather than at their next poll. Nothing
+ * without `REDIS_URL`: no bus reaches another process.
+ */
+export async function announceSchemaChange(config: Config, store: Store): Promise<void> {
+  if (!config.redisUrl) return
+  const bus = await openBus(config, await deploymentPrefix(store, config.busPrefix))
+  try {
+    await bus.publish(SCHEMA_CHANNEL, (await store.getSetting(SCHEMA_VERSION_KEY)) ?? '')
+  } finally {
+    await bus.close()
+  }
 }
 
 /**

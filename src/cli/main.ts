@@ -56,6 +56,10 @@ function reportError(error: unknown): number {
     }
     return 1
   }
+  if (error instanceof Error && error.name === 'RedisUnreachableError') {
+    console.error(`engineroom: ${error.message}`)
+    return 1
+  }
   if (error instanceof Error && error.name === 'ExtensionLoadError') {
     console.error(`engineroom: ${error.message}`)
     // The extension's own code threw: its stack (source-mapped) points at the line to fix.

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../helpers/server-process.js'
 
 const dirs: string[] = []
 let CLI = ''
@@ -42,11 +43,14 @@ function tempDir(): string {
   return dir
 }
 
-function run(args: string[], options: { asOtherUser?: boolean } = {}) {
+function run(
+  args: string[],
+  options: { asOtherUser?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
+) {
   const result = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: '', ER_DIR: '' },
-    timeout: 120_000,
+    env: { ...process.env, DATABASE_URL: '', ER_DIR: '', ...options.env },
+    timeout: options.timeoutMs ?? 120_000,
     ...(options.asOtherUser && asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
   })
   return { code: result.status, out: result.stdout, err: result.stderr }
@@ -121,6 +125,20 @@ describe('engineroom CLI mistakes', { timeout: 180_000 }, () => {
       run(['import', 'jobs', join(dir, 'jobs.csv'), '--dir', dir]),
       /The file to import .*jobs\.csv does not exist/,
     )
+  })
+
+  it('a REDIS_URL nobody answers on is one line naming it, and the command ends', async () => {
+    const dir = tempDir()
+    const file = join(dir, 'jobs.jsonl')
+    writeFileSync(file, '{"title":"a"}\n')
+    // Writing without the deployment's bus would leave the servers' caches stale: refused.
+    const env = { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }
+    for (const args of [
+      ['import', 'jobs', file, '--dir', dir],
+      ['superuser', 'create', 'a@example.com', 'a long passphrase', '--dir', dir],
+    ]) {
+      expectOneLine(run(args, { env, timeoutMs: 30_000 }), /cannot reach Redis.*Check REDIS_URL/)
+    }
   })
 
   it('migrate --from a folder that does not exist is an error, not "Nothing to apply."', () => {

@@ -111,11 +111,13 @@ describe.skipIf(!nginx || !postgres)('three nodes behind nginx (PostgreSQL + Red
         [1, 2, 3].map((n) => startServerProcess(['--dir', join(dir, `node${n}`)], env)),
       )),
     )
-    balancer = await startNginx(
-      nginx as string,
-      nodes.map((node) => new URL(node.url).host),
-      await freePort(),
-    )
+    balancer = await startNginx({
+      binary: nginx as string,
+      upstreams: nodes.map((node) => new URL(node.url).host),
+      port: await freePort(),
+      // Which node served each request: the balancing test reads it.
+      accessLog: true,
+    })
     token = await loginSuperuser(nodes[0]?.url as string, EMAIL, PASSWORD)
     const res = await call(nodes[0]?.url as string, 'POST', '/api/collections', {
       name: 'posts',

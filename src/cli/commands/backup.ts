@@ -169,6 +169,8 @@ export function registerBackupCommands(program: Command): void {
     } finally {
       await rm(download, { recursive: true, force: true })
     }
+    // With REDIS_URL: the servers started on it must not serve what they cached before.
+    await main.forgetCachedAnswers(config)
     console.log(
       `Restored ${archive} into ${config.databaseUrl ? 'DATABASE_URL and ' : ''}${config.dataDir} in ${seconds(started)}.`,
     )

@@ -44,7 +44,8 @@ export function registerImportCommand(program: Command): void {
       }
       const config = configOfExistingDir(options)
       requireFile(file, 'The file to import')
-      const { engine } = await (await loadMain()).openEngine(config)
+      // On the deployment's bus with REDIS_URL: the servers' cached lists see the new records.
+      const { engine, close } = await (await loadMain()).openEngineBesideServers(config)
       try {
         const collection = engine.registry.get(name)
         const input = createReadStream(file)
@@ -82,7 +83,7 @@ export function registerImportCommand(program: Command): void {
         }
         throw error
       } finally {
-        await engine.close()
+        await close()
       }
     },
   )

@@ -42,6 +42,7 @@ export function registerMigrateCommand(program: Command): void {
         try {
           console.log(`Migrating ${description} from the history of ${source.description}`)
           applied = await applyMigrationsFromStore(store, source.store, systemClock, report, 'cli')
+          if (applied.length > 0) await main.announceSchemaChange(config, store)
         } finally {
           await store.close()
         }
@@ -56,6 +57,8 @@ export function registerMigrateCommand(program: Command): void {
       try {
         console.log(`Migrating ${description} from ${folder}`)
         applied = await applyMigrationFiles(store, folder, systemClock, report, 'cli')
+        // With REDIS_URL, the running servers reload at once rather than at their next poll.
+        if (applied.length > 0) await main.announceSchemaChange(config, store)
       } finally {
         await store.close()
       }

@@ -46,7 +46,8 @@ export function registerSchemaCommands(program: Command): void {
         `${file} is not valid JSON (${(error as Error).message}). Export one with: engineroom schema export <file>`,
       )
     }
-    const { engine } = await (await loadMain()).openEngine(config)
+    // On the deployment's bus with REDIS_URL: the servers reload the schema at once.
+    const { engine, close } = await (await loadMain()).openEngineBesideServers(config)
     try {
       const result = await engine.schema.importSchema(
         cliContext(engine.registry.get('_superusers')),
@@ -58,7 +59,7 @@ export function registerSchemaCommands(program: Command): void {
       for (const name of result.created) console.log(`  + ${name}`)
       for (const name of result.updated) console.log(`  ~ ${name}`)
     } finally {
-      await engine.close()
+      await close()
     }
   })
 

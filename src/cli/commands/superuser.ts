@@ -14,13 +14,16 @@ export function registerSuperuserCommands(program: Command): void {
   withDirOption(
     superuser.command('create <email> <password>').description('Create a superuser.'),
   ).action(async (email: string, password: string, options: { dir?: string }) => {
-    const { engine } = await (await loadMain()).openEngine(configOfExistingDir(options))
+    // Writes on the deployment's bus with REDIS_URL, so the servers' cached reads move on.
+    const { engine, close } = await (
+      await loadMain()
+    ).openEngineBesideServers(configOfExistingDir(options))
     try {
       const ctx = cliContext(engine.registry.get(SUPERUSERS))
       const record = await engine.records.create(ctx, SUPERUSERS, { email, password })
       console.log(`Created superuser ${String(record.email)} (id ${String(record.id)}).`)
     } finally {
-      await engine.close()
+      await close()
     }
   })
 
@@ -45,7 +48,9 @@ export function registerSuperuserCommands(program: Command): void {
   withDirOption(
     superuser.command('delete <email>').description('Delete a superuser by e-mail.'),
   ).action(async (email: string, options: { dir?: string }) => {
-    const { engine } = await (await loadMain()).openEngine(configOfExistingDir(options))
+    const { engine, close } = await (
+      await loadMain()
+    ).openEngineBesideServers(configOfExistingDir(options))
     try {
       const collection = engine.registry.get(SUPERUSERS)
       const [row] = await engine.store.selectByColumn(collection, 'email', email.toLowerCase(), 1)
@@ -57,7 +62,7 @@ export function registerSuperuserCommands(program: Command): void {
       await engine.records.remove(cliContext(collection), SUPERUSERS, row.id as string)
       console.log(`Deleted superuser ${email}.`)
     } finally {
-      await engine.close()
+      await close()
     }
   })
 }

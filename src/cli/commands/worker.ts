@@ -1,5 +1,4 @@
 import type { Command } from 'commander'
-import type { Bus } from '../../adapters/bus/bus.js'
 import { loadMain } from './load-main.js'
 import { configFrom, withDirOption } from './options.js'
 
@@ -23,18 +22,10 @@ export function registerWorkerCommand(program: Command): void {
       process.exitCode = 2
       return
     }
-    const { deploymentPrefix, openBus, openEngine } = await loadMain()
     // Realtime events go to serve's clients only over a shared (Redis) bus: without one, this
     // process leaves dispatching to the servers. The bus is under the deployment's prefix, as
     // serve's is: on a bare `er:` no serve node of this deployment would hear it.
-    let bus: Bus | undefined
-    const { engine, description } = await openEngine(
-      config,
-      config.redisUrl
-        ? async (store) =>
-            (bus = await openBus(config, await deploymentPrefix(store, config.busPrefix)))
-        : undefined,
-    )
+    const { engine, description, close } = await (await loadMain()).openEngineBesideServers(config)
     engine.jobs.startWorkers(concurrency)
     console.log(
       `Engine Room worker running ${concurrency} jobs at once on ${description} (${engine.jobs.queue.kind} queue)`,
@@ -44,8 +35,7 @@ export function registerWorkerCommand(program: Command): void {
       if (stopping) process.exit(1)
       stopping = true
       console.log(`engineroom worker: ${signal}: finishing running jobs…`)
-      await engine.close()
-      await bus?.close()
+      await close()
       process.exit(0)
     }
     process.on('SIGTERM', () => void stop('SIGTERM'))

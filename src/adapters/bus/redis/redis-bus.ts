@@ -9,6 +9,15 @@ export interface RedisBusOptions {
   onConnection?: (client: Redis, role: 'bus-publisher' | 'bus-subscriber') => void
 }
 
+/** The bus's first connection failed: Redis is down, or `REDIS_URL` names the wrong place. */
+export class RedisUnreachableError extends Error {
+  override name = 'RedisUnreachableError'
+  constructor(cause: Error) {
+    const reason = (cause as { code?: string }).code ?? cause.message
+    super(`cannot reach Redis (${reason}). Check REDIS_URL and that Redis is running.`, { cause })
+  }
+}
+
 /**
  * The distributed bus on Redis pub/sub: a message published on one node reaches subscribers on
  * every node. A subscribing connection cannot issue other commands, hence two connections.
@@ -26,7 +35,16 @@ export async function createRedisBus(options: RedisBusOptions): Promise<Bus> {
   subscriber.on('error', () => {})
   options.onConnection?.(publisher, 'bus-publisher')
   options.onConnection?.(subscriber, 'bus-subscriber')
-  await Promise.all([publisher.connect(), subscriber.connect()])
+  let lastError: Error | undefined
+  publisher.once('error', (error: Error) => (lastError ??= error))
+  try {
+    await Promise.all([publisher.connect(), subscriber.connect()])
+  } catch (error) {
+    // Else both would go on reconnecting, and a process that gives up here would never exit.
+    publisher.disconnect()
+    subscriber.disconnect()
+    throw new RedisUnreachableError(lastError ?? (error as Error))
+  }
   const handlers = new Map<string, Set<(message: string) => void>>()
   subscriber.on('message', (channel: string, message: string) => {
     for (const handler of handlers.get(channel.slice(prefix.length)) ?? []) handler(message)
