@@ -171,6 +171,8 @@ async function run(server, script, token, { seconds, connections }) {
     ...result,
     reqPerSec: (result.requests - result.non2xx) / seconds,
     cpuMicrosPerRequest: result.requests > 0 ? cpu / result.requests : null,
+    gcMicrosPerRequest:
+      result.requests > 0 ? ((after.gcMs - before.gcMs) * 1000) / result.requests : null,
   }
 }
 
@@ -324,11 +326,13 @@ export async function measurePostgres({ quick = false, only, log = console.log }
         )
       }
       const cpu = (server) => median(rounds.map((r) => r[server].cpuMicrosPerRequest))
+      const gc = (server) => median(rounds.map((r) => r[server].gcMicrosPerRequest))
       result.scenarios.push({
         name,
         rounds,
         medianRatio: median(rounds.map((r) => r.ratio)),
         medianCpu: { engine: cpu('engine'), floor: cpu('floor'), base: base ? cpu('base') : null },
+        medianGc: { engine: gc('engine'), floor: gc('floor'), base: base ? gc('base') : null },
         medianBaseRatio: base ? median(rounds.map((r) => r.baseRatio)) : null,
       })
     }
@@ -366,12 +370,13 @@ export function printPostgres(result) {
           `  ${row.floor.cpuMicrosPerRequest.toFixed(0).padStart(12)}${baseColumns}`,
       )
     }
-    const { medianCpu } = scenario
+    const { medianCpu, medianGc } = scenario
     summary.push(
       `${scenario.name.padEnd(9)} median ratio ${scenario.medianRatio.toFixed(2)}  ` +
-        `(CPU µs/req engine ${medianCpu.engine.toFixed(0)}, floor ${medianCpu.floor.toFixed(0)})` +
+        `(CPU µs/req engine ${medianCpu.engine.toFixed(0)}, floor ${medianCpu.floor.toFixed(0)}; ` +
+        `GC pauses ${medianGc.engine.toFixed(0)}, ${medianGc.floor.toFixed(0)})` +
         (base
-          ? `  base ${scenario.medianBaseRatio.toFixed(2)} (CPU µs/req ${medianCpu.base.toFixed(0)})`
+          ? `  base ${scenario.medianBaseRatio.toFixed(2)} (CPU µs/req ${medianCpu.base.toFixed(0)}, GC ${medianGc.base.toFixed(0)})`
           : ''),
     )
   }

@@ -352,4 +352,20 @@ describe.each(dialects)('extension hooks and routes on %s', (dialect) => {
     ])
     expect(doc.paths['/api/ext/my-notes']?.get).toBeDefined()
   })
+
+  it("answers a repeated POST to an extension's route from the kept answer", async () => {
+    const request = {
+      method: 'POST' as const,
+      url: '/api/ext/echo/8',
+      payload: { x: 4 },
+      headers: { 'idempotency-key': `ext-${Date.now()}` },
+    }
+    const first = await t.call(request)
+    expect(first.statusCode, first.body).toBe(201)
+    expect(first.headers['idempotent-replayed']).toBeUndefined()
+    const again = await t.call(request)
+    expect(again.statusCode, again.body).toBe(201)
+    expect(again.headers['idempotent-replayed']).toBe('true')
+    expect(again.json()).toEqual({ n: '8', x: 4 })
+  })
 })

@@ -1,5 +1,12 @@
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onResponseHookHandler,
+  onSendHookHandler,
+  preHandlerHookHandler,
+} from 'fastify'
 import type { IdempotencyLedger, IdempotencyRow, KeptResponse } from '../../adapters/store/store.js'
 import { EngineError } from '../../core/errors/index.js'
 import type { AuthService } from '../../services/auth/auth-service.js'
@@ -52,7 +59,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
 
   // Callback-style hooks with a synchronous exit: a request without the header (nearly all of
   // them) pays no promise and no microtask here.
-  app.addHook('preHandler', (request, reply, done) => {
+  const preHandler: preHandlerHookHandler = (request, reply, done) => {
     if (request.method !== 'POST' && request.method !== 'PATCH') return done()
     const header = request.headers['idempotency-key']
     if (header === undefined || request.routeOptions.config.idempotency === false) return done()
@@ -60,7 +67,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       (replayed) => (replayed ? undefined : done()),
       (error: Error) => done(error),
     )
-  })
+  }
 
   /** Claims the key (false: the request runs) or answers the kept response (true). */
   async function claimOrReplay(
@@ -99,7 +106,7 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
     return true
   }
 
-  app.addHook('onSend', (request, reply, payload, done) => {
+  const onSend: onSendHookHandler = (request, reply, payload, done) => {
     const claim = request.idempotencyClaim
     if (!claim) return done(null, payload)
     request.idempotencyClaim = undefined
@@ -116,11 +123,11 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       () => done(null, payload),
       (error: Error) => done(error),
     )
-  })
+  }
 
   // A request that never answers (the client went away before the handler finished) gives its
   // key up, so that the client's retry runs instead of waiting for the claim to go stale.
-  app.addHook('onResponse', (request, _reply, done) => {
+  const onResponse: onResponseHookHandler = (request, _reply, done) => {
     const claim = request.idempotencyClaim
     if (!claim) return done()
     request.idempotencyClaim = undefined
@@ -128,6 +135,18 @@ export function registerIdempotency(app: FastifyInstance, options: IdempotencyOp
       () => done(),
       (error: Error) => done(error),
     )
+  }
+
+  // Only routes that take a POST or a PATCH get the three hooks, ahead of their own: a route
+  // without them (every read) runs none, and a GET with no preHandler at all skips Fastify's
+  // whole preHandler step.
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat()
+    if (!methods.includes('POST') && !methods.includes('PATCH')) return
+    if (route.config?.idempotency === false) return
+    route.preHandler = [preHandler, ...[route.preHandler ?? []].flat()]
+    route.onSend = [onSend, ...[route.onSend ?? []].flat()]
+    route.onResponse = [onResponse, ...[route.onResponse ?? []].flat()]
   })
 }
 
