@@ -354,13 +354,29 @@ export async function forgetCachedAnswers(config: Config): Promise<void> {
 }
 
 /**
+ * The deployment's bus (under `deploymentPrefix`, as serve's) for a one-off command that changes
+ * something the servers hold in memory, to tell them at once. Undefined without `REDIS_URL`: no
+ * bus reaches another process, and the servers find the change at their next re-read. Opened
+ * before the change, so an unreachable Redis ends the command with nothing changed.
+ *
+ * @example
+ *   const bus = await openServersBus(config, store)
+ *   try { await removeSigningKey(store, kid); if (bus) await announceSigningKeysChange(bus) }
+ *   finally { await bus?.close() }
+ */
+export async function openServersBus(config: Config, store: Store): Promise<Bus | undefined> {
+  if (!config.redisUrl) return undefined
+  return openBus(config, await deploymentPrefix(store, config.busPrefix))
+}
+
+/**
  * Tells the servers of the deployment that the schema changed (a change made on the store
  * directly, as `migrate` does), so they reload at once rather than at their next poll. Nothing
  * without `REDIS_URL`: no bus reaches another process.
  */
 export async function announceSchemaChange(config: Config, store: Store): Promise<void> {
-  if (!config.redisUrl) return
-  const bus = await openBus(config, await deploymentPrefix(store, config.busPrefix))
+  const bus = await openServersBus(config, store)
+  if (!bus) return
   try {
     await bus.publish(SCHEMA_CHANNEL, (await store.getSetting(SCHEMA_VERSION_KEY)) ?? '')
   } finally {

@@ -306,6 +306,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     await loadTokenSigner(store, { ttlSeconds: options.tokenTtlSeconds ?? 3600 }),
     { ttlMs: options.tokenCacheMs ?? 60_000, maxEntries: 10_000 },
   )
+  // Key changes announced by another process (`engineroom keys`) reload this node at once.
+  if (options.bus) await tokens.watch(options.bus, backgroundReporter(options, 'signing-keys'))
   const logError = options.logError ?? ((error, message) => console.error(message, error))
   const extensionLog = (msg: string, fields?: Record<string, unknown>) =>
     console.info(
@@ -543,6 +545,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       : {}),
     async close() {
       await registry.unwatch()
+      await tokens.unwatch()
       await afterHooks?.stop()
       await webhookDelivery.stop()
       await jobs.stop()
@@ -561,7 +564,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
 /** The parts of the engine that work in the background and report their own failures. */
 export type BackgroundComponent =
-  'realtime-dispatcher' | 'realtime-hub' | 'files' | 'auth-housekeeping' | 'schema' | 'webhooks'
+  | 'realtime-dispatcher'
+  | 'realtime-hub'
+  | 'files'
+  | 'auth-housekeeping'
+  | 'schema'
+  | 'signing-keys'
+  | 'webhooks'
 
 function backgroundReporter(
   options: EngineOptions,

@@ -172,8 +172,9 @@ export function createAuthService(deps: AuthDeps) {
 
   function cachedCaller(token: string, stamp: CallerStamp, now: number) {
     const known = callers.get(token, now, stamp)
-    // A removed signing key takes its tokens with it, cached or not.
-    return known && tokens.knowsKey(known.kid) ? known.identity : undefined
+    // A removed signing key takes its tokens with it, cached or not; keys due for their re-read
+    // send the request through `tokens.verify`, which re-reads them first.
+    return known && !tokens.keysStale() && tokens.knowsKey(known.kid) ? known.identity : undefined
   }
 
   /**

@@ -1,8 +1,15 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose'
 import { EngineError } from '../../core/errors/index.js'
 import type { StoreSession } from '../../adapters/store/store.js'
+import type { Bus } from '../../adapters/bus/bus.js'
 
 const KEYS_SETTING = 'jwt_signing_keys'
+
+/**
+ * The bus channel on which a process that changed the keys tells every node to re-read them
+ * (`TokenSigner.watch`); the message carries nothing, the store holds the keys.
+ */
+export const SIGNING_KEYS_CHANNEL = 'signing-keys'
 export const ALGORITHM = 'EdDSA'
 
 /** A signing key as kept in `_settings` (the private JWK never leaves the server). */
@@ -72,7 +79,8 @@ export async function listSigningKeys(
 
 /**
  * Adds a new key that signs from now on; older keys keep verifying tokens already issued until
- * removed. Nodes pick the new key up within a minute (or at once on meeting its kid).
+ * removed. Nodes pick the new key up when told (`announceSigningKeysChange`), else within a
+ * minute (or at once on meeting its kid).
  */
 export async function rotateSigningKey(store: StoreSession): Promise<string> {
   const stored = await readSigningKeys(store, true)
@@ -81,7 +89,10 @@ export async function rotateSigningKey(store: StoreSession): Promise<string> {
   return key.kid
 }
 
-/** Removes a retired key: tokens it signed stop verifying. The signing key cannot be removed. */
+/**
+ * Removes a retired key: tokens it signed stop verifying, on a node once it re-reads the keys
+ * (told by `announceSigningKeysChange`, else within a minute). The signing key cannot be removed.
+ */
 export async function removeSigningKey(store: StoreSession, kid: string): Promise<void> {
   const stored = await readSigningKeys(store)
   const index = stored.findIndex((k) => k.kid === kid)
@@ -94,4 +105,16 @@ export async function removeSigningKey(store: StoreSession, kid: string): Promis
     )
   }
   await store.setSetting(KEYS_SETTING, JSON.stringify(stored.filter((k) => k.kid !== kid)))
+}
+
+/**
+ * Tells every node on `bus` to re-read the keys now, after `rotateSigningKey` or
+ * `removeSigningKey` committed.
+ *
+ * @example
+ *   await removeSigningKey(store, leakedKid)
+ *   await announceSigningKeysChange(bus)
+ */
+export async function announceSigningKeysChange(bus: Bus): Promise<void> {
+  await bus.publish(SIGNING_KEYS_CHANNEL, '')
 }

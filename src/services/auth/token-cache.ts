@@ -57,6 +57,8 @@ export function withVerifyCache(
   const cached: TokenSigner = {
     ...signer,
     async verify(token) {
+      // A removed key takes its cached tokens with it on this node's next re-read at the latest.
+      if (signer.keysStale()) await signer.refreshIfStale()
       // Real time, not an injectable clock: expiry is judged by jose against real time too.
       const now = Date.now()
       const hit = cache.get(token, now)
