@@ -9,11 +9,17 @@ export interface TcpProxy {
   /** Drops every open connection and refuses new ones (accepted, then reset at once). */
   cut(): void
   restore(): void
+  /**
+   * The next answer the target sends (to any connection) never arrives: that connection is
+   * closed instead, as when a network fails after the server did the work but before its reply.
+   */
+  dropNextReply(): void
   close(): Promise<void>
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let open = true
+  let dropNext = false
   const sockets = new Set<Socket>()
   const server = createServer((client) => {
     if (!open) {
@@ -29,7 +35,18 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         upstream.destroy()
       })
     }
-    client.pipe(upstream).pipe(client)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => {
+      if (dropNext) {
+        dropNext = false
+        client.destroy()
+        upstream.destroy()
+      } else if (!client.write(chunk)) {
+        upstream.pause()
+        client.once('drain', () => upstream.resume())
+      }
+    })
+    upstream.on('end', () => client.end())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
@@ -42,6 +59,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     restore() {
       open = true
+    },
+    dropNextReply() {
+      dropNext = true
     },
     async close() {
       for (const socket of sockets) socket.destroy()

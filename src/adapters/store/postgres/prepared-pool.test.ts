@@ -6,6 +6,7 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPostgresSchema, isPostgresAvailable } from '../../../../test/helpers/dialects.js'
+import { startTcpProxy } from '../../../../test/helpers/tcp-proxy.js'
 import { preparingPool, type PreparingPool } from './prepared-pool.js'
 
 describe.runIf(await isPostgresAvailable())('preparingPool on PostgreSQL', () => {
@@ -91,6 +92,50 @@ describe.runIf(await isPostgresAvailable())('preparingPool on PostgreSQL', () =>
     })
     expect(rows).toEqual([{ body: 'first' }])
     expect(raw.totalCount).toBeLessThanOrEqual(2)
+  })
+
+  it('runs a read again when its reply is lost, and never a write that may have committed', async () => {
+    // Its own pool through a proxy that can lose the server's answer after the work is done.
+    const target = new URL(schema.url)
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) })
+    const url = new URL(schema.url)
+    url.host = `127.0.0.1:${proxy.port}`
+    const through = new pg.Pool({ connectionString: url.toString(), max: 1 })
+    through.on('error', () => {})
+    through.on('connect', (client) => client.on('error', () => {}))
+    const lossy = preparingPool(through)
+    try {
+      await lossy.query('select 1', [])
+      proxy.dropNextReply()
+      const { rows } = await lossy.query('select body from notes where id = $1', ['a'], {
+        repeatable: true,
+      })
+      expect(rows).toEqual([{ body: 'first' }])
+
+      // A write that reads rows back, marked repeatable by mistake: it committed, its answer
+      // was lost, and it fails rather than inserting a second time.
+      proxy.dropNextReply()
+      const lost = await lossy
+        .query(
+          'insert into notes (id, body) values (md5(random()::text), $1) returning id',
+          ['once'],
+          { repeatable: true },
+        )
+        .then(
+          () => null,
+          (error: unknown) => error,
+        )
+      expect(lost).toBeInstanceOf(Error)
+      // The pool goes on with a fresh connection, and finds the row written once.
+      const { rows: kept } = await lossy.query(
+        'select count(*)::int as n from notes where body = $1',
+        ['once'],
+      )
+      expect(kept).toEqual([{ n: 1 }])
+    } finally {
+      await lossy.end()
+      await proxy.close()
+    }
   })
 
   it('closes a connection that died inside a transaction instead of pooling it again', async () => {

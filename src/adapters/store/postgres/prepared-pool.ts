@@ -1,5 +1,5 @@
 import type { PostgresPool, PostgresPoolClient } from 'kysely'
-import type pg from 'pg'
+import pg from 'pg'
 
 /** Distinct statement texts named per schema generation; past it, statements run unnamed. */
 const MAX_NAMED_STATEMENTS = 500
@@ -17,9 +17,10 @@ export interface PreparingPool extends PostgresPool {
    * Runs one statement on a pooled connection and returns it: what Kysely's executor does for a
    * statement outside a transaction, without its plugin, transform and connection-provider
    * layers (on a get by id they cost more than the statement's own work in this process).
-   * `repeatable` (a read): if the connection turns out dead, the statement runs once more on
-   * another. A pooled connection the server ended while it sat idle is only known dead when its
-   * next statement fails, as every idle one does after a database restart.
+   * `repeatable`: if the connection turns out dead, a `select` runs once more on another (any
+   * other statement never does: its reply may have been lost after it committed). A pooled
+   * connection the server ended while it sat idle is only known dead when its next statement
+   * fails, as every idle one does after a database restart.
    */
   query(
     text: string,
@@ -36,14 +37,27 @@ interface PoolEntry {
 }
 
 /**
- * A statement's own error (severity ERROR: a constraint, a type, a lock timeout) leaves the
- * session usable. Anything else leaves none to reuse: FATAL or PANIC (the server ended the
- * session: a restart, `pg_terminate_backend`), or an error without a severity (the socket
- * broke). Such a connection could otherwise go back to the pool and fail the next request too.
+ * A statement's own error (a constraint, a type, a lock or statement timeout) leaves the session
+ * usable. These leave none to reuse: a failure that is not the server's answer (the socket broke), a
+ * connection exception (class 08), an operator intervention that ends the session (57P01-57P05:
+ * a restart, `pg_terminate_backend`) or an idle-in-transaction timeout (25P03). Such a
+ * connection could otherwise go back to the pool and fail the next request too. Judged by code,
+ * not by `severity`: the server translates that word into its configured language.
  */
 function isBroken(failure: Error | null): boolean {
-  return failure !== null && (failure as { severity?: string }).severity !== 'ERROR'
+  if (failure === null) return false
+  // Not the server's answer: the socket closed or failed (ECONNRESET, EPIPE, "terminated").
+  if (!(failure instanceof pg.DatabaseError)) return true
+  const code = failure.code ?? ''
+  return code === '' || code.startsWith('08') || code.startsWith('57P') || code === '25P03'
 }
+
+/**
+ * A statement that only reads: the one kind that may run again when its connection dies under
+ * it. A write whose reply was lost may have committed; running it again would apply it twice
+ * (an `insert ... returning` reads rows back but is a write, and a `with` may hide one).
+ */
+const READ_ONLY = /^\s*select\s/i
 
 /**
  * `pool` as Kysely uses it, with every statement that has parameters run as a named prepared
@@ -151,7 +165,7 @@ export function preparingPool(pool: pg.Pool): PreparingPool {
   /** One statement on a pooled connection, released before the promise settles (as pg.Pool#query). */
   const query = (text: string, values: readonly unknown[], options?: { repeatable?: boolean }) =>
     new Promise<pg.QueryResult<Record<string, unknown>>>((resolve, reject) => {
-      let repeats = options?.repeatable ? 1 : 0
+      let repeats = options?.repeatable && READ_ONLY.test(text) ? 1 : 0
       const onClient = (error: Error | undefined, client: pg.PoolClient | undefined) => {
         if (error || !client) return reject(error ?? new Error('no connection from the pool'))
         let entry = wrapped.get(client)
