@@ -41,6 +41,7 @@ import { systemClock } from './core/clock.js'
 import type { BlobStore } from './adapters/blobs/blobs.js'
 import type { ResponseCache } from './adapters/cache/cache.js'
 import type { Redis } from 'ioredis'
+import type { Queue } from './adapters/queue/queue.js'
 import type { ExtensionSetup } from './services/extensions/extension-api.js'
 import type { DatabaseSnapshots } from './adapters/snapshots/snapshots.js'
 import { createBackupsService, type BackupsService } from './services/backups/backups-service.js'
@@ -255,18 +256,30 @@ export async function openEngineBesideServers(
     engine,
     description,
     async close() {
-      // The engine first: its dispatcher publishes the last realtime events on the bus.
-      await engine.close()
-      await writes.close()
-      await shared.close()
+      // The engine first: its dispatcher publishes the last realtime events on the bus. Every
+      // step runs whatever the one before did: a connection left open keeps the process alive.
+      try {
+        await engine.close()
+      } finally {
+        try {
+          await writes.close()
+        } finally {
+          await shared.close()
+        }
+      }
     },
   }
 }
 
+/** How long a stopping command waits for its last version moves (each is bounded anyway). */
+const BUMPS_WAIT_MS = 5_000
+
 /**
  * Moves the response cache's versions of the collections `store` commits writes to, as a serve
  * node does for its own writes (see `buildServer`), for processes that serve no HTTP.
- * `close` waits for the bumps under way.
+ * `close` waits for the bumps under way and tries once more those Redis did not take; one still
+ * not taken is a warning on stderr (the servers may serve answers from before the writes until
+ * they expire), since the command's process, and its background retry, end here.
  */
 async function announceRecordWrites(
   config: Config,
@@ -284,8 +297,27 @@ async function announceRecordWrites(
   return {
     async close() {
       stop()
-      await Promise.all(bumps)
-      await versions.close()
+      try {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([
+          Promise.all(bumps),
+          new Promise((resolve) => (timer = setTimeout(resolve, BUMPS_WAIT_MS).unref())),
+        ])
+        clearTimeout(timer)
+        if (versions.cache.unannounced().length > 0) {
+          await versions.cache.bump(versions.cache.unannounced())
+        }
+        const missed = versions.cache.unannounced()
+        if (missed.length > 0) {
+          process.stderr.write(
+            `engineroom: warning: Redis did not take the cache version of ${missed.join(', ')}: ` +
+              `the servers may answer from their response cache as before these writes for up ` +
+              `to ${config.cache.ttlSeconds} s (ER_CACHE_TTL).\n`,
+          )
+        }
+      } finally {
+        await versions.close()
+      }
     },
   }
 }
@@ -300,7 +332,7 @@ async function openCacheVersions(
   bus: Bus,
   deploymentPrefix: string,
 ): Promise<{ cache: ResponseCache; close: () => Promise<void> }> {
-  const { openRedis } = await import('./adapters/redis/redis-client.js')
+  const { openRedis, closeRedis } = await import('./adapters/redis/redis-client.js')
   const redis = openRedis(redisUrl)
   try {
     // Its commands fail at once until connected (no offline queue): a short-lived command could
@@ -318,8 +350,11 @@ async function openCacheVersions(
   return {
     cache,
     async close() {
-      await cache.close()
-      await redis.quit()
+      try {
+        await cache.close()
+      } finally {
+        await closeRedis(redis)
+      }
     },
   }
 }
@@ -460,10 +495,11 @@ export async function openEngine(
         ).loadExtension(config.extensions)
       : undefined)
   const { store, description, replicas } = await openStore(config, onQuery)
+  let queue: Queue | undefined
   try {
     const bus = typeof busOrOpen === 'function' ? await busOrOpen(store) : busOrOpen
     const blobs = await openBlobs(config)
-    const queue = config.redisUrl
+    queue = config.redisUrl
       ? // BullMQ is loaded only with Redis; the store's `_jobs` table is the queue otherwise.
         (await import('./adapters/queue/bullmq/bullmq-queue.js')).createBullmqQueue({
           url: config.redisUrl,
@@ -533,6 +569,8 @@ export async function openEngine(
     })
     return { engine, description, ...(replicas ? { replicas } : {}) }
   } catch (error) {
+    // BullMQ's Redis connections would keep a failed command's process alive.
+    await queue?.close().catch(() => {})
     await store.close()
     throw error
   }
@@ -729,7 +767,14 @@ export async function startServer(
     ...(busProbe ? [{ name: 'bus probe', run: () => busProbe.stop() }] : []),
     ...(responseCache ? [{ name: 'cache', run: () => responseCache.close() }] : []),
     { name: 'bus', run: () => bus.close() },
-    ...(redis ? [{ name: 'redis', run: async () => void (await redis.quit()) }] : []),
+    ...(redis
+      ? [
+          {
+            name: 'redis',
+            run: async () => (await import('./adapters/redis/redis-client.js')).closeRedis(redis),
+          },
+        ]
+      : []),
     ...(tracing ? [{ name: 'tracing', run: () => tracing.shutdown() }] : []),
   ]
   // Before listening: shutdown keeps track of every connection the servers accept.

@@ -141,6 +141,35 @@ describe('engineroom CLI mistakes', { timeout: 180_000 }, () => {
     }
   })
 
+  it('an extension whose setup fails ends the command, with Redis open too', () => {
+    const dir = tempDir()
+    const extension = join(dir, 'broken.ts')
+    writeFileSync(
+      extension,
+      "export default function setup() { throw new Error('broken setup') }\n",
+    )
+    // With REDIS_URL the jobs queue (BullMQ) opens before the extension runs: its connections
+    // must be closed, or the failed command would never end.
+    const env = {
+      ER_EXTENSIONS: extension,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      ER_BUS_PREFIX: `er-mistakes-${process.pid}:`,
+    }
+    for (const args of [
+      ['worker', '--dir', dir],
+      ['superuser', 'list', '--dir', dir],
+    ]) {
+      const result = run(args, { env, timeoutMs: 30_000 })
+      expect(result.code, result.err).not.toBeNull()
+      expect(result.code).not.toBe(0)
+      // The extension's own stack follows, for its author: it points into broken.ts.
+      expect(result.err.split('\n')[0]).toBe(
+        "engineroom: The extension's setup failed: broken setup",
+      )
+      expect(result.err).toContain('broken.ts:1:')
+    }
+  })
+
   it('migrate --from a folder that does not exist is an error, not "Nothing to apply."', () => {
     const dir = tempDir()
     const result = run(['migrate', '--from', join(dir, 'nonexistent'), '--dir', dir])

@@ -27,6 +27,11 @@ export interface ResponseCache {
   versions(collections: readonly string[]): string | undefined
   /** Moves the collections' versions here and on every other node (after a commit). */
   bump(collections: readonly string[]): Promise<void>
+  /**
+   * Collections whose version moves have not reached the shared store yet (Redis was
+   * unreachable; they are retried in the background). Always empty in memory.
+   */
+  unannounced(): readonly string[]
   /** Entries dropped to stay within the size bound (the LRU's; Redis evicts on its own). */
   readonly evictions: number
   /** Entries held (the LRU's; undefined for Redis). */

@@ -19,3 +19,13 @@ export function openRedis(url: string): Redis {
   redis.on('error', () => {})
   return redis
 }
+
+/**
+ * Ends a client whatever the state of its connection. `quit` is the polite end (the server
+ * answers what was sent first), but with Redis unreachable a client without an offline queue
+ * rejects it and goes on reconnecting, which would keep a command's process alive for ever.
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status !== 'ready') return redis.disconnect()
+  await redis.quit().catch(() => redis.disconnect())
+}

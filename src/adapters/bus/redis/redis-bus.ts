@@ -64,7 +64,11 @@ export async function createRedisBus(options: RedisBusOptions): Promise<Bus> {
         set.delete(handler)
         if (set.size === 0) {
           handlers.delete(channel)
-          await subscriber.unsubscribe(prefix + channel)
+          const unsubscribing = subscriber.unsubscribe(prefix + channel)
+          // Disconnected, the command would wait in the offline queue until Redis is back (a
+          // stopping command would never end); a message for the channel finds no handler.
+          if (subscriber.status === 'ready') await unsubscribing
+          else unsubscribing.catch(() => {})
         }
       }
     },

@@ -82,6 +82,7 @@ export async function createMemoryCache(
       const message: VersionMessage = { from: nodeId, names: [...collections] }
       await bus?.publish(CACHE_CHANNEL, JSON.stringify(message))
     },
+    unannounced: () => [],
     get evictions() {
       return evictions
     },

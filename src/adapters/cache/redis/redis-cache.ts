@@ -141,6 +141,7 @@ export async function createRedisCache(options: RedisCacheOptions): Promise<Resp
         retry.unref()
       }
     },
+    unannounced: () => [...owed],
     evictions: 0,
     entries: undefined,
     async close() {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { Queue as BullQueue, Worker, type Job, type JobsOptions, type JobType } from 'bullmq'
 import { Redis } from 'ioredis'
+import { closeRedis } from '../../redis/redis-client.js'
 import { systemClock, type Clock } from '../../../core/clock.js'
 import { newId } from '../../../core/ids.js'
 import type { JobState, Store } from '../../store/store.js'
@@ -286,7 +287,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
       clearInterval(relayTimer)
       await relaying
       await queue.close()
-      await Promise.all(connections.map((c) => c.quit().catch(() => {})))
+      await Promise.all(connections.map((c) => closeRedis(c)))
     },
   }
 }
