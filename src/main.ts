@@ -363,20 +363,35 @@ async function openCacheVersions(
  * After a restore, with `REDIS_URL`: moves the response cache's version of every collection of
  * the restored database. The versions live in Redis, not in the database, and a restored copy
  * keeps its deployment id (see `deploymentPrefix`): without this, answers the servers cached from
- * the data it replaced would be served again, until their TTL, once they start on it.
+ * the data it replaced would be served again, until their TTL, once they start on it. The
+ * restore is done by then: Redis out of reach is a warning on stderr, not the command's failure.
  */
 export async function forgetCachedAnswers(config: Config): Promise<void> {
   const redisUrl = config.redisUrl
   if (!redisUrl) return
+  const warn = () =>
+    process.stderr.write(
+      `engineroom: warning: could not reach Redis to retire the servers' cached answers: ` +
+        `start them no sooner than ${config.cache.ttlSeconds} s (ER_CACHE_TTL) from now, or ` +
+        `they may answer from before the restore until those answers expire.\n`,
+    )
   const { store } = await openStore(config)
   try {
     const prefix = await deploymentPrefix(store, config.busPrefix)
     const names = (await store.listCollections()).map((collection) => collection.name)
-    const bus = await openBus(config, prefix)
+    let bus: Bus
     try {
-      const versions = await openCacheVersions(config, redisUrl, bus, prefix)
+      bus = await openBus(config, prefix)
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'RedisUnreachableError')) throw error
+      return void warn()
+    }
+    try {
+      const versions = await openCacheVersions(config, redisUrl, bus, prefix).catch(() => undefined)
+      if (!versions) return void warn()
       try {
         await versions.cache.bump(names)
+        if (versions.cache.unannounced().length > 0) warn()
       } finally {
         await versions.close()
       }
@@ -405,17 +420,20 @@ export async function openServersBus(config: Config, store: Store): Promise<Bus 
 }
 
 /**
- * Tells the servers of the deployment that the schema changed (a change made on the store
- * directly, as `migrate` does), so they reload at once rather than at their next poll. Nothing
- * without `REDIS_URL`: no bus reaches another process.
+ * Tells the servers of the deployment, on `bus` (see `openServersBus`), that the schema changed
+ * (a change made on the store directly, as `migrate` does), so they reload at once rather than
+ * at their next poll. The change is made by then: Redis failing now is a warning on stderr, not
+ * the command's failure (the servers' poll finds the change within seconds anyway).
  */
-export async function announceSchemaChange(config: Config, store: Store): Promise<void> {
-  const bus = await openServersBus(config, store)
-  if (!bus) return
+export async function announceSchemaChange(bus: Bus, store: Store): Promise<void> {
+  const version = (await store.getSetting(SCHEMA_VERSION_KEY)) ?? ''
   try {
-    await bus.publish(SCHEMA_CHANNEL, (await store.getSetting(SCHEMA_VERSION_KEY)) ?? '')
-  } finally {
-    await bus.close()
+    await bus.publish(SCHEMA_CHANNEL, version)
+  } catch {
+    process.stderr.write(
+      'engineroom: warning: Redis did not take the news of the schema change: the servers ' +
+        'load it at their next schema check instead of at once.\n',
+    )
   }
 }
 

@@ -4,7 +4,15 @@
  * silently created where the user did not mean one.
  */
 import { spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
@@ -139,6 +147,41 @@ describe('engineroom CLI mistakes', { timeout: 180_000 }, () => {
     ]) {
       expectOneLine(run(args, { env, timeoutMs: 30_000 }), /cannot reach Redis.*Check REDIS_URL/)
     }
+  })
+
+  it('with Redis out of reach, migrate changes nothing and a finished restore only warns', async () => {
+    const root = tempDir()
+    const [source, target, restored] = ['source', 'target', 'restored'].map((name) => {
+      mkdirSync(join(root, name))
+      return join(root, name)
+    }) as [string, string, string]
+    const schema = join(root, 'schema.json')
+    writeFileSync(
+      schema,
+      JSON.stringify([{ name: 'posts', fields: [{ name: 'title', type: 'text' }] }]),
+    )
+    expect(run(['schema', 'import', schema, '--dir', source]).code).toBe(0)
+    const env = { REDIS_URL: `redis://127.0.0.1:${await freePort()}` }
+    // The bus is opened before the first migration: refused with the database untouched.
+    expectOneLine(
+      run(['migrate', '--dir', target, '--from', join(source, 'migrations')], {
+        env,
+        timeoutMs: 30_000,
+      }),
+      /cannot reach Redis.*Check REDIS_URL/,
+    )
+    expect(run(['schema', 'export', '-', '--dir', target]).out).not.toContain('"posts"')
+    // A restore is done before Redis is needed: it succeeds, saying what Redis could not do.
+    const out = join(root, 'backups')
+    const taken = run(['backup', '--out', out, '--dir', source])
+    expect(taken.code, taken.err).toBe(0)
+    const archive = join(out, readdirSync(out)[0] as string)
+    const restore = run(['restore', archive, '--dir', restored], { env, timeoutMs: 60_000 })
+    expect(restore.code, restore.err).toBe(0)
+    expect(restore.err.trim().split('\n')).toEqual([
+      expect.stringMatching(/^engineroom: warning: could not reach Redis .*ER_CACHE_TTL/),
+    ])
+    expect(run(['schema', 'export', '-', '--dir', restored]).out).toContain('"posts"')
   })
 
   it('an extension whose setup fails ends the command, with Redis open too', () => {

@@ -40,9 +40,20 @@ export function registerMigrateCommand(program: Command): void {
       try {
         const { store, description } = await main.openStore(config)
         try {
-          console.log(`Migrating ${description} from the history of ${source.description}`)
-          applied = await applyMigrationsFromStore(store, source.store, systemClock, report, 'cli')
-          if (applied.length > 0) await main.announceSchemaChange(config, store)
+          const bus = await main.openServersBus(config, store)
+          try {
+            console.log(`Migrating ${description} from the history of ${source.description}`)
+            applied = await applyMigrationsFromStore(
+              store,
+              source.store,
+              systemClock,
+              report,
+              'cli',
+            )
+            if (bus && applied.length > 0) await main.announceSchemaChange(bus, store)
+          } finally {
+            await bus?.close()
+          }
         } finally {
           await store.close()
         }
@@ -55,10 +66,16 @@ export function registerMigrateCommand(program: Command): void {
       if (options.from !== undefined) requireFolder(options.from, 'The migrations folder')
       const { store, description } = await main.openStore(config)
       try {
-        console.log(`Migrating ${description} from ${folder}`)
-        applied = await applyMigrationFiles(store, folder, systemClock, report, 'cli')
         // With REDIS_URL, the running servers reload at once rather than at their next poll.
-        if (applied.length > 0) await main.announceSchemaChange(config, store)
+        // Opened first: an unreachable Redis ends the command before anything is applied.
+        const bus = await main.openServersBus(config, store)
+        try {
+          console.log(`Migrating ${description} from ${folder}`)
+          applied = await applyMigrationFiles(store, folder, systemClock, report, 'cli')
+          if (bus && applied.length > 0) await main.announceSchemaChange(bus, store)
+        } finally {
+          await bus?.close()
+        }
       } finally {
         await store.close()
       }
