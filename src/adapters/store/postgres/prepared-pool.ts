@@ -38,11 +38,11 @@ interface PoolEntry {
 
 /**
  * A statement's own error (a constraint, a type, a lock or statement timeout) leaves the session
- * usable. These leave none to reuse: a failure that is not the server's answer (the socket broke), a
- * connection exception (class 08), an operator intervention that ends the session (57P01-57P05:
- * a restart, `pg_terminate_backend`) or an idle-in-transaction timeout (25P03). Such a
- * connection could otherwise go back to the pool and fail the next request too. Judged by code,
- * not by `severity`: the server translates that word into its configured language.
+ * usable. These leave none to reuse: a failure that is not the server's answer (the socket
+ * broke), a connection exception (class 08), an operator intervention that ends the session
+ * (57P01-57P05: a restart, `pg_terminate_backend`) or an idle-in-transaction timeout (25P03).
+ * Such a connection could otherwise go back to the pool and fail the next request too. Judged by
+ * code, not by `severity`: the server translates that word into its configured language.
  */
 function isBroken(failure: Error | null): boolean {
   if (failure === null) return false
@@ -55,7 +55,9 @@ function isBroken(failure: Error | null): boolean {
 /**
  * A statement that only reads: the one kind that may run again when its connection dies under
  * it. A write whose reply was lost may have committed; running it again would apply it twice
- * (an `insert ... returning` reads rows back but is a write, and a `with` may hide one).
+ * (an `insert ... returning` reads rows back but is a write, and a `with` may hide one). The one
+ * `select` that writes, `_outbox_number_pending()` (outbox-sql.ts), is safe to run twice: a
+ * second run finds nothing left to number. A new `select f()` that writes must be too.
  */
 const READ_ONLY = /^\s*select\s/i
 
